@@ -1,0 +1,50 @@
+# Two commands on a fresh machine: `make studies` and `make test`. Both set up first.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+TOOLS := .tools/bin
+TOXIPROXY_TAG := v2.12.0
+PARAMS ?= params/default.yaml
+export PATH := $(abspath $(TOOLS)):$(PATH)
+
+.PHONY: setup python toxiproxy chromium test studies lab bench lint clean
+
+setup: python toxiproxy chromium
+
+python: $(VENV)/.installed
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+toxiproxy: $(TOOLS)/toxiproxy-server
+$(TOOLS)/toxiproxy-server:
+	@command -v go >/dev/null || { echo "Go is needed to build toxiproxy-server ($(TOXIPROXY_TAG)); install Go or set TOXIPROXY_URL" >&2; exit 1; }
+	mkdir -p $(TOOLS)
+	GOBIN=$(abspath $(TOOLS)) go install github.com/Shopify/toxiproxy/v2/cmd/server@$(TOXIPROXY_TAG)
+	mv $(TOOLS)/server $@
+
+# Static chart images (kaleido) need Debian's chromium; without it charts stay interactive only.
+chromium:
+	@if command -v chromium >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "installing Debian's chromium for static chart images"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	else echo "warning: chromium not found and cannot install it; charts will be interactive only" >&2; fi
+
+test: setup
+	$(BIN)/pytest --cov --cov-report=term --cov-fail-under=90 $(PYTEST_ARGS)
+
+studies: setup
+	$(BIN)/syncbench run --params $(PARAMS)
+
+lab: setup
+	$(BIN)/jupyter lab notebooks/
+
+lint: python
+	$(BIN)/ruff check lib tests
+
+clean:
+	rm -rf $(VENV) .tools .pytest_cache .coverage* htmlcov

@@ -1,0 +1,109 @@
+"""The HTTP transport under the clients: aiohttp by default, httpx's own on request.
+
+httpx's native async pool is slow with ~32 concurrent tasks, so the default is
+httpx_aiohttp's AiohttpTransport. Its exception mapping is lossy, though (checked against
+httpx-aiohttp 0.1.x): a refused connection, a reset and a server that closes without
+answering all come out as httpx.ConnectTimeout, and a malformed status line escapes as a raw
+aiohttp.ClientResponseError. Retry decisions and the observer's outcome names depend on the
+exception class, so `AiohttpTransport` here re-translates from the original aiohttp error.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Iterator
+from typing import Literal
+
+import aiohttp
+import httpx
+import httpx_aiohttp
+
+TransportChoice = httpx.AsyncBaseTransport | Literal["aiohttp", "httpx"]
+
+DEFAULT_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=100)
+
+# First match wins, so subclasses come before their bases (every aiohttp connection error is
+# also an OSError, and ConnectionTimeoutError is also a ServerTimeoutError).
+_TRANSLATION: tuple[tuple[type[BaseException], type[httpx.TransportError]], ...] = (
+    (aiohttp.ConnectionTimeoutError, httpx.ConnectTimeout),
+    (aiohttp.SocketTimeoutError, httpx.ReadTimeout),
+    (aiohttp.ServerTimeoutError, httpx.ReadTimeout),
+    (aiohttp.ClientProxyConnectionError, httpx.ProxyError),
+    (aiohttp.ClientHttpProxyError, httpx.ProxyError),
+    (aiohttp.ClientConnectorError, httpx.ConnectError),
+    (aiohttp.ServerDisconnectedError, httpx.RemoteProtocolError),
+    (aiohttp.ClientPayloadError, httpx.ReadError),
+    (aiohttp.InvalidURL, httpx.UnsupportedProtocol),
+    (aiohttp.ClientResponseError, httpx.RemoteProtocolError),
+    (aiohttp.ClientOSError, httpx.ReadError),
+    (aiohttp.ClientConnectionError, httpx.NetworkError),
+    (aiohttp.ClientError, httpx.TransportError),
+    (TimeoutError, httpx.TimeoutException),
+)
+
+
+def _aiohttp_origin(exc: BaseException) -> BaseException | None:
+    """The aiohttp (or asyncio timeout) error behind `exc`, if there is one."""
+    if isinstance(exc, aiohttp.ClientError | TimeoutError):
+        return exc
+    if isinstance(exc, httpx.TransportError) and isinstance(
+        exc.__cause__, aiohttp.ClientError | TimeoutError
+    ):
+        return exc.__cause__
+    return None
+
+
+@contextlib.contextmanager
+def _translated(request: httpx.Request) -> Iterator[None]:
+    """Re-raise aiohttp failures as the httpx exception that names them correctly."""
+    try:
+        yield
+    except Exception as exc:
+        origin = _aiohttp_origin(exc)
+        if origin is None:
+            raise
+        for source, target in _TRANSLATION:
+            if isinstance(origin, source):
+                raise target(str(origin) or type(origin).__name__, request=request) from origin
+        raise  # pragma: no cover - the last row catches every ClientError
+
+
+class _TranslatedStream(httpx.AsyncByteStream):
+    """A response body whose read failures surface as correctly named httpx exceptions."""
+
+    def __init__(self, stream: httpx.AsyncByteStream, request: httpx.Request) -> None:
+        self._stream = stream
+        self._request = request
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        with _translated(self._request):
+            async for chunk in self._stream:
+                yield chunk
+
+    async def aclose(self) -> None:
+        with _translated(self._request):
+            await self._stream.aclose()
+
+
+class AiohttpTransport(httpx_aiohttp.AiohttpTransport):
+    """httpx_aiohttp's transport, raising the httpx exception that matches what happened."""
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        with _translated(request):
+            response = await super().handle_async_request(request)
+        assert isinstance(response.stream, httpx.AsyncByteStream)
+        response.stream = _TranslatedStream(response.stream, request)
+        return response
+
+
+def make_transport(
+    choice: TransportChoice, limits: httpx.Limits = DEFAULT_LIMITS
+) -> httpx.AsyncBaseTransport:
+    """The transport for `choice`: a given transport as is, or a new aiohttp/httpx one."""
+    if isinstance(choice, httpx.AsyncBaseTransport):
+        return choice
+    if choice == "aiohttp":
+        return AiohttpTransport(limits=limits)
+    if choice == "httpx":
+        return httpx.AsyncHTTPTransport(limits=limits)
+    raise ValueError(f"transport must be 'aiohttp', 'httpx' or an httpx transport, not {choice!r}")

@@ -1,0 +1,195 @@
+"""The wire types of the tasksync protocol, shared by server, clients and replica.
+
+Every type here is a msgspec Struct: it validates on decode, names the offending field on
+error, and gives the JSON Schema that /openapi.json publishes. The protocol itself is
+described in lib/tasksync/PROTOCOL.md.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+import msgspec
+
+Status = Literal["pending", "in_progress", "completed", "cancelled"]
+Priority = Literal["low", "medium", "high"]
+Strategy = Literal["server_wins", "client_wins", "last_write_wins", "merge", "manual"]
+Outcome = Literal["created", "updated", "deleted", "unchanged", "conflict"]
+EventType = Literal["task_created", "task_updated", "task_deleted"]
+
+STATUSES: tuple[str, ...] = ("pending", "in_progress", "completed", "cancelled")
+PRIORITIES: tuple[str, ...] = ("low", "medium", "high")
+STRATEGIES: tuple[str, ...] = ("server_wins", "client_wins", "last_write_wins", "merge", "manual")
+
+MAX_CONTENT_CHARS = 65_536
+MAX_REPOSITORY_CHARS = 100
+MAX_ID_CHARS = 128
+MAX_BATCH_ITEMS = 20_000
+
+RepositoryName = Annotated[
+    str, msgspec.Meta(min_length=1, max_length=MAX_REPOSITORY_CHARS, pattern=r"^[A-Za-z0-9._-]+$")
+]
+TaskId = Annotated[
+    str, msgspec.Meta(min_length=1, max_length=MAX_ID_CHARS, pattern=r"^[A-Za-z0-9._:-]+$")
+]
+Content = Annotated[str, msgspec.Meta(max_length=MAX_CONTENT_CHARS)]
+Timestamp = Annotated[str, msgspec.Meta(max_length=64)]
+ChangeId = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+Version = Annotated[int, msgspec.Meta(ge=0)]
+Seq = Annotated[int, msgspec.Meta(ge=0)]
+
+# The fields a client may edit; everything else on a task is server-assigned.
+EDITABLE_FIELDS: tuple[str, ...] = ("content", "status", "priority", "deleted")
+
+
+class Task(msgspec.Struct, kw_only=True):
+    """A task as the server stores it (a tombstone when deleted)."""
+
+    id: str
+    repository: str
+    content: str
+    status: str = "pending"
+    priority: str = "medium"
+    version: int = 1
+    created_at: str = ""
+    updated_at: str = ""
+    deleted: bool = False
+    origin: str = ""
+
+
+class TaskCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """Body of POST /api/v1/tasks."""
+
+    repository: RepositoryName
+    content: Content
+    id: TaskId | None = None
+    status: Status = "pending"
+    priority: Priority = "medium"
+
+
+class TaskUpdate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """Body of PATCH /api/v1/tasks/{id}: only the fields given change."""
+
+    content: Content | None = None
+    status: Status | None = None
+    priority: Priority | None = None
+
+
+class TaskPage(msgspec.Struct, kw_only=True):
+    """A page of GET /api/v1/tasks; pass `next` as `page_token` for the following page."""
+
+    tasks: list[Task]
+    next: str | None = None
+
+
+class ChangeEvent(msgspec.Struct, kw_only=True):
+    """One entry of a repository's change log (also what WebSocket subscribers receive)."""
+
+    repository: str
+    seq: int
+    type: str
+    task_id: str
+    version: int
+    task: Task
+    origin: str
+    timestamp: str
+
+
+class ChangePage(msgspec.Struct, kw_only=True):
+    """Reply of GET /api/v1/repositories/{repo}/changes."""
+
+    repository: str
+    events: list[ChangeEvent]
+    last_seq: int
+    earliest_seq: int
+    has_more: bool = False
+
+
+class SyncTaskFields(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """The client's side of a task in a batch item."""
+
+    content: Content
+    status: Status = "pending"
+    priority: Priority = "medium"
+    deleted: bool = False
+
+
+class SyncItem(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """One local change pushed by a client.
+
+    base_version is the server version the edit started from (0 for a new task);
+    base carries that version's fields when the client has them (used by `merge`);
+    updated_at is the client's own clock (used by `last_write_wins`).
+    """
+
+    change_id: ChangeId
+    task_id: TaskId
+    task: SyncTaskFields
+    base_version: Version = 0
+    updated_at: Timestamp = ""
+    base: SyncTaskFields | None = None
+
+
+class SyncRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """Body of POST /api/v1/sync/batch."""
+
+    repository: RepositoryName
+    client_id: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+    items: Annotated[list[SyncItem], msgspec.Meta(max_length=MAX_BATCH_ITEMS)] = []
+    cursor: Seq = 0
+    strategy: Strategy = "server_wins"
+    pull_limit: Annotated[int, msgspec.Meta(ge=0, le=100_000)] = 10_000
+
+
+class ItemResult(msgspec.Struct, kw_only=True):
+    """What happened to one batch item; `replayed` when its change_id was applied before."""
+
+    change_id: str
+    task_id: str
+    outcome: str
+    task: Task | None
+    replayed: bool = False
+
+
+class Conflict(msgspec.Struct, kw_only=True):
+    """A conflict, reported once, with both sides preserved."""
+
+    conflict_id: int
+    task_id: str
+    repository: str
+    change_id: str
+    strategy: str
+    winner: str  # "server" | "client" | "merged" | "none" (manual: nobody won yet)
+    base_version: int
+    server: Task | None
+    client: SyncTaskFields
+    client_updated_at: str
+    resolved: Task | None
+    fields: list[str] = []
+
+
+class SyncResponse(msgspec.Struct, kw_only=True):
+    """Reply of POST /api/v1/sync/batch."""
+
+    repository: str
+    results: list[ItemResult]
+    conflicts: list[Conflict]
+    changes: list[ChangeEvent]
+    cursor: int
+    has_more: bool = False
+
+
+class ErrorBody(msgspec.Struct, kw_only=True):
+    """Every non-2xx reply: a machine-readable code, a message that says what to do."""
+
+    error: str
+    message: str
+    field: str | None = None
+    current: Task | None = None
+
+
+def task_fields(task: Task) -> SyncTaskFields:
+    """The editable part of a task, as batch items and conflicts carry it."""
+    return SyncTaskFields(
+        content=task.content, status=task.status, priority=task.priority, deleted=task.deleted
+    )

@@ -1,0 +1,41 @@
+"""tasksync.replica: an offline-first local replica (SQLite) that syncs both ways.
+
+    replica = Replica("~/.tasksync/replica.db", server_url="http://127.0.0.1:8700")
+    task = replica.add("write the report")      # works offline, queued in the outbox
+    report = await replica.sync("merge")        # push the outbox, pull the others' changes
+"""
+
+from tasksync.replica.errors import (
+    ClientIdMismatch,
+    InvalidTask,
+    NoConflict,
+    NoServerConfigured,
+    ReplicaError,
+    ServerUnreachable,
+    SyncError,
+    TaskDeleted,
+    TaskExists,
+    TaskNotFound,
+)
+from tasksync.replica.records import ConflictRecord, LocalTask, PendingChange, SyncReport
+from tasksync.replica.replica import Replica
+from tasksync.replica.watch import WatchReport
+
+__all__ = [
+    "ClientIdMismatch",
+    "ConflictRecord",
+    "InvalidTask",
+    "LocalTask",
+    "NoConflict",
+    "NoServerConfigured",
+    "PendingChange",
+    "Replica",
+    "ReplicaError",
+    "ServerUnreachable",
+    "SyncError",
+    "SyncReport",
+    "TaskDeleted",
+    "TaskExists",
+    "TaskNotFound",
+    "WatchReport",
+]

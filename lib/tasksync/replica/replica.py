@@ -1,0 +1,240 @@
+"""Replica: an offline-first copy of one repository that syncs both ways with the server."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Mapping
+from datetime import datetime, timezone
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+
+from tasksync.client.batch import BatchClient
+from tasksync.client.retry import RetryPolicy
+from tasksync.replica.errors import NoServerConfigured
+from tasksync.replica.local import LocalStore, check_repository
+from tasksync.replica.records import ConflictRecord, LocalTask, PendingChange, SyncReport
+from tasksync.replica.sync import (
+    DEFAULT_CHUNK_SIZE,
+    DEFAULT_PULL_LIMIT,
+    BatchSyncer,
+    sync_replica,
+)
+from tasksync.replica.watch import WatchReport, watch_replica
+
+Clock = Callable[[], datetime]
+
+# A replica is interactive: a user waiting at the prompt should hear "unreachable" within
+# seconds, not after the library default's 30 s of retries.
+REPLICA_RETRY = RetryPolicy(max_attempts=4, base_delay=0.2, max_delay=2.0, deadline=15.0)
+
+
+def _utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def rfc3339(moment: datetime) -> str:
+    """`moment` as the protocol writes times: RFC 3339 UTC with microseconds."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+class Replica:
+    """A local replica of `repository` in the SQLite file at `path`.
+
+    Local operations (add, edit, done, rm, list, get, resolve) work with no server: each
+    change commits together with its outbox row. `sync()` pushes the outbox and pulls what
+    others changed; `watch()` applies live events. The client id is generated once and
+    stored in the file; `clock` (client time, used by last_write_wins) can be injected to
+    study clock skew. Many replicas can live in one process: nothing here is global.
+
+    `batch_client` replaces the BatchClient the replica would build from `server_url`
+    (e.g. one pointed at a Toxiproxy listener, or with another RetryPolicy);
+    `client_options` are passed to the clients it builds (retry, timeout, observer...).
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        server_url: str | None = None,
+        client_id: str | None = None,
+        repository: str = "default",
+        *,
+        clock: Clock = _utc_now,
+        batch_client: BatchSyncer | None = None,
+        client_options: Mapping[str, Any] | None = None,
+        chunk_size: int = DEFAULT_CHUNK_SIZE,
+        pull_limit: int = DEFAULT_PULL_LIMIT,
+    ) -> None:
+        self.repository = check_repository(repository)
+        self.server_url = server_url.rstrip("/") if server_url else None
+        self.chunk_size = chunk_size
+        self.pull_limit = pull_limit
+        self._clock = clock
+        self._store = LocalStore(path, client_id)
+        self._batch_client = batch_client
+        self._owns_batch_client = batch_client is None
+        self._client_options = {"retry": REPLICA_RETRY, **(client_options or {})}
+        self._sync_lock = asyncio.Lock()
+
+    @property
+    def client_id(self) -> str:
+        return self._store.client_id
+
+    @property
+    def path(self) -> Path:
+        return self._store.path
+
+    def now(self) -> str:
+        """The client clock as the protocol writes it."""
+        return rfc3339(self._clock())
+
+    # -- local operations (no server needed) ------------------------------------------
+
+    def add(
+        self,
+        content: str,
+        *,
+        priority: str = "medium",
+        status: str = "pending",
+        task_id: str | None = None,
+    ) -> LocalTask:
+        """The new task (id: `task_id`, else a fresh uuid4 hex), queued for the next sync."""
+        return self._store.add(
+            self.repository, content, task_id=task_id, status=status, priority=priority,
+            updated_at=self.now(),
+        )
+
+    def edit(
+        self,
+        task_id: str,
+        *,
+        content: str | None = None,
+        status: str | None = None,
+        priority: str | None = None,
+    ) -> LocalTask:
+        """The task with the given fields changed; an edit that changes nothing queues nothing."""
+        return self._store.edit(
+            self.repository, task_id, content=content, status=status, priority=priority,
+            updated_at=self.now(),
+        )
+
+    def done(self, task_id: str) -> LocalTask:
+        """The task marked completed."""
+        return self.edit(task_id, status="completed")
+
+    def rm(self, task_id: str) -> LocalTask:
+        """The task's tombstone (kept so the deletion syncs; hidden from `list`)."""
+        return self._store.delete(self.repository, task_id, updated_at=self.now())
+
+    def get(self, task_id: str) -> LocalTask:
+        """The task, tombstones too; TaskNotFound if this replica has never seen it."""
+        return self._store.get(self.repository, task_id)
+
+    def find(self, id_or_prefix: str) -> LocalTask:
+        """The task with this id, or the only one whose id starts with it."""
+        return self._store.find(self.repository, id_or_prefix)
+
+    def list(self, include_deleted: bool = False) -> list[LocalTask]:
+        """The repository's tasks, tombstones only when `include_deleted`."""
+        return self._store.list(self.repository, include_deleted)
+
+    def tasks(self) -> dict[str, tuple[str, str, str, bool, int]]:
+        """id -> (content, status, priority, deleted, version), for convergence checks."""
+        return self._store.snapshot(self.repository)
+
+    def pending_changes(self) -> list[PendingChange]:
+        """The outbox: local changes the server has not acknowledged, oldest first."""
+        return self._store.pending_changes(self.repository)
+
+    def pending_count(self) -> int:
+        return self._store.pending_count(self.repository)
+
+    def cursor(self) -> int:
+        """The seq of the last server event this replica applied."""
+        return self._store.cursor(self.repository)
+
+    def conflicts(self, unresolved_only: bool = False) -> list[ConflictRecord]:
+        """Every conflict the server reported, or only the manual ones still open."""
+        return self._store.conflicts(self.repository, unresolved_only)
+
+    def resolve(self, task_id: str, keep: str) -> LocalTask:
+        """The task after closing its manual conflict with the "local" or "server" side.
+
+        "local" queues the local fields as a change based on the server's version (the next
+        sync applies it); "server" drops the task's queued changes and takes the server's.
+        """
+        return self._store.resolve(self.repository, task_id, keep, updated_at=self.now())
+
+    # -- with the server --------------------------------------------------------------
+
+    async def sync(self, strategy: str = "server_wins") -> SyncReport:
+        """Push the outbox, pull the changes after the cursor; the report of both.
+
+        Raises ServerUnreachable (nothing lost: unacknowledged changes stay queued) or
+        SyncError. Concurrent calls on one replica run one after the other.
+        """
+        client = self._client()
+        async with self._sync_lock:
+            return await sync_replica(
+                self._store, client, self.repository, strategy=strategy,
+                server_url=self._url(), clock=self.now, chunk_size=self.chunk_size,
+                pull_limit=self.pull_limit,
+            )
+
+    async def watch(
+        self,
+        *,
+        seconds: float | None = None,
+        max_events: int | None = None,
+        on_event: Callable[[Any], None] | None = None,
+    ) -> WatchReport:
+        """Apply live events from the stored cursor on, until `seconds` pass or `max_events`
+        arrive (or the caller cancels); the report of what was applied."""
+        return await watch_replica(
+            self._store, self.repository, self._url(), seconds=seconds, max_events=max_events,
+            on_event=on_event, client_options=self._client_options,
+        )
+
+    def _url(self) -> str:
+        if self.server_url is None:
+            raise NoServerConfigured()
+        return self.server_url
+
+    def _client(self) -> BatchSyncer:
+        if self._batch_client is None:
+            self._batch_client = BatchClient(
+                self._url(), client_id=self.client_id, **self._client_options
+            )
+        return self._batch_client
+
+    # -- lifetime ---------------------------------------------------------------------
+
+    async def aclose(self) -> None:
+        """Close the connections this replica opened, then its file."""
+        if self._owns_batch_client and isinstance(self._batch_client, BatchClient):
+            await self._batch_client.aclose()
+            self._batch_client = None
+        self._store.close()
+
+    def close(self) -> None:
+        """Close the file (for replicas that never synced; otherwise use aclose)."""
+        self._store.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()

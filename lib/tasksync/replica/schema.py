@@ -1,0 +1,97 @@
+"""The replica's SQLite file: its tables and how it is opened."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from tasksync.replica.errors import ReplicaError
+
+SCHEMA_VERSION = 1
+
+# Field sets (`base`, `server`, outbox `task`) are msgspec JSON: they are read and written
+# whole, never queried by column.
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+) WITHOUT ROWID;
+
+-- The local view of each task (rowid order = the order this replica first saw them). `version` is the server version the view is based on (0:
+-- never acknowledged) and `base` the editable fields at that version (what a merge compares
+-- against); `server` is the newest server task seen, which may be newer than the view while
+-- local changes are pending or a manual conflict is open.
+CREATE TABLE IF NOT EXISTS tasks (
+    repository TEXT NOT NULL,
+    id         TEXT NOT NULL,
+    content    TEXT NOT NULL,
+    status     TEXT NOT NULL,
+    priority   TEXT NOT NULL,
+    deleted    INTEGER NOT NULL,
+    version    INTEGER NOT NULL,
+    base       BLOB,
+    server     BLOB,
+    server_version INTEGER NOT NULL,
+    updated_at TEXT NOT NULL,
+    origin     TEXT NOT NULL,
+    PRIMARY KEY (repository, id)
+);
+
+-- One row per local change, pushed in `seq` order.
+CREATE TABLE IF NOT EXISTS outbox (
+    seq          INTEGER PRIMARY KEY AUTOINCREMENT,
+    change_id    TEXT NOT NULL UNIQUE,
+    repository   TEXT NOT NULL,
+    task_id      TEXT NOT NULL,
+    task         BLOB NOT NULL,
+    base_version INTEGER NOT NULL,
+    base         BLOB,
+    updated_at   TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS outbox_by_task ON outbox (repository, task_id);
+
+CREATE TABLE IF NOT EXISTS conflicts (
+    id                INTEGER PRIMARY KEY AUTOINCREMENT,
+    conflict_id       INTEGER,
+    repository        TEXT NOT NULL,
+    task_id           TEXT NOT NULL,
+    change_id         TEXT NOT NULL,
+    strategy          TEXT NOT NULL,
+    winner            TEXT NOT NULL,
+    base_version      INTEGER NOT NULL,
+    server            BLOB,
+    client            BLOB NOT NULL,
+    client_updated_at TEXT NOT NULL,
+    resolved          BLOB,
+    fields            BLOB NOT NULL,
+    recorded_at       TEXT NOT NULL,
+    resolution        TEXT
+);
+CREATE INDEX IF NOT EXISTS conflicts_by_task ON conflicts (repository, task_id);
+"""
+
+
+def open_replica_db(path: str | Path) -> sqlite3.Connection:
+    """A connection to the replica file at `path`, created with its tables if new."""
+    path = Path(path).expanduser()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # isolation_level=None: transactions are exactly the BEGIN/COMMIT the store issues.
+    # check_same_thread=False: sync applies server replies on a worker thread (under the
+    # store's lock) so the event loop never waits on the disk.
+    # timeout: a CLI command and a running `tasksync watch` may share the file.
+    db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=10.0)
+    db.execute("PRAGMA journal_mode=WAL")
+    # NORMAL in WAL mode: a committed change survives a crash of the process, which is
+    # what "the outbox loses nothing" needs; FULL would also cover power loss, per commit.
+    db.execute("PRAGMA synchronous=NORMAL")
+    db.executescript(SCHEMA)
+    version = db.execute("PRAGMA user_version").fetchone()[0]
+    if version == 0:
+        db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+    elif version != SCHEMA_VERSION:
+        db.close()
+        raise ReplicaError(
+            f"replica file {path} has schema version {version}; this tasksync reads"
+            f" {SCHEMA_VERSION}"
+        )
+    return db

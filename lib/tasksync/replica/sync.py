@@ -1,0 +1,154 @@
+"""One sync of a replica: push the outbox in chunks, apply each reply, pull the rest.
+
+Each reply is applied in one local transaction (acknowledged changes leave the outbox, the
+cursor advances), so a sync that fails half way keeps exactly the changes the server has
+not acknowledged, and the next sync resumes from there.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Sequence
+from typing import Protocol
+
+from tasksync.client.errors import (
+    CircuitOpenError,
+    HTTPStatusError,
+    RetriesExhausted,
+    TaskSyncError,
+    TransportError,
+)
+from tasksync.models import SyncItem, SyncResponse
+from tasksync.replica.errors import ServerUnreachable, SyncError
+from tasksync.replica.local import LocalStore
+from tasksync.replica.records import ConflictRecord, SyncReport
+
+DEFAULT_CHUNK_SIZE = 1000
+DEFAULT_PULL_LIMIT = 10_000
+
+
+class BatchSyncer(Protocol):
+    """What sync needs of tasksync.client.BatchClient (a fake in unit tests)."""
+
+    async def batch_sync(
+        self,
+        repository: str,
+        items: Sequence[SyncItem],
+        cursor: int,
+        strategy: str,
+        client_id: str | None = None,
+        *,
+        pull_limit: int = ...,
+    ) -> SyncResponse: ...
+
+
+async def sync_replica(
+    store: LocalStore,
+    client: BatchSyncer,
+    repository: str,
+    *,
+    strategy: str,
+    server_url: str,
+    clock: Callable[[], str],
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    pull_limit: int = DEFAULT_PULL_LIMIT,
+) -> SyncReport:
+    """The report of pushing the outbox and pulling the server's changes after the cursor.
+
+    Only changes queued before the sync starts are pushed, so a user editing during a long
+    sync cannot keep it going forever; their changes go with the next sync.
+    """
+    if chunk_size < 1:
+        raise ValueError("chunk_size must be >= 1")
+    started = time.monotonic()
+    last_seq = await asyncio.to_thread(store.last_pending_seq, repository)
+    after_seq = 0
+    pushed = pulled = applied = replayed = round_trips = 0
+    conflicts: list[ConflictRecord] = []
+    rejected: list[str] = []
+    more_to_pull = True  # nothing pulled yet: one request even with an empty outbox
+    while True:
+        chunk = await asyncio.to_thread(
+            store.pending_changes, repository, chunk_size, after_seq=after_seq, up_to_seq=last_seq
+        )
+        if not chunk and not more_to_pull:
+            break
+        cursor = await asyncio.to_thread(store.cursor, repository)
+        reply = await _send(
+            client, store, repository, [change.as_item() for change in chunk], cursor,
+            strategy, pull_limit, server_url,
+        )
+        round_trips += 1
+        result = await asyncio.to_thread(
+            store.apply_reply, repository, chunk, reply, strategy=strategy, recorded_at=clock()
+        )
+        pushed += result.acknowledged
+        replayed += result.replayed
+        applied += result.applied_events
+        pulled += len(reply.changes)
+        conflicts += result.conflicts
+        rejected += result.rejected
+        if chunk:
+            after_seq = chunk[-1].seq
+        # A pull-only reply that does not move the cursor would repeat itself forever.
+        more_to_pull = reply.has_more and (bool(chunk) or reply.cursor > cursor)
+    return SyncReport(
+        pushed=pushed,
+        pulled=pulled,
+        applied=applied,
+        conflicts=conflicts,
+        round_trips=round_trips,
+        duration_s=time.monotonic() - started,
+        cursor=await asyncio.to_thread(store.cursor, repository),
+        pending=await asyncio.to_thread(store.pending_count, repository),
+        strategy=strategy,
+        replayed=replayed,
+        rejected=rejected,
+    )
+
+
+async def _send(
+    client: BatchSyncer,
+    store: LocalStore,
+    repository: str,
+    items: list[SyncItem],
+    cursor: int,
+    strategy: str,
+    pull_limit: int,
+    server_url: str,
+) -> SyncResponse:
+    try:
+        # The body's client_id must be the one in our change ids: it is the `origin` the
+        # server compares to decide that a client never conflicts with its own writes.
+        return await client.batch_sync(
+            repository, items, cursor, strategy, store.client_id,  # type: ignore[arg-type]
+            pull_limit=pull_limit,
+        )
+    except TaskSyncError as exc:
+        pending = await asyncio.to_thread(store.pending_count, repository)
+        if _unreachable(exc):
+            raise ServerUnreachable(server_url, pending, _reason(exc)) from exc
+        raise SyncError(
+            f"sync with {server_url} failed: {exc}; your {pending} local change(s) are kept"
+            " in the outbox",
+            pending,
+        ) from exc
+
+
+def _unreachable(exc: BaseException) -> bool:
+    """True when no answer came back: the network or the server is down, not the request."""
+    if isinstance(exc, RetriesExhausted):
+        return _unreachable(exc.last_error)
+    if isinstance(exc, TransportError | CircuitOpenError):
+        return True
+    return isinstance(exc, HTTPStatusError) and exc.status_code in (502, 503, 504)
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, RetriesExhausted):
+        return f"{exc.attempts} attempt(s) in {exc.elapsed:.1f}s, last: {_reason(exc.last_error)}"
+    if isinstance(exc, HTTPStatusError):
+        return f"HTTP {exc.status_code}" + (f" {exc.code}" if exc.code else "")
+    cause = getattr(exc, "cause", None)
+    return type(cause).__name__ if cause is not None else type(exc).__name__

@@ -1,0 +1,130 @@
+"""Builds the ASGI application: routes, WebSocket hub and the middleware stack."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+import msgspec
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route, WebSocketRoute
+from starlette.websockets import WebSocket
+
+from tasksync.server import admin_api, http_api
+from tasksync.server.config import ServerConfig
+from tasksync.server.http_api import ApiError, json_response
+from tasksync.server.metrics import ServerMetrics
+from tasksync.server.middleware.body_limit import BodyLimitMiddleware, BodyTooLarge
+from tasksync.server.middleware.circuit_breaker import CircuitBreaker, CircuitBreakerMiddleware
+from tasksync.server.middleware.client_version import ClientVersionMiddleware
+from tasksync.server.middleware.metrics import MetricsMiddleware
+from tasksync.server.middleware.rate_limit import RateLimiter, RateLimitMiddleware
+from tasksync.server.openapi import openapi_document
+from tasksync.server.service import TaskService
+from tasksync.server.websocket import Hub
+from tasksync.store import SQLiteStore
+from tasksync.store.base import StorageError, StorageTimeout
+
+SKIP_EVERY_NTH_EVENT = 7  # the "skip_event" seeded bug drops one live event in seven
+
+
+def _error(status: int, code: str, message: str, field: str | None = None,
+           headers: dict[str, str] | None = None) -> Response:
+    body = msgspec.json.encode({"error": code, "message": message, "field": field})
+    return json_response(status, body, headers)
+
+
+async def _api_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ApiError)
+    return _error(exc.status, exc.code, exc.message, exc.field)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    codes = {404: "not_found", 405: "method_not_allowed"}
+    message = {404: f"no route {request.url.path}; see /openapi.json",
+               405: f"{request.method} is not allowed on {request.url.path}; see /openapi.json"}
+    return _error(exc.status_code, codes.get(exc.status_code, "http_error"),
+                  message.get(exc.status_code, str(exc.detail)), headers=exc.headers)
+
+
+async def _storage_error(request: Request, exc: Exception) -> Response:
+    if isinstance(exc, StorageTimeout):
+        return _error(504, "storage_timeout", f"{exc}; the write may or may not have been"
+                      " applied: retry with the same Idempotency-Key", headers={"Retry-After": "1"})
+    return _error(503, "storage_unavailable", f"storage failed ({exc}); nothing was written,"
+                  " retry after the Retry-After delay", headers={"Retry-After": "1"})
+
+
+async def _body_too_large(request: Request, exc: Exception) -> Response:
+    limit = request.app.state.config.max_body_bytes
+    return _error(413, "body_too_large", f"request body is over {limit} bytes; split it")
+
+
+async def _unexpected(request: Request, exc: Exception) -> Response:
+    return _error(500, "internal_error", f"unexpected server error: {type(exc).__name__}")
+
+
+def create_app(config: ServerConfig) -> Starlette:
+    """A ready ASGI app for `config`; storage opens now, the hub attaches on startup."""
+    metrics = ServerMetrics()
+    store = SQLiteStore(config.db_path, log_retention=config.log_retention)
+    service = TaskService(store, config.storage_timeout, config.seeded_bugs)
+    breaker = CircuitBreaker(config.breaker, on_transition=metrics.breaker_transition)
+    skip_every = SKIP_EVERY_NTH_EVENT if "skip_event" in config.seeded_bugs else 0
+    hub = Hub(service, metrics, config.websocket, skip_every=skip_every)
+    document = msgspec.json.encode(openapi_document(config.enable_fault_injection))
+
+    async def openapi(request: Request) -> Response:
+        return json_response(200, document)
+
+    async def websocket(websocket: WebSocket) -> None:
+        await hub.serve(websocket)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        service.attach(asyncio.get_running_loop(), hub.publish)
+        try:
+            yield
+        finally:
+            service.close()
+
+    routes = [
+        *http_api.ROUTES,
+        *admin_api.ROUTES,
+        *(admin_api.FAULT_ROUTES if config.enable_fault_injection else []),
+        Route("/openapi.json", openapi, methods=["GET"]),
+        WebSocketRoute("/ws", websocket),
+    ]
+    # Outermost first. Rate limiting sits outside the breaker so 429s never count as failures.
+    middleware = [
+        Middleware(MetricsMiddleware, metrics=metrics),
+        Middleware(BodyLimitMiddleware, max_bytes=config.max_body_bytes),
+        Middleware(ClientVersionMiddleware),
+        Middleware(RateLimitMiddleware, limiter=RateLimiter(config.rate_limit),
+                   on_limited=metrics.rate_limited.inc),
+        Middleware(CircuitBreakerMiddleware, breaker=breaker),
+    ]
+    app = Starlette(
+        routes=routes,
+        middleware=middleware,
+        lifespan=lifespan,
+        exception_handlers={
+            ApiError: _api_error,
+            HTTPException: _http_error,
+            StorageError: _storage_error,
+            BodyTooLarge: _body_too_large,
+            Exception: _unexpected,
+        },
+    )
+    app.state.config = config
+    app.state.service = service
+    app.state.metrics = metrics
+    app.state.breaker = breaker
+    app.state.hub = hub
+    return app

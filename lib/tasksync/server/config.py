@@ -1,0 +1,35 @@
+"""Everything a server instance is started with, as one value object."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tasksync.server.middleware.circuit_breaker import BreakerConfig
+from tasksync.server.middleware.rate_limit import RateLimitConfig
+from tasksync.server.websocket import WebSocketConfig
+
+# Deliberate defects for proving that syncbench's checks can fail; never on by default.
+SEEDED_BUGS = frozenset({"ignore_idempotency", "skip_event", "blind_overwrite"})
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    """How one tasksync server runs."""
+
+    db_path: Path = Path("tasksync.db")
+    enable_fault_injection: bool = False
+    storage_timeout: float = 5.0
+    max_body_bytes: int = 32 * 1024 * 1024
+    log_retention: int | None = None
+    breaker: BreakerConfig = field(default_factory=BreakerConfig)
+    rate_limit: RateLimitConfig = field(default_factory=RateLimitConfig)
+    websocket: WebSocketConfig = field(default_factory=WebSocketConfig)
+    seeded_bugs: frozenset[str] = frozenset()
+
+    def __post_init__(self) -> None:
+        unknown = set(self.seeded_bugs) - SEEDED_BUGS
+        if unknown:
+            raise ValueError(
+                f"unknown seeded bug(s) {sorted(unknown)}; choose from {sorted(SEEDED_BUGS)}"
+            )

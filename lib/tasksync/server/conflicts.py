@@ -1,0 +1,69 @@
+"""Conflict resolution: which side of a conflicting batch item wins, per strategy.
+
+Pure functions over values, so every strategy is tested without a server.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from tasksync.clock import parse_rfc3339
+from tasksync.models import EDITABLE_FIELDS, SyncTaskFields, Task, task_fields
+
+
+@dataclass(frozen=True, slots=True)
+class Resolution:
+    """The winner and the fields to store (None: the server's task stays as it is)."""
+
+    winner: str  # "server" | "client" | "merged" | "none"
+    apply: SyncTaskFields | None
+    contested_fields: list[str] = field(default_factory=list)
+
+
+def resolve(
+    strategy: str,
+    server: Task,
+    client: SyncTaskFields,
+    client_updated_at: str,
+    base: SyncTaskFields | None,
+) -> Resolution:
+    """Resolve a conflict between the stored task and a client's change by `strategy`."""
+    if strategy == "client_wins":
+        return Resolution("client", client)
+    if strategy == "last_write_wins":
+        return _last_write_wins(server, client, client_updated_at)
+    if strategy == "merge":
+        if base is None:  # nothing to merge against: the safe default
+            return Resolution("server", None)
+        return merge(base, task_fields(server), client)
+    if strategy == "manual":
+        return Resolution("none", None)
+    return Resolution("server", None)
+
+
+def _last_write_wins(server: Task, client: SyncTaskFields, client_updated_at: str) -> Resolution:
+    # The client's clock against the server's: a skewed client clock decides the outcome,
+    # which is exactly the hazard this strategy exists to show.
+    client_time = parse_rfc3339(client_updated_at)
+    server_time = parse_rfc3339(server.updated_at)
+    if client_time is not None and server_time is not None and client_time > server_time:
+        return Resolution("client", client)
+    return Resolution("server", None)
+
+
+def merge(base: SyncTaskFields, server: SyncTaskFields, client: SyncTaskFields) -> Resolution:
+    """Three-way merge by field; a field both sides changed differently keeps the server's."""
+    merged: dict[str, object] = {}
+    contested: list[str] = []
+    for name in EDITABLE_FIELDS:
+        base_value, server_value, client_value = (
+            getattr(base, name), getattr(server, name), getattr(client, name)
+        )
+        if client_value == base_value or client_value == server_value:
+            merged[name] = server_value
+        elif server_value == base_value:
+            merged[name] = client_value
+        else:
+            merged[name] = server_value
+            contested.append(name)
+    return Resolution("merged", SyncTaskFields(**merged), contested)  # type: ignore[arg-type]

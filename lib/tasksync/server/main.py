@@ -1,0 +1,57 @@
+"""Runs a tasksync server with uvicorn (uvloop and httptools when installed)."""
+
+from __future__ import annotations
+
+import socket
+import sys
+from pathlib import Path
+
+import uvicorn
+
+from tasksync.server.app import create_app
+from tasksync.server.config import ServerConfig
+
+READY_LINE = "tasksync listening on http://{host}:{port}"
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """A listening socket on (host, port); port 0 picks a free one."""
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
+
+
+def serve(
+    config: ServerConfig,
+    host: str = "127.0.0.1",
+    port: int = 8700,
+    log_level: str = "warning",
+    port_file: Path | None = None,
+) -> None:
+    """Serve until SIGINT/SIGTERM; WebSocket clients are closed with 1012 on the way out.
+
+    Binds before starting so that `port=0` works: the bound port is printed as READY_LINE on
+    stdout and written to `port_file` when given (the socket already accepts connections).
+    """
+    sock = bind(host, port)
+    bound_port = sock.getsockname()[1]
+    app = create_app(config)
+    server = uvicorn.Server(uvicorn.Config(
+        app, log_level=log_level, access_log=False,
+        # Our own heartbeat (application pings) detects dead peers; protocol pings on top
+        # would double the traffic and hide the behaviour studies want to see.
+        ws_ping_interval=None, ws_ping_timeout=None,
+        ws_max_size=config.websocket.max_message_bytes * 4,
+        timeout_graceful_shutdown=5,
+    ))
+    if port_file is not None:
+        port_file.write_text(str(bound_port))
+    print(READY_LINE.format(host=host, port=bound_port), flush=True)
+    try:
+        server.run(sockets=[sock])
+    finally:
+        sock.close()
+    sys.stdout.flush()

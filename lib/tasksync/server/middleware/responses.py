@@ -1,0 +1,28 @@
+"""What pure-ASGI middleware shares: reading a header, sending a JSON error reply."""
+
+from __future__ import annotations
+
+import msgspec
+from starlette.types import Scope, Send
+
+
+def header(scope: Scope, name: bytes) -> str | None:
+    """The first value of header `name` (lower-case bytes), or None."""
+    for key, value in scope["headers"]:
+        if key == name:
+            return value.decode("latin-1")
+    return None
+
+
+async def send_error(
+    send: Send, status: int, code: str, message: str, headers: dict[str, str] | None = None
+) -> None:
+    """Send a complete JSON error response in the protocol's ErrorBody shape."""
+    body = msgspec.json.encode({"error": code, "message": message})
+    raw_headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+    ]
+    raw_headers += [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]
+    await send({"type": "http.response.start", "status": status, "headers": raw_headers})
+    await send({"type": "http.response.body", "body": body})

@@ -1,0 +1,374 @@
+"""The protocol's rules over a TaskStore: creates, updates, deletes and batch sync.
+
+Every storage call runs on one dedicated thread (SQLite serialises writers anyway, and the
+event loop must never block), inside one transaction per request, with the idempotency
+record and the change-log events committed together with the write. Events are handed to
+the WebSocket hub from that thread right after commit, so they reach it in seq order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import msgspec
+
+from tasksync.clock import now_rfc3339
+from tasksync.models import (
+    ChangeEvent,
+    ChangePage,
+    Conflict,
+    ErrorBody,
+    ItemResult,
+    SyncItem,
+    SyncRequest,
+    SyncResponse,
+    SyncTaskFields,
+    Task,
+    TaskCreate,
+    TaskPage,
+    TaskUpdate,
+    task_fields,
+)
+from tasksync.server.conflicts import resolve
+from tasksync.store.base import StorageError, StorageTimeout, StoredReply, TaskStore
+
+T = TypeVar("T")
+_encode = msgspec.json.encode
+Payload = Any  # a msgspec Struct or plain JSON-able value
+Publish = Callable[[list[ChangeEvent]], None]
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """A response ready to send: status, JSON body, extra headers."""
+
+    status: int
+    body: bytes
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def error_reply(
+    status: int, code: str, message: str, field: str | None = None, current: Task | None = None,
+    headers: dict[str, str] | None = None,
+) -> Reply:
+    """A JSON error reply in the protocol's ErrorBody shape."""
+    body = ErrorBody(error=code, message=message, field=field, current=current)
+    return Reply(status, _encode(body), headers or {})
+
+
+@dataclass
+class StorageFaults:
+    """Injected storage faults (only reachable when fault injection is enabled)."""
+
+    error_rate: float = 0.0
+    delay_s: float = 0.0
+    seed: int = 0
+    rng: random.Random = field(default_factory=random.Random)
+
+    def apply(self) -> None:
+        """Run on the storage thread before each storage call: delay, then maybe fail."""
+        if self.delay_s > 0:
+            time.sleep(self.delay_s)  # on the storage thread: a slow disk, not a slow loop
+        if self.error_rate > 0 and self.rng.random() < self.error_rate:
+            raise StorageError("injected storage fault")
+
+
+class TaskService:
+    """Runs each request's storage work on the storage thread and renders its reply."""
+
+    def __init__(
+        self,
+        store: TaskStore,
+        storage_timeout: float = 5.0,
+        bugs: frozenset[str] = frozenset(),
+    ) -> None:
+        self.store = store
+        self.storage_timeout = storage_timeout
+        self.bugs = bugs
+        self.faults = StorageFaults()
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tasksync-storage")
+        self._publish: Publish = lambda events: None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def attach(self, loop: asyncio.AbstractEventLoop, publish: Publish) -> None:
+        """Deliver committed events to `publish` on `loop`."""
+        self._loop = loop
+        self._publish = publish
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=True)
+        self.store.close()
+
+    async def run(self, work: Callable[[], T]) -> T:
+        """Run `work` on the storage thread, with injected faults and the storage deadline."""
+
+        def guarded() -> T:
+            self.faults.apply()
+            return work()
+
+        future = asyncio.get_running_loop().run_in_executor(self._executor, guarded)
+        try:
+            return await asyncio.wait_for(future, self.storage_timeout)
+        except TimeoutError as exc:
+            raise StorageTimeout(
+                f"storage did not answer within {self.storage_timeout:.1f}s"
+            ) from exc
+
+    async def write(
+        self,
+        idempotency_key: str | None,
+        fingerprint: str,
+        operation: Callable[[str], tuple[int, Payload, list[ChangeEvent]]],
+    ) -> Reply:
+        """Apply `operation` once per idempotency key; a repeated key replays the stored reply."""
+        if "ignore_idempotency" in self.bugs:
+            idempotency_key = None
+
+        def transaction() -> Reply:
+            events: list[ChangeEvent] = []
+            with self.store.transaction():
+                if idempotency_key:
+                    stored = self.store.stored_reply(idempotency_key)
+                    if stored is not None:
+                        if stored.fingerprint != fingerprint:
+                            return error_reply(
+                                422, "idempotency_key_reused",
+                                "this Idempotency-Key was used for a different request;"
+                                " use a new key for each logical request",
+                            )
+                        return Reply(stored.status, stored.body, {"Idempotent-Replayed": "true"})
+                status, payload, events = operation(now_rfc3339())
+                body = payload if isinstance(payload, bytes) else _encode(payload)
+                if idempotency_key:
+                    self.store.save_reply(idempotency_key, StoredReply(fingerprint, status, body))
+            if events and self._loop is not None:
+                self._loop.call_soon_threadsafe(self._publish, events)
+            return Reply(status, body)
+
+        return await self.run(transaction)
+
+    # -- reads -------------------------------------------------------------------------
+
+    async def get_task(self, task_id: str) -> Task | None:
+        return await self.run(lambda: self.store.get_task(task_id))
+
+    async def list_tasks(
+        self, repository: str, after_position: int, limit: int, include_deleted: bool
+    ) -> TaskPage:
+        tasks, next_position = await self.run(
+            lambda: self.store.list_tasks(repository, after_position, limit, include_deleted)
+        )
+        return TaskPage(tasks=tasks, next=None if next_position is None else str(next_position))
+
+    async def changes(self, repository: str, after: int, limit: int) -> ChangePage:
+        def read() -> ChangePage:
+            events = self.store.changes(repository, after, limit)
+            earliest, last = self.store.log_bounds(repository)
+            has_more = bool(events) and events[-1].seq < last
+            return ChangePage(
+                repository=repository, events=events, last_seq=last, earliest_seq=earliest,
+                has_more=has_more,
+            )
+
+        return await self.run(read)
+
+    async def ping(self) -> None:
+        await self.run(self.store.ping)
+
+    # -- writes (each runs inside the write transaction, on the storage thread) ---------
+
+    def create(self, body: TaskCreate, origin: str) -> Callable[[str], tuple[int, Payload, list]]:
+        def operation(now: str) -> tuple[int, Payload, list[ChangeEvent]]:
+            if body.id is not None:
+                existing = self.store.get_task(body.id)
+                if existing is not None:
+                    same = (
+                        existing.repository == body.repository and not existing.deleted
+                        and task_fields(existing) == SyncTaskFields(
+                            content=body.content, status=body.status, priority=body.priority
+                        )
+                    )
+                    if same:
+                        return 200, existing, []
+                    return 409, ErrorBody(
+                        error="id_conflict",
+                        message=f"task {body.id} exists with different fields; choose another id"
+                        " or update the existing task",
+                        current=existing,
+                    ), []
+            task = Task(
+                id=body.id or _new_id(), repository=body.repository, content=body.content,
+                status=body.status, priority=body.priority, version=1, created_at=now,
+                updated_at=now, deleted=False, origin=origin,
+            )
+            self.store.insert_task(task)
+            return 201, task, [self.store.append_event("task_created", task, now)]
+
+        return operation
+
+    def update(
+        self, task_id: str, patch: TaskUpdate, if_match: int | None, origin: str
+    ) -> Callable[[str], tuple[int, Payload, list]]:
+        def operation(now: str) -> tuple[int, Payload, list[ChangeEvent]]:
+            current = self.store.get_task(task_id)
+            if current is None or current.deleted:
+                return 404, _not_found(task_id, current), []
+            if if_match is not None and if_match != current.version:
+                return 412, _stale(task_id, if_match, current), []
+            fields = SyncTaskFields(
+                content=current.content if patch.content is None else patch.content,
+                status=current.status if patch.status is None else patch.status,
+                priority=current.priority if patch.priority is None else patch.priority,
+            )
+            if fields == task_fields(current):
+                return 200, current, []
+            task = _changed(current, fields, origin, now)
+            self.store.replace_task(task)
+            return 200, task, [self.store.append_event("task_updated", task, now)]
+
+        return operation
+
+    def delete(
+        self, task_id: str, if_match: int | None, origin: str
+    ) -> Callable[[str], tuple[int, Payload, list]]:
+        def operation(now: str) -> tuple[int, Payload, list[ChangeEvent]]:
+            current = self.store.get_task(task_id)
+            if current is None:
+                return 404, _not_found(task_id, None), []
+            if if_match is not None and if_match != current.version:
+                return 412, _stale(task_id, if_match, current), []
+            if current.deleted:
+                return 200, current, []
+            fields = msgspec.structs.replace(task_fields(current), deleted=True)
+            task = _changed(current, fields, origin, now)
+            self.store.replace_task(task)
+            return 200, task, [self.store.append_event("task_deleted", task, now)]
+
+        return operation
+
+    def batch_sync(self, request: SyncRequest) -> Callable[[str], tuple[int, Payload, list]]:
+        def operation(now: str) -> tuple[int, Payload, list[ChangeEvent]]:
+            results: list[ItemResult] = []
+            conflicts: list[Conflict] = []
+            events: list[ChangeEvent] = []
+            for item in request.items:
+                result, conflict, event = self._apply_item(request, item, now)
+                results.append(result)
+                if conflict is not None:
+                    conflicts.append(conflict)
+                if event is not None:
+                    events.append(event)
+            pulled = self.store.changes(request.repository, request.cursor, request.pull_limit)
+            _, last = self.store.log_bounds(request.repository)
+            cursor = pulled[-1].seq if pulled else request.cursor
+            response = SyncResponse(
+                repository=request.repository, results=results, conflicts=conflicts,
+                changes=pulled, cursor=cursor, has_more=request.pull_limit > 0 and cursor < last,
+            )
+            return 200, response, events
+
+        return operation
+
+    def _apply_item(
+        self, request: SyncRequest, item: SyncItem, now: str
+    ) -> tuple[ItemResult, Conflict | None, ChangeEvent | None]:
+        store, origin = self.store, request.client_id
+        prior = store.applied_change(item.change_id)
+        if prior is not None:
+            return msgspec.structs.replace(prior, replayed=True), None, None
+        server = store.get_task(item.task_id)
+        conflict: Conflict | None = None
+        event: ChangeEvent | None = None
+        if server is None:
+            task = Task(
+                id=item.task_id, repository=request.repository, content=item.task.content,
+                status=item.task.status, priority=item.task.priority, version=1, created_at=now,
+                updated_at=now, deleted=item.task.deleted, origin=origin,
+            )
+            store.insert_task(task)
+            event = store.append_event("task_created", task, now)
+            outcome, result_task = ("deleted" if task.deleted else "created"), task
+        elif server.repository != request.repository:
+            outcome, result_task = "rejected", server
+        elif task_fields(server) == item.task:
+            outcome, result_task = "unchanged", server
+        elif (
+            "blind_overwrite" in self.bugs
+            or server.version <= item.base_version
+            or not store.written_by_others_since(server.id, item.base_version, origin)
+        ):
+            result_task = _changed(server, item.task, origin, now)
+            store.replace_task(result_task)
+            event = store.append_event(_event_type(server, result_task), result_task, now)
+            outcome = "deleted" if result_task.deleted and not server.deleted else "updated"
+        else:
+            base = item.base
+            if base is None and item.base_version > 0:
+                snapshot = store.snapshot_at(server.id, item.base_version)
+                base = task_fields(snapshot) if snapshot is not None else None
+            resolution = resolve(request.strategy, server, item.task, item.updated_at, base)
+            result_task = server
+            if resolution.apply is not None and resolution.apply != task_fields(server):
+                result_task = _changed(server, resolution.apply, origin, now)
+                store.replace_task(result_task)
+                event = store.append_event(_event_type(server, result_task), result_task, now)
+            conflict = Conflict(
+                conflict_id=0, task_id=server.id, repository=request.repository,
+                change_id=item.change_id, strategy=request.strategy, winner=resolution.winner,
+                base_version=item.base_version, server=server, client=item.task,
+                client_updated_at=item.updated_at, resolved=result_task,
+                fields=resolution.contested_fields,
+            )
+            store.save_conflict(conflict)
+            outcome = "conflict"
+        result = ItemResult(
+            change_id=item.change_id, task_id=item.task_id, outcome=outcome, task=result_task
+        )
+        store.record_change(result)
+        return result, conflict, event
+
+
+def _new_id() -> str:
+    import uuid
+
+    return uuid.uuid4().hex
+
+
+def _changed(current: Task, fields: SyncTaskFields, origin: str, now: str) -> Task:
+    return msgspec.structs.replace(
+        current, content=fields.content, status=fields.status, priority=fields.priority,
+        deleted=fields.deleted, version=current.version + 1, updated_at=now, origin=origin,
+    )
+
+
+def _event_type(before: Task, after: Task) -> str:
+    if after.deleted and not before.deleted:
+        return "task_deleted"
+    return "task_updated"
+
+
+def _not_found(task_id: str, tombstone: Task | None) -> ErrorBody:
+    if tombstone is not None:
+        return ErrorBody(
+            error="not_found", message=f"task {task_id} was deleted; create a new task instead",
+            current=tombstone,
+        )
+    return ErrorBody(error="not_found", message=f"no task with id {task_id}")
+
+
+def _stale(task_id: str, if_match: int, current: Task) -> ErrorBody:
+    return ErrorBody(
+        error="version_mismatch",
+        message=f"task {task_id} is at version {current.version}, not {if_match};"
+        " fetch it, reapply your change and retry with the new version",
+        current=current,
+    )
+
+
+__all__ = ["Reply", "StorageError", "StorageTimeout", "StorageFaults", "TaskService", "error_reply"]

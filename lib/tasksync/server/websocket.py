@@ -1,0 +1,273 @@
+"""WebSocket notifications: subscribe with the last seq seen, replay, then live events.
+
+Each connection has one bounded outgoing queue drained by one sender task, so a slow
+subscriber never blocks publishing. A subscription replays the change log after the
+client's seq; live events that arrive meanwhile wait in `pending` and are merged in seq
+order once the replay has caught up. A subscriber whose queue overflows is closed with
+1013 and resumes from its last seq on reconnect: delivery stays at-least-once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+import msgspec
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from tasksync.models import RepositoryName, Seq
+from tasksync.server.metrics import ServerMetrics
+from tasksync.server.service import TaskService
+
+CLOSE_OVERLOADED = 1013
+CLOSE_POLICY = 1008
+CLOSE_HEARTBEAT_TIMEOUT = 4408
+MAX_BAD_MESSAGES = 10
+
+_encode = msgspec.json.encode
+
+
+class Subscribe(msgspec.Struct, tag="subscribe", forbid_unknown_fields=True):
+    repositories: dict[RepositoryName, Seq]
+
+
+class Unsubscribe(msgspec.Struct, tag="unsubscribe", forbid_unknown_fields=True):
+    repositories: list[RepositoryName]
+
+
+class Ping(msgspec.Struct, tag="ping"):
+    pass
+
+
+class Pong(msgspec.Struct, tag="pong"):
+    pass
+
+
+_decode_message = msgspec.json.Decoder(Subscribe | Unsubscribe | Ping | Pong).decode
+
+
+@dataclass(frozen=True, slots=True)
+class WebSocketConfig:
+    """Heartbeats, limits and the queue bound of each connection."""
+
+    heartbeat_interval: float = 10.0
+    heartbeat_timeout: float = 30.0
+    max_message_bytes: int = 64 * 1024
+    max_queue: int = 10_000
+    replay_page: int = 1000
+
+
+@dataclass
+class Subscription:
+    """Where one connection stands in one repository's log."""
+
+    last_sent: int
+    live: bool = False
+    pending: list[tuple[int, str]] = field(default_factory=list)
+
+
+class Subscriber:
+    """One WebSocket connection: its subscriptions and its outgoing queue."""
+
+    def __init__(self, websocket: WebSocket, max_queue: int) -> None:
+        self.websocket = websocket
+        self.queue: asyncio.Queue[str] = asyncio.Queue(max_queue)
+        self.subscriptions: dict[str, Subscription] = {}
+        self.last_heard = time.monotonic()
+        self.overloaded = False
+
+    def send(self, text: str) -> None:
+        """Queue a frame; on overflow mark the connection for closing (it will resume)."""
+        if self.overloaded:
+            return
+        try:
+            self.queue.put_nowait(text)
+        except asyncio.QueueFull:
+            self.overloaded = True
+            self.queue = asyncio.Queue(1)
+            self.queue.put_nowait("")  # wakes the sender, which sees `overloaded` and closes
+
+    def offer(self, repository: str, seq: int, text: str) -> int:
+        """Deliver a live event if this connection wants it; 1 when queued."""
+        subscription = self.subscriptions.get(repository)
+        if subscription is None:
+            return 0
+        if not subscription.live:
+            subscription.pending.append((seq, text))
+            return 0
+        if seq <= subscription.last_sent:
+            return 0
+        subscription.last_sent = seq
+        self.send(text)
+        return 1
+
+
+class Hub:
+    """Routes committed events to the connections subscribed to their repository."""
+
+    def __init__(
+        self, service: TaskService, metrics: ServerMetrics, config: WebSocketConfig,
+        skip_every: int = 0,
+    ) -> None:
+        self.service = service
+        self.metrics = metrics
+        self.config = config
+        self._by_repository: dict[str, set[Subscriber]] = defaultdict(set)
+        self._connections: set[Subscriber] = set()
+        # Seeded bug "skip_event": drop every n-th live event, to prove the checks see it.
+        self._skip_every = skip_every
+        self._published = 0
+
+    def publish(self, events: list[Any]) -> None:
+        """Called on the event loop right after a commit, in seq order."""
+        for event in events:
+            self._published += 1
+            if self._skip_every and self._published % self._skip_every == 0:
+                continue
+            subscribers = self._by_repository.get(event.repository)
+            if not subscribers:
+                continue
+            text = _encode({"type": "event", "replay": False, "event": event}).decode()
+            sent = sum(sub.offer(event.repository, event.seq, text) for sub in subscribers)
+            self.metrics.ws_events_sent.inc(sent)
+
+    async def serve(self, websocket: WebSocket) -> None:
+        """Run one connection until the client leaves, times out or the server stops."""
+        await websocket.accept()
+        subscriber = Subscriber(websocket, self.config.max_queue)
+        self._connections.add(subscriber)
+        self.metrics.ws_connections.inc()
+        replays: set[asyncio.Task] = set()
+        # Whichever ends first ends the connection: the client left, the sender failed or
+        # closed an overloaded queue, or the heartbeat found the peer silent.
+        loops = {
+            asyncio.create_task(self._receive_loop(subscriber, replays)),
+            asyncio.create_task(self._send_loop(subscriber)),
+            asyncio.create_task(self._heartbeat_loop(subscriber)),
+        }
+        try:
+            await asyncio.wait(loops, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (*loops, *replays):
+                task.cancel()
+            await asyncio.gather(*loops, *replays, return_exceptions=True)
+            for repository in list(subscriber.subscriptions):
+                self._drop(subscriber, repository)
+            self._connections.discard(subscriber)
+            self.metrics.ws_connections.dec()
+
+    async def _receive_loop(self, subscriber: Subscriber, replays: set[asyncio.Task]) -> None:
+        websocket = subscriber.websocket
+        bad_messages = 0
+        while True:
+            message = await websocket.receive()
+            if message["type"] == "websocket.disconnect":
+                return
+            subscriber.last_heard = time.monotonic()
+            raw = message.get("text") or message.get("bytes") or b""
+            error = self._handle(subscriber, raw, replays)
+            if error is not None:
+                bad_messages += 1
+                subscriber.send(_encode({"type": "error", "error": error[0], "message": error[1]}).decode())
+                if bad_messages >= MAX_BAD_MESSAGES:
+                    await _close(websocket, CLOSE_POLICY, "too many malformed messages")
+                    return
+
+    def _handle(
+        self, subscriber: Subscriber, raw: str | bytes, replays: set[asyncio.Task]
+    ) -> tuple[str, str] | None:
+        """Act on one client message; returns (code, message) when it is malformed."""
+        if len(raw) > self.config.max_message_bytes:
+            return "message_too_large", f"messages are limited to {self.config.max_message_bytes} bytes"
+        try:
+            message = _decode_message(raw)
+        except msgspec.DecodeError as exc:
+            return "bad_message", (
+                f"could not read the message ({exc}); send JSON like"
+                ' {"type": "subscribe", "repositories": {"repo": 0}}'
+            )
+        if isinstance(message, Subscribe):
+            for repository, after in message.repositories.items():
+                self._drop(subscriber, repository)
+                subscriber.subscriptions[repository] = Subscription(last_sent=after)
+                self._by_repository[repository].add(subscriber)
+                task = asyncio.create_task(self._replay(subscriber, repository, after))
+                replays.add(task)
+                task.add_done_callback(replays.discard)
+        elif isinstance(message, Unsubscribe):
+            for repository in message.repositories:
+                self._drop(subscriber, repository)
+            subscriber.send(_encode({"type": "unsubscribed", "repositories": message.repositories}).decode())
+        elif isinstance(message, Ping):
+            subscriber.send('{"type":"pong"}')
+        return None
+
+    async def _replay(self, subscriber: Subscriber, repository: str, after: int) -> None:
+        subscription = subscriber.subscriptions[repository]
+        try:
+            page = await self.service.changes(repository, after, self.config.replay_page)
+        except Exception as exc:  # storage down: tell the client, who will retry
+            subscriber.send(_encode({
+                "type": "error", "error": "storage_unavailable",
+                "message": f"could not read the change log ({exc}); subscribe again later",
+            }).decode())
+            self._drop(subscriber, repository)
+            return
+        subscriber.send(_encode({"type": "subscribed", "repositories": {repository: page.last_seq}}).decode())
+        if page.earliest_seq > after + 1 and page.last_seq > after:
+            subscriber.send(_encode({
+                "type": "resync_required", "repository": repository, "after": after,
+                "earliest_seq": page.earliest_seq, "last_seq": page.last_seq,
+            }).decode())
+            self._drop(subscriber, repository)
+            return
+        while True:
+            for event in page.events:
+                if event.seq > subscription.last_sent:
+                    subscription.last_sent = event.seq
+                    subscriber.send(_encode({"type": "event", "replay": True, "event": event}).decode())
+            if not page.has_more or subscriber.subscriptions.get(repository) is not subscription:
+                break
+            page = await self.service.changes(repository, subscription.last_sent, self.config.replay_page)
+        for seq, text in sorted(subscription.pending):
+            if seq > subscription.last_sent:
+                subscription.last_sent = seq
+                subscriber.send(text)
+        subscription.pending.clear()
+        subscription.live = True
+
+    def _drop(self, subscriber: Subscriber, repository: str) -> None:
+        subscriber.subscriptions.pop(repository, None)
+        subscribers = self._by_repository.get(repository)
+        if subscribers is not None:
+            subscribers.discard(subscriber)
+            if not subscribers:
+                del self._by_repository[repository]
+
+    async def _send_loop(self, subscriber: Subscriber) -> None:
+        websocket = subscriber.websocket
+        while True:
+            text = await subscriber.queue.get()
+            if subscriber.overloaded:
+                await _close(websocket, CLOSE_OVERLOADED, "subscriber too slow; reconnect and resume")
+                return
+            await websocket.send_text(text)
+
+    async def _heartbeat_loop(self, subscriber: Subscriber) -> None:
+        interval, timeout = self.config.heartbeat_interval, self.config.heartbeat_timeout
+        while True:
+            await asyncio.sleep(interval)
+            if time.monotonic() - subscriber.last_heard > timeout:
+                await _close(subscriber.websocket, CLOSE_HEARTBEAT_TIMEOUT, "heartbeat timeout")
+                return
+            subscriber.send(_encode({"type": "ping", "ts": time.time()}).decode())
+
+
+async def _close(websocket: WebSocket, code: int, reason: str) -> None:
+    try:
+        await websocket.close(code, reason)
+    except (RuntimeError, WebSocketDisconnect, OSError):
+        pass  # already closed by the peer

@@ -1,0 +1,88 @@
+"""The storage interface every backend implements, and the errors storage can raise.
+
+The server runs all protocol rules (tasksync.server.service) against these primitives
+inside one `transaction()`; a backend only stores and fetches.
+"""
+
+from __future__ import annotations
+
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from typing import Protocol
+
+from tasksync.models import ChangeEvent, Conflict, ItemResult, Task
+
+
+class StorageError(Exception):
+    """Storage failed; the write did not happen. Clients may retry."""
+
+
+class StorageTimeout(StorageError):
+    """Storage did not answer in time; the write may or may not have happened."""
+
+
+@dataclass(frozen=True, slots=True)
+class StoredReply:
+    """A response kept under an idempotency key, replayed byte for byte on retry."""
+
+    fingerprint: str
+    status: int
+    body: bytes
+
+
+class TaskStore(Protocol):
+    """Primitives over tasks, the change log, applied changes and idempotency records."""
+
+    def transaction(self) -> AbstractContextManager[None]:
+        """A write transaction: everything inside commits together or not at all."""
+        ...
+
+    def ping(self) -> None:
+        """Raise StorageError when storage cannot serve a query."""
+        ...
+
+    def get_task(self, task_id: str) -> Task | None: ...
+
+    def insert_task(self, task: Task) -> None: ...
+
+    def replace_task(self, task: Task) -> None: ...
+
+    def list_tasks(
+        self, repository: str, after_position: int, limit: int, include_deleted: bool
+    ) -> tuple[list[Task], int | None]:
+        """A page of tasks in creation order and the position to continue from (None: done)."""
+        ...
+
+    def append_event(self, event_type: str, task: Task, timestamp: str) -> ChangeEvent:
+        """Append one event to the task's repository log, assigning the next seq."""
+        ...
+
+    def changes(self, repository: str, after: int, limit: int) -> list[ChangeEvent]: ...
+
+    def log_bounds(self, repository: str) -> tuple[int, int]:
+        """(earliest seq still in the log, last seq); (0, 0) for an empty repository."""
+        ...
+
+    def snapshot_at(self, task_id: str, version: int) -> Task | None:
+        """The task as it was at `version`, from the change log, if still there."""
+        ...
+
+    def written_by_others_since(self, task_id: str, version: int, origin: str) -> bool:
+        """True when a version after `version` of the task was written by another origin."""
+        ...
+
+    def applied_change(self, change_id: str) -> ItemResult | None: ...
+
+    def record_change(self, result: ItemResult) -> None: ...
+
+    def save_conflict(self, conflict: Conflict) -> int:
+        """Store a conflict and return its id."""
+        ...
+
+    def conflicts(self, repository: str, after_id: int, limit: int) -> list[Conflict]: ...
+
+    def stored_reply(self, key: str) -> StoredReply | None: ...
+
+    def save_reply(self, key: str, reply: StoredReply) -> None: ...
+
+    def close(self) -> None: ...

@@ -1,0 +1,292 @@
+"""SQLite storage (WAL): the embedded default behind TaskStore.
+
+One connection, used from one thread at a time (the server gives storage a thread of its
+own). WAL with synchronous=NORMAL: a committed transaction is in the WAL file before the
+server acknowledges it, so it survives `kill -9` of the server process (not a power cut,
+which FULL would also cover at a cost per commit).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import msgspec
+
+from tasksync.models import ChangeEvent, Conflict, ItemResult, Task
+from tasksync.store.base import StorageError, StoredReply
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS tasks (
+    position   INTEGER PRIMARY KEY AUTOINCREMENT,
+    id         TEXT NOT NULL UNIQUE,
+    repository TEXT NOT NULL,
+    content    TEXT NOT NULL,
+    status     TEXT NOT NULL,
+    priority   TEXT NOT NULL,
+    version    INTEGER NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    deleted    INTEGER NOT NULL,
+    origin     TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS tasks_by_repository ON tasks (repository, position);
+CREATE TABLE IF NOT EXISTS repositories (
+    name         TEXT PRIMARY KEY,
+    last_seq     INTEGER NOT NULL,
+    earliest_seq INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS changes (
+    repository TEXT NOT NULL,
+    seq        INTEGER NOT NULL,
+    type       TEXT NOT NULL,
+    task_id    TEXT NOT NULL,
+    version    INTEGER NOT NULL,
+    origin     TEXT NOT NULL,
+    timestamp  TEXT NOT NULL,
+    task       BLOB NOT NULL,
+    PRIMARY KEY (repository, seq)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS changes_by_task ON changes (task_id, version);
+CREATE TABLE IF NOT EXISTS applied_changes (
+    change_id TEXT PRIMARY KEY,
+    result    BLOB NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS conflicts (
+    conflict_id INTEGER PRIMARY KEY AUTOINCREMENT,
+    repository  TEXT NOT NULL,
+    body        BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS idempotency (
+    key         TEXT PRIMARY KEY,
+    fingerprint TEXT NOT NULL,
+    status      INTEGER NOT NULL,
+    body        BLOB NOT NULL
+) WITHOUT ROWID;
+"""
+
+_TASK_COLUMNS = "id, repository, content, status, priority, version, created_at, updated_at, deleted, origin"
+_encode = msgspec.json.encode
+_decode_task = msgspec.json.Decoder(Task).decode
+_decode_result = msgspec.json.Decoder(ItemResult).decode
+_decode_conflict = msgspec.json.Decoder(Conflict).decode
+
+
+def _task_from_row(row: tuple) -> Task:
+    return Task(
+        id=row[0], repository=row[1], content=row[2], status=row[3], priority=row[4],
+        version=row[5], created_at=row[6], updated_at=row[7], deleted=bool(row[8]), origin=row[9],
+    )
+
+
+def _task_values(task: Task) -> tuple:
+    return (
+        task.id, task.repository, task.content, task.status, task.priority, task.version,
+        task.created_at, task.updated_at, int(task.deleted), task.origin,
+    )
+
+
+class SQLiteStore:
+    """TaskStore on one SQLite file; `log_retention` keeps only that many events per repository."""
+
+    def __init__(self, path: str | Path, log_retention: int | None = None) -> None:
+        self.path = Path(path)
+        self.log_retention = log_retention
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        # isolation_level=None: we issue BEGIN/COMMIT ourselves so a transaction spans exactly
+        # what the caller puts in it. check_same_thread=False: the server hands the connection
+        # to its storage thread after opening it here.
+        self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute("PRAGMA foreign_keys=OFF")
+        self._db.executescript(SCHEMA)
+        # The last seq per repository, cached: this store is the only writer of its file.
+        self._bounds: dict[str, tuple[int, int]] = {}
+        self._in_transaction = False
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Commit everything done inside, or roll all of it back on an exception."""
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise StorageError(f"could not start a transaction: {exc}") from exc
+        self._in_transaction = True
+        try:
+            yield
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            self._bounds.clear()  # the cache may hold seqs that were rolled back
+            raise
+        else:
+            try:
+                self._db.execute("COMMIT")
+            except sqlite3.Error as exc:
+                self._db.execute("ROLLBACK")
+                self._bounds.clear()
+                raise StorageError(f"commit failed: {exc}") from exc
+        finally:
+            self._in_transaction = False
+
+    def ping(self) -> None:
+        try:
+            self._db.execute("SELECT 1").fetchone()
+        except sqlite3.Error as exc:
+            raise StorageError(f"storage not ready: {exc}") from exc
+
+    # -- tasks -------------------------------------------------------------------------
+
+    def get_task(self, task_id: str) -> Task | None:
+        row = self._db.execute(f"SELECT {_TASK_COLUMNS} FROM tasks WHERE id = ?", (task_id,)).fetchone()
+        return _task_from_row(row) if row else None
+
+    def insert_task(self, task: Task) -> None:
+        self._db.execute(
+            f"INSERT INTO tasks ({_TASK_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            _task_values(task),
+        )
+
+    def replace_task(self, task: Task) -> None:
+        self._db.execute(
+            "UPDATE tasks SET content = ?, status = ?, priority = ?, version = ?, updated_at = ?,"
+            " deleted = ?, origin = ? WHERE id = ?",
+            (task.content, task.status, task.priority, task.version, task.updated_at,
+             int(task.deleted), task.origin, task.id),
+        )
+
+    def list_tasks(
+        self, repository: str, after_position: int, limit: int, include_deleted: bool
+    ) -> tuple[list[Task], int | None]:
+        deleted_clause = "" if include_deleted else " AND deleted = 0"
+        rows = self._db.execute(
+            f"SELECT position, {_TASK_COLUMNS} FROM tasks WHERE repository = ? AND position > ?"
+            f"{deleted_clause} ORDER BY position LIMIT ?",
+            (repository, after_position, limit + 1),
+        ).fetchall()
+        more = len(rows) > limit
+        rows = rows[:limit]
+        next_position = rows[-1][0] if more and rows else None
+        return [_task_from_row(row[1:]) for row in rows], next_position
+
+    # -- change log --------------------------------------------------------------------
+
+    def log_bounds(self, repository: str) -> tuple[int, int]:
+        bounds = self._bounds.get(repository)
+        if bounds is None:
+            row = self._db.execute(
+                "SELECT earliest_seq, last_seq FROM repositories WHERE name = ?", (repository,)
+            ).fetchone()
+            bounds = (row[0], row[1]) if row else (0, 0)
+            self._bounds[repository] = bounds
+        return bounds
+
+    def append_event(self, event_type: str, task: Task, timestamp: str) -> ChangeEvent:
+        earliest, last = self.log_bounds(task.repository)
+        seq = last + 1
+        earliest = earliest or 1
+        event = ChangeEvent(
+            repository=task.repository, seq=seq, type=event_type, task_id=task.id,
+            version=task.version, task=task, origin=task.origin, timestamp=timestamp,
+        )
+        self._db.execute(
+            "INSERT INTO changes (repository, seq, type, task_id, version, origin, timestamp, task)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (task.repository, seq, event_type, task.id, task.version, task.origin, timestamp,
+             _encode(task)),
+        )
+        if self.log_retention is not None and seq - earliest + 1 > self.log_retention:
+            earliest = seq - self.log_retention + 1
+            self._db.execute(
+                "DELETE FROM changes WHERE repository = ? AND seq < ?", (task.repository, earliest)
+            )
+        self._db.execute(
+            "INSERT INTO repositories (name, last_seq, earliest_seq) VALUES (?, ?, ?)"
+            " ON CONFLICT (name) DO UPDATE SET last_seq = excluded.last_seq,"
+            " earliest_seq = excluded.earliest_seq",
+            (task.repository, seq, earliest),
+        )
+        self._bounds[task.repository] = (earliest, seq)
+        return event
+
+    def changes(self, repository: str, after: int, limit: int) -> list[ChangeEvent]:
+        rows = self._db.execute(
+            "SELECT seq, type, task_id, version, origin, timestamp, task FROM changes"
+            " WHERE repository = ? AND seq > ? ORDER BY seq LIMIT ?",
+            (repository, after, limit),
+        ).fetchall()
+        return [
+            ChangeEvent(
+                repository=repository, seq=row[0], type=row[1], task_id=row[2], version=row[3],
+                origin=row[4], timestamp=row[5], task=_decode_task(row[6]),
+            )
+            for row in rows
+        ]
+
+    def snapshot_at(self, task_id: str, version: int) -> Task | None:
+        row = self._db.execute(
+            "SELECT task FROM changes WHERE task_id = ? AND version = ?", (task_id, version)
+        ).fetchone()
+        return _decode_task(row[0]) if row else None
+
+    def written_by_others_since(self, task_id: str, version: int, origin: str) -> bool:
+        earliest_kept = self._db.execute(
+            "SELECT MIN(version) FROM changes WHERE task_id = ?", (task_id,)
+        ).fetchone()[0]
+        if earliest_kept is None or earliest_kept > version + 1:
+            return True  # the log no longer shows who wrote those versions: assume others did
+        row = self._db.execute(
+            "SELECT 1 FROM changes WHERE task_id = ? AND version > ? AND origin != ? LIMIT 1",
+            (task_id, version, origin),
+        ).fetchone()
+        return row is not None
+
+    # -- applied changes, conflicts, idempotency ---------------------------------------
+
+    def applied_change(self, change_id: str) -> ItemResult | None:
+        row = self._db.execute(
+            "SELECT result FROM applied_changes WHERE change_id = ?", (change_id,)
+        ).fetchone()
+        return _decode_result(row[0]) if row else None
+
+    def record_change(self, result: ItemResult) -> None:
+        self._db.execute(
+            "INSERT INTO applied_changes (change_id, result) VALUES (?, ?)",
+            (result.change_id, _encode(result)),
+        )
+
+    def save_conflict(self, conflict: Conflict) -> int:
+        cursor = self._db.execute(
+            "INSERT INTO conflicts (repository, body) VALUES (?, ?)", (conflict.repository, b"")
+        )
+        conflict_id = int(cursor.lastrowid or 0)
+        conflict.conflict_id = conflict_id
+        self._db.execute(
+            "UPDATE conflicts SET body = ? WHERE conflict_id = ?", (_encode(conflict), conflict_id)
+        )
+        return conflict_id
+
+    def conflicts(self, repository: str, after_id: int, limit: int) -> list[Conflict]:
+        rows = self._db.execute(
+            "SELECT body FROM conflicts WHERE repository = ? AND conflict_id > ?"
+            " ORDER BY conflict_id LIMIT ?",
+            (repository, after_id, limit),
+        ).fetchall()
+        return [_decode_conflict(row[0]) for row in rows]
+
+    def stored_reply(self, key: str) -> StoredReply | None:
+        row = self._db.execute(
+            "SELECT fingerprint, status, body FROM idempotency WHERE key = ?", (key,)
+        ).fetchone()
+        return StoredReply(fingerprint=row[0], status=row[1], body=row[2]) if row else None
+
+    def save_reply(self, key: str, reply: StoredReply) -> None:
+        self._db.execute(
+            "INSERT INTO idempotency (key, fingerprint, status, body) VALUES (?, ?, ?, ?)",
+            (key, reply.fingerprint, reply.status, reply.body),
+        )
+
+    def close(self) -> None:
+        self._db.close()
