@@ -169,7 +169,8 @@ class RetryingSender:
                 "why the server is slow",
                 cause=exc,
             )
-            return _Result(None, error, "DeadlineExceeded", None, retryable=False,
+            # Marked retryable so that the loop reports RetriesExhausted ("deadline").
+            return _Result(None, error, "DeadlineExceeded", None, retryable=True,
                            server_failing=True, deadline_hit=True)
         except httpx.TransportError as exc:
             return self._transport_failure(request, exc)

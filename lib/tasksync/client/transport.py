@@ -86,7 +86,20 @@ class _TranslatedStream(httpx.AsyncByteStream):
 
 
 class AiohttpTransport(httpx_aiohttp.AiohttpTransport):
-    """httpx_aiohttp's transport, raising the httpx exception that matches what happened."""
+    """httpx_aiohttp's transport, raising the httpx exception that matches what happened.
+
+    It also never resends on its own: every attempt the network sees is one the caller's
+    retry loop made, and so one the observer records.
+    """
+
+    def get_client(self) -> aiohttp.ClientSession:
+        session = super().get_client()
+        # aiohttp silently resends GET/PUT/DELETE once after a reset or disconnect (aiohttp
+        # 3.x, private flag, no public switch). Hidden resends would make retry counts and
+        # latencies in the studies wrong, so they are turned off here.
+        if hasattr(session, "_retry_connection"):
+            session._retry_connection = False
+        return session
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         with _translated(request):

@@ -381,11 +381,7 @@ class LocalStore:
         """Apply a full listing of the server's tasks (after a resync); the tasks changed."""
         with self._transaction() as db:
             changed = sum(self._observe(db, repository, task) for task in tasks)
-            db.execute(
-                "INSERT INTO meta (key, value) VALUES (?, ?)"
-                " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                (f"cursor:{repository}", str(cursor)),
-            )
+            _advance_cursor(db, repository, cursor)
         return changed
 
     # -- conflicts --------------------------------------------------------------------

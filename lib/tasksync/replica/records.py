@@ -100,7 +100,12 @@ class ConflictRecord:
 
 @dataclass(frozen=True, slots=True)
 class SyncReport:
-    """What one sync did: changes pushed and acknowledged, events pulled, conflicts met."""
+    """What one sync did: changes pushed and acknowledged, events pulled, conflicts met.
+
+    `pulled` counts events received, `applied` those that changed a local task; `pending`
+    is what is left in the outbox; `rejected` lists tasks whose id belongs to another
+    repository on the server; `resynced` says the full state was fetched (pruned log).
+    """
 
     pushed: int
     pulled: int
@@ -113,3 +118,4 @@ class SyncReport:
     strategy: str = "server_wins"
     replayed: int = 0
     rejected: list[str] = field(default_factory=list)
+    resynced: bool = False

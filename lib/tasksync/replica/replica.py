@@ -4,23 +4,23 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Mapping
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
-from tasksync.client.batch import BatchClient
-from tasksync.client.retry import RetryPolicy
+from tasksync.client import BatchClient, HTTPClient, RetryPolicy
 from tasksync.replica.errors import NoServerConfigured
 from tasksync.replica.local import LocalStore, check_repository
 from tasksync.replica.records import ConflictRecord, LocalTask, PendingChange, SyncReport
+from tasksync.replica.resync import resync_full_state
 from tasksync.replica.sync import (
     DEFAULT_CHUNK_SIZE,
     DEFAULT_PULL_LIMIT,
     BatchSyncer,
     sync_replica,
 )
-from tasksync.replica.watch import WatchReport, watch_replica
+from tasksync.replica.watch import EventCallback, WatchReport, watch_replica
 
 Clock = Callable[[], datetime]
 
@@ -30,14 +30,14 @@ REPLICA_RETRY = RetryPolicy(max_attempts=4, base_delay=0.2, max_delay=2.0, deadl
 
 
 def _utc_now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def rfc3339(moment: datetime) -> str:
     """`moment` as the protocol writes times: RFC 3339 UTC with microseconds."""
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 class Replica:
@@ -50,8 +50,9 @@ class Replica:
     study clock skew. Many replicas can live in one process: nothing here is global.
 
     `batch_client` replaces the BatchClient the replica would build from `server_url`
-    (e.g. one pointed at a Toxiproxy listener, or with another RetryPolicy);
-    `client_options` are passed to the clients it builds (retry, timeout, observer...).
+    (e.g. one with its own observer); `client_options` are passed to the HTTP clients it
+    builds (retry, timeout, observer, transport...), `ws_options` to its WebSocketClient
+    (reconnect, heartbeat_timeout...).
     """
 
     def __init__(
@@ -64,6 +65,7 @@ class Replica:
         clock: Clock = _utc_now,
         batch_client: BatchSyncer | None = None,
         client_options: Mapping[str, Any] | None = None,
+        ws_options: Mapping[str, Any] | None = None,
         chunk_size: int = DEFAULT_CHUNK_SIZE,
         pull_limit: int = DEFAULT_PULL_LIMIT,
     ) -> None:
@@ -75,7 +77,9 @@ class Replica:
         self._store = LocalStore(path, client_id)
         self._batch_client = batch_client
         self._owns_batch_client = batch_client is None
+        self._http_client: HTTPClient | None = None
         self._client_options = {"retry": REPLICA_RETRY, **(client_options or {})}
+        self._ws_options = dict(ws_options or {})
         self._sync_lock = asyncio.Lock()
 
     @property
@@ -180,7 +184,7 @@ class Replica:
             return await sync_replica(
                 self._store, client, self.repository, strategy=strategy,
                 server_url=self._url(), clock=self.now, chunk_size=self.chunk_size,
-                pull_limit=self.pull_limit,
+                pull_limit=self.pull_limit, resync=self._resync,
             )
 
     async def watch(
@@ -188,14 +192,25 @@ class Replica:
         *,
         seconds: float | None = None,
         max_events: int | None = None,
-        on_event: Callable[[Any], None] | None = None,
+        on_event: EventCallback | None = None,
     ) -> WatchReport:
-        """Apply live events from the stored cursor on, until `seconds` pass or `max_events`
-        arrive (or the caller cancels); the report of what was applied."""
+        """Apply live events from the stored cursor on; the report of what was applied.
+
+        Stops after `seconds`, after `max_events` events, or when the caller cancels.
+        `on_event(event, changed)` sees each event once it is applied.
+        """
         return await watch_replica(
-            self._store, self.repository, self._url(), seconds=seconds, max_events=max_events,
-            on_event=on_event, client_options=self._client_options,
+            self._store, self.repository, self._url(), seconds=seconds,
+            max_events=max_events, on_event=on_event, resync=self._resync,
+            ws_options=self._ws_options,
         )
+
+    async def _resync(self) -> int:
+        if self._http_client is None:
+            self._http_client = HTTPClient(
+                self._url(), client_id=self.client_id, **self._client_options
+            )
+        return await resync_full_state(self._store, self._http_client, self.repository)
 
     def _url(self) -> str:
         if self.server_url is None:
@@ -216,6 +231,9 @@ class Replica:
         if self._owns_batch_client and isinstance(self._batch_client, BatchClient):
             await self._batch_client.aclose()
             self._batch_client = None
+        if self._http_client is not None:
+            await self._http_client.aclose()
+            self._http_client = None
         self._store.close()
 
     def close(self) -> None:

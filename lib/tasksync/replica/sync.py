@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Protocol
 
 from tasksync.client.errors import (
@@ -53,11 +53,14 @@ async def sync_replica(
     clock: Callable[[], str],
     chunk_size: int = DEFAULT_CHUNK_SIZE,
     pull_limit: int = DEFAULT_PULL_LIMIT,
+    resync: Callable[[], Awaitable[int]] | None = None,
 ) -> SyncReport:
     """The report of pushing the outbox and pulling the server's changes after the cursor.
 
     Only changes queued before the sync starts are pushed, so a user editing during a long
-    sync cannot keep it going forever; their changes go with the next sync.
+    sync cannot keep it going forever; their changes go with the next sync. When the pulled
+    events skip seqs (the server pruned its log past our cursor), `resync` fetches the full
+    state.
     """
     if chunk_size < 1:
         raise ValueError("chunk_size must be >= 1")
@@ -68,6 +71,7 @@ async def sync_replica(
     conflicts: list[ConflictRecord] = []
     rejected: list[str] = []
     more_to_pull = True  # nothing pulled yet: one request even with an empty outbox
+    log_gap = False
     while True:
         chunk = await asyncio.to_thread(
             store.pending_changes, repository, chunk_size, after_seq=after_seq, up_to_seq=last_seq
@@ -87,12 +91,20 @@ async def sync_replica(
         replayed += result.replayed
         applied += result.applied_events
         pulled += len(reply.changes)
+        # The log's seqs are contiguous; a jump past our cursor means pruned events.
+        log_gap = log_gap or bool(reply.changes and reply.changes[0].seq > cursor + 1)
         conflicts += result.conflicts
         rejected += result.rejected
         if chunk:
             after_seq = chunk[-1].seq
         # A pull-only reply that does not move the cursor would repeat itself forever.
         more_to_pull = reply.has_more and (bool(chunk) or reply.cursor > cursor)
+    if log_gap and resync is not None:
+        try:
+            await resync()
+        except TaskSyncError as exc:
+            pending = await asyncio.to_thread(store.pending_count, repository)
+            raise _sync_error(exc, server_url, pending) from exc
     return SyncReport(
         pushed=pushed,
         pulled=pulled,
@@ -105,6 +117,7 @@ async def sync_replica(
         strategy=strategy,
         replayed=replayed,
         rejected=rejected,
+        resynced=log_gap and resync is not None,
     )
 
 
@@ -127,13 +140,18 @@ async def _send(
         )
     except TaskSyncError as exc:
         pending = await asyncio.to_thread(store.pending_count, repository)
-        if _unreachable(exc):
-            raise ServerUnreachable(server_url, pending, _reason(exc)) from exc
-        raise SyncError(
-            f"sync with {server_url} failed: {exc}; your {pending} local change(s) are kept"
-            " in the outbox",
-            pending,
-        ) from exc
+        raise _sync_error(exc, server_url, pending) from exc
+
+
+def _sync_error(exc: TaskSyncError, server_url: str, pending: int) -> SyncError:
+    """The replica's error for a client error: unreachable, or the server said no."""
+    if _unreachable(exc):
+        return ServerUnreachable(server_url, pending, _reason(exc))
+    return SyncError(
+        f"sync with {server_url} failed: {exc}; your {pending} local change(s) are kept in"
+        " the outbox",
+        pending,
+    )
 
 
 def _unreachable(exc: BaseException) -> bool:

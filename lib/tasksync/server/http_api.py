@@ -20,7 +20,7 @@ from tasksync.models import (
 from tasksync.server.service import Reply, TaskService
 
 T = TypeVar("T")
-_REPOSITORY = re.compile(r"^[A-Za-z0-9._-]{1,%d}$" % MAX_REPOSITORY_CHARS)
+_REPOSITORY = re.compile(rf"^[A-Za-z0-9._-]{{1,{MAX_REPOSITORY_CHARS}}}$")
 _FIELD_AT = re.compile(r"at `([^`]+)`")
 _MISSING_FIELD = re.compile(r"(?:missing required|unknown) field `([^`]+)`")
 MAX_HEADER_CHARS = 200

@@ -1,0 +1,53 @@
+"""Shared fixtures: real tasksync servers on 127.0.0.1 with SQLite files in tmp_path."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from tasksync.server.config import ServerConfig
+from tests.support.servers import ServerProcess, ServerThread
+
+
+@pytest.fixture
+def start_server(tmp_path: Path) -> Iterator[Callable[..., ServerThread]]:
+    """Start in-process servers with ServerConfig overrides; all stop at teardown."""
+    started: list[ServerThread] = []
+
+    def start(**overrides: object) -> ServerThread:
+        config = dataclasses.replace(
+            ServerConfig(db_path=tmp_path / f"server{len(started)}.db",
+                         enable_fault_injection=True),
+            **overrides,
+        )
+        server = ServerThread(config).start()
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()
+
+
+@pytest.fixture
+def server(start_server: Callable[..., ServerThread]) -> ServerThread:
+    """One in-process server with fault injection enabled and default settings."""
+    return start_server()
+
+
+@pytest.fixture
+def server_process(tmp_path: Path) -> Iterator[Callable[..., ServerProcess]]:
+    """Start `tasksync serve` child processes; all are stopped at teardown."""
+    started: list[ServerProcess] = []
+
+    def start(*args: str, db_path: Path | None = None, port: int = 0) -> ServerProcess:
+        process = ServerProcess(db_path or tmp_path / "server.db", *args, port=port).start()
+        started.append(process)
+        return process
+
+    yield start
+    for process in started:
+        process.stop()
