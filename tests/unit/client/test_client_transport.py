@@ -25,11 +25,14 @@ EXPECTED: dict[str, type[httpx.TransportError]] = {
 async def test_aiohttp_failures_surface_as_httpx_exceptions(
     raw_server: Callable[[list[str]], Awaitable[RawServer]], behaviour: str
 ) -> None:
-    server = await raw_server([behaviour])
+    # The next connection would answer "ok": raising also proves aiohttp did not resend the
+    # GET on its own, behind the retry loop's (and the observer's) back.
+    server = await raw_server([behaviour, "ok"])
     async with httpx.AsyncClient(transport=AiohttpTransport(), timeout=0.3) as client:
         with pytest.raises(httpx.TransportError) as caught:
             await client.get(server.url + "/")
     assert type(caught.value) is EXPECTED[behaviour]
+    assert server.connections == 1
 
 
 async def test_refused_connection_is_connect_error(closed_port_url: str) -> None:

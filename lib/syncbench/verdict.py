@@ -1,0 +1,32 @@
+"""What a check returns: its verdict, the observed value, and the operations that show a failure."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """One check's verdict over a run.
+
+    `observed` and `expected` are short human-readable values ("0 lost of 412 acknowledged",
+    "= 0"); `counterexample` holds, for a failure, the smallest set of recorded operations
+    (as plain dicts) that shows it.
+    """
+
+    name: str
+    passed: bool
+    observed: Any
+    expected: Any
+    message: str = ""
+    counterexample: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def verdict(self) -> str:
+        return "pass" if self.passed else "fail"
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["verdict"] = self.verdict
+        return data
