@@ -35,8 +35,10 @@ TaskId = Annotated[
 Content = Annotated[str, msgspec.Meta(max_length=MAX_CONTENT_CHARS)]
 Timestamp = Annotated[str, msgspec.Meta(max_length=64)]
 ChangeId = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
-Version = Annotated[int, msgspec.Meta(ge=0)]
-Seq = Annotated[int, msgspec.Meta(ge=0)]
+# Bounded so that every accepted value fits a SQLite INTEGER (as the HTTP query params are).
+MAX_SEQ = 2**62
+Version = Annotated[int, msgspec.Meta(ge=0, le=MAX_SEQ)]
+Seq = Annotated[int, msgspec.Meta(ge=0, le=MAX_SEQ)]
 
 # The fields a client may edit; everything else on a task is server-assigned.
 EDITABLE_FIELDS: tuple[str, ...] = ("content", "status", "priority", "deleted")

@@ -1,12 +1,12 @@
 """tasksync.client: async HTTP, batch and WebSocket clients for a tasksync server.
 
-    HTTPClient       task routes (create/get/list/update/delete/changes/noop), retried
-    BatchClient      POST /sync/batch, with the same retry machinery
-    WebSocketClient  resumable, duplicate-free change feed over /ws
-    RetryPolicy      backoff with full jitter, caps, Retry-After, deadline (a frozen value)
-    ClientBreakerConfig  the optional client-side circuit breaker
-    Attempt          what the observer receives for every HTTP attempt
-    errors           the exception tree (TaskSyncError and below), documented in errors.py
+HTTPClient       task routes (create/get/list/update/delete/changes/noop), retried
+BatchClient      POST /sync/batch, with the same retry machinery
+WebSocketClient  resumable, duplicate-free change feed over /ws
+RetryPolicy      backoff with full jitter, caps, Retry-After, deadline (a frozen value)
+ClientBreakerConfig  the optional client-side circuit breaker
+Attempt          what the observer receives for every HTTP attempt
+errors           the exception tree (TaskSyncError and below), documented in errors.py
 """
 
 from tasksync.client import errors

@@ -64,7 +64,10 @@ class BaseClient:
             },
         )
         self._sender = RetryingSender(
-            self._http, policy=retry, client_id=self.client_id, breaker=self.breaker,
+            self._http,
+            policy=retry,
+            client_id=self.client_id,
+            breaker=self.breaker,
             observer=observer,
         )
 
@@ -87,8 +90,13 @@ class BaseClient:
         """The 2xx response to `method API_PREFIX+path`, sent with retries (see sender.py)."""
         content = None if body is None else msgspec.json.encode(body)
         return await self._sender.send(
-            operation, method, API_PREFIX + path, params=params, content=content,
-            headers=headers, write=write,
+            operation,
+            method,
+            API_PREFIX + path,
+            params=params,
+            content=content,
+            headers=headers,
+            write=write,
         )
 
     @staticmethod

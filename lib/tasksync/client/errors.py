@@ -179,4 +179,3 @@ def error_for_status(
         body = None
     cls = _BY_STATUS.get(status_code, HTTPStatusError)
     return cls(status_code, body, retry_after=retry_after)
-

@@ -114,23 +114,32 @@ class HTTPClient(BaseClient):
         """
         body = _given(content=content, status=status, priority=priority)
         response = await self._send(
-            "update_task", "PATCH", f"/tasks/{_segment(task_id)}", body=body,
-            headers=_if_match(if_match), write=True,
+            "update_task",
+            "PATCH",
+            f"/tasks/{_segment(task_id)}",
+            body=body,
+            headers=_if_match(if_match),
+            write=True,
         )
         return self._decode(response, Task)
 
     async def delete_task(self, task_id: str, *, if_match: int | None = None) -> Task:
         """The tombstone of the deleted task (deleting a tombstone returns it unchanged)."""
         response = await self._send(
-            "delete_task", "DELETE", f"/tasks/{_segment(task_id)}",
-            headers=_if_match(if_match), write=True,
+            "delete_task",
+            "DELETE",
+            f"/tasks/{_segment(task_id)}",
+            headers=_if_match(if_match),
+            write=True,
         )
         return self._decode(response, Task)
 
     async def changes(self, repository: str, after: int = 0, limit: int = 1000) -> ChangePage:
         """The repository's change events with seq > `after`, ascending, at most `limit`."""
         response = await self._send(
-            "changes", "GET", f"/repositories/{_segment(repository)}/changes",
+            "changes",
+            "GET",
+            f"/repositories/{_segment(repository)}/changes",
             params={"after": after, "limit": limit},
         )
         return self._decode(response, ChangePage)

@@ -70,9 +70,7 @@ class RetryPolicy:
             return self.max_delay
         return min(self.max_delay, self.base_delay * 2**retry)
 
-    def next_delay(
-        self, retry: int, rng: random.Random, retry_after: float | None = None
-    ) -> float:
+    def next_delay(self, retry: int, rng: random.Random, retry_after: float | None = None) -> float:
         """The seconds to wait before retry number `retry`, given the server's Retry-After."""
         delay = rng.uniform(0.0, self.ceiling(retry))
         if self.respect_retry_after and retry_after is not None:
@@ -138,7 +136,6 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
         when = when.replace(tzinfo=datetime.UTC)
     current = time.time() if now is None else now
     return max(0.0, when.timestamp() - current)
-
 
 
 # What HTTPClient and BatchClient use unless told otherwise.

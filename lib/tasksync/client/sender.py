@@ -170,8 +170,15 @@ class RetryingSender:
                 cause=exc,
             )
             # Marked retryable so that the loop reports RetriesExhausted ("deadline").
-            return _Result(None, error, "DeadlineExceeded", None, retryable=True,
-                           server_failing=True, deadline_hit=True)
+            return _Result(
+                None,
+                error,
+                "DeadlineExceeded",
+                None,
+                retryable=True,
+                server_failing=True,
+                deadline_hit=True,
+            )
         except httpx.TransportError as exc:
             return self._transport_failure(request, exc)
 
@@ -198,8 +205,9 @@ class RetryingSender:
             "check that the server is up and reachable",
             cause=exc,
         )
-        return _Result(None, error, name, None, retryable=self.policy.retries_error(exc),
-                       server_failing=True)
+        return _Result(
+            None, error, name, None, retryable=self.policy.retries_error(exc), server_failing=True
+        )
 
     def _observe(
         self,

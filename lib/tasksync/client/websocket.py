@@ -124,7 +124,9 @@ EventHandler = Callable[[ReceivedEvent], Awaitable[None] | None]
 ResyncHandler = Callable[[ResyncRequired], Awaitable[int | None] | int | None]
 
 
-def _positions(repositories: Mapping[str, int] | Iterable[str], known: Mapping[str, int]) -> dict[str, int]:
+def _positions(
+    repositories: Mapping[str, int] | Iterable[str], known: Mapping[str, int]
+) -> dict[str, int]:
     """Last seq per repository: as given, or the known one (else 0) for bare names."""
     if isinstance(repositories, str):
         repositories = [repositories]
@@ -220,8 +222,9 @@ class WebSocketClient:
             self._task = asyncio.create_task(self._run(), name=f"tasksync-ws-{self.client_id}")
         waiter = asyncio.create_task(self._ever_subscribed.wait())
         try:
-            await asyncio.wait({waiter, self._task}, timeout=timeout,
-                               return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait(
+                {waiter, self._task}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
+            )
         finally:
             waiter.cancel()
         if self._ever_subscribed.is_set():
@@ -289,9 +292,9 @@ class WebSocketClient:
             return
         # A failure here means the connection is going down; the reconnect subscribes anyway.
         with contextlib.suppress(websockets.ConnectionClosed, TimeoutError):
-            await self._send(ws, msgspec.json.encode(
-                {"type": "subscribe", "repositories": positions}
-            ).decode())
+            await self._send(
+                ws, msgspec.json.encode({"type": "subscribe", "repositories": positions}).decode()
+            )
 
     # -- the background task -------------------------------------------------------------------
 
@@ -309,7 +312,12 @@ class WebSocketClient:
                     if not self.reconnect.retries_status(exc.response.status_code):
                         self._fail(last)
                         return
-                except (OSError, TimeoutError, _HeartbeatLost, websockets.WebSocketException) as exc:
+                except (
+                    OSError,
+                    TimeoutError,
+                    _HeartbeatLost,
+                    websockets.WebSocketException,
+                ) as exc:
                     last = self._lost(exc)
                 if self._session_subscribed:
                     tries, outage_start = 1, time.monotonic()
@@ -342,9 +350,12 @@ class WebSocketClient:
             self._connections += 1
             self._ws = ws
             try:
-                await self._send(ws, msgspec.json.encode(
-                    {"type": "subscribe", "repositories": self._last_seq}
-                ).decode())
+                await self._send(
+                    ws,
+                    msgspec.json.encode(
+                        {"type": "subscribe", "repositories": self._last_seq}
+                    ).decode(),
+                )
                 await self._read(ws)
             finally:
                 self._ws = None
@@ -370,10 +381,15 @@ class WebSocketClient:
                 ping_sent = True
                 continue
             received = (time.time(), time.monotonic())
-            last_heard, ping_sent = received[1], False
+            ping_sent = False
             await self._handle(ws, raw, received)
+            # Silence is counted only while waiting: time spent in handlers (an on_resync
+            # refetch can be long) is ours, not the server's.
+            last_heard = time.monotonic()
 
-    async def _handle(self, ws: ClientConnection, raw: str | bytes, received: tuple[float, float]) -> None:
+    async def _handle(
+        self, ws: ClientConnection, raw: str | bytes, received: tuple[float, float]
+    ) -> None:
         try:
             message = _decode_message(raw)
         except msgspec.DecodeError as exc:
@@ -407,7 +423,9 @@ class WebSocketClient:
         self.stats.events += 1
         if message.replay:
             self.stats.replayed += 1
-        delivered = ReceivedEvent(event, message.replay, received[0], received[1], self._connections)
+        delivered = ReceivedEvent(
+            event, message.replay, received[0], received[1], self._connections
+        )
         if self._on_event is None or self._consumers > 0:
             self._queue.put_nowait(delivered)
         if self._on_event is not None:

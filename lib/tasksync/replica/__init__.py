@@ -17,9 +17,14 @@ from tasksync.replica.errors import (
     TaskExists,
     TaskNotFound,
 )
-from tasksync.replica.records import ConflictRecord, LocalTask, PendingChange, SyncReport
+from tasksync.replica.records import (
+    ConflictRecord,
+    LocalTask,
+    PendingChange,
+    SyncReport,
+    WatchReport,
+)
 from tasksync.replica.replica import Replica
-from tasksync.replica.watch import WatchReport
 
 __all__ = [
     "ClientIdMismatch",

@@ -119,3 +119,14 @@ class SyncReport:
     replayed: int = 0
     rejected: list[str] = field(default_factory=list)
     resynced: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class WatchReport:
+    """What one watch did: events received, local tasks they changed, the cursor after."""
+
+    received: int
+    applied: int
+    cursor: int
+    duration_s: float
+    resyncs: int = 0

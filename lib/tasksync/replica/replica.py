@@ -7,26 +7,30 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
-from tasksync.client import BatchClient, HTTPClient, RetryPolicy
 from tasksync.replica.errors import NoServerConfigured
 from tasksync.replica.local import LocalStore, check_repository
-from tasksync.replica.records import ConflictRecord, LocalTask, PendingChange, SyncReport
-from tasksync.replica.resync import resync_full_state
-from tasksync.replica.sync import (
-    DEFAULT_CHUNK_SIZE,
-    DEFAULT_PULL_LIMIT,
-    BatchSyncer,
-    sync_replica,
+from tasksync.replica.records import (
+    ConflictRecord,
+    LocalTask,
+    PendingChange,
+    SyncReport,
+    WatchReport,
 )
-from tasksync.replica.watch import EventCallback, WatchReport, watch_replica
+
+# The network side (sync, watch, resync and the clients under them) is imported when first
+# used: httpx, aiohttp and websockets take ~0.3 s to import, which every offline command
+# of the CLI would otherwise pay.
+if TYPE_CHECKING:
+    from tasksync.client import HTTPClient
+    from tasksync.replica.sync import BatchSyncer
+    from tasksync.replica.watch import EventCallback
 
 Clock = Callable[[], datetime]
 
-# A replica is interactive: a user waiting at the prompt should hear "unreachable" within
-# seconds, not after the library default's 30 s of retries.
-REPLICA_RETRY = RetryPolicy(max_attempts=4, base_delay=0.2, max_delay=2.0, deadline=15.0)
+DEFAULT_CHUNK_SIZE = 1000
+DEFAULT_PULL_LIMIT = 10_000
 
 
 def _utc_now() -> datetime:
@@ -78,7 +82,7 @@ class Replica:
         self._batch_client = batch_client
         self._owns_batch_client = batch_client is None
         self._http_client: HTTPClient | None = None
-        self._client_options = {"retry": REPLICA_RETRY, **(client_options or {})}
+        self._client_options = dict(client_options or {})
         self._ws_options = dict(ws_options or {})
         self._sync_lock = asyncio.Lock()
 
@@ -179,6 +183,8 @@ class Replica:
         Raises ServerUnreachable (nothing lost: unacknowledged changes stay queued) or
         SyncError. Concurrent calls on one replica run one after the other.
         """
+        from tasksync.replica.sync import sync_replica
+
         client = self._client()
         async with self._sync_lock:
             return await sync_replica(
@@ -199,6 +205,8 @@ class Replica:
         Stops after `seconds`, after `max_events` events, or when the caller cancels.
         `on_event(event, changed)` sees each event once it is applied.
         """
+        from tasksync.replica.watch import watch_replica
+
         return await watch_replica(
             self._store, self.repository, self._url(), seconds=seconds,
             max_events=max_events, on_event=on_event, resync=self._resync,
@@ -206,9 +214,12 @@ class Replica:
         )
 
     async def _resync(self) -> int:
+        from tasksync.client import HTTPClient
+        from tasksync.replica.resync import resync_full_state
+
         if self._http_client is None:
             self._http_client = HTTPClient(
-                self._url(), client_id=self.client_id, **self._client_options
+                self._url(), client_id=self.client_id, **self._http_options()
             )
         return await resync_full_state(self._store, self._http_client, self.repository)
 
@@ -218,18 +229,25 @@ class Replica:
         return self.server_url
 
     def _client(self) -> BatchSyncer:
+        from tasksync.client import BatchClient
+
         if self._batch_client is None:
             self._batch_client = BatchClient(
-                self._url(), client_id=self.client_id, **self._client_options
+                self._url(), client_id=self.client_id, **self._http_options()
             )
         return self._batch_client
+
+    def _http_options(self) -> dict[str, Any]:
+        from tasksync.replica.sync import REPLICA_RETRY
+
+        return {"retry": REPLICA_RETRY, **self._client_options}
 
     # -- lifetime ---------------------------------------------------------------------
 
     async def aclose(self) -> None:
         """Close the connections this replica opened, then its file."""
-        if self._owns_batch_client and isinstance(self._batch_client, BatchClient):
-            await self._batch_client.aclose()
+        if self._owns_batch_client and self._batch_client is not None:
+            await self._batch_client.aclose()  # type: ignore[attr-defined]
             self._batch_client = None
         if self._http_client is not None:
             await self._http_client.aclose()

@@ -12,10 +12,11 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Protocol
 
-from tasksync.client.errors import (
+from tasksync.client import (
     CircuitOpenError,
     HTTPStatusError,
     RetriesExhausted,
+    RetryPolicy,
     TaskSyncError,
     TransportError,
 )
@@ -24,8 +25,9 @@ from tasksync.replica.errors import ServerUnreachable, SyncError
 from tasksync.replica.local import LocalStore
 from tasksync.replica.records import ConflictRecord, SyncReport
 
-DEFAULT_CHUNK_SIZE = 1000
-DEFAULT_PULL_LIMIT = 10_000
+# A replica is interactive: a user waiting at the prompt should hear "unreachable" within
+# seconds, not after the client library's default 30 s of retries.
+REPLICA_RETRY = RetryPolicy(max_attempts=4, base_delay=0.2, max_delay=2.0, deadline=15.0)
 
 
 class BatchSyncer(Protocol):
@@ -51,8 +53,8 @@ async def sync_replica(
     strategy: str,
     server_url: str,
     clock: Callable[[], str],
-    chunk_size: int = DEFAULT_CHUNK_SIZE,
-    pull_limit: int = DEFAULT_PULL_LIMIT,
+    chunk_size: int,
+    pull_limit: int,
     resync: Callable[[], Awaitable[int]] | None = None,
 ) -> SyncReport:
     """The report of pushing the outbox and pulling the server's changes after the cursor.

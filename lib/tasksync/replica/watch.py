@@ -11,29 +11,18 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from tasksync.client import ResyncRequired, TaskSyncError, WebSocketClient
 from tasksync.models import ChangeEvent
 from tasksync.replica.errors import ServerUnreachable
 from tasksync.replica.local import LocalStore
+from tasksync.replica.records import WatchReport
 
 # How long to wait for the first subscription when the caller set no deadline.
 CONNECT_TIMEOUT = 10.0
 
 EventCallback = Callable[[ChangeEvent, bool], None]
-
-
-@dataclass(frozen=True, slots=True)
-class WatchReport:
-    """What one watch did: events received, local tasks they changed, the cursor after."""
-
-    received: int
-    applied: int
-    cursor: int
-    duration_s: float
-    resyncs: int = 0
 
 
 def websocket_url(server_url: str) -> str:

@@ -49,8 +49,15 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     codes = {404: "not_found", 405: "method_not_allowed"}
     message = {404: f"no route {request.url.path}; see /openapi.json",
                405: f"{request.method} is not allowed on {request.url.path}; see /openapi.json"}
+    headers = exc.headers
+    if exc.status_code == 405:
+        # Starlette's Allow names only the first route matching the path; a path served by
+        # several routes (GET and POST /api/v1/tasks) must list all their methods.
+        methods = {method for route in request.app.routes if isinstance(route, Route)
+                   and route.path_regex.match(request.url.path) for method in route.methods or ()}
+        headers = {**(headers or {}), "Allow": ", ".join(sorted(methods))}
     return _error(exc.status_code, codes.get(exc.status_code, "http_error"),
-                  message.get(exc.status_code, str(exc.detail)), headers=exc.headers)
+                  message.get(exc.status_code, str(exc.detail)), headers=headers)
 
 
 async def _storage_error(request: Request, exc: Exception) -> Response:

@@ -167,14 +167,14 @@ def openapi_document(fault_injection: bool) -> dict[str, Any]:
         "/api/v1/noop": {
             "post": _operation(
                 "Do nothing through the whole middleware stack (benchmark baseline)",
-                {"200": _json({"type": "object"}, "ok")}, ("413", "426", "429"),
+                {"200": _json({"type": "object"}, "ok")}, ("400", "413", "426", "429"),
             ),
         },
         "/api/v1/admin/breaker": {
             "get": _operation(
                 "The circuit breaker's state, configuration and transitions",
                 {"200": _json({"type": "object", "required": ["state", "transitions"]}, "State")},
-                ("426", "429"),
+                ("400", "426", "429"),
             ),
         },
         "/health": {
@@ -191,10 +191,11 @@ def openapi_document(fault_injection: bool) -> dict[str, Any]:
     if fault_injection:
         settings = _json(_ref(FaultSettings), "Current fault settings")
         paths["/api/v1/admin/faults"] = {
-            "get": _operation("Current injected storage faults", {"200": settings}, ("426", "429")),
+            "get": _operation("Current injected storage faults", {"200": settings},
+                              ("400", "426", "429")),
             "post": _operation("Inject storage faults", {"200": settings},
                                ("400", "413", "422", "426", "429"), body=FaultSettings),
-            "delete": _operation("Clear injected faults", {"200": settings}, ("426", "429")),
+            "delete": _operation("Clear injected faults", {"200": settings}, ("400", "426", "429")),
         }
     return {
         "openapi": "3.1.0",

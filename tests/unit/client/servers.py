@@ -33,17 +33,27 @@ async def eventually(predicate: Callable[[], bool], timeout: float = 3.0) -> Non
 
 def task_json(task_id: str = "t1", version: int = 1, **fields: Any) -> dict[str, Any]:
     """A Task as the server would send it."""
-    task = Task(id=task_id, repository=fields.pop("repository", "repo-a"),
-                content=fields.pop("content", "hello"), version=version, **fields)
+    task = Task(
+        id=task_id,
+        repository=fields.pop("repository", "repo-a"),
+        content=fields.pop("content", "hello"),
+        version=version,
+        **fields,
+    )
     return msgspec.to_builtins(task)
 
 
 def event_json(seq: int, repository: str = "repo-a", task_id: str = "t1") -> dict[str, Any]:
     """A ChangeEvent as the server would send it."""
     event = ChangeEvent(
-        repository=repository, seq=seq, type="task_updated", task_id=task_id, version=seq,
+        repository=repository,
+        seq=seq,
+        type="task_updated",
+        task_id=task_id,
+        version=seq,
         task=Task(id=task_id, repository=repository, content=f"v{seq}", version=seq),
-        origin="someone", timestamp="2026-11-26T02:11:29.123456Z",
+        origin="someone",
+        timestamp="2026-11-26T02:11:29.123456Z",
     )
     return msgspec.to_builtins(event)
 
@@ -86,15 +96,21 @@ class ScriptedHTTPServer:
         self._replies.extend(replies)
 
     async def handle(self, request: web.Request) -> web.Response:
-        self.requests.append(Received(
-            request.method, request.path, dict(request.query),
-            {k.lower(): v for k, v in request.headers.items()}, await request.read(),
-            time.monotonic(),
-        ))
+        self.requests.append(
+            Received(
+                request.method,
+                request.path,
+                dict(request.query),
+                {k.lower(): v for k, v in request.headers.items()},
+                await request.read(),
+                time.monotonic(),
+            )
+        )
         reply = self._replies.popleft() if self._replies else self.default
         body = reply.body if isinstance(reply.body, bytes) else msgspec.json.encode(reply.body)
-        return web.Response(status=reply.status, body=body, headers=reply.headers,
-                            content_type="application/json")
+        return web.Response(
+            status=reply.status, body=body, headers=reply.headers, content_type="application/json"
+        )
 
 
 @pytest.fixture
@@ -117,7 +133,7 @@ async def http_server() -> AsyncIterator[ScriptedHTTPServer]:
 
 OK_RESPONSE = (
     b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 11\r\n"
-    b"Connection: close\r\n\r\n{\"ok\":true}"
+    b'Connection: close\r\n\r\n{"ok":true}'
 )
 
 
@@ -141,7 +157,7 @@ class RawServer:
             if behaviour == "ok":
                 writer.write(OK_RESPONSE)
             elif behaviour == "partial":  # headers promise 100 bytes, 5 arrive
-                writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{\"ok\"")
+                writer.write(b'HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{"ok"')
             elif behaviour == "garbage":
                 writer.write(b"NOT HTTP AT ALL\r\n\r\n")
             elif behaviour == "reset":  # SO_LINGER 0 makes close() send RST
@@ -170,7 +186,7 @@ async def raw_server() -> AsyncIterator[Callable[[list[str]], Awaitable[RawServe
     async def start(behaviours: list[str]) -> RawServer:
         raw = RawServer(behaviours)
         server = await asyncio.start_server(raw.handle, "127.0.0.1", 0)
-        raw.url = "http://127.0.0.1:%d" % server.sockets[0].getsockname()[1]
+        raw.url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
         started.append((raw, server))
         return raw
 
@@ -208,7 +224,9 @@ class ScriptedWSServer:
         self.connections += 1
         await self.handler(connection, self.connections)
 
-    async def recv(self, connection: ServerConnection, n: int, timeout: float = 3.0) -> dict[str, Any]:
+    async def recv(
+        self, connection: ServerConnection, n: int, timeout: float = 3.0
+    ) -> dict[str, Any]:
         """The next message from the client on this connection, recorded."""
         message = msgspec.json.decode(await asyncio.wait_for(connection.recv(), timeout))
         self.received.append((n, message))

@@ -75,8 +75,11 @@ def test_successful_probe_closes_and_failed_probe_reopens() -> None:
     breaker.record_success(breaker.acquire())
     assert breaker.state == "closed"
     assert [(t.from_state, t.to_state) for t in breaker.transitions] == [
-        ("closed", "open"), ("open", "half_open"), ("half_open", "open"),
-        ("open", "half_open"), ("half_open", "closed"),
+        ("closed", "open"),
+        ("open", "half_open"),
+        ("half_open", "open"),
+        ("open", "half_open"),
+        ("half_open", "closed"),
     ]
     assert "ReadTimeout" in breaker.transitions[2].reason
 

@@ -19,12 +19,21 @@ def body(code: str, message: str = "do something", **extra: object) -> bytes:
 
 @pytest.mark.parametrize(
     ("status", "expected"),
-    [(400, errors.BadRequest), (404, errors.NotFound), (409, errors.IdConflict),
-     (412, errors.VersionConflict), (413, errors.BadRequest), (422, errors.ValidationFailed),
-     (426, errors.ClientVersionUnsupported), (429, errors.RateLimited),
-     (502, errors.ServiceUnavailable), (503, errors.ServiceUnavailable),
-     (504, errors.ServiceUnavailable), (500, errors.HTTPStatusError),
-     (401, errors.HTTPStatusError)],
+    [
+        (400, errors.BadRequest),
+        (404, errors.NotFound),
+        (409, errors.IdConflict),
+        (412, errors.VersionConflict),
+        (413, errors.BadRequest),
+        (422, errors.ValidationFailed),
+        (426, errors.ClientVersionUnsupported),
+        (429, errors.RateLimited),
+        (502, errors.ServiceUnavailable),
+        (503, errors.ServiceUnavailable),
+        (504, errors.ServiceUnavailable),
+        (500, errors.HTTPStatusError),
+        (401, errors.HTTPStatusError),
+    ],
 )
 def test_each_status_maps_to_its_named_error(status: int, expected: type) -> None:
     error = error_for_status(status, body("code"))
@@ -53,8 +62,11 @@ def test_a_reply_without_error_body_still_maps() -> None:
 
 
 def test_every_exception_is_a_tasksync_error_listed_in_the_documented_tree() -> None:
-    classes = [c for _, c in inspect.getmembers(errors, inspect.isclass)
-               if issubclass(c, Exception) and c.__module__ == errors.__name__]
+    classes = [
+        c
+        for _, c in inspect.getmembers(errors, inspect.isclass)
+        if issubclass(c, Exception) and c.__module__ == errors.__name__
+    ]
     assert len(classes) >= 15
     doc = errors.__doc__ or ""
     for cls in classes:

@@ -21,8 +21,9 @@ from .servers import Reply, ScriptedHTTPServer, event_json, task_json
 async def test_every_request_names_the_client_and_its_version(
     http_server: ScriptedHTTPServer, transport: str
 ) -> None:
-    client = HTTPClient(http_server.url, client_id="replica-7", client_version="1.4.2",
-                        transport=transport)  # type: ignore[arg-type]
+    client = HTTPClient(
+        http_server.url, client_id="replica-7", client_version="1.4.2", transport=transport
+    )  # type: ignore[arg-type]
     async with client:
         await client.noop()
     headers = http_server.requests[0].headers
@@ -44,7 +45,10 @@ async def test_create_sends_only_given_fields_and_returns_the_task(
     request = http_server.requests[0]
     assert (request.method, request.path) == ("POST", "/api/v1/tasks")
     assert msgspec.json.decode(request.body) == {
-        "repository": "repo-a", "content": "buy milk", "status": "pending", "priority": "high"
+        "repository": "repo-a",
+        "content": "buy milk",
+        "status": "pending",
+        "priority": "high",
     }
     assert request.headers["content-type"] == "application/json"
     assert (task.id, task.priority) == ("t9", "high")
@@ -53,8 +57,16 @@ async def test_create_sends_only_given_fields_and_returns_the_task(
 async def test_update_sends_if_match_and_a_stale_version_raises_with_current(
     http_server: ScriptedHTTPServer,
 ) -> None:
-    http_server.script(Reply(412, {"error": "version_mismatch", "message": "stale",
-                                   "current": task_json("a:b", version=5)}))
+    http_server.script(
+        Reply(
+            412,
+            {
+                "error": "version_mismatch",
+                "message": "stale",
+                "current": task_json("a:b", version=5),
+            },
+        )
+    )
     async with HTTPClient(http_server.url) as client:
         with pytest.raises(VersionConflict) as caught:
             await client.update_task("a:b", status="completed", if_match=4)
@@ -74,8 +86,9 @@ async def test_delete_returns_the_tombstone(http_server: ScriptedHTTPServer) -> 
 
 
 async def test_invalid_field_is_named(http_server: ScriptedHTTPServer) -> None:
-    http_server.script(Reply(422, {"error": "validation_error", "message": "bad",
-                                   "field": "$.status"}))
+    http_server.script(
+        Reply(422, {"error": "validation_error", "message": "bad", "field": "$.status"})
+    )
     async with HTTPClient(http_server.url) as client:
         with pytest.raises(ValidationFailed) as caught:
             await client.create_task("repo-a", "x", status="done")
@@ -96,8 +109,12 @@ async def test_iterating_walks_every_page(http_server: ScriptedHTTPServer) -> No
 
 
 async def test_changes_asks_after_a_seq(http_server: ScriptedHTTPServer) -> None:
-    http_server.script(Reply(200, {"repository": "r", "events": [event_json(4, "r")],
-                                   "last_seq": 4, "earliest_seq": 1}))
+    http_server.script(
+        Reply(
+            200,
+            {"repository": "r", "events": [event_json(4, "r")], "last_seq": 4, "earliest_seq": 1},
+        )
+    )
     async with HTTPClient(http_server.url) as client:
         page = await client.changes("r", after=3, limit=10)
     assert [e.seq for e in page.events] == [4]
@@ -117,8 +134,16 @@ async def test_batch_sync_pushes_items_with_an_idempotency_key(
 ) -> None:
     http_server.script(
         Reply(503, {"error": "storage_unavailable", "message": "later"}, {"Retry-After": "0"}),
-        Reply(200, {"repository": "repo-a", "results": [], "conflicts": [],
-                    "changes": [event_json(1)], "cursor": 1}),
+        Reply(
+            200,
+            {
+                "repository": "repo-a",
+                "results": [],
+                "conflicts": [],
+                "changes": [event_json(1)],
+                "cursor": 1,
+            },
+        ),
     )
     item = SyncItem(change_id="c1", task_id="t1", task=SyncTaskFields(content="hi"))
     async with BatchClient(http_server.url, client_id="replica-1") as client:

@@ -97,8 +97,15 @@ def test_invalid_policies_are_rejected(kwargs: dict[str, float]) -> None:
 
 @pytest.mark.parametrize(
     ("value", "expected"),
-    [("3", 3.0), ("1.5", 1.5), (" 0 ", 0.0), ("-1", None), ("soon", None), ("nan", None),
-     (None, None)],
+    [
+        ("3", 3.0),
+        ("1.5", 1.5),
+        (" 0 ", 0.0),
+        ("-1", None),
+        ("soon", None),
+        ("nan", None),
+        (None, None),
+    ],
 )
 def test_retry_after_seconds_are_parsed(value: str | None, expected: float | None) -> None:
     assert parse_retry_after(value) == expected

@@ -53,9 +53,15 @@ async def test_retryable_statuses_are_retried_until_success(
 
 @pytest.mark.parametrize(
     ("status", "expected"),
-    [(400, errors.BadRequest), (404, NotFound), (409, errors.IdConflict),
-     (412, errors.VersionConflict), (422, errors.ValidationFailed),
-     (426, errors.ClientVersionUnsupported), (500, errors.HTTPStatusError)],
+    [
+        (400, errors.BadRequest),
+        (404, NotFound),
+        (409, errors.IdConflict),
+        (412, errors.VersionConflict),
+        (422, errors.ValidationFailed),
+        (426, errors.ClientVersionUnsupported),
+        (500, errors.HTTPStatusError),
+    ],
 )
 async def test_client_errors_are_not_retried(
     http_server: ScriptedHTTPServer, status: int, expected: type
@@ -162,8 +168,9 @@ async def test_transport_failures_are_retried(
 ) -> None:
     server = await raw_server([behaviour, "ok"])
     attempts: list[Attempt] = []
-    client = HTTPClient(server.url, retry=FAST, observer=attempts.append, timeout=0.3,
-                        transport=transport)  # type: ignore[arg-type]
+    client = HTTPClient(
+        server.url, retry=FAST, observer=attempts.append, timeout=0.3, transport=transport
+    )  # type: ignore[arg-type]
     async with client:
         await client.noop()
     assert server.connections == 2
@@ -173,10 +180,11 @@ async def test_transport_failures_are_retried(
 
 
 @pytest.mark.parametrize("transport", TRANSPORTS)
-async def test_refused_connection_is_server_unreachable(closed_port_url: str, transport: str) -> None:
+async def test_refused_connection_is_server_unreachable(
+    closed_port_url: str, transport: str
+) -> None:
     attempts: list[Attempt] = []
-    client = HTTPClient(closed_port_url, retry=FAST, observer=attempts.append,
-                        transport=transport)  # type: ignore[arg-type]
+    client = HTTPClient(closed_port_url, retry=FAST, observer=attempts.append, transport=transport)  # type: ignore[arg-type]
     async with client:
         with pytest.raises(RetriesExhausted) as caught:
             await client.noop()

@@ -1,9 +1,14 @@
-"""Rejects clients whose X-Client-Version has a major version this server does not speak."""
+"""Rejects clients whose X-Client-Version has a major version this server does not speak.
+
+Also answers 400 for an X-Client-ID outside 1-200 characters on every route (not only the
+writes that use it as `origin`): the rate limiter keys its buckets by that header.
+"""
 
 from __future__ import annotations
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from tasksync.server.http_api import MAX_HEADER_CHARS
 from tasksync.server.middleware.responses import header, send_error
 
 SUPPORTED_MAJOR_VERSIONS = frozenset({1})
@@ -17,6 +22,11 @@ class ClientVersionMiddleware:
         self.supported = supported
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        caller = header(scope, b"x-client-id") if scope["type"] == "http" else None
+        if caller is not None and not 0 < len(caller) <= MAX_HEADER_CHARS:
+            await send_error(send, 400, "bad_request",
+                             f"X-Client-ID must be 1-{MAX_HEADER_CHARS} characters")
+            return
         version = header(scope, b"x-client-version") if scope["type"] == "http" else None
         if version is not None:
             major = version.strip().lstrip("v").split(".", 1)[0]

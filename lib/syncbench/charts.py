@@ -1,0 +1,244 @@
+"""Plotly figures for the studies: each takes a DataFrame and returns a go.Figure.
+
+Charts draw; they compute nothing. Percentiles, ECDF points and the like come from the
+caller (a study function or `syncbench.metrics`). Time series shade the windows in which a
+fault was active: a windows frame has columns `target`, `profile`, `start`, `end`.
+
+Call `setup_rendering()` once in a notebook so figures are interactive in JupyterLab and a
+PNG everywhere else (nbconvert HTML, code hosts).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import warnings
+from collections.abc import Iterable
+
+import pandas as pd
+import plotly.graph_objects as go
+import plotly.io as pio
+
+OUTCOME_COLOURS = {"ok": "#2da44e", "fail": "#cf222e", "info": "#bf8700"}
+BREAKER_STATES = ("closed", "half_open", "open")
+FAULT_FILL = "#d1242f"
+WINDOW_COLUMNS = ("target", "profile", "start", "end")
+
+# Debian's chromium first: kaleido v1 renders PNGs in a Chrome-family browser.
+_BROWSER_CANDIDATES = ("/usr/bin/chromium", "chromium", "chromium-browser", "google-chrome")
+_warned_no_png = False
+
+
+def find_browser() -> str | None:
+    """Return the browser kaleido should use: $BROWSER_PATH, Debian's chromium, or one on PATH."""
+    explicit = os.environ.get("BROWSER_PATH")
+    if explicit:
+        return explicit if os.access(explicit, os.X_OK) else None
+    for candidate in _BROWSER_CANDIDATES:
+        path = shutil.which(candidate)
+        if path:
+            return path
+    return None
+
+
+def setup_rendering(png: bool = True) -> str:
+    """Set plotly's default renderer and return it: "plotly_mimetype+png" when kaleido can
+    render a PNG, else "plotly_mimetype" (interactive only) after one warning."""
+    global _warned_no_png
+    renderer = "plotly_mimetype"
+    reason = ""
+    browser = find_browser() if png else None
+    if png and browser is None:
+        reason = ("no Chrome/Chromium found (install it with `make chromium` or set "
+                  "BROWSER_PATH)")
+    elif png:
+        os.environ["BROWSER_PATH"] = browser
+        try:
+            _start_kaleido()
+            renderer = "plotly_mimetype+png"
+        except Exception as exc:  # kaleido/chromium fail in many ways; any means no PNG
+            reason = f"kaleido could not render with {browser}: {exc}"
+    if reason and not _warned_no_png:
+        _warned_no_png = True
+        warnings.warn(f"charts will be interactive only, without a static PNG: {reason}",
+                      RuntimeWarning, stacklevel=2)
+    pio.renderers.default = renderer
+    return renderer
+
+
+def _start_kaleido() -> None:
+    """Start one long-lived kaleido browser (a PNG then takes ~0.2 s, not ~3 s) and prove it
+    renders."""
+    import kaleido
+
+    # plotly passes its (empty) kaleido options on every call; with a server they are unused
+    warnings.filterwarnings("ignore", message="The kopts argument is ignored")
+    # mathjax=False: kaleido would otherwise fetch MathJax from a CDN for every page
+    kaleido.start_sync_server(mathjax=False, timeout=60, silence_warnings=True)
+    try:
+        pio.to_image(go.Figure(), format="png", width=10, height=10)
+    except BaseException:
+        kaleido.stop_sync_server(silence_warnings=True)
+        raise
+
+
+def shade_fault_windows(fig: go.Figure, windows: pd.DataFrame | None) -> go.Figure:
+    """Shade each fault window (`start`..`end`) on `fig`, labelled "<profile> on <target>"."""
+    if windows is None or windows.empty:
+        return fig
+    _require(windows, WINDOW_COLUMNS, "fault windows")
+    for window in windows.itertuples(index=False):
+        fig.add_vrect(
+            x0=window.start,
+            x1=window.end,
+            fillcolor=FAULT_FILL,
+            opacity=0.12,
+            line_width=0,
+            layer="below",
+            exclude_empty_subplots=False,
+            annotation_text=f"{window.profile} on {window.target}",
+            annotation_position="top left",
+            annotation_font_size=10,
+        )
+    return fig
+
+
+def latency_percentiles(
+    frame: pd.DataFrame,
+    profile: str = "profile",
+    percentile: str = "percentile",
+    value: str = "value",
+    unit: str = "ms",
+) -> go.Figure:
+    """Return a grouped bar chart: one bar group per profile, one bar per percentile.
+
+    `frame` is long-form, one row per (profile, percentile), e.g. from
+    `syncbench.metrics.percentiles_by`.
+    """
+    _require(frame, (profile, percentile, value), "latency percentiles")
+    fig = go.Figure()
+    for name, group in frame.groupby(percentile, sort=False):
+        fig.add_trace(go.Bar(name=str(name), x=group[profile], y=group[value]))
+    fig.update_layout(barmode="group", title="Latency percentiles by profile",
+                      xaxis_title="network profile", yaxis_title=f"latency ({unit})",
+                      legend_title="percentile")
+    return fig
+
+
+def latency_cdf(
+    frame: pd.DataFrame,
+    profile: str = "profile",
+    value: str = "value",
+    fraction: str = "fraction",
+    unit: str = "ms",
+) -> go.Figure:
+    """Return one step line per profile through precomputed ECDF points (`value`, `fraction`).
+
+    Compute the points with `syncbench.metrics.ecdf_by`.
+    """
+    _require(frame, (profile, value, fraction), "latency CDF")
+    fig = go.Figure()
+    for name, group in frame.groupby(profile, sort=False):
+        fig.add_trace(go.Scatter(name=str(name), x=group[value], y=group[fraction],
+                                 mode="lines", line_shape="hv"))
+    fig.update_layout(title="Latency CDF by profile", xaxis_title=f"latency ({unit})",
+                      yaxis_title="fraction of requests", yaxis_range=[0, 1.02],
+                      legend_title="profile")
+    return fig
+
+
+def outcome_timeline(
+    operations: pd.DataFrame,
+    windows: pd.DataFrame | None = None,
+    time: str = "time",
+    outcome: str = "outcome",
+    latency: str = "latency_ms",
+) -> go.Figure:
+    """Return each operation as a point (time vs latency) coloured by outcome (ok/fail/info),
+    with the fault windows shaded."""
+    _require(operations, (time, outcome, latency), "outcome timeline")
+    fig = go.Figure()
+    for name, group in operations.groupby(outcome, sort=False):
+        fig.add_trace(go.Scatter(
+            name=str(name), x=group[time], y=group[latency], mode="markers",
+            marker={"color": OUTCOME_COLOURS.get(str(name)), "size": 5},
+        ))
+    fig.update_layout(title="Operation outcomes over time", xaxis_title="time",
+                      yaxis_title="latency (ms)", legend_title="outcome")
+    return shade_fault_windows(fig, windows)
+
+
+def retries_per_request(frame: pd.DataFrame, retries: str = "retries") -> go.Figure:
+    """Return a histogram of how many retries each request needed (one row per request)."""
+    _require(frame, (retries,), "retries per request")
+    fig = go.Figure(go.Histogram(x=frame[retries], xbins={"size": 1}, name="requests"))
+    fig.update_layout(title="Retries per request", xaxis_title="retries",
+                      yaxis_title="requests", bargap=0.1)
+    return fig
+
+
+def breaker_timeline(
+    transitions: pd.DataFrame,
+    windows: pd.DataFrame | None = None,
+    time: str = "time",
+    state: str = "state",
+    end: object | None = None,
+) -> go.Figure:
+    """Return the circuit breaker's state over time as a step chart from its transitions.
+
+    One row per transition (the state entered at `time`); `end` extends the last state to
+    the end of the run.
+    """
+    _require(transitions, (time, state), "breaker timeline")
+    ordered = transitions.sort_values(time)
+    x = list(ordered[time])
+    y = list(ordered[state])
+    if end is not None and y:
+        x.append(end)
+        y.append(y[-1])
+    known = [s for s in BREAKER_STATES if s in set(y)]
+    extra = sorted({str(s) for s in y} - set(BREAKER_STATES))
+    fig = go.Figure(go.Scatter(name="breaker", x=x, y=y, mode="lines+markers",
+                               line_shape="hv"))
+    fig.update_layout(title="Circuit breaker state", xaxis_title="time",
+                      yaxis_title="state",
+                      yaxis={"categoryorder": "array", "categoryarray": known + extra})
+    return shade_fault_windows(fig, windows)
+
+
+def event_delivery_latency(
+    frame: pd.DataFrame,
+    windows: pd.DataFrame | None = None,
+    time: str = "time",
+    latency: str = "latency_ms",
+    client: str | None = "client",
+) -> go.Figure:
+    """Return each delivered event's latency over time, one trace per receiving client."""
+    _require(frame, (time, latency), "event delivery latency")
+    fig = go.Figure()
+    groups: Iterable = (frame.groupby(client, sort=False)
+                        if client and client in frame.columns else [("events", frame)])
+    for name, group in groups:
+        fig.add_trace(go.Scatter(name=str(name), x=group[time], y=group[latency],
+                                 mode="markers", marker={"size": 5}))
+    fig.update_layout(title="Event delivery latency", xaxis_title="time",
+                      yaxis_title="delivery latency (ms)", legend_title="client")
+    return shade_fault_windows(fig, windows)
+
+
+def convergence_time(
+    frame: pd.DataFrame, profile: str = "profile", seconds: str = "convergence_s"
+) -> go.Figure:
+    """Return a bar per profile of the time replicas took to converge (one row per profile)."""
+    _require(frame, (profile, seconds), "convergence time")
+    fig = go.Figure(go.Bar(name="convergence", x=frame[profile], y=frame[seconds]))
+    fig.update_layout(title="Convergence time by profile", xaxis_title="network profile",
+                      yaxis_title="time to converge (s)")
+    return fig
+
+
+def _require(frame: pd.DataFrame, columns: Iterable[str], chart: str) -> None:
+    missing = [column for column in columns if column not in frame.columns]
+    if missing:
+        raise ValueError(f"{chart} chart needs columns {missing}; the frame has "
+                         f"{list(frame.columns)}")

@@ -1,0 +1,44 @@
+"""What the checks share: turning tasks, snapshots and operations into plain comparable dicts."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import msgspec
+
+from syncbench.history import Operation
+
+# The fields a snapshot tuple carries, in order: (content, status, priority, deleted).
+SNAPSHOT_FIELDS: tuple[str, ...] = ("content", "status", "priority", "deleted")
+
+
+def as_record(value: Any) -> dict[str, Any]:
+    """A task or snapshot as a dict: msgspec Struct, dataclass-like object, dict or tuple."""
+    if isinstance(value, Mapping):
+        return dict(value)
+    if isinstance(value, msgspec.Struct):
+        return msgspec.structs.asdict(value)
+    if isinstance(value, tuple | list):
+        return dict(zip(SNAPSHOT_FIELDS, value, strict=False))
+    if hasattr(value, "__dict__"):
+        return dict(vars(value))
+    raise TypeError(f"cannot read a task from {type(value).__name__}: give a dict, Task or tuple")
+
+
+def tasks_by_id(tasks: Mapping[str, Any] | Iterable[Any]) -> dict[str, dict[str, Any]]:
+    """Tasks keyed by id, from a {task_id: task} mapping or an iterable of tasks with `id`."""
+    if isinstance(tasks, Mapping):
+        return {str(task_id): as_record(task) for task_id, task in tasks.items()}
+    result: dict[str, dict[str, Any]] = {}
+    for task in tasks:
+        record = as_record(task)
+        result[str(record["id"])] = record
+    return result
+
+
+def op_dict(op: Operation, **extra: Any) -> dict[str, Any]:
+    """An operation as a counterexample entry, with `extra` explaining what it shows."""
+    data = op.to_dict()
+    data.update(extra)
+    return data

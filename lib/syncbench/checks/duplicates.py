@@ -1,0 +1,92 @@
+"""no_duplicates_from_retries: one logical create never yields two tasks."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Collection, Iterable, Mapping
+from typing import Any
+
+import pandas as pd
+
+from syncbench.checks._common import op_dict, tasks_by_id
+from syncbench.history import History, Operation, operations_of
+from syncbench.verdict import CheckResult
+
+CREATE_OPERATIONS: frozenset[str] = frozenset({"create"})
+
+
+def task_content(task: Mapping[str, Any]) -> str | None:
+    """The default logical key of a stored task: its content."""
+    content = task.get("content")
+    return None if content is None else str(content)
+
+
+def create_key(op: Operation) -> str | None:
+    """The default logical key of a create: its `key` argument, else its `content`."""
+    key = op.args.get("key", op.args.get("content"))
+    return None if key is None else str(key)
+
+
+def no_duplicates_from_retries(
+    history: History | pd.DataFrame | Iterable[Operation],
+    final_server_tasks: Mapping[str, Any] | Iterable[Any],
+    *,
+    task_key: Callable[[Mapping[str, Any]], str | None] = task_content,
+    op_key: Callable[[Operation], str | None] = create_key,
+    create_operations: Collection[str] = CREATE_OPERATIONS,
+) -> CheckResult:
+    """Proves that no logical create produced more than one server task.
+
+    The workload gives each logical create a unique client-chosen key, carried by the create
+    (`op_key`, default: its `key` or `content` argument) and visible on the stored task
+    (`task_key`, default: its content; pass your own when updates rewrite the content).
+    Whatever the completions (`ok`, `info` or several re-invocations of the same logical
+    create after timeouts), a key may name at most one task: an `info` create appears once
+    or not at all, never twice. Tombstones count, since a duplicate deleted later still was
+    created twice.
+
+    The counterexample has, per duplicated key, the create operations that carry it (each
+    with `key` and the `task_ids` found), or one entry naming the key and task ids when no
+    recorded create carries it.
+    """
+    tasks_for_key: dict[str, list[str]] = defaultdict(list)
+    for task_id, task in tasks_by_id(final_server_tasks).items():
+        key = task_key(task)
+        if key is not None:
+            tasks_for_key[key].append(task_id)
+
+    creates_for_key: dict[str, list[Operation]] = defaultdict(list)
+    for op in operations_of(history):
+        if op.operation in create_operations:
+            key = op_key(op)
+            if key is not None:
+                creates_for_key[key].append(op)
+
+    duplicated = {key: sorted(ids) for key, ids in tasks_for_key.items() if len(ids) > 1}
+    counterexample: list[dict[str, Any]] = []
+    for key in sorted(duplicated):
+        task_ids = duplicated[key]
+        violation = f"key {key!r} names {len(task_ids)} tasks: {', '.join(task_ids)}"
+        ops = creates_for_key.get(key, [])
+        if not ops:
+            counterexample.append({"key": key, "task_ids": task_ids, "violation": violation})
+        for op in ops:
+            counterexample.append(op_dict(op, key=key, task_ids=task_ids, violation=violation))
+
+    extra = sum(len(ids) - 1 for ids in duplicated.values())
+    message = "every logical key names at most one task"
+    if duplicated:
+        message = "; ".join(
+            f"{key!r}: {len(ids)} tasks" for key, ids in list(duplicated.items())[:5]
+        ) + (" ..." if len(duplicated) > 5 else "")
+    return CheckResult(
+        name="no_duplicates_from_retries",
+        passed=not duplicated,
+        observed=(
+            f"{len(duplicated)} duplicated keys ({extra} extra tasks) "
+            f"among {len(tasks_for_key)} keys"
+        ),
+        expected="0 duplicated keys",
+        message=message,
+        counterexample=counterexample,
+    )

@@ -1,0 +1,502 @@
+"""History: every operation of a run as an invocation and exactly one completion (Jepsen-style).
+
+A completion is `ok` (it happened, the response was seen), `fail` (it certainly did not
+happen) or `info` (unknown: a timeout, a reset mid-response, a cut-off retry). Checks treat
+`info` honestly: such a write may have been applied once or not at all.
+
+    history = History()
+    async with history.record("c1", "create", task_id="t1", content="k1") as op:
+        task = await client.create_task("repo", "k1", task_id="t1")
+        op.ok(task_id=task.id, version=task.version)
+
+`record` marks `ok` when the block finishes (if the block did not complete the op itself),
+and for an exception asks a classifier whether the operation certainly did not apply
+(`fail`) or might have (`info`). Pass `history.observe_attempt` as the tasksync client's
+`observer` to have each operation's retry attempts counted and used by that classifier.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import csv
+import json
+import math
+import threading
+import time
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import httpx
+import pandas as pd
+
+from tasksync.client.attempts import Attempt
+from tasksync.client.errors import (
+    CircuitOpenError,
+    HTTPStatusError,
+    RetriesExhausted,
+    ServerUnreachable,
+    TaskSyncError,
+)
+
+Completion = Literal["ok", "fail", "info"]
+Classifier = Callable[[BaseException], Literal["fail", "info"]]
+
+OK: Completion = "ok"
+FAIL: Completion = "fail"
+INFO: Completion = "info"
+PENDING = "pending"  # invoked, not completed (yet); checks treat it like info
+
+# The server answers these 503 codes before touching storage or after a rolled-back write
+# (PROTOCOL.md: "nothing was written"), so the request certainly did not apply.
+_NOTHING_WRITTEN_CODES = frozenset({"circuit_open", "storage_unavailable"})
+# Attempt.outcome values (tasksync.client.attempts) of attempts that certainly applied nothing.
+_NOTHING_SENT_OUTCOMES = frozenset({"CircuitOpenError", "ConnectError", "ConnectTimeout"})
+
+# The errors `record` reports in the history and then swallows: an operation meeting them is
+# the very thing a history records. Anything else (a bug in the workload) is re-raised.
+EXPECTED_ERRORS: tuple[type[BaseException], ...] = (
+    TaskSyncError,
+    httpx.HTTPError,
+    OSError,
+    TimeoutError,
+)
+
+COLUMNS: tuple[str, ...] = (
+    "op_id",
+    "client",
+    "operation",
+    "args",
+    "invoke_time",
+    "invoke_monotonic",
+    "complete_time",
+    "complete_monotonic",
+    "latency_s",
+    "outcome",
+    "attempts",
+    "error",
+    "task_id",
+    "version",
+    "seq",
+)
+
+
+def attempt_applied_nothing(outcome: str) -> bool:
+    """Whether an attempt that ended with this Attempt.outcome certainly changed nothing.
+
+    True for a client breaker refusal, a connection never opened, any 4xx reply (the server
+    rejects before writing) and 503 (circuit open or storage failed: nothing written).
+    """
+    if outcome in _NOTHING_SENT_OUTCOMES:
+        return True
+    if outcome.isdigit():
+        status = int(outcome)
+        return 400 <= status < 500 or status == 503
+    return False
+
+
+def classify_error(exc: BaseException) -> Literal["fail", "info"]:
+    """`fail` when the exception proves the operation did not apply, else `info`.
+
+    The rule, most specific first:
+    - an exception with a boolean attribute `definitely_not_applied` decides itself;
+    - refused or never-opened connections (ServerUnreachable, ConnectionRefusedError,
+      httpx.ConnectError/ConnectTimeout) and the client breaker (CircuitOpenError): `fail`;
+    - an HTTP reply 4xx, or 503 `circuit_open` / `storage_unavailable`: `fail`;
+    - RetriesExhausted after a single attempt: as its last error; after several: `info`
+      (an earlier attempt may have applied; `record` refines this with observed attempts);
+    - everything else (timeouts, resets, 502/504, protocol errors): `info`.
+    """
+    verdict = getattr(exc, "definitely_not_applied", None)
+    if isinstance(verdict, bool):
+        return FAIL if verdict else INFO
+    if isinstance(exc, CircuitOpenError | ServerUnreachable | ConnectionRefusedError):
+        return FAIL
+    if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout):
+        return FAIL
+    if isinstance(exc, HTTPStatusError):
+        if 400 <= exc.status_code < 500:
+            return FAIL
+        if exc.status_code == 503 and exc.code in _NOTHING_WRITTEN_CODES:
+            return FAIL
+        return INFO
+    if isinstance(exc, RetriesExhausted) and exc.attempts == 1:
+        return classify_error(exc.last_error)
+    return INFO
+
+
+@dataclass
+class Operation:
+    """One recorded operation: its invocation and (once completed) its completion.
+
+    Times: `*_time` are wall clock (time.time(), to align with server logs), `*_monotonic`
+    are time.monotonic() (for durations). `outcome` is "pending" until completed.
+    """
+
+    op_id: int
+    client: str
+    operation: str
+    args: dict[str, Any]
+    invoke_time: float
+    invoke_monotonic: float
+    complete_time: float | None = None
+    complete_monotonic: float | None = None
+    outcome: str = PENDING
+    attempts: int | None = None
+    error: str = ""
+    task_id: str | None = None
+    version: int | None = None
+    seq: int | None = None
+    attempt_outcomes: list[str] = field(default_factory=list, repr=False)
+
+    @property
+    def latency_s(self) -> float | None:
+        """Seconds from invocation to completion (monotonic clock), None while pending."""
+        if self.complete_monotonic is None:
+            return None
+        return self.complete_monotonic - self.invoke_monotonic
+
+    @property
+    def completed(self) -> bool:
+        return self.outcome != PENDING
+
+    def to_dict(self) -> dict[str, Any]:
+        """The operation as plain JSON-able data (what counterexamples carry)."""
+        return {
+            "op_id": self.op_id,
+            "client": self.client,
+            "operation": self.operation,
+            "args": dict(self.args),
+            "invoke_time": self.invoke_time,
+            "invoke_monotonic": self.invoke_monotonic,
+            "complete_time": self.complete_time,
+            "complete_monotonic": self.complete_monotonic,
+            "latency_s": self.latency_s,
+            "outcome": self.outcome,
+            "attempts": self.attempts,
+            "error": self.error,
+            "task_id": self.task_id,
+            "version": self.version,
+            "seq": self.seq,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Operation:
+        """The operation `to_dict` (or a saved row) describes; `latency_s` is recomputed."""
+        args = data.get("args") or {}
+        if isinstance(args, str):
+            args = json.loads(args) if args else {}
+        return cls(
+            op_id=int(data["op_id"]),
+            client=str(data["client"]),
+            operation=str(data["operation"]),
+            args=dict(args),
+            invoke_time=float(data["invoke_time"]),
+            invoke_monotonic=float(data["invoke_monotonic"]),
+            complete_time=_opt_float(data.get("complete_time")),
+            complete_monotonic=_opt_float(data.get("complete_monotonic")),
+            outcome=str(data.get("outcome") or PENDING),
+            attempts=_opt_int(data.get("attempts")),
+            error=_opt_str(data.get("error")) or "",
+            task_id=_opt_str(data.get("task_id")),
+            version=_opt_int(data.get("version")),
+            seq=_opt_int(data.get("seq")),
+        )
+
+
+class OpHandle:
+    """The caller's grip on one invoked operation: complete it exactly once."""
+
+    def __init__(self, history: History, op: Operation) -> None:
+        self._history = history
+        self.op = op
+
+    @property
+    def op_id(self) -> int:
+        return self.op.op_id
+
+    @property
+    def outcome(self) -> str:
+        return self.op.outcome
+
+    @property
+    def completed(self) -> bool:
+        return self.op.completed
+
+    def ok(
+        self,
+        *,
+        version: int | None = None,
+        seq: int | None = None,
+        task_id: str | None = None,
+        attempts: int | None = None,
+    ) -> Operation:
+        """Complete as `ok`: it happened and this is what the response said."""
+        return self._history._complete(
+            self.op, OK, "", version=version, seq=seq, task_id=task_id, attempts=attempts
+        )
+
+    def fail(self, error: str | BaseException = "", *, attempts: int | None = None) -> Operation:
+        """Complete as `fail`: the operation certainly did not happen."""
+        return self._history._complete(self.op, FAIL, _describe(error), attempts=attempts)
+
+    def info(self, error: str | BaseException = "", *, attempts: int | None = None) -> Operation:
+        """Complete as `info`: unknown whether it happened (timeout, reset, ...)."""
+        return self._history._complete(self.op, INFO, _describe(error), attempts=attempts)
+
+    def note(
+        self,
+        *,
+        version: int | None = None,
+        seq: int | None = None,
+        task_id: str | None = None,
+    ) -> None:
+        """Remember response values for the completion `record` will make on exit."""
+        with self._history._lock:
+            if version is not None:
+                self.op.version = version
+            if seq is not None:
+                self.op.seq = seq
+            if task_id is not None:
+                self.op.task_id = task_id
+
+
+_current_op: contextvars.ContextVar[Operation | None] = contextvars.ContextVar(
+    "syncbench_current_op", default=None
+)
+
+
+class History:
+    """An append-only record of operations, safe for many asyncio tasks (and threads).
+
+    `classify` decides fail vs info for exceptions inside `record` (default
+    `classify_error`); `expected_errors` are recorded and swallowed there, others re-raised.
+    """
+
+    def __init__(
+        self,
+        *,
+        classify: Classifier = classify_error,
+        expected_errors: tuple[type[BaseException], ...] = EXPECTED_ERRORS,
+        operations: Iterable[Operation] = (),
+    ) -> None:
+        self.classify = classify
+        self.expected_errors = expected_errors
+        self._lock = threading.Lock()
+        self._ops: list[Operation] = list(operations)
+        self._next_id = max((op.op_id for op in self._ops), default=0) + 1
+
+    # -- recording -------------------------------------------------------------------------
+
+    def invoke(self, client: str, operation: str, **args: Any) -> OpHandle:
+        """Record an invocation now; complete it through the returned handle."""
+        wall, mono = time.time(), time.monotonic()
+        with self._lock:
+            op = Operation(self._next_id, client, operation, dict(args), wall, mono)
+            self._next_id += 1
+            self._ops.append(op)
+        return OpHandle(self, op)
+
+    @asynccontextmanager
+    async def record(self, client: str, operation: str, **args: Any) -> AsyncIterator[OpHandle]:
+        """Invoke an operation around a block and complete it from how the block ends.
+
+        Normal exit: `ok` (with values given to `op.note`), unless the block completed the
+        op itself. An expected error (`expected_errors`): `fail` or `info` per `classify`,
+        then swallowed. Cancellation: `info`, re-raised. Any other exception: `info`,
+        re-raised (it is a bug in the workload, not an outcome).
+        """
+        handle = self.invoke(client, operation, **args)
+        token = _current_op.set(handle.op)
+        try:
+            yield handle
+        except asyncio.CancelledError:
+            if not handle.completed:
+                handle.info("cancelled")
+            raise
+        except self.expected_errors as exc:
+            if not handle.completed:
+                self._complete_from_error(handle.op, exc)
+        except BaseException as exc:
+            if not handle.completed:
+                handle.info(exc)
+            raise
+        else:
+            if not handle.completed:
+                handle.ok()
+        finally:
+            _current_op.reset(token)
+
+    def observe_attempt(self, attempt: Attempt) -> None:
+        """A tasksync client observer: counts the attempts of the operation being recorded.
+
+        Works for calls made inside `record` in the same asyncio task (the operation is
+        found through a context variable); attempts outside any `record` are ignored.
+        """
+        op = _current_op.get()
+        if op is None:
+            return
+        with self._lock:
+            op.attempt_outcomes.append(attempt.outcome)
+
+    def complete_pending(self, error: str = "never completed") -> int:
+        """Mark every still-pending operation `info` (end of run); returns how many."""
+        pending = [op for op in self.operations if not op.completed]
+        for op in pending:
+            self._complete(op, INFO, error)
+        return len(pending)
+
+    def _complete_from_error(self, op: Operation, exc: BaseException) -> None:
+        verdict = self.classify(exc)
+        outcomes = list(op.attempt_outcomes)
+        if (
+            verdict == INFO
+            and isinstance(exc, RetriesExhausted)
+            and len(outcomes) == exc.attempts
+            and all(attempt_applied_nothing(o) for o in outcomes)
+        ):
+            # Every attempt of this call was seen and none of them can have applied.
+            verdict = FAIL
+        attempts = exc.attempts if isinstance(exc, RetriesExhausted) else None
+        self._complete(op, verdict, _describe(exc), attempts=attempts)
+
+    def _complete(
+        self,
+        op: Operation,
+        outcome: Completion,
+        error: str,
+        *,
+        version: int | None = None,
+        seq: int | None = None,
+        task_id: str | None = None,
+        attempts: int | None = None,
+    ) -> Operation:
+        wall, mono = time.time(), time.monotonic()
+        with self._lock:
+            if op.completed:
+                raise RuntimeError(
+                    f"operation {op.op_id} ({op.operation} by {op.client}) was already "
+                    f"completed as {op.outcome}; an invocation has exactly one completion"
+                )
+            op.complete_time, op.complete_monotonic = wall, mono
+            op.outcome = outcome
+            op.error = error
+            if version is not None:
+                op.version = version
+            if seq is not None:
+                op.seq = seq
+            if task_id is not None:
+                op.task_id = task_id
+            if attempts is None and op.attempt_outcomes:
+                attempts = len(op.attempt_outcomes)
+            if attempts is not None:
+                op.attempts = attempts
+            if op.task_id is None and isinstance(op.args.get("task_id"), str):
+                op.task_id = op.args["task_id"]
+        return op
+
+    # -- reading ---------------------------------------------------------------------------
+
+    @property
+    def operations(self) -> list[Operation]:
+        """A snapshot of the operations, in invocation order."""
+        with self._lock:
+            return list(self._ops)
+
+    def __iter__(self) -> Iterator[Operation]:
+        return iter(self.operations)
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._ops)
+
+    def by_id(self, op_id: int) -> Operation:
+        """The operation with this id; KeyError when there is none."""
+        for op in self.operations:
+            if op.op_id == op_id:
+                return op
+        raise KeyError(op_id)
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per operation: COLUMNS, plus one `arg_<name>` column per argument name."""
+        rows = [op.to_dict() for op in self.operations]
+        frame = pd.DataFrame(rows, columns=list(COLUMNS))
+        arg_names = sorted({name for row in rows for name in row["args"]})
+        for name in arg_names:
+            frame[f"arg_{name}"] = [row["args"].get(name) for row in rows]
+        for column in ("attempts", "version", "seq"):
+            frame[column] = frame[column].astype("Int64")
+        return frame
+
+    @classmethod
+    def from_frame(cls, frame: pd.DataFrame) -> History:
+        """The history a `to_frame` (or a loaded CSV) describes."""
+        records = frame.to_dict(orient="records")
+        return cls(operations=[Operation.from_dict(row) for row in records])
+
+    # -- saving ----------------------------------------------------------------------------
+
+    def save(self, path: str | Path) -> Path:
+        """Write the history as CSV (`.csv`) or JSON lines (anything else); returns the path."""
+        target = Path(path)
+        rows = [op.to_dict() for op in self.operations]
+        if target.suffix == ".csv":
+            with target.open("w", newline="", encoding="utf-8") as handle:
+                writer = csv.DictWriter(handle, fieldnames=list(COLUMNS))
+                writer.writeheader()
+                for row in rows:
+                    row["args"] = json.dumps(row["args"], sort_keys=True)
+                    writer.writerow({k: "" if v is None else v for k, v in row.items()})
+        else:
+            with target.open("w", encoding="utf-8") as handle:
+                for row in rows:
+                    handle.write(json.dumps(row, sort_keys=True) + "\n")
+        return target
+
+    @classmethod
+    def load(cls, path: str | Path) -> History:
+        """The history `save` wrote to `path` (CSV or JSON lines, by suffix)."""
+        source = Path(path)
+        with source.open(encoding="utf-8", newline="") as handle:
+            if source.suffix == ".csv":
+                rows: list[dict[str, Any]] = list(csv.DictReader(handle))
+            else:
+                rows = [json.loads(line) for line in handle if line.strip()]
+        return cls(operations=[Operation.from_dict(row) for row in rows])
+
+
+def operations_of(history: History | pd.DataFrame | Iterable[Operation]) -> list[Operation]:
+    """The operations of a History, a `to_frame` DataFrame, or an iterable of Operations."""
+    if isinstance(history, History):
+        return history.operations
+    if isinstance(history, pd.DataFrame):
+        return History.from_frame(history).operations
+    return list(history)
+
+
+def _describe(error: str | BaseException) -> str:
+    if isinstance(error, BaseException):
+        text = str(error)
+        return f"{type(error).__name__}: {text}" if text else type(error).__name__
+    return error
+
+
+def _missing(value: Any) -> bool:
+    if value is None or value is pd.NA or value == "":
+        return True
+    return isinstance(value, float) and math.isnan(value)
+
+
+def _opt_float(value: Any) -> float | None:
+    return None if _missing(value) else float(value)
+
+
+def _opt_int(value: Any) -> int | None:
+    return None if _missing(value) else int(float(value))
+
+
+def _opt_str(value: Any) -> str | None:
+    return None if _missing(value) else str(value)

@@ -1,0 +1,96 @@
+"""Run one study notebook with Papermill and say, readably, why it could not finish."""
+
+from __future__ import annotations
+
+import re
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import nbformat
+
+KERNEL_NAME = "python3"
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+
+@dataclass(frozen=True)
+class Execution:
+    """How running a notebook went: `reason` is empty when every cell ran."""
+
+    duration_s: float
+    reason: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return not self.reason
+
+
+def execute_notebook(
+    notebook: Path,
+    output_notebook: Path,
+    parameters: dict[str, Any],
+    timeout: float | None = None,
+    kernel_name: str = KERNEL_NAME,
+    progress: bool = True,
+) -> Execution:
+    """Execute `notebook` into `output_notebook` with `parameters` injected.
+
+    Runs in the notebook's own directory (as JupyterLab does) with the kernel `kernel_name`,
+    which starts this interpreter (sys.executable). Never raises for a failing study.
+    """
+    import papermill
+    from jupyter_client.kernelspec import NoSuchKernel
+    from nbclient.exceptions import CellTimeoutError, DeadKernelError
+    from papermill.exceptions import PapermillExecutionError
+
+    started = time.monotonic()
+    reason = ""
+    try:
+        papermill.execute_notebook(
+            str(notebook),
+            str(output_notebook),
+            parameters=parameters,
+            kernel_name=kernel_name,
+            progress_bar=progress,
+            execution_timeout=timeout,
+            cwd=str(notebook.parent),
+        )
+    except PapermillExecutionError as exc:
+        reason = f"{exc.ename}: {_strip(exc.evalue)} (in cell [{exc.exec_count}])"
+    except CellTimeoutError:
+        reason = (f"timeout: a cell ran longer than {timeout:g} s"
+                  f"{_cell_hint(output_notebook)}")
+    except DeadKernelError:
+        reason = f"dead kernel: the kernel died{_cell_hint(output_notebook)}"
+    except NoSuchKernel:
+        reason = (f"no Jupyter kernel named {kernel_name!r}; install one for {sys.executable} "
+                  "with `python -m ipykernel install --sys-prefix`")
+    except Exception as exc:  # kernel start-up, I/O, nbformat: any of them means "could not run"
+        reason = f"{type(exc).__name__}: {_strip(str(exc)) or 'no message'}"
+    return Execution(duration_s=time.monotonic() - started, reason=reason)
+
+
+def _cell_hint(output_notebook: Path) -> str:
+    """ " while running cell N: `first line`", from the last cell Papermill started."""
+    try:
+        nb = nbformat.read(output_notebook, as_version=4)
+    except Exception:  # Papermill may not have written it yet
+        return ""
+    started = [
+        (index, cell) for index, cell in enumerate(nb.cells)
+        if cell.cell_type == "code"
+        and cell.get("metadata", {}).get("papermill", {}).get("start_time")
+    ]
+    if not started:
+        return ""
+    index, cell = started[-1]
+    first_line = next((line.strip() for line in cell.source.splitlines() if line.strip()), "")
+    if len(first_line) > 80:
+        first_line = first_line[:77] + "..."
+    return f" while running cell {index + 1}: `{first_line}`"
+
+
+def _strip(text: str) -> str:
+    return " ".join(_ANSI.sub("", text).split())

@@ -1,0 +1,130 @@
+"""The `tasksync` CLI's offline commands and its error output, run in-process."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from tasksync.cli import cli
+
+
+@pytest.fixture
+def tasksync(tmp_path, monkeypatch):
+    for name in ("TASKSYNC_REPLICA", "TASKSYNC_SERVER", "TASKSYNC_REPO", "TASKSYNC_DEBUG"):
+        monkeypatch.delenv(name, raising=False)
+    runner = CliRunner()
+    replica = str(tmp_path / "replica.db")
+
+    def run(*args: str, code: int = 0):
+        result = runner.invoke(
+            cli, ["--replica", replica, "--server", "http://127.0.0.1:9", *args]
+        )
+        assert result.exit_code == code, (result.output, result.exception)
+        return result
+
+    return run
+
+
+def test_add_prints_the_new_id_and_list_shows_it_unsynced(tasksync):
+    task_id = tasksync("add", "buy milk", "--priority", "high").stdout.strip()
+
+    listed = tasksync("list").stdout
+
+    assert len(task_id) == 32
+    assert listed.startswith("*")
+    assert task_id in listed and "[pending/high] 'buy milk'" in listed
+
+
+def test_edit_done_rm_accept_a_unique_id_prefix(tasksync):
+    tasksync("add", "draft", "--id", "report-1")
+
+    assert "'final'" in tasksync("edit", "report", "--content", "final").stdout
+    assert "[completed/" in tasksync("done", "report").stdout
+    assert "(deleted)" in tasksync("rm", "report").stdout
+    assert tasksync("list").stdout == ""
+    assert "report-1" in tasksync("list", "--all").stdout
+
+
+def test_list_json_is_machine_readable(tasksync):
+    tasksync("add", "a", "--id", "t-1", "--status", "in_progress")
+
+    [row] = json.loads(tasksync("list", "--json").stdout)
+
+    assert row["id"] == "t-1" and row["status"] == "in_progress"
+    assert row["unsynced"] == 1 and row["version"] == 0
+
+
+def test_add_with_repo_goes_to_that_repository(tasksync):
+    tasksync("add", "at home", "--id", "h-1", "--repo", "home")
+
+    assert tasksync("list").stdout == ""
+    assert "h-1" in tasksync("--repo", "home", "list").stdout
+
+
+def test_the_replica_path_comes_from_the_environment(tmp_path, monkeypatch):
+    monkeypatch.setenv("TASKSYNC_REPLICA", str(tmp_path / "env.db"))
+    runner = CliRunner()
+
+    assert runner.invoke(cli, ["add", "x", "--id", "e-1"]).exit_code == 0
+    assert (tmp_path / "env.db").exists()
+
+
+def test_an_unknown_task_is_one_line_on_stderr_with_exit_1(tasksync):
+    result = tasksync("done", "nope", code=1)
+
+    assert result.stderr.strip().splitlines() == [
+        "Error: no task 'nope' in repository 'default' of this replica;"
+        " `tasksync list --all` shows the ids"
+    ]
+    assert result.stdout == ""
+
+
+def test_edit_without_a_field_is_a_usage_error(tasksync):
+    tasksync("add", "x", "--id", "t-1")
+
+    assert "nothing to change" in tasksync("edit", "t-1", code=2).stderr
+
+
+def test_an_invalid_id_is_refused_before_anything_is_queued(tasksync):
+    result = tasksync("add", "x", "--id", "has space", code=1)
+
+    assert "invalid task id" in result.stderr
+    assert tasksync("list", "--all").stdout == ""
+
+
+def test_conflicts_says_when_there_are_none(tasksync):
+    assert tasksync("conflicts").stdout.strip() == "no unresolved conflicts"
+    assert tasksync("conflicts", "--all").stdout.strip() == "no conflicts"
+
+
+def test_resolve_without_a_conflict_explains(tasksync):
+    tasksync("add", "x", "--id", "t-1")
+
+    assert "no unresolved conflict" in tasksync("resolve", "t-1", "--keep", "local", code=1).stderr
+
+
+def test_sync_with_the_server_down_keeps_the_outbox(tasksync):
+    tasksync("add", "x", "--id", "t-1")
+
+    result = tasksync("sync", code=1)
+
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith("Error: server unreachable at http://127.0.0.1:9")
+    assert "your 1 local change is kept in the outbox" in line
+    assert json.loads(tasksync("list", "--json").stdout)[0]["unsynced"] == 1
+
+
+def test_an_unexpected_error_is_one_line_too(tasksync, monkeypatch):
+    from tasksync.replica import Replica
+
+    def broken(self, include_deleted=False):
+        raise OSError("disk on fire")
+
+    monkeypatch.setattr(Replica, "list", broken)
+    result = tasksync("list", code=1)
+
+    assert result.stderr.strip() == (
+        "Error: unexpected OSError: disk on fire (set TASKSYNC_DEBUG=1 for details)"
+    )
