@@ -242,6 +242,8 @@ def watch(ctx: click.Context, seconds: float | None, max_events: int | None) -> 
         f"watched {report.duration_s:.1f}s: {report.received} event(s),"
         f" {report.applied} applied, cursor {report.cursor}"
     )
+    if report.behind:
+        click.echo("an event went missing on the way; run `tasksync sync` to fetch it", err=True)
 
 
 @cli.command(

@@ -265,6 +265,9 @@ BAD_MESSAGES = {
     "oversized": (json.dumps({"type": "subscribe",
                               "repositories": {"r" * 10: 0},
                               "padding": "x" * MAX_MESSAGE_BYTES}), "message_too_large"),
+    # Under the limit in characters, over it in bytes: the limit is on the wire size.
+    "oversized in UTF-8": (json.dumps({"type": "ping", "padding": "é" * 600},
+                                      ensure_ascii=False), "message_too_large"),
 }
 
 

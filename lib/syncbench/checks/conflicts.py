@@ -20,8 +20,6 @@ WINNERS: dict[str, frozenset[str]] = {
 }
 
 
-
-
 def expected_winner(conflict: Any) -> frozenset[str]:
     """The winners `conflict`'s strategy allows (empty for an unknown strategy).
 
@@ -91,18 +89,18 @@ def conflicts_reported_once(
 
     counterexample = [
         _entry(first[conflict_id], times_reported.get(conflict_id, 0), "; ".join(found))
-        for conflict_id, found in sorted(problems.items(), key=lambda item: str(item[0]))
+        for conflict_id, found in sorted(problems.items(), key=lambda item: _order(item[0]))
     ]
 
     ids_by_change: dict[Any, set[Any]] = defaultdict(set)
     for record in first.values():
         ids_by_change[record.get("change_id")].add(record.get("conflict_id"))
-    for change_id, ids in sorted(ids_by_change.items(), key=lambda item: str(item[0])):
+    for change_id, ids in sorted(ids_by_change.items(), key=lambda item: _order(item[0])):
         if len(ids) > 1:
             counterexample.append(
                 {
                     "change_id": change_id,
-                    "conflict_ids": sorted(ids, key=str),
+                    "conflict_ids": sorted(ids, key=_order),
                     "violation": f"change {change_id} reported as {len(ids)} conflicts",
                 }
             )
@@ -121,6 +119,13 @@ def conflicts_reported_once(
         message=message,
         counterexample=counterexample,
     )
+
+
+def _order(value: Any) -> tuple[int, Any]:
+    """Sort key for ids that are usually ints but may be anything: ints first, numerically."""
+    if isinstance(value, int):
+        return (0, value)
+    return (1, str(value))
 
 
 def _server_updated_at(record: dict[str, Any]) -> str | None:

@@ -26,9 +26,7 @@ def convergence(
     """
     compared = tuple(fields) + (("version",) if compare_versions else ())
     views = {
-        holder: {
-            str(task_id): _project(snapshot, compared) for task_id, snapshot in tasks.items()
-        }
+        holder: {str(task_id): _project(snapshot, compared) for task_id, snapshot in tasks.items()}
         for holder, tasks in states.items()
     }
     task_ids = sorted({task_id for tasks in views.values() for task_id in tasks})

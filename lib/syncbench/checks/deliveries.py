@@ -64,7 +64,8 @@ def subscribers_saw_every_event(
         # Events at or before the subscribe point were already seen; a client drops them.
         ordered = [seq for seq in seen if seq > after]
         out_of_order = [
-            [first, second] for first, second in zip(ordered, ordered[1:], strict=False)
+            [first, second]
+            for first, second in zip(ordered, ordered[1:], strict=False)
             if second < first
         ]
         if missing or out_of_order or unknown:
@@ -116,9 +117,7 @@ def _rows(
     indexed = list(enumerate(records))
     if indexed and all(row.get("received_time") is not None for _, row in indexed):
         indexed.sort(key=lambda item: (float(item[1]["received_time"]), item[0]))
-    return [
-        (str(row["subscriber"]), str(row["repository"]), int(row["seq"])) for _, row in indexed
-    ]
+    return [(str(row["subscriber"]), str(row["repository"]), int(row["seq"])) for _, row in indexed]
 
 
 def _first_arrivals(seqs: list[int]) -> list[int]:

@@ -364,7 +364,10 @@ class LocalStore:
         """Apply live events newer than the cursor; the number that changed a local task.
 
         Events at or below the cursor are duplicates (delivery is at-least-once) or were
-        already pulled by a sync, and are dropped.
+        already pulled by a sync, and are dropped. The cursor only moves over consecutive
+        seqs: after a missed event it stays before the hole, so the next sync pulls the
+        missed event (events past the hole are applied anyway; applying them again is
+        harmless, a task only moves to newer versions).
         """
         changed = 0
         with self._transaction() as db:
@@ -373,7 +376,8 @@ class LocalStore:
                 if event.repository != repository or event.seq <= cursor:
                     continue
                 changed += self._observe(db, repository, event.task)
-                cursor = event.seq
+                if event.seq == cursor + 1:
+                    cursor = event.seq
             _advance_cursor(db, repository, cursor)
         return changed
 

@@ -123,10 +123,15 @@ class SyncReport:
 
 @dataclass(frozen=True, slots=True)
 class WatchReport:
-    """What one watch did: events received, local tasks they changed, the cursor after."""
+    """What one watch did: events received, local tasks they changed, the cursor after.
+
+    `behind` > 0 means an event went missing on the way (the newest seq seen is past the
+    cursor, which stops before the hole): the next sync fetches it.
+    """
 
     received: int
     applied: int
     cursor: int
     duration_s: float
     resyncs: int = 0
+    behind: int = 0

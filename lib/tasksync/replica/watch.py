@@ -52,7 +52,7 @@ async def watch_replica(
     task moved). Raises ServerUnreachable when no subscription can be made in time.
     """
     started = time.monotonic()
-    received = applied = resyncs = 0
+    received = applied = resyncs = newest = 0
 
     async def on_resync(message: ResyncRequired) -> int | None:
         nonlocal resyncs
@@ -81,6 +81,7 @@ async def watch_replica(
                         changed = await asyncio.to_thread(store.apply_events, repository, [event])
                         received += 1
                         applied += changed
+                        newest = max(newest, event.seq)
                         if on_event is not None:
                             on_event(event, bool(changed))
                         if max_events is not None and received >= max_events:
@@ -90,7 +91,11 @@ async def watch_replica(
     finally:
         with contextlib.suppress(Exception):
             await feed.close()
-    return _report(store, repository, received, applied, started, resyncs)
+    cursor = await asyncio.to_thread(store.cursor, repository)
+    return WatchReport(
+        received=received, applied=applied, cursor=cursor,
+        duration_s=time.monotonic() - started, resyncs=resyncs, behind=max(0, newest - cursor),
+    )
 
 
 async def _unreachable(
@@ -98,12 +103,3 @@ async def _unreachable(
 ) -> ServerUnreachable:
     pending = await asyncio.to_thread(store.pending_count, repository)
     return ServerUnreachable(server_url, pending, type(exc).__name__)
-
-
-def _report(
-    store: LocalStore, repository: str, received: int, applied: int, started: float, resyncs: int
-) -> WatchReport:
-    return WatchReport(
-        received=received, applied=applied, cursor=store.cursor(repository),
-        duration_s=time.monotonic() - started, resyncs=resyncs,
-    )

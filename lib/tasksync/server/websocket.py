@@ -180,7 +180,8 @@ class Hub:
         self, subscriber: Subscriber, raw: str | bytes, replays: set[asyncio.Task]
     ) -> tuple[str, str] | None:
         """Act on one client message; returns (code, message) when it is malformed."""
-        if len(raw) > self.config.max_message_bytes:
+        size = len(raw.encode()) if isinstance(raw, str) else len(raw)  # bytes, not chars
+        if size > self.config.max_message_bytes:
             return "message_too_large", f"messages are limited to {self.config.max_message_bytes} bytes"
         try:
             message = _decode_message(raw)

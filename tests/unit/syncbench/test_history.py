@@ -40,9 +40,18 @@ def status_error(status: int, code: str | None) -> HTTPStatusError:
 
 def attempt(outcome: str, number: int = 1) -> Attempt:
     return Attempt(
-        call_id="c", operation="create", attempt=number, started_at=0.0, ended_at=0.1,
-        started_monotonic=0.0, ended_monotonic=0.1, outcome=outcome, status_code=None,
-        delay_before_next=None, idempotency_key="k", client_id="c1",
+        call_id="c",
+        operation="create",
+        attempt=number,
+        started_at=0.0,
+        ended_at=0.1,
+        started_monotonic=0.0,
+        ended_monotonic=0.1,
+        outcome=outcome,
+        status_code=None,
+        delay_before_next=None,
+        idempotency_key="k",
+        client_id="c1",
     )
 
 
@@ -122,8 +131,17 @@ def test_an_exception_can_declare_itself_not_applied() -> None:
 
 @pytest.mark.parametrize(
     ("outcome", "nothing"),
-    [("CircuitOpenError", True), ("ConnectError", True), ("404", True), ("429", True),
-     ("503", True), ("504", False), ("502", False), ("ReadTimeout", False), ("ok", False)],
+    [
+        ("CircuitOpenError", True),
+        ("ConnectError", True),
+        ("404", True),
+        ("429", True),
+        ("503", True),
+        ("504", False),
+        ("502", False),
+        ("ReadTimeout", False),
+        ("ok", False),
+    ],
 )
 def test_attempt_applied_nothing(outcome: str, nothing: bool) -> None:
     assert attempt_applied_nothing(outcome) is nothing
@@ -255,7 +273,7 @@ def test_complete_pending_marks_the_rest_info() -> None:
 
 def sample_history() -> History:
     history = History()
-    history.invoke("c1", "create", task_id="t1", content="a, \"quoted\"\nline").ok(
+    history.invoke("c1", "create", task_id="t1", content='a, "quoted"\nline').ok(
         version=1, seq=1, attempts=1
     )
     history.invoke("c2", "update", task_id="t1", priority="high").info("ReadTimeout")

@@ -1,0 +1,168 @@
+"""`syncbench run`: execute each study, then write its verdict, HTML and summary, and the
+run's index, summary and JUnit report. It orchestrates; it computes no metric."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import nbformat
+
+from syncbench.report import load_results, results_path
+from syncbench.runner.execute import KERNEL_NAME, execute_notebook
+from syncbench.runner.html import write_notebook_html
+from syncbench.runner.index import index_html
+from syncbench.runner.junit import junit_xml
+from syncbench.runner.outcome import ERROR, FAIL, PASS, StudyOutcome, exit_code
+from syncbench.runner.plan import StudyPlan, plan_studies
+from syncbench.runner.summary import (
+    git_info,
+    new_run_id,
+    run_summary,
+    study_summary,
+)
+from syncbench.runner.verdict_cell import insert_verdict_cell
+
+DEFAULT_CELL_TIMEOUT_S = 600.0
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """What to run and where: the CLI's options as a value."""
+
+    studies: tuple[str, ...] = ()
+    params_file: Path | None = None
+    overrides: dict[str, Any] = field(default_factory=dict)
+    out_dir: Path | None = None  # default: <outputs_root>/<run-id>
+    timeout: float | None = DEFAULT_CELL_TIMEOUT_S  # per cell
+    notebooks_dir: Path = Path("notebooks")
+    outputs_root: Path = Path("outputs")
+    kernel_name: str = KERNEL_NAME
+    progress: bool = True
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """Where a run's artifacts are, each study's outcome and the exit code."""
+
+    run_id: str
+    out_dir: Path
+    outcomes: list[StudyOutcome]
+    exit_code: int
+
+
+def run(options: RunOptions, echo: Callable[[str], None] = print) -> RunResult:
+    """Run the selected studies and write all artifacts; ParameterError (before anything
+    runs) for unknown studies, parameters or a bad params file."""
+    plans = plan_studies(options.notebooks_dir, options.studies, options.params_file,
+                         options.overrides)
+    git = git_info()
+    run_id = new_run_id(git)
+    out_dir = options.out_dir or options.outputs_root / run_id
+    out_dir.mkdir(parents=True, exist_ok=True)
+    started_at = _now()
+    echo(f"syncbench run {run_id}: {len(plans)} stud{'y' if len(plans) == 1 else 'ies'} "
+         f"-> {out_dir}")
+
+    outcomes: list[StudyOutcome] = []
+    summaries: list[dict[str, Any]] = []
+    for number, plan in enumerate(plans, 1):
+        prefix = f"[{number}/{len(plans)}] {plan.study}"
+        echo(f"{prefix}: running {plan.notebook}")
+        outcome = run_study(plan, out_dir, options)
+        outcomes.append(outcome)
+        summary = study_summary(outcome, git, run_id)
+        _write_json(out_dir / f"{plan.study}.summary.json", summary)
+        summaries.append(summary)
+        echo(f"{prefix}: {_describe(outcome)}")
+
+    code = exit_code(outcomes)
+    run_info = run_summary(summaries, git, run_id, started_at,
+                           str(options.params_file) if options.params_file else None,
+                           options.overrides, code)
+    _write_json(out_dir / "summary.json", run_info)
+    (out_dir / "index.html").write_text(index_html(run_info), encoding="utf-8")
+    (out_dir / "junit.xml").write_text(junit_xml(run_info), encoding="utf-8")
+    echo(f"syncbench run {run_id}: {run_info['status'].upper()} "
+         f"({_counts(run_info['counts'])}); open {out_dir / 'index.html'}")
+    return RunResult(run_id=run_id, out_dir=out_dir, outcomes=outcomes, exit_code=code)
+
+
+def run_study(plan: StudyPlan, out_dir: Path, options: RunOptions) -> StudyOutcome:
+    """Execute one study and leave `<study>.ipynb` (verdict first) and `<study>.html`."""
+    started_at = _now()
+    output_notebook = out_dir / f"{plan.study}.ipynb"
+    results_path(out_dir, plan.study).unlink(missing_ok=True)  # never read a stale one
+    execution = execute_notebook(
+        plan.notebook, output_notebook,
+        {**plan.parameters, "output_dir": str(out_dir.resolve())},
+        timeout=options.timeout, kernel_name=options.kernel_name, progress=options.progress,
+    )
+    outcome = StudyOutcome(study=plan.study, status=ERROR, parameters=plan.parameters,
+                           seed=plan.seed, duration_s=execution.duration_s,
+                           reason=execution.reason, started_at=started_at)
+    if execution.ok:
+        _read_results(outcome, out_dir)
+
+    nb = _executed_or_source(output_notebook, plan.notebook)
+    insert_verdict_cell(nb, outcome)
+    try:
+        write_notebook_html(nb, out_dir / f"{plan.study}.html")
+    except Exception as exc:  # a study whose HTML cannot be made has not produced its report
+        outcome.status = ERROR
+        outcome.reason = f"HTML export failed: {type(exc).__name__}: {exc}"
+        insert_verdict_cell(nb, outcome)
+        (out_dir / f"{plan.study}.html").unlink(missing_ok=True)
+    nbformat.write(nb, output_notebook)
+    return outcome
+
+
+def _read_results(outcome: StudyOutcome, out_dir: Path) -> None:
+    study = outcome.study
+    try:
+        outcome.results = load_results(out_dir, study)
+    except FileNotFoundError:
+        outcome.reason = (f"missing results: the notebook ran but saved no "
+                          f"{results_path(out_dir, study).name}; end it with "
+                          f"Report(study={study!r}, output_dir=output_dir, ...).save()")
+        return
+    except (OSError, ValueError) as exc:
+        outcome.reason = f"unreadable results file: {exc}"
+        return
+    outcome.status = FAIL if any(not c.get("passed") for c in outcome.checks) else PASS
+
+
+def _executed_or_source(output_notebook: Path, source: Path) -> nbformat.NotebookNode:
+    """The executed notebook, or the source one when the kernel never produced it."""
+    for path in (output_notebook, source):
+        try:
+            return nbformat.read(path, as_version=4)
+        except (OSError, ValueError):
+            continue
+    return nbformat.v4.new_notebook()
+
+
+def _describe(outcome: StudyOutcome) -> str:
+    checks = outcome.checks
+    detail = (outcome.reason if outcome.status == ERROR else
+              f"{sum(1 for c in checks if c.get('passed'))}/{len(checks)} checks passed")
+    return f"{outcome.status.upper()} ({detail}; {outcome.duration_s:.1f} s)"
+
+
+def _counts(counts: dict[str, int]) -> str:
+    return ", ".join(f"{n} {status}" for status, n in counts.items() if n) or "no studies"
+
+
+def _write_json(path: Path, data: Any) -> None:
+    path.write_text(json.dumps(data, indent=2, default=str) + "\n", encoding="utf-8")
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+

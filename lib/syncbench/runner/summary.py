@@ -1,0 +1,111 @@
+"""summary.json files: one per study and one over the run, plus what they record about the
+environment (git revision, versions)."""
+
+from __future__ import annotations
+
+import platform
+import subprocess
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from syncbench.runner.outcome import ERROR, FAIL, PASS, StudyOutcome
+
+
+@dataclass(frozen=True)
+class GitInfo:
+    """The commit the run came from; `dirty` when the work tree had uncommitted changes."""
+
+    revision: str
+    dirty: bool
+
+    @property
+    def short(self) -> str:
+        return self.revision[:8] if self.revision != "unknown" else "nogit"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"revision": self.revision, "dirty": self.dirty}
+
+
+def git_info(cwd: Path | None = None) -> GitInfo:
+    """Return the current commit of the repository at `cwd` ("unknown" outside git)."""
+    try:
+        revision = _git(["rev-parse", "HEAD"], cwd)
+        dirty = bool(_git(["status", "--porcelain", "--untracked-files=no"], cwd))
+    except (OSError, subprocess.SubprocessError):
+        return GitInfo("unknown", False)
+    return GitInfo(revision, dirty)
+
+
+def new_run_id(git: GitInfo, now: datetime | None = None) -> str:
+    """Return "<UTC timestamp>-<short git rev>", e.g. 20250101T120000Z-1a2b3c4d."""
+    now = now or datetime.now(UTC)
+    return f"{now:%Y%m%dT%H%M%SZ}-{git.short}"
+
+
+def versions() -> dict[str, str]:
+    """Return the versions of the system under study, the workbench and Python."""
+    import syncbench
+
+    try:
+        import tasksync
+
+        tasksync_version = getattr(tasksync, "__version__", "unknown")
+    except ImportError:
+        tasksync_version = "not installed"
+    return {"tasksync": tasksync_version, "syncbench": syncbench.__version__,
+            "python": platform.python_version()}
+
+
+def study_summary(outcome: StudyOutcome, git: GitInfo, run_id: str) -> dict[str, Any]:
+    """Return everything known about one study's run, as written to <study>.summary.json."""
+    environment = dict(outcome.results.get("environment", {}))
+    return {
+        "study": outcome.study,
+        "run_id": run_id,
+        "status": outcome.status,
+        "reason": outcome.reason,
+        "parameters": outcome.parameters,
+        "seed": outcome.seed,
+        "metrics": outcome.metrics,
+        "checks": [
+            {key: check.get(key) for key in
+             ("name", "verdict", "passed", "observed", "expected", "message", "counterexample")}
+            for check in outcome.checks
+        ],
+        "started_at": outcome.started_at,
+        "duration_s": round(outcome.duration_s, 3),
+        "git": git.to_dict(),
+        "versions": {**versions(), "toxiproxy": environment.get("toxiproxy_version")},
+        "environment": environment,
+        "data_files": sorted(outcome.results.get("data_files", {}).values()),
+        "notebook": f"{outcome.study}.ipynb",
+        "html": f"{outcome.study}.html",
+    }
+
+
+def run_summary(
+    studies: list[dict[str, Any]], git: GitInfo, run_id: str, started_at: str,
+    params_file: str | None, overrides: dict[str, Any], exit_code: int,
+) -> dict[str, Any]:
+    """Return the summary over all studies of a run, as written to summary.json."""
+    counts = {status: sum(1 for s in studies if s["status"] == status)
+              for status in (PASS, FAIL, ERROR)}
+    return {
+        "run_id": run_id,
+        "status": {0: PASS, 1: FAIL}.get(exit_code, ERROR),
+        "exit_code": exit_code,
+        "started_at": started_at,
+        "params_file": params_file,
+        "overrides": overrides,
+        "git": git.to_dict(),
+        "versions": versions(),
+        "counts": counts,
+        "studies": studies,
+    }
+
+
+def _git(args: list[str], cwd: Path | None) -> str:
+    return subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True,
+                          check=True, timeout=10).stdout.strip()
