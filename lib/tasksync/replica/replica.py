@@ -9,7 +9,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
 
-from tasksync.replica.errors import NoServerConfigured
+from tasksync.models import STRATEGIES
+from tasksync.replica.errors import InvalidTask, NoServerConfigured
 from tasksync.replica.local import LocalStore, check_repository
 from tasksync.replica.records import (
     ConflictRecord,
@@ -185,6 +186,8 @@ class Replica:
         """
         from tasksync.replica.sync import sync_replica
 
+        if strategy not in STRATEGIES:
+            raise InvalidTask(f"unknown strategy {strategy!r}; use one of {', '.join(STRATEGIES)}")
         client = self._client()
         async with self._sync_lock:
             return await sync_replica(

@@ -10,6 +10,7 @@ from tasksync.client import ServerUnreachable as ClientUnreachable
 from tasksync.client import ValidationFailed
 from tasksync.models import ErrorBody
 from tasksync.replica import (
+    InvalidTask,
     NoConflict,
     NoServerConfigured,
     Replica,
@@ -35,6 +36,15 @@ def make_replica(tmp_path, server):
     yield make
     for replica in opened:
         replica.close()
+
+
+async def conflicting_edit(alice: Replica, server) -> Replica:
+    """Alice's task t-1 ("a", v1) edited by Bob on the server and by Alice locally."""
+    alice.add("a", task_id="t-1")
+    await alice.sync()
+    server.write("t-1", "bob's", origin="bob")
+    alice.edit("t-1", content="alice's")
+    return alice
 
 
 async def test_sync_pushes_the_outbox_in_order_and_empties_it(make_replica, server):
@@ -231,11 +241,7 @@ async def test_own_earlier_writes_are_never_a_conflict(make_replica, server):
 
 
 async def test_server_wins_conflict_is_stored_and_the_server_value_shown(make_replica, server):
-    alice = make_replica()
-    alice.add("a", task_id="t-1")
-    await alice.sync()
-    server.write("t-1", "bob's", origin="bob")
-    alice.edit("t-1", content="alice's")
+    alice = await conflicting_edit(make_replica(), server)
 
     report = await alice.sync()
 
@@ -250,11 +256,7 @@ async def test_server_wins_conflict_is_stored_and_the_server_value_shown(make_re
 
 
 async def test_client_wins_conflict_applies_the_local_value(make_replica, server):
-    alice = make_replica()
-    alice.add("a", task_id="t-1")
-    await alice.sync()
-    server.write("t-1", "bob's", origin="bob")
-    alice.edit("t-1", content="alice's")
+    alice = await conflicting_edit(make_replica(), server)
 
     report = await alice.sync("client_wins")
 
@@ -264,11 +266,7 @@ async def test_client_wins_conflict_applies_the_local_value(make_replica, server
 
 
 async def test_manual_conflict_keeps_both_sides_until_resolved(make_replica, server):
-    alice = make_replica()
-    alice.add("a", task_id="t-1")
-    await alice.sync()
-    server.write("t-1", "bob's", origin="bob")
-    alice.edit("t-1", content="alice's")
+    alice = await conflicting_edit(make_replica(), server)
 
     report = await alice.sync("manual")
 
@@ -285,11 +283,7 @@ async def test_manual_conflict_keeps_both_sides_until_resolved(make_replica, ser
 async def test_resolve_keep_local_pushes_the_local_side_over_the_newest_server_version(
     make_replica, server
 ):
-    alice = make_replica()
-    alice.add("a", task_id="t-1")
-    await alice.sync()
-    server.write("t-1", "bob's", origin="bob")
-    alice.edit("t-1", content="alice's")
+    alice = await conflicting_edit(make_replica(), server)
     await alice.sync("manual")
     server.write("t-1", "bob's again", origin="bob")
     await alice.sync("manual")
@@ -307,11 +301,7 @@ async def test_resolve_keep_local_pushes_the_local_side_over_the_newest_server_v
 
 
 async def test_resolve_keep_server_takes_the_newest_server_version(make_replica, server):
-    alice = make_replica()
-    alice.add("a", task_id="t-1")
-    await alice.sync()
-    server.write("t-1", "bob's", origin="bob")
-    alice.edit("t-1", content="alice's")
+    alice = await conflicting_edit(make_replica(), server)
     await alice.sync("manual")
     alice.edit("t-1", priority="high")  # made after the conflict: dropped with the local side
 
@@ -331,11 +321,7 @@ async def test_resolve_without_an_open_conflict_is_refused(make_replica):
 
 
 async def test_a_conflict_replayed_without_a_report_is_rebuilt(make_replica, server):
-    alice = make_replica()
-    alice.add("a", task_id="t-1")
-    await alice.sync()
-    server.write("t-1", "bob's", origin="bob")
-    alice.edit("t-1", content="alice's")
+    alice = await conflicting_edit(make_replica(), server)
     real = server.batch_sync
 
     async def lose_the_reply(*args, **kwargs):
@@ -401,3 +387,12 @@ async def test_concurrent_syncs_of_one_replica_push_each_change_once(make_replic
 
     assert sum(report.pushed for report in reports) == 10
     assert sum(len(request["items"]) for request in server.requests) == 10
+
+
+async def test_an_unknown_strategy_is_refused_before_anything_is_sent(make_replica, server):
+    alice = make_replica()
+    alice.add("a", task_id="t-1")
+
+    with pytest.raises(InvalidTask, match="unknown strategy"):
+        await alice.sync("newest")
+    assert server.calls == 0 and alice.pending_count() == 1
