@@ -49,8 +49,7 @@ def setup_rendering(png: bool = True) -> str:
     reason = ""
     browser = find_browser() if png else None
     if png and browser is None:
-        reason = ("no Chrome/Chromium found (install it with `make chromium` or set "
-                  "BROWSER_PATH)")
+        reason = "no Chrome/Chromium found (install it with `make chromium` or set BROWSER_PATH)"
     elif png:
         os.environ["BROWSER_PATH"] = browser
         try:
@@ -60,8 +59,11 @@ def setup_rendering(png: bool = True) -> str:
             reason = f"kaleido could not render with {browser}: {exc}"
     if reason and not _warned_no_png:
         _warned_no_png = True
-        warnings.warn(f"charts will be interactive only, without a static PNG: {reason}",
-                      RuntimeWarning, stacklevel=2)
+        warnings.warn(
+            f"charts will be interactive only, without a static PNG: {reason}",
+            RuntimeWarning,
+            stacklevel=2,
+        )
     pio.renderers.default = renderer
     return renderer
 
@@ -119,9 +121,13 @@ def latency_percentiles(
     fig = go.Figure()
     for name, group in frame.groupby(percentile, sort=False):
         fig.add_trace(go.Bar(name=str(name), x=group[profile], y=group[value]))
-    fig.update_layout(barmode="group", title="Latency percentiles by profile",
-                      xaxis_title="network profile", yaxis_title=f"latency ({unit})",
-                      legend_title="percentile")
+    fig.update_layout(
+        barmode="group",
+        title="Latency percentiles by profile",
+        xaxis_title="network profile",
+        yaxis_title=f"latency ({unit})",
+        legend_title="percentile",
+    )
     return fig
 
 
@@ -139,11 +145,18 @@ def latency_cdf(
     _require(frame, (profile, value, fraction), "latency CDF")
     fig = go.Figure()
     for name, group in frame.groupby(profile, sort=False):
-        fig.add_trace(go.Scatter(name=str(name), x=group[value], y=group[fraction],
-                                 mode="lines", line_shape="hv"))
-    fig.update_layout(title="Latency CDF by profile", xaxis_title=f"latency ({unit})",
-                      yaxis_title="fraction of requests", yaxis_range=[0, 1.02],
-                      legend_title="profile")
+        fig.add_trace(
+            go.Scatter(
+                name=str(name), x=group[value], y=group[fraction], mode="lines", line_shape="hv"
+            )
+        )
+    fig.update_layout(
+        title="Latency CDF by profile",
+        xaxis_title=f"latency ({unit})",
+        yaxis_title="fraction of requests",
+        yaxis_range=[0, 1.02],
+        legend_title="profile",
+    )
     return fig
 
 
@@ -159,12 +172,21 @@ def outcome_timeline(
     _require(operations, (time, outcome, latency), "outcome timeline")
     fig = go.Figure()
     for name, group in operations.groupby(outcome, sort=False):
-        fig.add_trace(go.Scatter(
-            name=str(name), x=group[time], y=group[latency], mode="markers",
-            marker={"color": OUTCOME_COLOURS.get(str(name)), "size": 5},
-        ))
-    fig.update_layout(title="Operation outcomes over time", xaxis_title="time",
-                      yaxis_title="latency (ms)", legend_title="outcome")
+        fig.add_trace(
+            go.Scatter(
+                name=str(name),
+                x=group[time],
+                y=group[latency],
+                mode="markers",
+                marker={"color": OUTCOME_COLOURS.get(str(name)), "size": 5},
+            )
+        )
+    fig.update_layout(
+        title="Operation outcomes over time",
+        xaxis_title="time",
+        yaxis_title="latency (ms)",
+        legend_title="outcome",
+    )
     return shade_fault_windows(fig, windows)
 
 
@@ -172,8 +194,9 @@ def retries_per_request(frame: pd.DataFrame, retries: str = "retries") -> go.Fig
     """Return a histogram of how many retries each request needed (one row per request)."""
     _require(frame, (retries,), "retries per request")
     fig = go.Figure(go.Histogram(x=frame[retries], xbins={"size": 1}, name="requests"))
-    fig.update_layout(title="Retries per request", xaxis_title="retries",
-                      yaxis_title="requests", bargap=0.1)
+    fig.update_layout(
+        title="Retries per request", xaxis_title="retries", yaxis_title="requests", bargap=0.1
+    )
     return fig
 
 
@@ -198,11 +221,13 @@ def breaker_timeline(
         y.append(y[-1])
     known = [s for s in BREAKER_STATES if s in set(y)]
     extra = sorted({str(s) for s in y} - set(BREAKER_STATES))
-    fig = go.Figure(go.Scatter(name="breaker", x=x, y=y, mode="lines+markers",
-                               line_shape="hv"))
-    fig.update_layout(title="Circuit breaker state", xaxis_title="time",
-                      yaxis_title="state",
-                      yaxis={"categoryorder": "array", "categoryarray": known + extra})
+    fig = go.Figure(go.Scatter(name="breaker", x=x, y=y, mode="lines+markers", line_shape="hv"))
+    fig.update_layout(
+        title="Circuit breaker state",
+        xaxis_title="time",
+        yaxis_title="state",
+        yaxis={"categoryorder": "array", "categoryarray": known + extra},
+    )
     return shade_fault_windows(fig, windows)
 
 
@@ -216,13 +241,23 @@ def event_delivery_latency(
     """Return each delivered event's latency over time, one trace per receiving client."""
     _require(frame, (time, latency), "event delivery latency")
     fig = go.Figure()
-    groups: Iterable = (frame.groupby(client, sort=False)
-                        if client and client in frame.columns else [("events", frame)])
+    groups: Iterable = (
+        frame.groupby(client, sort=False)
+        if client and client in frame.columns
+        else [("events", frame)]
+    )
     for name, group in groups:
-        fig.add_trace(go.Scatter(name=str(name), x=group[time], y=group[latency],
-                                 mode="markers", marker={"size": 5}))
-    fig.update_layout(title="Event delivery latency", xaxis_title="time",
-                      yaxis_title="delivery latency (ms)", legend_title="client")
+        fig.add_trace(
+            go.Scatter(
+                name=str(name), x=group[time], y=group[latency], mode="markers", marker={"size": 5}
+            )
+        )
+    fig.update_layout(
+        title="Event delivery latency",
+        xaxis_title="time",
+        yaxis_title="delivery latency (ms)",
+        legend_title="client",
+    )
     return shade_fault_windows(fig, windows)
 
 
@@ -232,13 +267,17 @@ def convergence_time(
     """Return a bar per profile of the time replicas took to converge (one row per profile)."""
     _require(frame, (profile, seconds), "convergence time")
     fig = go.Figure(go.Bar(name="convergence", x=frame[profile], y=frame[seconds]))
-    fig.update_layout(title="Convergence time by profile", xaxis_title="network profile",
-                      yaxis_title="time to converge (s)")
+    fig.update_layout(
+        title="Convergence time by profile",
+        xaxis_title="network profile",
+        yaxis_title="time to converge (s)",
+    )
     return fig
 
 
 def _require(frame: pd.DataFrame, columns: Iterable[str], chart: str) -> None:
     missing = [column for column in columns if column not in frame.columns]
     if missing:
-        raise ValueError(f"{chart} chart needs columns {missing}; the frame has "
-                         f"{list(frame.columns)}")
+        raise ValueError(
+            f"{chart} chart needs columns {missing}; the frame has {list(frame.columns)}"
+        )

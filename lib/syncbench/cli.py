@@ -22,23 +22,58 @@ def main() -> None:
 
 @main.command("run")
 @click.argument("studies", nargs=-1)
-@click.option("--params", "params_file", type=click.Path(path_type=Path),
-              help="Parameter set (YAML), e.g. params/smoke.yaml. Default: notebook defaults.")
-@click.option("-p", "overrides", multiple=True, metavar="KEY=VALUE",
-              help="Override a parameter in every selected study (value read as YAML).")
-@click.option("--out", "out_dir", type=click.Path(path_type=Path),
-              help="Output directory. Default: outputs/<UTC timestamp>-<git rev>.")
-@click.option("--timeout", type=float, default=DEFAULT_CELL_TIMEOUT_S, show_default=True,
-              help="Seconds a single cell may run (0: no limit).")
-@click.option("--notebooks", "notebooks_dir", type=click.Path(path_type=Path),
-              default=Path("notebooks"), show_default=True, help="Where study notebooks live.")
-@click.option("--list", "list_only", is_flag=True,
-              help="List the studies and their parameters, run nothing.")
-@click.option("--progress/--no-progress", default=True, show_default=True,
-              help="Show Papermill's per-cell progress bar.")
+@click.option(
+    "--params",
+    "params_file",
+    type=click.Path(path_type=Path),
+    help="Parameter set (YAML), e.g. params/smoke.yaml. Default: notebook defaults.",
+)
+@click.option(
+    "-p",
+    "overrides",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Override a parameter in every selected study (value read as YAML).",
+)
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(path_type=Path),
+    help="Output directory. Default: outputs/<UTC timestamp>-<git rev>.",
+)
+@click.option(
+    "--timeout",
+    type=float,
+    default=DEFAULT_CELL_TIMEOUT_S,
+    show_default=True,
+    help="Seconds a single cell may run (0: no limit).",
+)
+@click.option(
+    "--notebooks",
+    "notebooks_dir",
+    type=click.Path(path_type=Path),
+    default=Path("notebooks"),
+    show_default=True,
+    help="Where study notebooks live.",
+)
+@click.option(
+    "--list", "list_only", is_flag=True, help="List the studies and their parameters, run nothing."
+)
+@click.option(
+    "--progress/--no-progress",
+    default=True,
+    show_default=True,
+    help="Show Papermill's per-cell progress bar.",
+)
 def run_command(
-    studies: tuple[str, ...], params_file: Path | None, overrides: tuple[str, ...],
-    out_dir: Path | None, timeout: float, notebooks_dir: Path, list_only: bool, progress: bool,
+    studies: tuple[str, ...],
+    params_file: Path | None,
+    overrides: tuple[str, ...],
+    out_dir: Path | None,
+    timeout: float,
+    notebooks_dir: Path,
+    list_only: bool,
+    progress: bool,
 ) -> None:
     """Run STUDY notebooks (default: those in --params, else all) and write the artifacts.
 
@@ -50,9 +85,13 @@ def run_command(
             _list_studies(notebooks_dir, studies)
             return
         options = RunOptions(
-            studies=studies, params_file=params_file, overrides=parse_overrides(overrides),
-            out_dir=out_dir, timeout=timeout if timeout > 0 else None,
-            notebooks_dir=notebooks_dir, progress=progress,
+            studies=studies,
+            params_file=params_file,
+            overrides=parse_overrides(overrides),
+            out_dir=out_dir,
+            timeout=timeout if timeout > 0 else None,
+            notebooks_dir=notebooks_dir,
+            progress=progress,
         )
         result = run(options, echo=lambda line: click.echo(line, err=True))
     except ParameterError as exc:
@@ -70,8 +109,9 @@ def _list_studies(notebooks_dir: Path, studies: tuple[str, ...]) -> None:
         click.echo(f"no studies in {notebooks_dir}")
     for plan in plans:
         click.echo(f"{plan.study}  ({plan.notebook})")
-        rows = [(p.name, p.type_name_shown, _show(p.default), p.help)
-                for p in plan.declared.values()]
+        rows = [
+            (p.name, p.type_name_shown, _show(p.default), p.help) for p in plan.declared.values()
+        ]
         widths = [max((len(row[i]) for row in rows), default=0) for i in range(3)]
         for row in rows:
             cells = [row[i].ljust(widths[i]) for i in range(3)]

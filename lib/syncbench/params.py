@@ -27,8 +27,13 @@ import yaml
 RUNNER_PARAMETERS = ("output_dir",)
 
 _TYPES: dict[str, type] = {
-    "str": str, "int": int, "float": float, "bool": bool,
-    "list": list, "dict": dict, "tuple": tuple,
+    "str": str,
+    "int": int,
+    "float": float,
+    "bool": bool,
+    "list": list,
+    "dict": dict,
+    "tuple": tuple,
 }
 
 
@@ -93,8 +98,12 @@ def notebook_parameters(notebook: str | Path) -> dict[str, Parameter]:
     except Exception as exc:  # papermill raises several kinds for unreadable notebooks
         raise ParameterError(f"{path}: cannot read its parameters cell: {exc}") from None
     return {
-        name: Parameter(name=name, type_name=info["inferred_type_name"],
-                        default=_literal(info["default"]), help=info["help"])
+        name: Parameter(
+            name=name,
+            type_name=info["inferred_type_name"],
+            default=_literal(info["default"]),
+            help=info["help"],
+        )
         for name, info in inspected.items()
     }
 
@@ -111,12 +120,16 @@ def load_parameter_set(path: str | Path) -> ParameterSet:
     if data is None:
         data = {}
     if not isinstance(data, dict):
-        raise ParameterError(f"{path}: expected a mapping with 'studies' (and optional "
-                             f"'defaults'), got {type(data).__name__}")
+        raise ParameterError(
+            f"{path}: expected a mapping with 'studies' (and optional "
+            f"'defaults'), got {type(data).__name__}"
+        )
     unknown = sorted(set(data) - {"studies", "defaults"})
     if unknown:
-        raise ParameterError(f"{path}: unknown top-level key(s) {', '.join(map(str, unknown))}; "
-                             "valid: defaults, studies")
+        raise ParameterError(
+            f"{path}: unknown top-level key(s) {', '.join(map(str, unknown))}; "
+            "valid: defaults, studies"
+        )
     defaults = _mapping(data.get("defaults"), f"{path}: 'defaults'")
     studies_raw = _mapping(data.get("studies"), f"{path}: 'studies'")
     studies = {
@@ -154,13 +167,14 @@ def validate_parameter_set(
     for study in param_set.studies:
         if study not in declared:
             raise ParameterError(
-                f"{param_set.source}: unknown study {study!r}; valid studies: "
-                f"{_listing(declared)}")
+                f"{param_set.source}: unknown study {study!r}; valid studies: {_listing(declared)}"
+            )
     for name in param_set.defaults:
         _check_runner_owned(name, f"{param_set.source}: defaults")
         if not any(name in params for params in declared.values()):
             raise ParameterError(
-                f"{param_set.source}: defaults: parameter {name!r} is declared by no study")
+                f"{param_set.source}: defaults: parameter {name!r} is declared by no study"
+            )
     for study, values in param_set.studies.items():
         for name, value in values.items():
             _check_value(declared[study], study, name, value, param_set.source)
@@ -200,11 +214,13 @@ def check_overrides(
     for name in overrides:
         _check_runner_owned(name, "-p override")
         if not any(name in params for params in declared.values()):
-            valid = sorted({p for params in declared.values() for p in params}
-                           - set(RUNNER_PARAMETERS))
+            valid = sorted(
+                {p for params in declared.values() for p in params} - set(RUNNER_PARAMETERS)
+            )
             raise ParameterError(
                 f"-p override: parameter {name!r} is declared by none of the selected studies "
-                f"({_listing(declared)}); valid parameters: {', '.join(valid) or '(none)'}")
+                f"({_listing(declared)}); valid parameters: {', '.join(valid) or '(none)'}"
+            )
 
 
 def _check_value(
@@ -216,11 +232,13 @@ def _check_value(
         valid = [p for p in declared if p not in RUNNER_PARAMETERS]
         raise ParameterError(
             f"{source}: study {study!r} has no parameter {name!r}; valid parameters: "
-            f"{', '.join(valid) or '(none)'}")
+            f"{', '.join(valid) or '(none)'}"
+        )
     if not parameter.accepts(value):
         raise ParameterError(
             f"{source}: study {study!r} parameter {name!r} expects {parameter.type_name_shown}, "
-            f"got {type(value).__name__} {value!r}")
+            f"got {type(value).__name__} {value!r}"
+        )
     return parameter.coerce(value)
 
 
@@ -244,7 +262,7 @@ def _expected_types(parameter: Parameter) -> tuple[type, ...] | None:
     """The types a value may have, from the annotation, else the default; None = anything."""
     annotation = parameter.type_name.replace("typing.", "").replace(" ", "")
     if annotation.startswith("Optional[") and annotation.endswith("]"):
-        annotation = annotation[len("Optional["):-1] + "|None"
+        annotation = annotation[len("Optional[") : -1] + "|None"
     if annotation and annotation != "None":
         kinds: list[type] = []
         for part in annotation.split("|"):
@@ -276,8 +294,9 @@ def _mapping(value: Any, where: str) -> dict[str, Any]:
     if value is None:
         return {}
     if not isinstance(value, dict):
-        raise ParameterError(f"{where} must be a mapping of name: value, got "
-                             f"{type(value).__name__}")
+        raise ParameterError(
+            f"{where} must be a mapping of name: value, got {type(value).__name__}"
+        )
     return {str(key): item for key, item in value.items()}
 
 

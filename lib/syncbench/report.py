@@ -133,13 +133,16 @@ class Report:
         display(self)
 
     def _repr_html_(self) -> str:
-        return verdict_table_html(self.study, self.status, [c.to_dict() for c in self.checks],
-                                  self.metrics.values())
+        return verdict_table_html(
+            self.study, self.status, [c.to_dict() for c in self.checks], self.metrics.values()
+        )
 
     def __repr__(self) -> str:
         failed = sum(not result.passed for result in self.checks)
-        return (f"Report(study={self.study!r}, status={self.status!r}, "
-                f"checks={len(self.checks)}, failed={failed}, metrics={len(self.metrics)})")
+        return (
+            f"Report(study={self.study!r}, status={self.status!r}, "
+            f"checks={len(self.checks)}, failed={failed}, metrics={len(self.metrics)})"
+        )
 
 
 _VERDICT_COLOURS = {"pass": "#1a7f37", "fail": "#cf222e", "error": "#9a6700"}
@@ -168,11 +171,14 @@ def verdict_table_html(
         f"<h3>{_esc(study)}: <span style='color:{colour}'>{status.upper()}</span></h3>",
         "<table><thead><tr><th>check</th><th>verdict</th><th>observed</th>"
         f"<th>expected</th><th>note</th></tr></thead><tbody>{rows}</tbody></table>"
-        if checks else "<p>No checks recorded.</p>",
+        if checks
+        else "<p>No checks recorded.</p>",
     ]
     if metric_rows:
-        parts.append("<table><thead><tr><th>metric</th><th>value</th><th>unit</th></tr></thead>"
-                     f"<tbody>{metric_rows}</tbody></table>")
+        parts.append(
+            "<table><thead><tr><th>metric</th><th>value</th><th>unit</th></tr></thead>"
+            f"<tbody>{metric_rows}</tbody></table>"
+        )
     return "\n".join(parts)
 
 

@@ -82,6 +82,19 @@ def test_fuzzed_document_is_what_the_server_serves(fuzzed_server: ServerThread) 
     assert response.content == DOCUMENT
 
 
+@pytest.mark.parametrize("path", sorted(msgspec.json.decode(DOCUMENT)["paths"]))
+def test_an_undeclared_method_gets_405_allowing_every_declared_one(
+    fuzzed_server: ServerThread, path: str
+) -> None:
+    declared = {m.upper() for m in msgspec.json.decode(DOCUMENT)["paths"][path]}
+    url = fuzzed_server.base_url + re.sub(r"\{[^}]+\}", "x", path)
+    response = httpx.put(url, timeout=5)
+    assert response.status_code == 405
+    assert response.json()["error"] == "method_not_allowed"
+    allowed = {m.strip() for m in response.headers["allow"].split(",")}
+    assert declared <= allowed <= declared | {"HEAD"}
+
+
 @schema.parametrize()
 @settings(max_examples=MAX_EXAMPLES, derandomize=True, deadline=None,
           suppress_health_check=list(HealthCheck))

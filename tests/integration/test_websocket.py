@@ -262,6 +262,8 @@ BAD_MESSAGES = {
         json.dumps({"type": "subscribe", "repositories": {"no/slashes": 0}}), "bad_message"),
     "negative seq": (json.dumps({"type": "subscribe", "repositories": {"repo-a": -1}}),
                      "bad_message"),
+    "seq too large": (json.dumps({"type": "subscribe", "repositories": {"repo-a": 2**63}}),
+                      "bad_message"),
     "oversized": (json.dumps({"type": "subscribe",
                               "repositories": {"r" * 10: 0},
                               "padding": "x" * MAX_MESSAGE_BYTES}), "message_too_large"),

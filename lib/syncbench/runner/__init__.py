@@ -9,7 +9,17 @@ from syncbench.runner.plan import StudyPlan, find_studies, plan_studies
 from syncbench.runner.run import RunOptions, RunResult, run, run_study
 
 __all__ = [
-    "ERROR", "EXIT_CODES", "FAIL", "PASS",
-    "RunOptions", "RunResult", "StudyOutcome", "StudyPlan",
-    "exit_code", "find_studies", "plan_studies", "run", "run_study",
+    "ERROR",
+    "EXIT_CODES",
+    "FAIL",
+    "PASS",
+    "RunOptions",
+    "RunResult",
+    "StudyOutcome",
+    "StudyPlan",
+    "exit_code",
+    "find_studies",
+    "plan_studies",
+    "run",
+    "run_study",
 ]

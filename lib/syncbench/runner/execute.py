@@ -60,13 +60,14 @@ def execute_notebook(
     except PapermillExecutionError as exc:
         reason = f"{exc.ename}: {_strip(exc.evalue)} (in cell [{exc.exec_count}])"
     except CellTimeoutError:
-        reason = (f"timeout: a cell ran longer than {timeout:g} s"
-                  f"{_cell_hint(output_notebook)}")
+        reason = f"timeout: a cell ran longer than {timeout:g} s{_cell_hint(output_notebook)}"
     except DeadKernelError:
         reason = f"dead kernel: the kernel died{_cell_hint(output_notebook)}"
     except NoSuchKernel:
-        reason = (f"no Jupyter kernel named {kernel_name!r}; install one for {sys.executable} "
-                  "with `python -m ipykernel install --sys-prefix`")
+        reason = (
+            f"no Jupyter kernel named {kernel_name!r}; install one for {sys.executable} "
+            "with `python -m ipykernel install --sys-prefix`"
+        )
     except Exception as exc:  # kernel start-up, I/O, nbformat: any of them means "could not run"
         reason = f"{type(exc).__name__}: {_strip(str(exc)) or 'no message'}"
     return Execution(duration_s=time.monotonic() - started, reason=reason)
@@ -79,7 +80,8 @@ def _cell_hint(output_notebook: Path) -> str:
     except Exception:  # Papermill may not have written it yet
         return ""
     started = [
-        (index, cell) for index, cell in enumerate(nb.cells)
+        (index, cell)
+        for index, cell in enumerate(nb.cells)
         if cell.cell_type == "code"
         and cell.get("metadata", {}).get("papermill", {}).get("start_time")
     ]

@@ -65,8 +65,10 @@ def _embed_interactive_charts(nb: nbformat.NotebookNode) -> nbformat.NotebookNod
             if PLOTLY_MIMETYPE not in data or "image/png" in data or "text/html" in data:
                 continue
             data["text/html"] = pio.to_html(
-                dict(data[PLOTLY_MIMETYPE]), full_html=False,
-                include_plotlyjs=not plotlyjs_included, include_mathjax=False,
+                dict(data[PLOTLY_MIMETYPE]),
+                full_html=False,
+                include_plotlyjs=not plotlyjs_included,
+                include_mathjax=False,
             )
             plotlyjs_included = True
     return nb

@@ -31,7 +31,7 @@ def index_html(run: dict[str, Any]) -> str:
         )
     status = run["status"]
     return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>syncbench run {_esc(run['run_id'])}</title>
+<html lang="en"><head><meta charset="utf-8"><title>syncbench run {_esc(run["run_id"])}</title>
 <style>
 body {{ font-family: system-ui, sans-serif; margin: 2rem; }}
 table {{ border-collapse: collapse; }}
@@ -39,10 +39,10 @@ th, td {{ border: 1px solid #d0d7de; padding: 0.4rem 0.8rem; text-align: left; }
 th {{ background: #f6f8fa; }}
 </style></head>
 <body>
-<h1>syncbench run {_esc(run['run_id'])}:
-<span style="color:{_COLOURS.get(status, '#57606a')}">{_esc(status.upper())}</span></h1>
-<p>git {_esc(run['git']['revision'])}{' (uncommitted changes)' if run['git']['dirty'] else ''}
-· params {_esc(run['params_file'] or '(notebook defaults)')} · started {_esc(run['started_at'])}</p>
+<h1>syncbench run {_esc(run["run_id"])}:
+<span style="color:{_COLOURS.get(status, "#57606a")}">{_esc(status.upper())}</span></h1>
+<p>git {_esc(run["git"]["revision"])}{" (uncommitted changes)" if run["git"]["dirty"] else ""}
+· params {_esc(run["params_file"] or "(notebook defaults)")} · started {_esc(run["started_at"])}</p>
 <table>
 <thead><tr><th>study</th><th>status</th><th>detail</th><th>duration</th><th>artifacts</th></tr></thead>
 <tbody>

@@ -12,25 +12,42 @@ def junit_xml(run: dict[str, Any]) -> str:
     suites = ET.Element("testsuites", name="syncbench")
     totals = {"tests": 0, "failures": 0, "errors": 0}
     for study in run["studies"]:
-        suite = ET.SubElement(suites, "testsuite", name=study["study"],
-                              timestamp=study["started_at"], time=f"{study['duration_s']:.3f}")
+        suite = ET.SubElement(
+            suites,
+            "testsuite",
+            name=study["study"],
+            timestamp=study["started_at"],
+            time=f"{study['duration_s']:.3f}",
+        )
         counts = {"tests": 0, "failures": 0, "errors": 0}
         for check in study["checks"]:
             counts["tests"] += 1
-            case = ET.SubElement(suite, "testcase", name=str(check["name"]),
-                                 classname=f"syncbench.{study['study']}", time="0")
+            case = ET.SubElement(
+                suite,
+                "testcase",
+                name=str(check["name"]),
+                classname=f"syncbench.{study['study']}",
+                time="0",
+            )
             if not check.get("passed"):
                 counts["failures"] += 1
                 failure = ET.SubElement(
-                    case, "failure", type="CheckFailed",
-                    message=f"observed {check.get('observed')}, expected {check.get('expected')}")
+                    case,
+                    "failure",
+                    type="CheckFailed",
+                    message=f"observed {check.get('observed')}, expected {check.get('expected')}",
+                )
                 failure.text = _failure_text(check)
         if study["status"] == "error":
             counts["tests"] += 1
             counts["errors"] += 1
-            case = ET.SubElement(suite, "testcase", name="run",
-                                 classname=f"syncbench.{study['study']}",
-                                 time=f"{study['duration_s']:.3f}")
+            case = ET.SubElement(
+                suite,
+                "testcase",
+                name="run",
+                classname=f"syncbench.{study['study']}",
+                time=f"{study['duration_s']:.3f}",
+            )
             error = ET.SubElement(case, "error", type="StudyError", message=study["reason"])
             error.text = f"{study['study']} could not run: {study['reason']}"
         for key, value in counts.items():

@@ -56,8 +56,10 @@ def plan_studies(
     param_set = load_parameter_set(params_file) if params_file else ParameterSet()
     for study in studies:
         if study not in available:
-            raise ParameterError(f"unknown study {study!r}: no {notebooks_dir / (study + '.ipynb')}; "
-                                 f"valid studies: {', '.join(available) or '(none)'}")
+            raise ParameterError(
+                f"unknown study {study!r}: no {notebooks_dir / (study + '.ipynb')}; "
+                f"valid studies: {', '.join(available) or '(none)'}"
+            )
     declared = {study: notebook_parameters(path) for study, path in available.items()}
     validate_parameter_set(param_set, declared)
     selected = list(dict.fromkeys(studies)) or list(param_set.studies) or list(available)

@@ -58,15 +58,17 @@ class RunResult:
 def run(options: RunOptions, echo: Callable[[str], None] = print) -> RunResult:
     """Run the selected studies and write all artifacts; ParameterError (before anything
     runs) for unknown studies, parameters or a bad params file."""
-    plans = plan_studies(options.notebooks_dir, options.studies, options.params_file,
-                         options.overrides)
+    plans = plan_studies(
+        options.notebooks_dir, options.studies, options.params_file, options.overrides
+    )
     git = git_info()
     run_id = new_run_id(git)
     out_dir = options.out_dir or options.outputs_root / run_id
     out_dir.mkdir(parents=True, exist_ok=True)
     started_at = _now()
-    echo(f"syncbench run {run_id}: {len(plans)} stud{'y' if len(plans) == 1 else 'ies'} "
-         f"-> {out_dir}")
+    echo(
+        f"syncbench run {run_id}: {len(plans)} stud{'y' if len(plans) == 1 else 'ies'} -> {out_dir}"
+    )
 
     outcomes: list[StudyOutcome] = []
     summaries: list[dict[str, Any]] = []
@@ -81,14 +83,22 @@ def run(options: RunOptions, echo: Callable[[str], None] = print) -> RunResult:
         echo(f"{prefix}: {_describe(outcome)}")
 
     code = exit_code(outcomes)
-    run_info = run_summary(summaries, git, run_id, started_at,
-                           str(options.params_file) if options.params_file else None,
-                           options.overrides, code)
+    run_info = run_summary(
+        summaries,
+        git,
+        run_id,
+        started_at,
+        str(options.params_file) if options.params_file else None,
+        options.overrides,
+        code,
+    )
     _write_json(out_dir / "summary.json", run_info)
     (out_dir / "index.html").write_text(index_html(run_info), encoding="utf-8")
     (out_dir / "junit.xml").write_text(junit_xml(run_info), encoding="utf-8")
-    echo(f"syncbench run {run_id}: {run_info['status'].upper()} "
-         f"({_counts(run_info['counts'])}); open {out_dir / 'index.html'}")
+    echo(
+        f"syncbench run {run_id}: {run_info['status'].upper()} "
+        f"({_counts(run_info['counts'])}); open {out_dir / 'index.html'}"
+    )
     return RunResult(run_id=run_id, out_dir=out_dir, outcomes=outcomes, exit_code=code)
 
 
@@ -98,13 +108,22 @@ def run_study(plan: StudyPlan, out_dir: Path, options: RunOptions) -> StudyOutco
     output_notebook = out_dir / f"{plan.study}.ipynb"
     results_path(out_dir, plan.study).unlink(missing_ok=True)  # never read a stale one
     execution = execute_notebook(
-        plan.notebook, output_notebook,
+        plan.notebook,
+        output_notebook,
         {**plan.parameters, "output_dir": str(out_dir.resolve())},
-        timeout=options.timeout, kernel_name=options.kernel_name, progress=options.progress,
+        timeout=options.timeout,
+        kernel_name=options.kernel_name,
+        progress=options.progress,
     )
-    outcome = StudyOutcome(study=plan.study, status=ERROR, parameters=plan.parameters,
-                           seed=plan.seed, duration_s=execution.duration_s,
-                           reason=execution.reason, started_at=started_at)
+    outcome = StudyOutcome(
+        study=plan.study,
+        status=ERROR,
+        parameters=plan.parameters,
+        seed=plan.seed,
+        duration_s=execution.duration_s,
+        reason=execution.reason,
+        started_at=started_at,
+    )
     if execution.ok:
         _read_results(outcome, out_dir)
 
@@ -126,9 +145,11 @@ def _read_results(outcome: StudyOutcome, out_dir: Path) -> None:
     try:
         outcome.results = load_results(out_dir, study)
     except FileNotFoundError:
-        outcome.reason = (f"missing results: the notebook ran but saved no "
-                          f"{results_path(out_dir, study).name}; end it with "
-                          f"Report(study={study!r}, output_dir=output_dir, ...).save()")
+        outcome.reason = (
+            f"missing results: the notebook ran but saved no "
+            f"{results_path(out_dir, study).name}; end it with "
+            f"Report(study={study!r}, output_dir=output_dir, ...).save()"
+        )
         return
     except (OSError, ValueError) as exc:
         outcome.reason = f"unreadable results file: {exc}"
@@ -148,8 +169,11 @@ def _executed_or_source(output_notebook: Path, source: Path) -> nbformat.Noteboo
 
 def _describe(outcome: StudyOutcome) -> str:
     checks = outcome.checks
-    detail = (outcome.reason if outcome.status == ERROR else
-              f"{sum(1 for c in checks if c.get('passed'))}/{len(checks)} checks passed")
+    detail = (
+        outcome.reason
+        if outcome.status == ERROR
+        else f"{sum(1 for c in checks if c.get('passed'))}/{len(checks)} checks passed"
+    )
     return f"{outcome.status.upper()} ({detail}; {outcome.duration_s:.1f} s)"
 
 
@@ -163,6 +187,3 @@ def _write_json(path: Path, data: Any) -> None:
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
-
-
-

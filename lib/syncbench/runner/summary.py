@@ -54,8 +54,11 @@ def versions() -> dict[str, str]:
         tasksync_version = getattr(tasksync, "__version__", "unknown")
     except ImportError:
         tasksync_version = "not installed"
-    return {"tasksync": tasksync_version, "syncbench": syncbench.__version__,
-            "python": platform.python_version()}
+    return {
+        "tasksync": tasksync_version,
+        "syncbench": syncbench.__version__,
+        "python": platform.python_version(),
+    }
 
 
 def study_summary(outcome: StudyOutcome, git: GitInfo, run_id: str) -> dict[str, Any]:
@@ -70,8 +73,18 @@ def study_summary(outcome: StudyOutcome, git: GitInfo, run_id: str) -> dict[str,
         "seed": outcome.seed,
         "metrics": outcome.metrics,
         "checks": [
-            {key: check.get(key) for key in
-             ("name", "verdict", "passed", "observed", "expected", "message", "counterexample")}
+            {
+                key: check.get(key)
+                for key in (
+                    "name",
+                    "verdict",
+                    "passed",
+                    "observed",
+                    "expected",
+                    "message",
+                    "counterexample",
+                )
+            }
             for check in outcome.checks
         ],
         "started_at": outcome.started_at,
@@ -86,12 +99,18 @@ def study_summary(outcome: StudyOutcome, git: GitInfo, run_id: str) -> dict[str,
 
 
 def run_summary(
-    studies: list[dict[str, Any]], git: GitInfo, run_id: str, started_at: str,
-    params_file: str | None, overrides: dict[str, Any], exit_code: int,
+    studies: list[dict[str, Any]],
+    git: GitInfo,
+    run_id: str,
+    started_at: str,
+    params_file: str | None,
+    overrides: dict[str, Any],
+    exit_code: int,
 ) -> dict[str, Any]:
     """Return the summary over all studies of a run, as written to summary.json."""
-    counts = {status: sum(1 for s in studies if s["status"] == status)
-              for status in (PASS, FAIL, ERROR)}
+    counts = {
+        status: sum(1 for s in studies if s["status"] == status) for status in (PASS, FAIL, ERROR)
+    }
     return {
         "run_id": run_id,
         "status": {0: PASS, 1: FAIL}.get(exit_code, ERROR),
@@ -107,5 +126,6 @@ def run_summary(
 
 
 def _git(args: list[str], cwd: Path | None) -> str:
-    return subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True,
-                          check=True, timeout=10).stdout.strip()
+    return subprocess.run(
+        ["git", *args], cwd=cwd, capture_output=True, text=True, check=True, timeout=10
+    ).stdout.strip()

@@ -18,8 +18,12 @@ def verdict_markdown(outcome: StudyOutcome) -> str:
     """Return the verdict as markdown: overall status, a row per check, counterexamples."""
     lines = [f"# Verdict: {outcome.study} — {_BADGES.get(outcome.status, outcome.status)}", ""]
     if outcome.status == ERROR:
-        lines += ["The study could not run to the end.", "", f"**Reason:** {_cell(outcome.reason)}",
-                  ""]
+        lines += [
+            "The study could not run to the end.",
+            "",
+            f"**Reason:** {_cell(outcome.reason)}",
+            "",
+        ]
     checks = outcome.checks
     if checks:
         lines += ["| check | verdict | observed | expected |", "|---|---|---|---|"]
@@ -47,16 +51,21 @@ def insert_verdict_cell(nb: nbformat.NotebookNode, outcome: StudyOutcome) -> Non
 
 
 def _failure_details(check: dict[str, Any]) -> list[str]:
-    lines = [f"**{_cell(check['name'])} failed**" +
-             (f": {_cell(check['message'])}" if check.get("message") else "")]
+    lines = [
+        f"**{_cell(check['name'])} failed**"
+        + (f": {_cell(check['message'])}" if check.get("message") else "")
+    ]
     operations = check.get("counterexample") or []
     if operations:
-        lines.append(f"Counterexample: {len(operations)} operation(s)"
-                     + (f", first {_SHOWN_OPERATIONS}:" if len(operations) > _SHOWN_OPERATIONS
-                        else ":"))
+        lines.append(
+            f"Counterexample: {len(operations)} operation(s)"
+            + (f", first {_SHOWN_OPERATIONS}:" if len(operations) > _SHOWN_OPERATIONS else ":")
+        )
         lines.append("")
-        lines += [f"- `{json.dumps(op, default=str, sort_keys=True)}`"
-                  for op in operations[:_SHOWN_OPERATIONS]]
+        lines += [
+            f"- `{json.dumps(op, default=str, sort_keys=True)}`"
+            for op in operations[:_SHOWN_OPERATIONS]
+        ]
     lines.append("")
     return lines
 

@@ -190,14 +190,6 @@ def latency_of(profile: NetworkProfile) -> tuple[int, int]:
             sum(t.attributes.get("jitter", 0) for t in toxics))
 
 
-def wait_until(condition: Callable[[], object], timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"not met within {timeout}s")
-        time.sleep(0.01)
-
-
 def refuses(address: Address) -> bool:
     try:
         socket.create_connection(address, timeout=1).close()
@@ -433,7 +425,7 @@ async def test_schedule_driver_applies_each_window_on_time_and_records_it(
     ], PROFILES)
     driver = ScheduleDriver(control, schedule, proxies)
     async with driver:
-        await asyncio.wait_for(_until(lambda: "outage" in _active_names(driver)), 2)
+        await _until(lambda: "outage" in _active_names(driver))
         assert await asyncio.to_thread(refuses, proxies["api"].address)
         applied = await driver.wait(timeout=5)
 
@@ -456,11 +448,11 @@ async def test_stopping_the_driver_early_removes_the_active_window_and_records_i
     proxy = await asyncio.to_thread(control.create_proxy, "early", echo_server.upstream)
     schedule = parse_schedule([
         {"at": 0, "for": 60, "profile": "mobile-3g", "target": "early"},
-        {"at": 30, "for": 1, "profile": "outage", "target": "early"},
+        {"at": 60, "for": 1, "profile": "outage", "target": "early"},
     ], PROFILES)
     driver = ScheduleDriver(control, schedule, {"early": proxy})
     async with driver:
-        await asyncio.wait_for(_until(lambda: driver.active), 2)
+        await _until(lambda: driver.active)
         assert len(await asyncio.to_thread(control.list_toxics, proxy)) == 4
         stopped_at = time.time()
     assert [w.profile for w in driver.applied] == ["mobile-3g"]
@@ -475,7 +467,7 @@ async def test_cancelling_run_cleans_up_like_stop(control, echo_server) -> None:
                                 "target": "cancelled"}], PROFILES)
     driver = ScheduleDriver(control, schedule, {"cancelled": proxy})
     task = asyncio.create_task(driver.run())
-    await asyncio.wait_for(_until(lambda: driver.active), 2)
+    await _until(lambda: driver.active)
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
@@ -483,8 +475,13 @@ async def test_cancelling_run_cleans_up_like_stop(control, echo_server) -> None:
     assert (await asyncio.to_thread(control.get_proxy, "cancelled")).enabled
 
 
-async def _until(condition: Callable[[], object]) -> None:
-    while not condition():
+async def _until(condition: Callable[[], object], timeout: float = 2.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        if condition():
+            return
+        if asyncio.get_running_loop().time() > deadline:
+            raise TimeoutError(f"not met within {timeout}s")
         await asyncio.sleep(0.01)
 
 

@@ -11,22 +11,29 @@ import pytest
 
 from syncbench import charts, metrics
 
-WINDOWS = pd.DataFrame([
-    {"target": "server", "profile": "latency_500ms", "start": 10.0, "end": 20.0},
-    {"target": "websocket", "profile": "reset_peer", "start": 30.0, "end": 35.0},
-])
+WINDOWS = pd.DataFrame(
+    [
+        {"target": "server", "profile": "latency_500ms", "start": 10.0, "end": 20.0},
+        {"target": "websocket", "profile": "reset_peer", "start": 30.0, "end": 35.0},
+    ]
+)
 
 
 def vrects(fig: go.Figure) -> list[tuple[float, float]]:
-    return [(shape.x0, shape.x1) for shape in fig.layout.shapes
-            if shape.type == "rect" and shape.yref == "y domain"]
+    return [
+        (shape.x0, shape.x1)
+        for shape in fig.layout.shapes
+        if shape.type == "rect" and shape.yref == "y domain"
+    ]
 
 
 def test_latency_percentiles_has_a_bar_trace_per_percentile() -> None:
-    samples = pd.DataFrame({"profile": ["clean"] * 4 + ["lossy"] * 4,
-                            "latency_ms": [1, 2, 3, 4, 10, 20, 30, 40]})
-    fig = charts.latency_percentiles(metrics.percentiles_by(samples, "latency_ms", "profile",
-                                                            (50, 99)))
+    samples = pd.DataFrame(
+        {"profile": ["clean"] * 4 + ["lossy"] * 4, "latency_ms": [1, 2, 3, 4, 10, 20, 30, 40]}
+    )
+    fig = charts.latency_percentiles(
+        metrics.percentiles_by(samples, "latency_ms", "profile", (50, 99))
+    )
     assert isinstance(fig, go.Figure)
     assert [trace.name for trace in fig.data] == ["p50", "p99"]
     assert all(trace.type == "bar" for trace in fig.data)
@@ -35,8 +42,9 @@ def test_latency_percentiles_has_a_bar_trace_per_percentile() -> None:
 
 
 def test_latency_cdf_draws_the_given_points_per_profile() -> None:
-    points = metrics.ecdf_by(pd.DataFrame({"profile": ["a", "a", "b"], "ms": [3, 1, 5]}),
-                             "ms", "profile")
+    points = metrics.ecdf_by(
+        pd.DataFrame({"profile": ["a", "a", "b"], "ms": [3, 1, 5]}), "ms", "profile"
+    )
     fig = charts.latency_cdf(points)
     assert [trace.name for trace in fig.data] == ["a", "b"]
     assert list(fig.data[0].x) == [1, 3]
@@ -45,8 +53,13 @@ def test_latency_cdf_draws_the_given_points_per_profile() -> None:
 
 
 def test_outcome_timeline_has_a_trace_per_outcome_and_a_vrect_per_fault_window() -> None:
-    operations = pd.DataFrame({"time": [1.0, 12.0, 31.0], "outcome": ["ok", "info", "fail"],
-                               "latency_ms": [5.0, 500.0, 0.0]})
+    operations = pd.DataFrame(
+        {
+            "time": [1.0, 12.0, 31.0],
+            "outcome": ["ok", "info", "fail"],
+            "latency_ms": [5.0, 500.0, 0.0],
+        }
+    )
     fig = charts.outcome_timeline(operations, WINDOWS)
     assert [trace.name for trace in fig.data] == ["ok", "info", "fail"]
     assert fig.data[2].marker.color == charts.OUTCOME_COLOURS["fail"]
@@ -70,8 +83,9 @@ def test_retries_per_request_is_a_histogram_with_unit_bins() -> None:
 
 
 def test_breaker_timeline_is_a_step_chart_extended_to_the_end() -> None:
-    transitions = pd.DataFrame({"time": [0.0, 12.0, 17.0, 18.0],
-                                "state": ["closed", "open", "half_open", "closed"]})
+    transitions = pd.DataFrame(
+        {"time": [0.0, 12.0, 17.0, 18.0], "state": ["closed", "open", "half_open", "closed"]}
+    )
     fig = charts.breaker_timeline(transitions.iloc[::-1], WINDOWS, end=40.0)
     [trace] = fig.data
     assert trace.line.shape == "hv"
@@ -82,8 +96,9 @@ def test_breaker_timeline_is_a_step_chart_extended_to_the_end() -> None:
 
 
 def test_event_delivery_latency_has_a_trace_per_client() -> None:
-    events = pd.DataFrame({"time": [1, 2, 3], "latency_ms": [4, 5, 6],
-                           "client": ["c1", "c2", "c1"]})
+    events = pd.DataFrame(
+        {"time": [1, 2, 3], "latency_ms": [4, 5, 6], "client": ["c1", "c2", "c1"]}
+    )
     fig = charts.event_delivery_latency(events, WINDOWS)
     assert [trace.name for trace in fig.data] == ["c1", "c2"]
     assert len(vrects(fig)) == 2
@@ -92,8 +107,9 @@ def test_event_delivery_latency_has_a_trace_per_client() -> None:
 
 
 def test_convergence_time_has_a_bar_per_profile() -> None:
-    fig = charts.convergence_time(pd.DataFrame({"profile": ["clean", "lossy"],
-                                                "convergence_s": [0.4, 3.2]}))
+    fig = charts.convergence_time(
+        pd.DataFrame({"profile": ["clean", "lossy"], "convergence_s": [0.4, 3.2]})
+    )
     [trace] = fig.data
     assert trace.type == "bar"
     assert list(trace.x) == ["clean", "lossy"] and list(trace.y) == [0.4, 3.2]
@@ -111,7 +127,8 @@ def test_ecdf_of_nothing_is_empty() -> None:
 
 
 def test_setup_rendering_without_a_browser_warns_and_stays_interactive(
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setenv("BROWSER_PATH", "/nonexistent/chromium")
     monkeypatch.setattr(charts, "_warned_no_png", False)
     monkeypatch.setattr(pio.renderers, "default", pio.renderers.default)

@@ -18,20 +18,23 @@ from syncbench.params import (
 )
 from syncbench.runner.plan import plan_studies
 
-PARAMETERS_CELL = '''output_dir: str = "."  # set by the runner
+PARAMETERS_CELL = """output_dir: str = "."  # set by the runner
 seed: int = 7  # random seed
 clients: int = 3  # replicas that sync
 budget_ms: float = 250.0  # p99 budget
 profile: str = "clean"  # network profile
 enabled: bool = True  # run the fault phase
 profiles: list[str] = ["clean", "lossy"]  # profiles to compare
-'''
+"""
 
 
 def write_notebook(directory: Path, study: str, source: str = PARAMETERS_CELL) -> Path:
     nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "language": "python",
-                                 "display_name": "Python 3"}
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "language": "python",
+        "display_name": "Python 3",
+    }
     nb.cells.append(nbformat.v4.new_code_cell(source, metadata={"tags": ["parameters"]}))
     path = directory / f"{study}.ipynb"
     nbformat.write(nb, path)
@@ -55,8 +58,15 @@ def notebooks(tmp_path: Path) -> Path:
 
 def test_notebook_parameters_have_type_default_and_comment(notebooks: Path) -> None:
     declared = notebook_parameters(notebooks / "latency.ipynb")
-    assert list(declared) == ["output_dir", "seed", "clients", "budget_ms", "profile",
-                              "enabled", "profiles"]
+    assert list(declared) == [
+        "output_dir",
+        "seed",
+        "clients",
+        "budget_ms",
+        "profile",
+        "enabled",
+        "profiles",
+    ]
     assert declared["budget_ms"].type_name == "float"
     assert declared["budget_ms"].default == 250.0
     assert declared["budget_ms"].help == "p99 budget"
@@ -66,20 +76,26 @@ def test_notebook_parameters_have_type_default_and_comment(notebooks: Path) -> N
 def test_file_values_override_notebook_defaults(notebooks: Path, tmp_path: Path) -> None:
     params = write_params(tmp_path, "defaults: {seed: 3}\nstudies:\n  latency: {clients: 5}\n")
     [plan] = plan_studies(notebooks, ["latency"], params)
-    assert plan.parameters == {"seed": 3, "clients": 5, "budget_ms": 250.0, "profile": "clean",
-                               "enabled": True, "profiles": ["clean", "lossy"]}
+    assert plan.parameters == {
+        "seed": 3,
+        "clients": 5,
+        "budget_ms": 250.0,
+        "profile": "clean",
+        "enabled": True,
+        "profiles": ["clean", "lossy"],
+    }
     assert "output_dir" not in plan.parameters
 
 
-def test_studies_default_to_those_named_in_the_params_file(notebooks: Path,
-                                                           tmp_path: Path) -> None:
+def test_studies_default_to_those_named_in_the_params_file(notebooks: Path, tmp_path: Path) -> None:
     params = write_params(tmp_path, "studies:\n  other: {}\n")
     assert [plan.study for plan in plan_studies(notebooks, [], params)] == ["other"]
     assert [plan.study for plan in plan_studies(notebooks)] == ["latency", "other"]
 
 
-def test_unknown_study_in_params_file_names_file_and_valid_studies(notebooks: Path,
-                                                                   tmp_path: Path) -> None:
+def test_unknown_study_in_params_file_names_file_and_valid_studies(
+    notebooks: Path, tmp_path: Path
+) -> None:
     params = write_params(tmp_path, "studies:\n  latncy: {clients: 2}\n")
     with pytest.raises(ParameterError) as error:
         plan_studies(notebooks, [], params)
@@ -93,8 +109,9 @@ def test_unknown_study_on_command_line_fails(notebooks: Path) -> None:
         plan_studies(notebooks, ["nope"])
 
 
-def test_unknown_parameter_names_file_study_parameter_and_valid_ones(notebooks: Path,
-                                                                    tmp_path: Path) -> None:
+def test_unknown_parameter_names_file_study_parameter_and_valid_ones(
+    notebooks: Path, tmp_path: Path
+) -> None:
     params = write_params(tmp_path, "studies:\n  latency: {client: 2}\n")
     with pytest.raises(ParameterError) as error:
         plan_studies(notebooks, [], params)
@@ -104,17 +121,21 @@ def test_unknown_parameter_names_file_study_parameter_and_valid_ones(notebooks: 
     assert "output_dir" not in message.split("valid parameters:")[1]
 
 
-@pytest.mark.parametrize(("yaml_value", "expected_type"), [
-    ("clients: many", "int"),
-    ("clients: 2.5", "int"),
-    ("clients: true", "int"),
-    ("budget_ms: fast", "float"),
-    ("enabled: 1", "bool"),
-    ("profile: 3", "str"),
-    ("profiles: lossy", "list[str]"),
-])
-def test_wrong_type_fails(notebooks: Path, tmp_path: Path, yaml_value: str,
-                          expected_type: str) -> None:
+@pytest.mark.parametrize(
+    ("yaml_value", "expected_type"),
+    [
+        ("clients: many", "int"),
+        ("clients: 2.5", "int"),
+        ("clients: true", "int"),
+        ("budget_ms: fast", "float"),
+        ("enabled: 1", "bool"),
+        ("profile: 3", "str"),
+        ("profiles: lossy", "list[str]"),
+    ],
+)
+def test_wrong_type_fails(
+    notebooks: Path, tmp_path: Path, yaml_value: str, expected_type: str
+) -> None:
     params = write_params(tmp_path, f"studies:\n  latency: {{{yaml_value}}}\n")
     with pytest.raises(ParameterError, match=f"expects {expected_type.replace('[', '.')}"):
         plan_studies(notebooks, [], params)
@@ -139,8 +160,7 @@ def test_default_declared_by_no_study_fails(notebooks: Path, tmp_path: Path) -> 
         plan_studies(notebooks, [], params)
 
 
-def test_defaults_apply_only_to_studies_that_declare_them(notebooks: Path,
-                                                          tmp_path: Path) -> None:
+def test_defaults_apply_only_to_studies_that_declare_them(notebooks: Path, tmp_path: Path) -> None:
     params = write_params(tmp_path, "defaults: {clients: 9, seed: 4}\n")
     plans = {plan.study: plan for plan in plan_studies(notebooks, [], params)}
     assert plans["latency"].parameters["clients"] == 9
@@ -163,15 +183,18 @@ def test_override_of_wrong_type_or_unknown_name_fails(notebooks: Path) -> None:
         plan_studies(notebooks, ["other"], overrides={"clients": 2})
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("seed=3", ("seed", 3)),
-    ("budget_ms=2.5", ("budget_ms", 2.5)),
-    ("enabled=false", ("enabled", False)),
-    ("profile=lossy", ("profile", "lossy")),
-    ("profile='3'", ("profile", "3")),
-    ("profiles=[a, b]", ("profiles", ["a", "b"])),
-    ("note=a=b", ("note", "a=b")),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("seed=3", ("seed", 3)),
+        ("budget_ms=2.5", ("budget_ms", 2.5)),
+        ("enabled=false", ("enabled", False)),
+        ("profile=lossy", ("profile", "lossy")),
+        ("profile='3'", ("profile", "3")),
+        ("profiles=[a, b]", ("profiles", ["a", "b"])),
+        ("note=a=b", ("note", "a=b")),
+    ],
+)
 def test_parse_override_reads_yaml_scalars(text: str, expected: tuple) -> None:
     assert parse_override(text) == expected
 
@@ -197,12 +220,16 @@ def test_unannotated_parameter_is_checked_against_its_default(tmp_path: Path) ->
     path = write_notebook(tmp_path, "plain", "count = 3  # how many\nlabel = None  # any\n")
     declared = notebook_parameters(path)
     assert resolve_parameters("plain", declared, overrides={"count": 4}) == {
-        "count": 4, "label": None}
+        "count": 4,
+        "label": None,
+    }
     with pytest.raises(ParameterError, match="expects int"):
         resolve_parameters("plain", declared, overrides={"count": "four"})
     assert resolve_parameters("plain", declared, overrides={"label": [1]})["label"] == [1]
 
 
 def test_validate_accepts_an_empty_parameter_set(notebooks: Path) -> None:
-    validate_parameter_set(load_parameter_set(write_params(notebooks, "")),
-                           {"latency": notebook_parameters(notebooks / "latency.ipynb")})
+    validate_parameter_set(
+        load_parameter_set(write_params(notebooks, "")),
+        {"latency": notebook_parameters(notebooks / "latency.ipynb")},
+    )

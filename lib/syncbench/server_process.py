@@ -1,0 +1,108 @@
+"""A `tasksync serve` child process on 127.0.0.1: started, health-checked, killed or stopped."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+
+class ServerStartFailed(RuntimeError):
+    """The tasksync server did not come up; the message carries the end of its log."""
+
+
+class TasksyncProcess:
+    """`tasksync serve --port 0` in a child process, its SQLite file and log in `workdir`."""
+
+    def __init__(self, workdir: Path, *options: str, port: int = 0, name: str = "server",
+                 start_timeout: float = 30.0) -> None:
+        self.workdir = Path(workdir)
+        self.db_path = self.workdir / f"{name}.db"
+        self.log_path = self.workdir / f"{name}.log"
+        self.options = options
+        self.port = port
+        self.start_timeout = start_timeout
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/ws"
+
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid if self.process else None
+
+    def start(self) -> TasksyncProcess:
+        """Start and wait (with a deadline) until /health answers 200."""
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        port_file = self.workdir / f"{self.db_path.stem}.port"
+        port_file.unlink(missing_ok=True)
+        log = self.log_path.open("ab")  # a file, not a pipe: an undrained pipe stalls the server
+        try:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "tasksync.server.cli", "--host", "127.0.0.1",
+                 "--port", str(self.port), "--db", str(self.db_path),
+                 "--port-file", str(port_file), *self.options],
+                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env={**os.environ},
+            )
+        finally:
+            log.close()
+        deadline = time.monotonic() + self.start_timeout
+        while not (port_file.exists() and port_file.read_text().strip()):
+            self._check_alive_before(deadline, "write its port")
+        self.port = int(port_file.read_text())
+        while not self._healthy():
+            self._check_alive_before(deadline, "answer /health")
+        return self
+
+    def _check_alive_before(self, deadline: float, what: str) -> None:
+        assert self.process is not None
+        if self.process.poll() is not None:
+            raise ServerStartFailed(
+                f"tasksync server exited with {self.process.returncode} before it could {what};"
+                f" its log ends:\n{self.log_tail()}")
+        if time.monotonic() > deadline:
+            self.kill()
+            raise ServerStartFailed(
+                f"tasksync server did not {what} within {self.start_timeout}s;"
+                f" its log ends:\n{self.log_tail()}")
+        time.sleep(0.02)
+
+    def _healthy(self) -> bool:
+        try:
+            return httpx.get(f"{self.base_url}/health", timeout=1).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def log_tail(self, lines: int = 20) -> str:
+        if not self.log_path.exists():
+            return ""
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown code runs, as in a crash."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(timeout=10)
+
+    def stop(self, timeout: float = 15.0) -> int:
+        """SIGTERM, then wait (SIGKILL after `timeout`); returns the exit code."""
+        if self.process is None:
+            return 0
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=5)
+        return self.process.returncode

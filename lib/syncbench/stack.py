@@ -1,0 +1,308 @@
+"""Everything one study needs, started and wired: tasksync server, Toxiproxy, proxies.
+
+    async with Stack(StackConfig(groups=("phones", "laptops"))) as stack:
+        client = stack.http_client("phones")          # goes through the "phones" proxy
+        await stack.apply_profile("phones", "mobile-3g")
+
+Each client group has its own Toxiproxy proxy in front of the server, so a fault can hit
+some clients and spare others. Clients and replicas handed out are closed, and every
+process started is stopped, when the block ends, even when it ends with an error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import re
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from syncbench.profiles import AppliedProfile, NetworkProfile, apply_profile, get_profile, remove_profile
+from syncbench.server_process import TasksyncProcess
+from syncbench.toxiproxy import ProxyHandle, ToxiproxyControl, ToxiproxyInfo, ToxiproxyServer
+from tasksync.client import BatchClient, HTTPClient, WebSocketClient
+from tasksync.replica import Replica
+
+TARGETS = ("embedded", "url")
+_GROUP_NAME = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
+
+
+class StackError(RuntimeError):
+    """The stack could not be started as configured; the message says what to change."""
+
+
+@dataclass(frozen=True)
+class StackConfig:
+    """What to start: the target server, the client groups, and the server's options.
+
+    target "embedded" starts `tasksync serve` on 127.0.0.1 with a SQLite file in a temporary
+    directory and fault injection on; "url" uses the tasksync-compatible server at `url`
+    (faults then still go through a local Toxiproxy in front of it).
+    `server_options` are extra `tasksync serve` flags, e.g. ("--breaker-threshold", "5").
+    """
+
+    target: str = "embedded"
+    url: str | None = None
+    groups: tuple[str, ...] = ("default",)
+    server_options: tuple[str, ...] = ()
+    workdir: Path | None = None
+    profiles_path: Path | None = None
+    start_timeout: float = 30.0
+
+    def __post_init__(self) -> None:
+        if self.target not in TARGETS:
+            raise StackError(f"unknown target {self.target!r}; choose one of {', '.join(TARGETS)}")
+        if self.target == "url" and not self.url:
+            raise StackError("target 'url' needs url=http://host:port of a tasksync server")
+        if not self.groups:
+            raise StackError("a stack needs at least one client group")
+        bad = [group for group in self.groups if not _GROUP_NAME.match(group)]
+        if bad or len(set(self.groups)) != len(self.groups):
+            raise StackError(f"client groups must be distinct names of letters, digits, _ or -: {self.groups}")
+
+
+@dataclass
+class _Group:
+    proxy: ProxyHandle
+    applied: list[AppliedProfile] = field(default_factory=list)
+
+
+class Stack:
+    """A running tasksync server behind one Toxiproxy proxy per client group."""
+
+    def __init__(self, config: StackConfig | None = None, **overrides: Any) -> None:
+        base = config or StackConfig()
+        self.config = StackConfig(**{**base.__dict__, **overrides}) if overrides else base
+        self.toxiproxy_info: ToxiproxyInfo | None = None
+        self.server: TasksyncProcess | None = None
+        self._toxiproxy: ToxiproxyServer | None = None
+        self._control: ToxiproxyControl | None = None
+        self._groups: dict[str, _Group] = {}
+        self._closables: list[Any] = []
+        self._tmp: tempfile.TemporaryDirectory[str] | None = None
+        self._ids = itertools.count(1)
+        self.server_url = ""
+
+    # -- lifecycle ----------------------------------------------------------------------
+
+    async def __aenter__(self) -> Stack:
+        try:
+            await self.start()
+        except BaseException:
+            await self.stop()
+            raise
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.stop()
+
+    async def start(self) -> None:
+        config = self.config
+        if config.workdir is None:
+            self._tmp = tempfile.TemporaryDirectory(prefix="syncbench-")
+        self.workdir = Path(self._tmp.name if self._tmp else config.workdir)  # type: ignore[arg-type]
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        if config.target == "embedded":
+            self.server = TasksyncProcess(
+                self.workdir, "--enable-fault-injection", *config.server_options,
+                start_timeout=config.start_timeout)
+            await asyncio.to_thread(self.server.start)
+            self.server_url = self.server.base_url
+        else:
+            self.server_url = str(config.url).rstrip("/")
+            await self._check_reachable(self.server_url)
+        self._toxiproxy = ToxiproxyServer()
+        self.toxiproxy_info = await asyncio.to_thread(self._toxiproxy.start)
+        self._control = self._toxiproxy.control()
+        upstream = self.server_url.split("://", 1)[1]
+        for group in config.groups:
+            proxy = await asyncio.to_thread(
+                self._control.create_proxy, f"tasksync-{group}-{id(self):x}", upstream)
+            self._groups[group] = _Group(proxy)
+
+    async def stop(self) -> None:
+        """Close clients and replicas, remove proxies, stop Toxiproxy and the server."""
+        closables, self._closables = self._closables, []
+        for closable in reversed(closables):
+            with contextlib.suppress(Exception):
+                await closable.aclose() if hasattr(closable, "aclose") else await closable.close()
+        if self._control is not None:
+            for group in self._groups.values():
+                with contextlib.suppress(Exception):
+                    await asyncio.to_thread(self._control.delete_proxy, group.proxy)
+        self._groups.clear()
+        if self._toxiproxy is not None:
+            await asyncio.to_thread(self._toxiproxy.stop)
+            self._toxiproxy = None
+        if self.server is not None:
+            await asyncio.to_thread(self.server.stop)
+        if self._tmp is not None:
+            self._tmp.cleanup()
+            self._tmp = None
+
+    async def _check_reachable(self, url: str) -> None:
+        try:
+            async with httpx.AsyncClient(timeout=5) as http:
+                response = await http.get(f"{url}/health")
+        except httpx.HTTPError as exc:
+            raise StackError(f"no tasksync server answers at {url} ({exc}); start one with"
+                             " `tasksync serve` or use target 'embedded'") from exc
+        if response.status_code != 200:
+            raise StackError(f"{url}/health answered {response.status_code}: {response.text[:200]}")
+
+    # -- addresses ----------------------------------------------------------------------
+
+    def _group(self, group: str) -> _Group:
+        if group not in self._groups:
+            raise StackError(f"unknown client group {group!r}; this stack has {', '.join(self._groups)}")
+        return self._groups[group]
+
+    @property
+    def groups(self) -> tuple[str, ...]:
+        return tuple(self._groups)
+
+    @property
+    def control(self) -> ToxiproxyControl:
+        if self._control is None:
+            raise StackError("the stack is not started; use `async with Stack(...)`")
+        return self._control
+
+    def proxy(self, group: str = "default") -> ProxyHandle:
+        return self._group(group).proxy
+
+    def url(self, group: str = "default") -> str:
+        """The HTTP base URL clients of `group` use (through their proxy)."""
+        host, port = self.proxy(group).address
+        return f"http://{host}:{port}"
+
+    def ws_url(self, group: str = "default") -> str:
+        host, port = self.proxy(group).address
+        return f"ws://{host}:{port}/ws"
+
+    # -- clients ------------------------------------------------------------------------
+
+    def _client_id(self, prefix: str, client_id: str | None) -> str:
+        return client_id or f"{prefix}-{next(self._ids)}"
+
+    def http_client(self, group: str = "default", client_id: str | None = None,
+                    **options: Any) -> HTTPClient:
+        client = HTTPClient(self.url(group), client_id=self._client_id(group, client_id), **options)
+        self._closables.append(client)
+        return client
+
+    def direct_client(self, client_id: str = "syncbench-admin", **options: Any) -> HTTPClient:
+        """A client that bypasses Toxiproxy (for setup and for reading final state)."""
+        client = HTTPClient(self.server_url, client_id=client_id, **options)
+        self._closables.append(client)
+        return client
+
+    def batch_client(self, group: str = "default", client_id: str | None = None,
+                     **options: Any) -> BatchClient:
+        client = BatchClient(self.url(group), client_id=self._client_id(group, client_id), **options)
+        self._closables.append(client)
+        return client
+
+    def ws_client(self, repositories: Mapping[str, int] | Sequence[str], group: str = "default",
+                  client_id: str | None = None, **options: Any) -> WebSocketClient:
+        client = WebSocketClient(self.ws_url(group), repositories,
+                                 client_id=self._client_id(f"{group}-ws", client_id), **options)
+        self._closables.append(client)
+        return client
+
+    def replica(self, name: str, group: str = "default", repository: str = "default",
+                **options: Any) -> Replica:
+        """An offline-first Replica in its own SQLite file, syncing through `group`'s proxy."""
+        replica = Replica(self.workdir / f"replica-{name}.db", self.url(group), client_id=name,
+                          repository=repository, **options)
+        self._closables.append(replica)
+        return replica
+
+    # -- network faults -----------------------------------------------------------------
+
+    def profile(self, name: str) -> NetworkProfile:
+        from syncbench.profiles import load_profiles
+
+        profiles = load_profiles(self.config.profiles_path) if self.config.profiles_path else None
+        return get_profile(name, profiles)
+
+    async def apply_profile(self, group: str, profile: str | NetworkProfile) -> AppliedProfile:
+        """Put a named network condition on `group`'s proxy (on top of any already there)."""
+        chosen = self.profile(profile) if isinstance(profile, str) else profile
+        entry = self._group(group)
+        applied = await asyncio.to_thread(apply_profile, self.control, entry.proxy, chosen)
+        entry.applied.append(applied)
+        return applied
+
+    async def clear_profiles(self, group: str | None = None) -> None:
+        """Take every applied profile off `group` (or off every group)."""
+        for name in [group] if group else list(self._groups):
+            entry = self._group(name)
+            while entry.applied:
+                await asyncio.to_thread(remove_profile, self.control, entry.applied.pop())
+
+    async def go_offline(self, group: str) -> None:
+        """Refuse new connections and cut open ones on `group`'s proxy."""
+        await asyncio.to_thread(self.control.disable, self.proxy(group))
+
+    async def go_online(self, group: str) -> None:
+        await asyncio.to_thread(self.control.enable, self.proxy(group))
+
+    # -- server administration (direct, never through Toxiproxy) ------------------------
+
+    async def _admin(self, method: str, path: str, **kwargs: Any) -> Any:
+        async with httpx.AsyncClient(base_url=self.server_url, timeout=10) as http:
+            response = await http.request(method, path, **kwargs)
+        if response.status_code == 404 and "faults" in path:
+            raise StackError("the server has no fault injection; start it with"
+                             " --enable-fault-injection (the embedded target does)")
+        response.raise_for_status()
+        return response.json()
+
+    async def set_storage_faults(self, error_rate: float = 0.0, delay_ms: float = 0.0,
+                                 seed: int = 0) -> dict:
+        return await self._admin("POST", "/api/v1/admin/faults", json={
+            "storage_error_rate": error_rate, "storage_delay_ms": delay_ms, "seed": seed})
+
+    async def clear_storage_faults(self) -> dict:
+        return await self._admin("DELETE", "/api/v1/admin/faults")
+
+    async def breaker(self) -> dict:
+        """The server breaker's state and transition log."""
+        return await self._admin("GET", "/api/v1/admin/breaker")
+
+    async def server_tasks(self, repository: str) -> dict[str, Any]:
+        """Every task of `repository` on the server, tombstones included, by id."""
+        tasks: dict[str, Any] = {}
+        token: str | None = None
+        while True:
+            params = {"repository": repository, "limit": 1000, "include_deleted": "true"}
+            if token:
+                params["page_token"] = token
+            page = await self._admin("GET", "/api/v1/tasks", params=params)
+            tasks.update({task["id"]: task for task in page["tasks"]})
+            token = page["next"]
+            if token is None:
+                return tasks
+
+    async def change_log(self, repository: str) -> list[dict]:
+        """The repository's whole change log (as far as it is retained)."""
+        events: list[dict] = []
+        after = 0
+        while True:
+            page = await self._admin("GET", f"/api/v1/repositories/{repository}/changes",
+                                     params={"after": after, "limit": 10_000})
+            events += page["events"]
+            if not page["has_more"] or not page["events"]:
+                return events
+            after = page["events"][-1]["seq"]
+
+    async def conflict_log(self, repository: str) -> list[dict]:
+        page = await self._admin("GET", f"/api/v1/repositories/{repository}/conflicts",
+                                 params={"limit": 10_000})
+        return page["conflicts"]
