@@ -44,7 +44,8 @@ def server_process(tmp_path: Path) -> Iterator[Callable[..., ServerProcess]]:
     started: list[ServerProcess] = []
 
     def start(*args: str, db_path: Path | None = None, port: int = 0) -> ServerProcess:
-        process = ServerProcess(db_path or tmp_path / "server.db", *args, port=port).start()
+        db_path = db_path or tmp_path / "server.db"
+        process = ServerProcess(db_path.parent, *args, port=port, name=db_path.stem).start()
         started.append(process)
         return process
 

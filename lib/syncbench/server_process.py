@@ -21,6 +21,7 @@ class TasksyncProcess:
 
     def __init__(self, workdir: Path, *options: str, port: int = 0, name: str = "server",
                  start_timeout: float = 30.0) -> None:
+        # The same workdir and name mean the same database: a restart after a kill finds it.
         self.workdir = Path(workdir)
         self.db_path = self.workdir / f"{name}.db"
         self.log_path = self.workdir / f"{name}.log"
@@ -49,7 +50,7 @@ class TasksyncProcess:
         log = self.log_path.open("ab")  # a file, not a pipe: an undrained pipe stalls the server
         try:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "tasksync.server.cli", "--host", "127.0.0.1",
+                [sys.executable, "-m", "tasksync.cli", "serve", "--host", "127.0.0.1",
                  "--port", str(self.port), "--db", str(self.db_path),
                  "--port-file", str(port_file), *self.options],
                 stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env={**os.environ},

@@ -10,71 +10,29 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import selectors
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 import pytest
 
+from syncbench.server_process import TasksyncProcess
 from tasksync.replica import Replica
 
 BIN = Path(sys.executable).parent / "tasksync"
 TASKSYNC = [str(BIN)] if BIN.exists() else [sys.executable, "-m", "tasksync.cli"]
-START_DEADLINE = 30.0
-READY_PREFIX = "tasksync listening on http://"
 
 
-class ServerProcess:
+class ServerProcess(TasksyncProcess):
     """`tasksync serve` in a child process; restartable on the same port and database."""
 
     def __init__(self, db_path: Path, *extra: str) -> None:
-        self.db_path = db_path
-        self.extra = extra
-        self.port = 0
-        self.process: subprocess.Popen[str] | None = None
+        super().__init__(db_path.parent, "--rate-limit", "0", *extra, name=db_path.stem)
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(
-            [*TASKSYNC, "serve", "--host", "127.0.0.1", "--port", str(self.port),
-             "--db", str(self.db_path), "--rate-limit", "0", *self.extra],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        )
-        line = self._ready_line(time.monotonic() + START_DEADLINE)
-        self.port = int(line.rsplit(":", 1)[1])
-
-    def _ready_line(self, deadline: float) -> str:
-        # The server prints its ready line once its socket accepts connections.
-        assert self.process is not None and self.process.stdout is not None
-        with selectors.DefaultSelector() as selector:
-            selector.register(self.process.stdout, selectors.EVENT_READ)
-            while (remaining := deadline - time.monotonic()) > 0:
-                if not selector.select(timeout=remaining):
-                    break
-                line = self.process.stdout.readline()
-                if line.startswith(READY_PREFIX):
-                    return line.strip()
-                if not line:  # exited
-                    break
-        self.stop()
-        stderr = self.process.stderr.read() if self.process.stderr else ""
-        raise AssertionError(f"tasksync serve did not start within {START_DEADLINE}s: {stderr}")
-
-    def stop(self) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=15)
+        return self.base_url
 
     def tasks(self, repository: str = "default") -> dict[str, dict]:
         """The server's tasks (tombstones too), read over HTTP."""

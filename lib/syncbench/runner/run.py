@@ -106,7 +106,9 @@ def run_study(plan: StudyPlan, out_dir: Path, options: RunOptions) -> StudyOutco
     """Execute one study and leave `<study>.ipynb` (verdict first) and `<study>.html`."""
     started_at = _now()
     output_notebook = out_dir / f"{plan.study}.ipynb"
-    results_path(out_dir, plan.study).unlink(missing_ok=True)  # never read a stale one
+    # never read a stale result or notebook from an earlier run into this one
+    results_path(out_dir, plan.study).unlink(missing_ok=True)
+    output_notebook.unlink(missing_ok=True)
     execution = execute_notebook(
         plan.notebook,
         output_notebook,

@@ -207,16 +207,20 @@ def test_latency_profile_adds_its_configured_round_trip_latency(
     expected_ms, jitter_ms = latency_of(profile)
     proxy = proxy_to(echo_server)
     direct = statistics.median(round_trips(echo_server.address, 40))
+    # Baseline through the same proxy without toxics: what remains is the profile's doing.
+    baseline = statistics.median(round_trips(proxy.address, 40))
     applied = apply_profile(control, proxy, profile)
     samples = round_trips(proxy.address, 40)
     remove_profile(control, applied)
 
-    added_ms = (statistics.median(samples) - direct) * 1000
-    # Jitter is uniform and symmetric, so the median sits on the configured value; the
-    # tolerance covers sampling spread and scheduling noise.
-    tolerance_ms = 2 + 0.05 * expected_ms + 0.5 * jitter_ms
-    print(f"{name}: median added {added_ms:.1f} ms, configured {expected_ms} ms")
-    assert abs(added_ms - expected_ms) <= tolerance_ms
+    added_ms = (statistics.median(samples) - baseline) * 1000
+    print(f"{name}: median added {added_ms:.1f} ms (vs direct "
+          f"{(statistics.median(samples) - direct) * 1000:.1f} ms), configured {expected_ms} ms")
+    # Jitter is uniform and symmetric, so the median sits on the configured value. Toxiproxy
+    # never delays less than asked, so the slack below covers sampling spread only, and the
+    # slack above also covers timer and scheduling noise on a busy machine.
+    spread_ms = 0.5 * jitter_ms + 0.05 * expected_ms
+    assert expected_ms - 1 - spread_ms <= added_ms <= expected_ms + 3 + spread_ms
     assert control.list_toxics(proxy) == []
 
 
