@@ -30,6 +30,14 @@ def index_html(run: dict[str, Any]) -> str:
             "</tr>"
         )
     status = run["status"]
+    bugs = run.get("seeded_bugs") or {"run": 0}
+    seeded = (
+        f"<p>Seeded bugs caught: {bugs['caught']} of {bugs['run']} ("
+        + ", ".join(_esc(f"{b['bug']} in {b['study']}: {'caught' if b['caught'] else 'MISSED'}")
+                    for b in bugs["studies"])
+        + ")</p>"
+        if bugs["run"] else ""
+    )
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>syncbench run {_esc(run["run_id"])}</title>
 <style>
@@ -48,6 +56,7 @@ th {{ background: #f6f8fa; }}
 <tbody>
 {chr(10).join(rows)}
 </tbody></table>
+{seeded}
 </body></html>
 """
 

@@ -95,6 +95,9 @@ def run(options: RunOptions, echo: Callable[[str], None] = print) -> RunResult:
     _write_json(out_dir / "summary.json", run_info)
     (out_dir / "index.html").write_text(index_html(run_info), encoding="utf-8")
     (out_dir / "junit.xml").write_text(junit_xml(run_info), encoding="utf-8")
+    bugs = run_info["seeded_bugs"]
+    if bugs["run"]:
+        echo(f"seeded bugs caught: {bugs['caught']} of {bugs['run']}")
     echo(
         f"syncbench run {run_id}: {run_info['status'].upper()} "
         f"({_counts(run_info['counts'])}); open {out_dir / 'index.html'}"

@@ -121,8 +121,24 @@ def run_summary(
         "git": git.to_dict(),
         "versions": versions(),
         "counts": counts,
+        "seeded_bugs": seeded_bugs(studies),
         "studies": studies,
     }
+
+
+def seeded_bugs(studies: list[dict[str, Any]]) -> dict[str, Any]:
+    """How many deliberately seeded server bugs the studies caught (a check failed)."""
+    runs = [
+        {
+            "study": s["study"],
+            "bug": s["parameters"]["seeded_bug"],
+            "caught": s["status"] == FAIL,
+            "failed_checks": [c["name"] for c in s["checks"] if not c.get("passed")],
+        }
+        for s in studies
+        if s.get("parameters", {}).get("seeded_bug")
+    ]
+    return {"run": len(runs), "caught": sum(r["caught"] for r in runs), "studies": runs}
 
 
 def _git(args: list[str], cwd: Path | None) -> str:
