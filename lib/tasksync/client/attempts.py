@@ -21,6 +21,7 @@ class Attempt:
     or the exception's class name ("ReadTimeout", "ConnectError", "CircuitOpenError",
     "DeadlineExceeded"). `delay_before_next` is the wait before the next attempt, or None
     when this was the last one. `idempotency_key` is the same for every attempt of a write.
+    `retry_after` is the server's Retry-After on this reply in seconds, None when it sent none.
     """
 
     call_id: str
@@ -35,6 +36,7 @@ class Attempt:
     delay_before_next: float | None
     idempotency_key: str | None
     client_id: str
+    retry_after: float | None = None
 
     @property
     def duration(self) -> float:

@@ -115,28 +115,34 @@ class RetryingSender:
                 raise
 
             result = await self._attempt_with_breaker(request, deadline, probe)
+            retry_after = (
+                result.error.retry_after if isinstance(result.error, HTTPStatusError) else None
+            )
             if result.error is None:
                 self._observe(call, attempt, started, "ok", result.status_code, None)
                 assert result.response is not None
                 return result.response
             if not result.retryable:
-                self._observe(call, attempt, started, result.outcome, result.status_code, None)
+                self._observe(
+                    call, attempt, started, result.outcome, result.status_code, None, retry_after
+                )
                 raise result.error
 
-            retry_after = (
-                result.error.retry_after if isinstance(result.error, HTTPStatusError) else None
-            )
             delay = self.policy.next_delay(attempt - 1, self._rng, retry_after)
             elapsed = time.monotonic() - first_start
             if result.deadline_hit or not self.policy.may_retry(attempt, elapsed, delay):
-                self._observe(call, attempt, started, result.outcome, result.status_code, None)
+                self._observe(
+                    call, attempt, started, result.outcome, result.status_code, None, retry_after
+                )
                 out_of_attempts = self.policy.max_attempts is not None and (
                     attempt >= self.policy.max_attempts
                 )
                 why = "max_attempts reached" if out_of_attempts else "deadline reached"
                 raise RetriesExhausted(attempt, elapsed, result.error, why) from result.error
 
-            self._observe(call, attempt, started, result.outcome, result.status_code, delay)
+            self._observe(
+                call, attempt, started, result.outcome, result.status_code, delay, retry_after
+            )
             await asyncio.sleep(delay)
 
     async def _attempt_with_breaker(
@@ -217,6 +223,7 @@ class RetryingSender:
         outcome: str,
         status_code: int | None,
         delay: float | None,
+        retry_after: float | None = None,
     ) -> None:
         notify(
             self.observer,
@@ -233,5 +240,6 @@ class RetryingSender:
                 delay_before_next=delay,
                 idempotency_key=call.idempotency_key,
                 client_id=self.client_id,
+                retry_after=retry_after,
             ),
         )
