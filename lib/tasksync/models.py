@@ -14,7 +14,7 @@ import msgspec
 Status = Literal["pending", "in_progress", "completed", "cancelled"]
 Priority = Literal["low", "medium", "high"]
 Strategy = Literal["server_wins", "client_wins", "last_write_wins", "merge", "manual"]
-Outcome = Literal["created", "updated", "deleted", "unchanged", "conflict"]
+Outcome = Literal["created", "updated", "deleted", "unchanged", "conflict", "rejected"]
 EventType = Literal["task_created", "task_updated", "task_deleted"]
 
 STATUSES: tuple[str, ...] = ("pending", "in_progress", "completed", "cancelled")
@@ -120,7 +120,8 @@ class SyncItem(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """One local change pushed by a client.
 
     base_version is the server version the edit started from (0 for a new task);
-    base carries that version's fields when the client has them (used by `merge`);
+    base carries the fields the edit started from, when the client has them (used by
+    `merge`, and to replay queued edits onto the client's own earlier write);
     updated_at is the client's own clock (used by `last_write_wins`).
     """
 

@@ -178,3 +178,29 @@ async def test_an_item_of_another_repository_is_rejected(http: httpx.AsyncClient
     response = await http.post("/api/v1/sync/batch", json={
         "repository": "elsewhere", "client_id": "B", "items": [item("B:1", "t", "y")]})
     assert response.json()["results"][0]["outcome"] == "rejected"
+
+
+async def test_queued_edits_of_one_task_build_on_each_other_under_merge(http: httpx.AsyncClient) -> None:
+    """B edits offline twice (both items carry base_version 1, and as base what each edit
+    started from) while A also edited: B's second edit is replayed onto the merge of its
+    first, so A's text stays and B's latest status wins over B's own earlier one."""
+    await sync(http, "A", [item("A:1", "t", "base")])
+    await sync(http, "A", [item("A:2", "t", "A's text", base_version=1)])
+    reply = await sync(http, "B", [
+        item("B:1", "t", "base", base_version=1, status="in_progress", base={"content": "base"}),
+        item("B:2", "t", "base", base_version=1, status="cancelled",
+             base={"content": "base", "status": "in_progress"}),
+    ], strategy="merge")
+    final = reply["results"][-1]["task"]
+    assert (final["content"], final["status"]) == ("A's text", "cancelled")
+    assert [r["outcome"] for r in reply["results"]] == ["conflict", "updated"]
+    assert len(reply["conflicts"]) == 1, "B's second edit does not conflict with B's first"
+
+
+async def test_a_clients_own_write_does_not_hide_a_later_foreign_one(http: httpx.AsyncClient) -> None:
+    await sync(http, "A", [item("A:1", "t", "v1")])
+    await sync(http, "B", [item("B:1", "t", "B's", base_version=1)])
+    await sync(http, "C", [item("C:1", "t", "C's", base_version=2)])
+    reply = await sync(http, "B", [item("B:2", "t", "B's again", base_version=1)])
+    assert reply["results"][0]["outcome"] == "conflict"
+    assert reply["conflicts"][0]["server"]["content"] == "C's"

@@ -238,6 +238,17 @@ def three_way_merge(
     return SyncTaskFields(**merged)
 
 
+def replay_edit(
+    base: SyncTaskFields, server: SyncTaskFields, client: SyncTaskFields
+) -> SyncTaskFields:
+    """A later edit onto the client's own earlier write: what it changed from its base wins."""
+    return SyncTaskFields(**{
+        name: getattr(client, name) if getattr(client, name) != getattr(base, name)
+        else getattr(server, name)
+        for name in EDIT_FIELDS
+    })
+
+
 def expected_batch(
     strategy: str,
     server: SyncTaskFields | None,
@@ -249,14 +260,22 @@ def expected_batch(
     last wrote at `server_time` (every version after each item's base written by others).
 
     An item whose fields equal the server's is `unchanged`; any other item on an existing
-    task is a conflict resolved by `strategy`. A write the push makes is stamped `push_time`.
+    task is a conflict resolved by `strategy`, until the push itself writes the task: the
+    client's later items then build on its own write (no conflict), each replayed onto it
+    (fields the item changed from its base take the item's value, the rest stay).
+    A write the push makes is stamped `push_time`.
     """
     winners: list[str] = []
+    own_write = False
     for item in items:
         if server is None:
-            server, server_time = item.fields, push_time
+            server, server_time, own_write = item.fields, push_time, True
             continue
         if item.fields == server:
+            continue
+        if own_write:
+            result = item.fields if item.base is None else replay_edit(item.base, server, item.fields)
+            server, server_time = result, push_time
             continue
         if strategy == "client_wins":
             winner, result = "client", item.fields
@@ -277,7 +296,7 @@ def expected_batch(
             winner, result = "server", server
         winners.append(winner)
         if result != server:
-            server, server_time = result, push_time
+            server, server_time, own_write = result, push_time, True
     return BatchExpectation(server, tuple(winners))
 
 

@@ -502,10 +502,11 @@ class LocalStore:
             (fields.content, fields.status, fields.priority, int(fields.deleted), updated_at,
              self.client_id, repository, task_id),
         )
-        # The base is the server version the view stood on before this edit, even when
-        # earlier changes of the task are still queued: the server never counts a client's
-        # own writes against it, and a merge needs the last version both sides agreed on.
-        self._queue(db, repository, task_id, fields, row.version, row.base, updated_at)
+        # base_version stays the server version the view stood on, even when earlier changes
+        # of the task are still queued (the server never counts a client's own writes against
+        # it); base is what this edit started from, so the server can replay a chain of
+        # offline edits onto its own merge of the first one without undoing that merge.
+        self._queue(db, repository, task_id, fields, row.version, row.fields, updated_at)
 
     def _queue(
         self,

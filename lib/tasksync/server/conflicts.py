@@ -67,3 +67,17 @@ def merge(base: SyncTaskFields, server: SyncTaskFields, client: SyncTaskFields) 
             merged[name] = server_value
             contested.append(name)
     return Resolution("merged", SyncTaskFields(**merged), contested)  # type: ignore[arg-type]
+
+
+def replay(previous: SyncTaskFields, server: SyncTaskFields, client: SyncTaskFields) -> SyncTaskFields:
+    """A client's edit replayed onto the server's version of the client's own earlier write.
+
+    `previous` is what the edit started from on the client. Fields the edit left alone keep
+    the server's value (which may hold a merge the client has not seen yet); fields it
+    changed take the client's value: the client's own latest intent, not a new conflict.
+    """
+    merged = merge(previous, server, client)
+    assert merged.apply is not None
+    values = {name: getattr(client if name in merged.contested_fields else merged.apply, name)
+              for name in EDITABLE_FIELDS}
+    return SyncTaskFields(**values)  # type: ignore[arg-type]

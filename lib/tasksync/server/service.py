@@ -35,7 +35,7 @@ from tasksync.models import (
     TaskUpdate,
     task_fields,
 )
-from tasksync.server.conflicts import resolve
+from tasksync.server.conflicts import replay, resolve
 from tasksync.store.base import StorageError, StorageTimeout, StoredReply, TaskStore
 
 T = TypeVar("T")
@@ -275,6 +275,19 @@ class TaskService:
 
         return operation
 
+    def _effective_base(self, server: Task, item: SyncItem, origin: str) -> int:
+        """The version this change really builds on: its base_version, or the client's own
+        latest write of the task when that is newer (queued offline edits of one task all
+        carry the same base_version, yet each builds on the one before)."""
+        own = self.store.latest_version_by(server.id, origin, item.base_version)
+        return max(item.base_version, own or 0)
+
+    def _conflicts(self, server: Task, item: SyncItem, origin: str) -> bool:
+        """True when someone else wrote the task after the version this change builds on."""
+        base_version = self._effective_base(server, item, origin)
+        return server.version > base_version and self.store.written_by_others_since(
+            server.id, base_version, origin)
+
     def _apply_item(
         self, request: SyncRequest, item: SyncItem, now: str
     ) -> tuple[ItemResult, Conflict | None, ChangeEvent | None]:
@@ -298,19 +311,21 @@ class TaskService:
             outcome, result_task = "rejected", server
         elif task_fields(server) == item.task:
             outcome, result_task = "unchanged", server
-        elif (
-            "blind_overwrite" in self.bugs
-            or server.version <= item.base_version
-            or not store.written_by_others_since(server.id, item.base_version, origin)
-        ):
-            result_task = _changed(server, item.task, origin, now)
-            store.replace_task(result_task)
-            event = store.append_event(_event_type(server, result_task), result_task, now)
-            outcome = "deleted" if result_task.deleted and not server.deleted else "updated"
+        elif "blind_overwrite" in self.bugs or not self._conflicts(server, item, origin):
+            fields = item.task
+            if item.base is not None and self._effective_base(server, item, origin) > item.base_version:
+                fields = replay(item.base, task_fields(server), item.task)
+            if fields == task_fields(server):
+                outcome, result_task = "unchanged", server
+            else:
+                result_task = _changed(server, fields, origin, now)
+                store.replace_task(result_task)
+                event = store.append_event(_event_type(server, result_task), result_task, now)
+                outcome = "deleted" if result_task.deleted and not server.deleted else "updated"
         else:
-            base = item.base
-            if base is None and item.base_version > 0:
-                snapshot = store.snapshot_at(server.id, item.base_version)
+            base, base_version = item.base, self._effective_base(server, item, origin)
+            if base is None and base_version > 0:
+                snapshot = store.snapshot_at(server.id, base_version)
                 base = task_fields(snapshot) if snapshot is not None else None
             resolution = resolve(request.strategy, server, item.task, item.updated_at, base)
             result_task = server

@@ -243,6 +243,13 @@ class SQLiteStore:
         ).fetchone()
         return row is not None
 
+    def latest_version_by(self, task_id: str, origin: str, after_version: int) -> int | None:
+        row = self._db.execute(
+            "SELECT MAX(version) FROM changes WHERE task_id = ? AND origin = ? AND version > ?",
+            (task_id, origin, after_version),
+        ).fetchone()
+        return row[0]
+
     # -- applied changes, conflicts, idempotency ---------------------------------------
 
     def applied_change(self, change_id: str) -> ItemResult | None:

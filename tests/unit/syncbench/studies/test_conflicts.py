@@ -141,11 +141,20 @@ def test_equal_fields_and_new_tasks_are_not_conflicts() -> None:
     assert created.final == B and created.conflicts == 0
 
 
-def test_every_queued_change_meeting_another_writer_is_its_own_conflict() -> None:
-    items = [item(SyncTaskFields(content="base", status=s)) for s in ("in_progress", "completed")]
+def test_queued_changes_after_the_clients_own_write_build_on_it() -> None:
+    first = SyncTaskFields(content="base", status="in_progress")
+    items = [item(first), item(SyncTaskFields(content="base", status="completed"), base=first)]
     expectation = expected_batch("client_wins", A, T0, items, T0)
-    assert expectation.winners == ("client", "client")
+    assert expectation.winners == ("client",), "only the first change meets another writer"
     assert expectation.final == items[-1].fields
+
+
+def test_a_queued_change_is_replayed_onto_the_merge_of_the_first() -> None:
+    first = SyncTaskFields(content="base", status="in_progress")
+    items = [item(first), item(SyncTaskFields(content="base", status="completed"), base=first)]
+    expectation = expected_batch("merge", A, T0, items, T0)
+    assert expectation.winners == ("merged",)
+    assert expectation.final == SyncTaskFields(content="A", status="completed")
 
 
 def test_three_way_merge_field_by_field() -> None:
