@@ -59,9 +59,9 @@ def test_each_seeded_bug_is_caught_by_its_study(tmp_path: Path) -> None:
     assert bugs["run"] == 3 and bugs["caught"] == 3, bugs
     assert "seeded bugs caught: 3 of 3" in result.stdout
     expected = {
-        "skip_event": "subscribers saw every event",
-        "ignore_idempotency": "no duplicates from retries",
-        "blind_overwrite": "conflict",
+        "skip_event": "subscribers_saw_every_event",
+        "ignore_idempotency": "no_duplicates_from_retries",
+        "blind_overwrite": "no_silently_lost_changes",
     }
     for run in bugs["studies"]:
         assert any(expected[run["bug"]] in name.lower() for name in run["failed_checks"]), run

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -21,6 +22,9 @@ def as_record(value: Any) -> dict[str, Any]:
         return msgspec.structs.asdict(value)
     if isinstance(value, tuple | list):
         return dict(zip(SNAPSHOT_FIELDS, value, strict=False))
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        # fields one level deep only: nested Structs (a conflict's sides) stay objects
+        return {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
     if hasattr(value, "__dict__"):
         return dict(vars(value))
     raise TypeError(f"cannot read a task from {type(value).__name__}: give a dict, Task or tuple")
