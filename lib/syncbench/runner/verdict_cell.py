@@ -11,7 +11,8 @@ from syncbench.runner.outcome import ERROR, StudyOutcome
 
 VERDICT_TAG = "syncbench-verdict"
 _SHOWN_OPERATIONS = 3
-_BADGES = {"pass": "✅ PASS", "fail": "❌ FAIL", "error": "⚠️ ERROR"}
+# Plain text symbols: they render in every font, emoji do not (headless browsers, CI logs).
+_BADGES = {"pass": "✓ PASS", "fail": "✗ FAIL", "error": "⚠ ERROR"}
 
 
 def verdict_markdown(outcome: StudyOutcome) -> str:

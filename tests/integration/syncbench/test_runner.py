@@ -119,7 +119,7 @@ def test_executed_notebook_starts_with_the_verdict(passing_run) -> None:
     out, _, _ = passing_run
     verdict = verdict_cell(out / "passing.ipynb")
     assert "PASS" in verdict
-    assert "| value below threshold | ✅ PASS | 0.5 | < 2.0 |" in verdict
+    assert "| value below threshold | ✓ PASS | 0.5 | < 2.0 |" in verdict
     nb = nbformat.read(out / "passing.ipynb", as_version=4)
     injected = [c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", [])]
     assert "seed = 5" in injected[0].source and "threshold = 2.0" in injected[0].source
