@@ -89,7 +89,7 @@ def shade_fault_windows(fig: go.Figure, windows: pd.DataFrame | None) -> go.Figu
     if windows is None or windows.empty:
         return fig
     _require(windows, WINDOW_COLUMNS, "fault windows")
-    for window in windows.itertuples(index=False):
+    for index, window in enumerate(windows.sort_values("start").itertuples(index=False)):
         fig.add_vrect(
             x0=window.start,
             x1=window.end,
@@ -101,6 +101,8 @@ def shade_fault_windows(fig: go.Figure, windows: pd.DataFrame | None) -> go.Figu
             annotation_text=f"{window.profile} on {window.target}",
             annotation_position="top left",
             annotation_font_size=10,
+            # short windows sit close together: stagger their labels over three rows
+            annotation=dict(yshift=-13 * (index % 3)),
         )
     return fig
 
