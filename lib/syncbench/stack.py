@@ -23,7 +23,13 @@ from typing import Any
 
 import httpx
 
-from syncbench.profiles import AppliedProfile, NetworkProfile, apply_profile, get_profile, remove_profile
+from syncbench.profiles import (
+    AppliedProfile,
+    NetworkProfile,
+    apply_profile,
+    get_profile,
+    remove_profile,
+)
 from syncbench.server_process import TasksyncProcess
 from syncbench.toxiproxy import ProxyHandle, ToxiproxyControl, ToxiproxyInfo, ToxiproxyServer
 from tasksync.client import BatchClient, HTTPClient, WebSocketClient

@@ -30,3 +30,28 @@ class CheckResult:
         data = asdict(self)
         data["verdict"] = self.verdict
         return data
+
+
+class StudyChecks:
+    """What every study result offers over its `checks` (a mixin for the result dataclasses)."""
+
+    checks: list[CheckResult]
+
+    @property
+    def passed(self) -> bool:
+        return all(check.passed for check in self.checks)
+
+    def check(self, name: str) -> CheckResult:
+        """The check called `name`; KeyError naming the checks there are."""
+        for result in self.checks:
+            if result.name == name:
+                return result
+        raise KeyError(f"no check {name!r}; checks: {[c.name for c in self.checks]}")
+
+    def checks_frame(self) -> Any:
+        """One row per check: name, verdict, observed, expected, message (a DataFrame)."""
+        import pandas as pd
+
+        columns = ["name", "verdict", "observed", "expected", "message"]
+        return pd.DataFrame([{key: c.to_dict()[key] for key in columns} for c in self.checks],
+                            columns=columns)

@@ -36,7 +36,7 @@ from syncbench.checks import conflicts_reported_once, convergence
 from syncbench.history import EXPECTED_ERRORS, History, OpHandle, classify_error
 from syncbench.report import Report
 from syncbench.stack import Stack, StackConfig
-from syncbench.verdict import CheckResult
+from syncbench.verdict import CheckResult, StudyChecks
 from tasksync.client import RetryPolicy
 from tasksync.clock import parse_rfc3339
 from tasksync.models import STRATEGIES, SyncItem, SyncTaskFields
@@ -339,7 +339,7 @@ SKEW_COLUMNS: tuple[str, ...] = (
 
 
 @dataclass
-class ConflictStudyResult:
+class ConflictStudyResult(StudyChecks):
     """Everything a run produced: raw frames, checks and headline metrics."""
 
     params: ConflictParams
@@ -352,25 +352,6 @@ class ConflictStudyResult:
     checks: list[CheckResult]
     metrics: dict[str, Any]
     toxiproxy_version: str = ""
-
-    @property
-    def passed(self) -> bool:
-        return all(check.passed for check in self.checks)
-
-    def check(self, name: str) -> CheckResult:
-        """The check called `name`; KeyError when the run has none."""
-        for result in self.checks:
-            if result.name == name:
-                return result
-        raise KeyError(name)
-
-    def checks_frame(self) -> pd.DataFrame:
-        """One row per check: name, verdict, observed, expected, message."""
-        return pd.DataFrame([
-            {"check": c.name, "verdict": c.verdict, "observed": c.observed,
-             "expected": c.expected, "message": c.message}
-            for c in self.checks
-        ])
 
     def report(self, output_dir: str = ".") -> Report:
         """A syncbench Report holding this run's checks, metrics and raw data (not saved)."""

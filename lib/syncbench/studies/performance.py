@@ -43,7 +43,7 @@ from syncbench.profiles import load_profiles
 from syncbench.report import Report
 from syncbench.stack import Stack, StackConfig
 from syncbench.studies.loadgen import PhaseResult, RssSampler, run_closed_loop
-from syncbench.verdict import CheckResult
+from syncbench.verdict import CheckResult, StudyChecks
 from tasksync.client import BatchClient, HTTPClient, RetryPolicy, WebSocketClient
 from tasksync.models import SyncItem, SyncTaskFields
 from tasksync.server.config import SEEDED_BUGS
@@ -206,7 +206,7 @@ class PerformanceParams:
 
 
 @dataclass
-class PerformanceResult:
+class PerformanceResult(StudyChecks):
     """The raw frames of a run, the figures derived from them, checks and metrics."""
 
     params: PerformanceParams
@@ -224,19 +224,6 @@ class PerformanceResult:
     baseline: dict[str, Any] | None
     notes: list[str] = field(default_factory=list)
     toxiproxy_version: str = ""
-
-    @property
-    def passed(self) -> bool:
-        return all(check.passed for check in self.checks)
-
-    def checks_frame(self) -> pd.DataFrame:
-        """The checks as a table: name, verdict, observed, expected, message."""
-        return pd.DataFrame(
-            [
-                {k: c.to_dict()[k] for k in ("name", "verdict", "observed", "expected", "message")}
-                for c in self.checks
-            ]
-        )
 
     def fanout_percentiles(self) -> pd.DataFrame:
         """Delivery latency percentiles per profile and subscriber count (median over repeats,

@@ -44,7 +44,7 @@ from syncbench.profiles import NetworkProfile, load_profiles, parse_profile
 from syncbench.report import Report
 from syncbench.schedule import FaultSchedule, FaultWindow, ScheduleDriver, applied_windows_frame
 from syncbench.stack import Stack, StackConfig
-from syncbench.verdict import CheckResult
+from syncbench.verdict import CheckResult, StudyChecks
 from tasksync.client import Attempt, HTTPClient, ReceivedEvent, RetryPolicy
 from tasksync.client.errors import TaskSyncError
 from tasksync.server.config import SEEDED_BUGS
@@ -408,7 +408,7 @@ def label(frame: pd.DataFrame, time_column: str, segments: Sequence[Segment],
 
 
 @dataclass
-class ResilienceResult:
+class ResilienceResult(StudyChecks):
     """What a run produced: raw frames, checks and metrics."""
 
     params: ResilienceParams
@@ -423,23 +423,6 @@ class ResilienceResult:
     environment: dict[str, Any]
     started: float = 0.0
     ended: float = 0.0
-
-    @property
-    def passed(self) -> bool:
-        return all(check.passed for check in self.checks)
-
-    def check(self, name: str) -> CheckResult:
-        """The check called `name`; KeyError when the run made none of that name."""
-        for check in self.checks:
-            if check.name == name:
-                return check
-        raise KeyError(name)
-
-    def checks_frame(self) -> pd.DataFrame:
-        """One row per check: name, verdict, observed, expected, message."""
-        return pd.DataFrame([{k: c.to_dict()[k] for k in
-                              ("name", "verdict", "observed", "expected", "message")}
-                             for c in self.checks])
 
     def retries_frame(self) -> pd.DataFrame:
         """One row per operation that reached the server: phase, retries (attempts - 1)."""

@@ -55,7 +55,7 @@ from syncbench.history import OK, History, Operation, attempt_applied_nothing
 from syncbench.profiles import ProfileError, get_profile, load_profiles
 from syncbench.report import Report
 from syncbench.stack import Stack, StackConfig
-from syncbench.verdict import CheckResult
+from syncbench.verdict import CheckResult, StudyChecks
 from tasksync.client import RetryPolicy
 from tasksync.client.websocket import ReceivedEvent
 from tasksync.models import STRATEGIES
@@ -273,7 +273,7 @@ def content_key(content: str) -> str:
 
 
 @dataclass
-class SyncResult:
+class SyncResult(StudyChecks):
     """What a sync study run produced: raw frames, checks and metrics.
 
     Frames: `operations` (the History, plus profile/time/latency_ms), `windows` (offline
@@ -303,17 +303,6 @@ class SyncResult:
     def seed(self) -> int:
         return self.params.seed
 
-    @property
-    def passed(self) -> bool:
-        return all(check.passed for check in self.checks)
-
-    def check(self, name: str) -> CheckResult:
-        """The check called `name`; KeyError naming the checks there are."""
-        for result in self.checks:
-            if result.name == name:
-                return result
-        raise KeyError(f"no check {name!r}; checks: {[c.name for c in self.checks]}")
-
     def live_deliveries(self) -> pd.DataFrame:
         """Deliveries of live events (replays after a resume are excluded)."""
         return self.deliveries[~self.deliveries["replay"].astype(bool)]
@@ -321,13 +310,6 @@ class SyncResult:
     def latency_cdf(self) -> pd.DataFrame:
         """ECDF points of live event delivery latency (ms), one curve per profile."""
         return metric_fns.ecdf_by(self.live_deliveries(), "latency_ms", "profile")
-
-    def checks_table(self) -> pd.DataFrame:
-        """One row per check: name, verdict, observed, expected, message."""
-        return pd.DataFrame(
-            [{key: c.to_dict()[key] for key in ("name", "verdict", "observed", "expected",
-                                                  "message")} for c in self.checks],
-            columns=["name", "verdict", "observed", "expected", "message"])
 
     def report(self, output_dir: str = ".") -> Report:
         """A Report holding this run's checks, metrics, raw frames and environment."""

@@ -15,7 +15,7 @@ TINY = dict(replicas=3, subscribers=2, operations_per_replica=12, think_s=0.05, 
 async def test_replicas_and_subscribers_converge_under_two_profiles(tmp_path) -> None:
     result = await run(SyncParams(profiles=("lan", "wan"), **TINY))
 
-    assert result.passed, result.checks_table().to_string()
+    assert result.passed, result.checks_frame().to_string()
     assert set(result.convergence["profile"]) == {"lan", "wan"}
     assert result.convergence["converged"].all()
     assert (result.convergence["convergence_s"] >= 0).all()
@@ -40,7 +40,7 @@ async def test_a_server_skipping_live_events_fails_only_the_subscriber_check() -
 
     verdicts = {check.name: check.passed for check in result.checks}
     assert verdicts.pop("subscribers_saw_every_event") is False
-    assert all(verdicts.values()), result.checks_table().to_string()
+    assert all(verdicts.values()), result.checks_frame().to_string()
 
     broken = result.check("subscribers_saw_every_event").counterexample
     assert broken and {entry["subscriber"] for entry in broken} <= {"s0", "s1"}
