@@ -8,7 +8,7 @@ TOXIPROXY_TAG := v2.12.0
 PARAMS ?= params/default.yaml
 export PATH := $(abspath $(TOOLS)):$(PATH)
 
-.PHONY: setup python toxiproxy chromium test studies lab bench lint clean
+.PHONY: setup python toxiproxy chromium wrk test studies lab bench lint clean
 
 setup: python toxiproxy chromium
 
@@ -33,6 +33,25 @@ chromium:
 	  echo "installing Debian's chromium for static chart images"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	else echo "warning: chromium not found and cannot install it; charts will be interactive only" >&2; fi
+
+# The create and memory benchmarks drive the server with wrk (C, on its own CPU).
+wrk:
+	@if command -v wrk >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "installing Debian's wrk for the benchmarks"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; \
+	else echo "error: wrk not found and cannot install it (not root or no apt-get); install wrk" >&2; exit 1; fi
+
+# Every benchmark, results in outputs/bench/$(BENCH_RUN_ID)/ (BENCH_ARGS go to each one,
+# e.g. BENCH_ARGS="--repeats 5"; MEMORY_SECONDS shortens the 5-minute memory run).
+BENCH_RUN_ID ?= $(shell date +%Y%m%d-%H%M%S)
+BENCHMARKS := create client batch fanout toxiproxy
+MEMORY_SECONDS ?= 300
+bench: setup wrk
+	@for b in $(BENCHMARKS); do \
+	  BENCH_RUN_ID=$(BENCH_RUN_ID) $(BIN)/python -m benchmarks.$$b $(BENCH_ARGS) || exit 1; done
+	BENCH_RUN_ID=$(BENCH_RUN_ID) $(BIN)/python -m benchmarks.memory --seconds $(MEMORY_SECONDS)
+	@echo "results: outputs/bench/$(BENCH_RUN_ID)/"
 
 test: setup
 	$(BIN)/pytest --cov --cov-report=term --cov-fail-under=90 $(PYTEST_ARGS)

@@ -45,7 +45,7 @@ class Figure:
 
     @property
     def ratios(self) -> list[float]:
-        return [s / b if b else float("nan") for s, b in zip(self.samples, self.baseline_samples)]
+        return [s / b if b else float("nan") for s, b in zip(self.samples, self.baseline_samples, strict=True)]
 
     def summary(self) -> dict[str, Any]:
         ratios = self.ratios

@@ -1,9 +1,10 @@
 """The protocol's rules over a TaskStore: creates, updates, deletes and batch sync.
 
 Every storage call runs on one dedicated thread (SQLite serialises writers anyway, and the
-event loop must never block), inside one transaction per request, with the idempotency
-record and the change-log events committed together with the write. Events are handed to
-the WebSocket hub from that thread right after commit, so they reach it in seq order.
+event loop must never block). Writes are group-committed (tasksync.server.group_commit):
+each request runs in its own savepoint, with its idempotency record and change-log events
+in the same transaction as its write, and is answered only after that transaction
+commits. Committed events reach the WebSocket hub in seq order before the replies.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from tasksync.models import (
     task_fields,
 )
 from tasksync.server.conflicts import replay, resolve
+from tasksync.server.group_commit import GroupCommitter
 from tasksync.store.base import StorageError, StorageTimeout, StoredReply, TaskStore
 
 T = TypeVar("T")
@@ -93,13 +95,14 @@ class TaskService:
         self.bugs = bugs
         self.faults = StorageFaults()
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tasksync-storage")
-        self._publish: Publish = lambda events: None
-        self._loop: asyncio.AbstractEventLoop | None = None
+        self._writes = GroupCommitter(
+            store, self._executor, before_each=lambda: self.faults.apply(),
+            publish=lambda events: None,
+        )
 
     def attach(self, loop: asyncio.AbstractEventLoop, publish: Publish) -> None:
-        """Deliver committed events to `publish` on `loop`."""
-        self._loop = loop
-        self._publish = publish
+        """Deliver committed events to `publish` (called on the event loop)."""
+        self._writes.publish = publish
 
     def close(self) -> None:
         self._executor.shutdown(wait=True)
@@ -113,6 +116,9 @@ class TaskService:
             return work()
 
         future = asyncio.get_running_loop().run_in_executor(self._executor, guarded)
+        return await self._within_deadline(future)
+
+    async def _within_deadline(self, future: asyncio.Future[T]) -> T:
         try:
             return await asyncio.wait_for(future, self.storage_timeout)
         except TimeoutError as exc:
@@ -130,28 +136,25 @@ class TaskService:
         if "ignore_idempotency" in self.bugs:
             idempotency_key = None
 
-        def transaction() -> Reply:
-            events: list[ChangeEvent] = []
-            with self.store.transaction():
-                if idempotency_key:
-                    stored = self.store.stored_reply(idempotency_key)
-                    if stored is not None:
-                        if stored.fingerprint != fingerprint:
-                            return error_reply(
-                                422, "idempotency_key_reused",
-                                "this Idempotency-Key was used for a different request;"
-                                " use a new key for each logical request",
-                            )
-                        return Reply(stored.status, stored.body, {"Idempotent-Replayed": "true"})
-                status, payload, events = operation(now_rfc3339())
-                body = payload if isinstance(payload, bytes) else _encode(payload)
-                if idempotency_key:
-                    self.store.save_reply(idempotency_key, StoredReply(fingerprint, status, body))
-            if events and self._loop is not None:
-                self._loop.call_soon_threadsafe(self._publish, events)
-            return Reply(status, body)
+        def work() -> tuple[Reply, list[ChangeEvent]]:
+            # Runs in this request's savepoint inside the batch's transaction.
+            if idempotency_key:
+                stored = self.store.stored_reply(idempotency_key)
+                if stored is not None:
+                    if stored.fingerprint != fingerprint:
+                        return error_reply(
+                            422, "idempotency_key_reused",
+                            "this Idempotency-Key was used for a different request;"
+                            " use a new key for each logical request",
+                        ), []
+                    return Reply(stored.status, stored.body, {"Idempotent-Replayed": "true"}), []
+            status, payload, events = operation(now_rfc3339())
+            body = payload if isinstance(payload, bytes) else _encode(payload)
+            if idempotency_key:
+                self.store.save_reply(idempotency_key, StoredReply(fingerprint, status, body))
+            return Reply(status, body), events
 
-        return await self.run(transaction)
+        return await self._within_deadline(self._writes.submit(work))
 
     # -- reads -------------------------------------------------------------------------
 

@@ -37,6 +37,10 @@ class TaskStore(Protocol):
         """A write transaction: everything inside commits together or not at all."""
         ...
 
+    def savepoint(self) -> AbstractContextManager[None]:
+        """Inside transaction(): a nested part rolled back alone when it raises."""
+        ...
+
     def ping(self) -> None:
         """Raise StorageError when storage cannot serve a query."""
         ...

@@ -131,6 +131,20 @@ class SQLiteStore:
         finally:
             self._in_transaction = False
 
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        """Inside a transaction: undo only what was done inside on an exception."""
+        self._db.execute("SAVEPOINT request")
+        try:
+            yield
+        except BaseException:
+            self._db.execute("ROLLBACK TO request")
+            self._db.execute("RELEASE request")
+            self._bounds.clear()  # the cache may hold seqs that were rolled back
+            raise
+        else:
+            self._db.execute("RELEASE request")
+
     def ping(self) -> None:
         try:
             self._db.execute("SELECT 1").fetchone()

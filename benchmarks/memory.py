@@ -1,0 +1,100 @@
+"""Server memory: RSS over a sustained create load at half capacity, and WebSocket churn.
+
+    python -m benchmarks.memory [--seconds 300] [--cycles 10000]
+
+Capacity is measured first (wrk, creates, 3 s); then wrk paces creates at half of it
+(each connection waits `delay()` between requests) for `--seconds` while this process
+samples the server's RSS each second. Figure: RSS at the end over RSS after the warm-up
+(the first 10% of the run); target within 10%. Then `--cycles` WebSocket connect,
+subscribe, close cycles (8 at a time): RSS after them over RSS after the first 10%.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import time
+
+import uvloop
+from websockets.asyncio.client import connect
+
+from benchmarks.processes import pin_self_to_load_cpu, rss_mib, run_wrk, tasksync_server
+from benchmarks.runner import Figure, arguments, report
+from benchmarks.wrk_scripts import post_json
+
+CONNECTIONS = 8
+
+
+def _sample_rss(pid: int, stop: threading.Event, samples: list[tuple[float, float]]) -> None:
+    started = time.monotonic()
+    while not stop.wait(1.0):
+        samples.append((time.monotonic() - started, rss_mib(pid)))
+
+
+async def _churn(ws_url: str, cycles: int, pid: int) -> tuple[float, float]:
+    """(RSS after the first 10% of cycles, RSS after all), MiB."""
+    done = 0
+    warm_rss = 0.0
+    subscribe = json.dumps({"type": "subscribe", "repositories": {"churn": 0}})
+
+    async def worker() -> None:
+        nonlocal done, warm_rss
+        while done < cycles:
+            done += 1
+            async with connect(ws_url, ping_interval=None) as ws:
+                await ws.send(subscribe)
+                while json.loads(await ws.recv()).get("type") != "subscribed":
+                    pass
+            if done == cycles // 10:
+                await asyncio.sleep(0.5)
+                warm_rss = rss_mib(pid)
+
+    await asyncio.gather(*(worker() for _ in range(8)))
+    await asyncio.sleep(1.0)  # let the server finish closing the last ones
+    return warm_rss, rss_mib(pid)
+
+
+def main() -> None:
+    parser = arguments(__doc__.splitlines()[0], repeats=1)
+    parser.add_argument("--seconds", type=float, default=300.0)
+    parser.add_argument("--cycles", type=int, default=10_000)
+    args = parser.parse_args()
+    pin_self_to_load_cpu()
+    figures = []
+    with tasksync_server() as server:
+        assert server.pid is not None
+        capacity = run_wrk(server.base_url, post_json("/api/v1/tasks"), seconds=3).requests_per_s
+        rate = capacity / 2
+        samples: list[tuple[float, float]] = []
+        stop = threading.Event()
+        sampler = threading.Thread(target=_sample_rss, args=(server.pid, stop, samples))
+        sampler.start()
+        try:
+            # Each connection waits delay_ms between its requests (latency adds a little).
+            paced = run_wrk(server.base_url,
+                            post_json("/api/v1/tasks", delay_ms=CONNECTIONS * 1000 / rate),
+                            seconds=args.seconds, connections=CONNECTIONS)
+        finally:
+            stop.set()
+            sampler.join()
+        warm = [rss for t, rss in samples if t <= max(10.0, args.seconds * 0.1)][-1]
+        end = samples[-1][1]
+        peak = max(rss for _, rss in samples)
+        figures.append(Figure(
+            "RSS at end of sustained load", "MiB", [end], "RSS after warm-up", [warm],
+            target=1.10, target_on="ratio", target_op="<=", higher_is_better=False,
+            note=f"{args.seconds:g} s at {paced.requests_per_s:.0f} creates/s (capacity"
+            f" {capacity:.0f}/s); peak {peak:.1f} MiB; {paced.non_2xx} non-2xx",
+            extra={"rss_samples_mib": [round(r, 2) for _, r in samples]}))
+        ws_url = server.base_url.replace("http", "ws") + "/ws"
+        warm_ws, end_ws = uvloop.run(_churn(ws_url, args.cycles, server.pid))
+        figures.append(Figure(
+            f"RSS after {args.cycles} WebSocket cycles", "MiB", [end_ws],
+            "RSS after 10% of them", [warm_ws], target=1.10, target_on="ratio",
+            target_op="<=", higher_is_better=False))
+    report("memory", figures, args.out, vars(args) | {"out": str(args.out)})
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,118 @@
+"""Group commit: the writes queued while the storage thread was busy share one transaction.
+
+A commit (writing the WAL frames of every page touched) is most of what a small write
+costs, so committing many requests' writes at once multiplies write throughput. Each
+request still runs alone in its own SAVEPOINT: a request that fails (an injected fault, a
+constraint violation) rolls back only its own changes, and the others commit. Nobody is
+answered before COMMIT returns, so an acknowledged write is durable; a failed COMMIT fails
+every request of the batch, none of which was written. Committed events are published in
+seq order (one storage thread, batches in order, events in request order) before the
+replies are released, as with one transaction per request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Callable
+from concurrent.futures import Executor
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from tasksync.store.base import StorageError, TaskStore
+
+T = TypeVar("T")
+# A request's work: runs inside its savepoint on the storage thread, returns (result, events).
+Work = Callable[[], tuple[T, list[Any]]]
+
+MAX_BATCH = 256  # bounds the wait of the first request of a batch behind the others
+
+
+@dataclass(slots=True)
+class _Queued(Generic[T]):
+    work: Work[T]
+    future: asyncio.Future[T]
+
+
+class GroupCommitter:
+    """Queues writes from the event loop and commits them in batches on the storage thread.
+
+    `before_each` runs inside each request's savepoint before its work (fault injection);
+    `publish` receives the events of each committed batch on the event loop.
+    """
+
+    def __init__(
+        self,
+        store: TaskStore,
+        executor: Executor,
+        before_each: Callable[[], None],
+        publish: Callable[[list[Any]], None],
+    ) -> None:
+        self.store = store
+        self.publish = publish
+        self._executor = executor
+        self._before_each = before_each
+        self._lock = threading.Lock()
+        self._pending: list[_Queued[Any]] = []
+        self._scheduled = False
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def submit(self, work: Work[T]) -> asyncio.Future[T]:
+        """Queue `work`; the future resolves after the COMMIT of the batch that ran it."""
+        loop = self._loop = asyncio.get_running_loop()
+        future: asyncio.Future[T] = loop.create_future()
+        with self._lock:
+            self._pending.append(_Queued(work, future))
+            start, self._scheduled = not self._scheduled, True
+        if start:
+            self._executor.submit(self._drain)
+        return future
+
+    def _drain(self) -> None:
+        """On the storage thread: commit one batch, then come back for the next one (after
+        any reads queued meanwhile on the same thread, so writes cannot starve them)."""
+        with self._lock:
+            batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
+        try:
+            self._commit(batch)
+        finally:
+            with self._lock:
+                again = self._scheduled = bool(self._pending)
+            if again:
+                self._executor.submit(self._drain)
+
+    def _commit(self, batch: list[_Queued[Any]]) -> None:
+        outcomes: list[Any] = []
+        events: list[Any] = []
+        failed: list[bool] = []
+        try:
+            with self.store.transaction():
+                for queued in batch:
+                    try:
+                        with self.store.savepoint():
+                            self._before_each()
+                            result, produced = queued.work()
+                    except Exception as exc:  # this request only; the batch goes on
+                        outcomes.append(exc)
+                        failed.append(True)
+                    else:
+                        outcomes.append(result)
+                        failed.append(False)
+                        events.extend(produced)
+        except StorageError as exc:  # BEGIN or COMMIT failed: nothing of the batch was written
+            outcomes, failed, events = [exc] * len(batch), [True] * len(batch), []
+        assert self._loop is not None
+        self._loop.call_soon_threadsafe(self._deliver, batch, outcomes, failed, events)
+
+    def _deliver(self, batch: list[_Queued[Any]], outcomes: list[Any], failed: list[bool],
+                 events: list[Any]) -> None:
+        """On the event loop: publish the batch's events, then answer its requests."""
+        if events:
+            self.publish(events)
+        for queued, outcome, is_error in zip(batch, outcomes, failed, strict=True):
+            if queued.future.done():  # the caller gave up (storage timeout)
+                continue
+            if is_error:
+                queued.future.set_exception(outcome)
+            else:
+                queued.future.set_result(outcome)
