@@ -11,6 +11,8 @@ from pathlib import Path
 
 import httpx
 
+from syncbench.orphans import die_with_parent
+
 
 class ServerStartFailed(RuntimeError):
     """The tasksync server did not come up; the message carries the end of its log."""
@@ -54,6 +56,7 @@ class TasksyncProcess:
                  "--port", str(self.port), "--db", str(self.db_path),
                  "--port-file", str(port_file), *self.options],
                 stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env={**os.environ},
+                preexec_fn=die_with_parent(),
             )
         finally:
             log.close()

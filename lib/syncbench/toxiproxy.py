@@ -40,6 +40,8 @@ import toxiproxy.api
 import toxiproxy.exceptions
 from toxiproxy.api import APIConsumer
 
+from syncbench.orphans import die_with_parent
+
 DEFAULT_IMAGE = "ghcr.io/shopify/toxiproxy:2.12.0"
 REPO_ROOT = Path(__file__).resolve().parents[2]
 REPO_TOOLS_BIN = REPO_ROOT / ".tools" / "bin"
@@ -549,7 +551,8 @@ class ToxiproxyServer:
         self._log = tempfile.TemporaryFile()
         env = {**os.environ, "LOG_LEVEL": os.environ.get("LOG_LEVEL", "warn")}
         self._process = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=self._log,
-                                         stderr=subprocess.STDOUT, env=env)
+                                         stderr=subprocess.STDOUT, env=env,
+                                         preexec_fn=die_with_parent())
         atexit.register(self.stop)  # a crashed test run must not leave a server behind
         control = ToxiproxyControl(f"http://127.0.0.1:{port}", timeout=self._api_timeout)
         process = self._process

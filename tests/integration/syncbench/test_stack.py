@@ -123,3 +123,37 @@ async def test_unknown_group_and_unknown_profile_are_clear_errors(stack: Stack) 
         stack.http_client("nope")
     with pytest.raises(ValueError, match="no-such-profile"):
         await stack.apply_profile("default", "no-such-profile")
+
+
+def test_a_killed_owner_takes_its_servers_with_it(tmp_path) -> None:
+    """A notebook kernel killed mid-study must not leave a tasksync server or Toxiproxy behind."""
+    import subprocess
+    import sys
+
+    script = (
+        "import asyncio, sys\n"
+        "from syncbench.stack import Stack\n"
+        "async def main():\n"
+        "    async with Stack() as stack:\n"
+        "        print(stack.server.pid, stack._toxiproxy.pid, flush=True)\n"
+        "        await asyncio.sleep(600)\n"
+        "asyncio.run(main())\n"
+    )
+    owner = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    try:
+        children = [int(pid) for pid in owner.stdout.readline().split()]
+        assert len(children) == 2 and all(psutil.pid_exists(pid) for pid in children)
+    finally:
+        owner.kill()
+        owner.wait(timeout=10)
+
+    def gone(pid: int) -> bool:
+        try:
+            return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+        except psutil.NoSuchProcess:
+            return True
+
+    deadline = time.monotonic() + 15
+    while not all(gone(pid) for pid in children):
+        assert time.monotonic() < deadline, f"orphans left running: {children}"
+        time.sleep(0.05)
