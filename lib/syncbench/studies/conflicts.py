@@ -618,45 +618,38 @@ async def _model_inputs(rec: _Recorder, cell: Cell, pending: Sequence[Any]
 # -- the scenarios --------------------------------------------------------------------------
 
 
-async def _edit_edit_same_field(rec: _Recorder, cell: Cell, a: Replica, b: Replica) -> _Contest:
+async def _a_syncs_then_b_pushes(
+    rec: _Recorder, cell: Cell, a: Replica, b: Replica,
+    a_write: tuple[str, dict[str, Any]], b_write: tuple[str, dict[str, Any]],
+) -> _Contest:
+    """The common contest: A writes and syncs, then B (still on the base) writes and pushes."""
     base = await _setup(rec, cell, a, b)
     side_a, side_b = _SideTracker(rec, cell, "A", a, base), _SideTracker(rec, cell, "B", b, base)
-    side_a.write("edit", content=f"A {cell.token}")
+    side_a.write(a_write[0], **a_write[1])
     _, sync_a = await rec.sync(a, cell.strategy, cell, "A")
     side_a.op_ids.append(sync_a)
-    side_b.write("edit", content=f"B {cell.token}")
+    side_b.write(b_write[0], **b_write[1])
     return await _push(rec, cell, b, [side_a, side_b])
+
+
+async def _edit_edit_same_field(rec: _Recorder, cell: Cell, a: Replica, b: Replica) -> _Contest:
+    return await _a_syncs_then_b_pushes(rec, cell, a, b, ("edit", {"content": f"A {cell.token}"}),
+                                        ("edit", {"content": f"B {cell.token}"}))
 
 
 async def _edit_edit_different_fields(rec: _Recorder, cell: Cell, a: Replica, b: Replica
                                       ) -> _Contest:
-    base = await _setup(rec, cell, a, b)
-    side_a, side_b = _SideTracker(rec, cell, "A", a, base), _SideTracker(rec, cell, "B", b, base)
-    side_a.write("edit", content=f"A {cell.token}")
-    _, sync_a = await rec.sync(a, cell.strategy, cell, "A")
-    side_a.op_ids.append(sync_a)
-    side_b.write("edit", priority="high")
-    return await _push(rec, cell, b, [side_a, side_b])
+    return await _a_syncs_then_b_pushes(rec, cell, a, b, ("edit", {"content": f"A {cell.token}"}),
+                                        ("edit", {"priority": "high"}))
 
 
 async def _edit_delete(rec: _Recorder, cell: Cell, a: Replica, b: Replica) -> _Contest:
-    base = await _setup(rec, cell, a, b)
-    side_a, side_b = _SideTracker(rec, cell, "A", a, base), _SideTracker(rec, cell, "B", b, base)
-    side_a.write("edit", content=f"A {cell.token}")
-    _, sync_a = await rec.sync(a, cell.strategy, cell, "A")
-    side_a.op_ids.append(sync_a)
-    side_b.write("rm")
-    return await _push(rec, cell, b, [side_a, side_b])
+    return await _a_syncs_then_b_pushes(rec, cell, a, b, ("edit", {"content": f"A {cell.token}"}),
+                                        ("rm", {}))
 
 
 async def _delete_delete(rec: _Recorder, cell: Cell, a: Replica, b: Replica) -> _Contest:
-    base = await _setup(rec, cell, a, b)
-    side_a, side_b = _SideTracker(rec, cell, "A", a, base), _SideTracker(rec, cell, "B", b, base)
-    side_a.write("rm")
-    _, sync_a = await rec.sync(a, cell.strategy, cell, "A")
-    side_a.op_ids.append(sync_a)
-    side_b.write("rm")
-    return await _push(rec, cell, b, [side_a, side_b])
+    return await _a_syncs_then_b_pushes(rec, cell, a, b, ("rm", {}), ("rm", {}))
 
 
 async def _concurrent_create(rec: _Recorder, cell: Cell, a: Replica, b: Replica) -> _Contest:
@@ -702,13 +695,8 @@ async def _clock_skew_ahead(rec: _Recorder, cell: Cell, a: Replica, b: Replica) 
 
 async def _clock_skew_behind(rec: _Recorder, cell: Cell, a: Replica, b: Replica) -> _Contest:
     # B's clock runs behind: its newer edit carries an earlier time than A's older one.
-    base = await _setup(rec, cell, a, b)
-    side_a, side_b = _SideTracker(rec, cell, "A", a, base), _SideTracker(rec, cell, "B", b, base)
-    side_a.write("edit", content=f"A {cell.token}")
-    _, sync_a = await rec.sync(a, cell.strategy, cell, "A")
-    side_a.op_ids.append(sync_a)
-    side_b.write("edit", content=f"B {cell.token}")
-    return await _push(rec, cell, b, [side_a, side_b])
+    return await _a_syncs_then_b_pushes(rec, cell, a, b, ("edit", {"content": f"A {cell.token}"}),
+                                        ("edit", {"content": f"B {cell.token}"}))
 
 
 async def _plan_two_updates_then_batch(rec: _Recorder, cell: Cell, a: Replica, b: Replica
