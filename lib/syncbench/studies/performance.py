@@ -1195,17 +1195,6 @@ def fill_report(result: PerformanceResult, output_dir: str | Path = ".") -> Repo
     return report
 
 
-def params_from(**values: Any) -> PerformanceParams:
-    """PerformanceParams from notebook values (lists become tuples; unknown names raise)."""
-    known = {f.name for f in fields(PerformanceParams)}
-    unknown = sorted(set(values) - known)
-    if unknown:
-        raise ValueError(f"unknown performance parameter(s) {unknown}; known: {sorted(known)}")
-    return PerformanceParams(
-        **{k: tuple(v) if isinstance(v, list) else v for k, v in values.items()}
-    )
-
-
 __all__ = [
     "DEFAULT_BASELINE",
     "GATED_SCENARIOS",
@@ -1222,7 +1211,6 @@ __all__ = [
     "machine_description",
     "no_regression_vs_baseline",
     "noise_summary",
-    "params_from",
     "ratio_figures",
     "run",
     "task_contents",
