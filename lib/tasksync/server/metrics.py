@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
+
+from tasksync.server.request_metrics import RequestStats
 
 BREAKER_STATES = ("closed", "open", "half_open")
 
@@ -12,15 +14,8 @@ class ServerMetrics:
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
-        self.requests = Counter(
-            "tasksync_http_requests", "HTTP requests by route and status",
-            ["method", "route", "status"], registry=self.registry,
-        )
-        self.latency = Histogram(
-            "tasksync_http_request_duration_seconds", "Time to answer an HTTP request",
-            ["route"], registry=self.registry,
-            buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
-        )
+        self.requests = RequestStats()
+        self.registry.register(self.requests)
         self.breaker_state = Gauge(
             "tasksync_breaker_state", "1 for the circuit breaker's current state",
             ["state"], registry=self.registry,

@@ -1,7 +1,9 @@
 """WebSocket notifications: subscribe with the last seq seen, replay, then live events.
 
-Each connection has one bounded outgoing queue drained by one sender task, so a slow
-subscriber never blocks publishing. A subscription replays the change log after the
+A frame is written straight to the connection when nothing is ahead of it (the common
+case: one write per subscriber per event, as websockets' broadcast() does); otherwise it
+waits in the connection's bounded outgoing queue, drained in order by one sender task, so
+a slow subscriber never blocks publishing. A subscription replays the change log after the
 client's seq; live events that arrive meanwhile wait in `pending` and are merged in seq
 order once the replay has caught up. A subscriber whose queue overflows is closed with
 1013 and resumes from its last seq on reconnect: delivery stays at-least-once.
@@ -78,20 +80,73 @@ class Subscriber:
         self.subscriptions: dict[str, Subscription] = {}
         self.last_heard = time.monotonic()
         self.overloaded = False
+        self.failure: BaseException | None = None  # a direct write failed: the sender ends
+        self.sending = False  # the sender task holds a frame it has not finished writing
+        self.in_flight: asyncio.Future[None] | None = None  # a direct write that had to wait
 
     def send(self, text: str) -> None:
-        """Queue a frame; on overflow mark the connection for closing (it will resume)."""
-        if self.overloaded:
+        """Write a frame now when nothing is ahead of it, else queue it; on overflow mark
+        the connection for closing (it will resume)."""
+        if self.overloaded or self.failure is not None:
+            return
+        if not self.sending and self.in_flight is None and self.queue.empty():
+            self._write_now(text)
             return
         try:
             self.queue.put_nowait(text)
         except asyncio.QueueFull:
             self.overloaded = True
+            self._wake_sender()
+
+    def _write_now(self, text: str) -> None:
+        # Sending is a coroutine only because it may wait for a paused transport (a peer
+        # that reads slowly); otherwise it completes at its first step. Stepping it here
+        # saves the queue hand-off and the sender task's wake-up per frame.
+        coroutine = self.websocket.send_text(text)
+        try:
+            waiting = coroutine.send(None)
+        except StopIteration:
+            return
+        except Exception as exc:
+            self._fail(exc)
+            return
+        # It waits on `waiting` (a future): a task resumes it once that is done, and frames
+        # sent meanwhile queue behind this one.
+        loop = asyncio.get_running_loop()
+        in_flight = self.in_flight = loop.create_future()
+
+        def resume(_: object = None) -> None:
+            loop.create_task(coroutine).add_done_callback(finished)
+
+        def finished(task: asyncio.Task[None]) -> None:
+            self.in_flight = None
+            if task.cancelled():
+                self._fail(asyncio.CancelledError())
+            elif task.exception() is not None:
+                self._fail(task.exception())
+            if not in_flight.done():
+                in_flight.set_result(None)
+
+        if isinstance(waiting, asyncio.Future):
+            waiting.add_done_callback(resume)
+        else:  # a bare yield (sleep(0)): resume on the next loop iteration
+            loop.call_soon(resume)
+
+    def _fail(self, error: BaseException) -> None:
+        self.failure = error
+        self._wake_sender()
+
+    def _wake_sender(self) -> None:
+        # An empty frame wakes the sender, which sees `overloaded` or `failure` and ends the
+        # connection; a full queue is swapped for one holding only that frame.
+        try:
+            self.queue.put_nowait("")
+        except asyncio.QueueFull:
             self.queue = asyncio.Queue(1)
-            self.queue.put_nowait("")  # wakes the sender, which sees `overloaded` and closes
+            self.queue.put_nowait("")
 
     def offer(self, repository: str, seq: int, text: str) -> int:
-        """Deliver a live event if this connection wants it; 1 when queued."""
+        """Deliver a live event if this connection wants it; 1 when sent or queued."""
         subscription = self.subscriptions.get(repository)
         if subscription is None:
             return 0
@@ -255,7 +310,17 @@ class Hub:
             if subscriber.overloaded:
                 await _close(websocket, CLOSE_OVERLOADED, "subscriber too slow; reconnect and resume")
                 return
-            await websocket.send_text(text)
+            if subscriber.failure is not None:
+                return
+            subscriber.sending = True
+            try:
+                if subscriber.in_flight is not None:
+                    await subscriber.in_flight  # the direct write ahead of this frame
+                    if subscriber.failure is not None:
+                        return
+                await websocket.send_text(text)
+            finally:
+                subscriber.sending = False
 
     async def _heartbeat_loop(self, subscriber: Subscriber) -> None:
         interval, timeout = self.config.heartbeat_interval, self.config.heartbeat_timeout

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from tasksync.server.middleware.response_status import track_status
 from tasksync.server.middleware.responses import header, send_error
 
 
@@ -27,7 +28,7 @@ class BodyLimitMiddleware:
             await self._reject(send)
             return
         received = 0
-        started = False
+        response, send = track_status(scope, send)
 
         async def limited_receive() -> Message:
             nonlocal received
@@ -38,15 +39,10 @@ class BodyLimitMiddleware:
                     raise BodyTooLarge
             return message
 
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
-
         try:
-            await self.app(scope, limited_receive, tracking_send)
+            await self.app(scope, limited_receive, send)
         except BodyTooLarge:
-            if not started:
+            if response.status is None:
                 await self._reject(send)
 
     async def _reject(self, send: Send) -> None:

@@ -15,9 +15,10 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from tasksync.clock import now_rfc3339
+from tasksync.server.middleware.response_status import track_status
 from tasksync.server.middleware.responses import send_error
 
 CLOSED, OPEN, HALF_OPEN = "closed", "open", "half_open"
@@ -155,15 +156,8 @@ class CircuitBreakerMiddleware:
                 {"Retry-After": str(max(1, math.ceil(self.breaker.retry_after())))},
             )
             return
-        status = 500
-
-        async def send_with_status(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
+        response, send = track_status(scope, send)
         try:
-            await self.app(scope, receive, send_with_status)
+            await self.app(scope, receive, send)
         finally:
-            self.breaker.record(failed=status >= 500)
+            self.breaker.record(failed=response.status is None or response.status >= 500)

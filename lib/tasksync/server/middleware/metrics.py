@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import time
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from tasksync.server.metrics import ServerMetrics
+from tasksync.server.middleware.response_status import track_status
 
 
 def route_template(path: str) -> str:
@@ -31,17 +32,10 @@ class MetricsMiddleware:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        status = 500
-
-        async def send_with_status(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
+        response, send = track_status(scope, send)
         try:
-            await self.app(scope, receive, send_with_status)
+            await self.app(scope, receive, send)
         finally:
-            route = route_template(scope["path"])
-            self.metrics.requests.labels(scope["method"], route, str(status)).inc()
-            self.metrics.latency.labels(route).observe(time.perf_counter() - started)
+            status = 500 if response.status is None else response.status
+            self.metrics.requests.record(scope["method"], route_template(scope["path"]), status,
+                                         time.perf_counter() - started)
