@@ -13,9 +13,15 @@ import msgspec
 from tasksync.client.attempts import Observer
 from tasksync.client.breaker import ClientBreaker, ClientBreakerConfig
 from tasksync.client.errors import ProtocolError
+from tasksync.client.exchange import AiohttpExchange, Exchange, HttpxExchange, Reply
 from tasksync.client.retry import DEFAULT_RETRY, RetryPolicy
 from tasksync.client.sender import RetryingSender
-from tasksync.client.transport import DEFAULT_LIMITS, TransportChoice, make_transport
+from tasksync.client.transport import (
+    DEFAULT_LIMITS,
+    AiohttpTransport,
+    TransportChoice,
+    make_transport,
+)
 
 API_PREFIX = "/api/v1"
 
@@ -31,8 +37,9 @@ class BaseClient:
     """An async connection to a tasksync server that sends through one RetryingSender.
 
     `base_url` is the server root (`http://127.0.0.1:8000`); routes add `/api/v1`.
-    `transport` is "aiohttp" (default, fast under concurrency), "httpx" (httpx's own pool)
-    or any httpx.AsyncBaseTransport. Use as `async with` or call `aclose()`.
+    `transport` is "aiohttp" (default, fast under concurrency: sent straight on an aiohttp
+    session, see exchange.py), "httpx" (httpx's own pool) or any httpx.AsyncBaseTransport
+    (sent through httpx). Use as `async with` or call `aclose()`.
     """
 
     def __init__(
@@ -53,18 +60,28 @@ class BaseClient:
         self.client_version = client_version
         self.retry = retry
         self.breaker = ClientBreaker(breaker) if breaker is not None else None
+        chosen = make_transport(transport, limits)
+        # The httpx client exists on every path: it normalises base_url, headers and timeouts
+        # (which the fast path reads from it) and closes the transport in aclose().
         self._http = httpx.AsyncClient(
             base_url=base_url,
             timeout=timeout,
-            transport=make_transport(transport, limits),
+            transport=chosen,
             headers={
                 **(headers or {}),
                 "X-Client-ID": self.client_id,
                 "X-Client-Version": client_version,
             },
         )
+        # Only the transport this client made itself takes the fast path: a caller's own
+        # transport instance (a subclass, a mock) is honoured by sending through httpx.
+        exchange: Exchange = (
+            AiohttpExchange(self._http, chosen, headers)
+            if transport == "aiohttp" and isinstance(chosen, AiohttpTransport)
+            else HttpxExchange(self._http)
+        )
         self._sender = RetryingSender(
-            self._http,
+            exchange,
             policy=retry,
             client_id=self.client_id,
             breaker=self.breaker,
@@ -86,7 +103,7 @@ class BaseClient:
         body: Any = None,
         headers: Mapping[str, str] | None = None,
         write: bool = False,
-    ) -> httpx.Response:
+    ) -> Reply:
         """The 2xx response to `method API_PREFIX+path`, sent with retries (see sender.py)."""
         content = None if body is None else msgspec.json.encode(body)
         return await self._sender.send(
@@ -100,13 +117,13 @@ class BaseClient:
         )
 
     @staticmethod
-    def _decode(response: httpx.Response, type_: type[T]) -> T:
+    def _decode(response: Reply, type_: type[T]) -> T:
         """The response body as `type_`; raises ProtocolError when it does not match."""
         try:
             return msgspec.json.decode(response.content, type=type_)
         except msgspec.DecodeError as exc:
             raise ProtocolError(
-                f"{response.request.method} {response.request.url} answered a body that is not "
+                f"{response.method} {response.url} answered a body that is not "
                 f"a valid {getattr(type_, '__name__', type_)} ({exc}); check that client and "
                 "server speak the same protocol version"
             ) from exc

@@ -1,7 +1,8 @@
 """RetryingSender: the one place a request is sent, retried, broken off and observed.
 
 HTTPClient and BatchClient both send through it, so retries, idempotency keys, the client
-breaker and the observer behave the same for every operation.
+breaker and the observer behave the same for every operation, whichever Exchange (httpx, or
+the aiohttp fast path, see exchange.py) carries the attempts.
 """
 
 from __future__ import annotations
@@ -27,12 +28,15 @@ from tasksync.client.errors import (
     TransportError,
     error_for_status,
 )
+from tasksync.client.exchange import Exchange, Prepared, Reply
 from tasksync.client.retry import RetryPolicy, parse_retry_after
 
 _UNREACHABLE = (httpx.ConnectError, httpx.ConnectTimeout)
 
 
-@dataclass(frozen=True, slots=True)
+# Internal records are not frozen: a frozen dataclass's __init__ costs a
+# object.__setattr__ per field, on every call.
+@dataclass(slots=True)
 class _Call:
     """What every attempt of one logical call shares."""
 
@@ -41,11 +45,11 @@ class _Call:
     idempotency_key: str | None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class _Result:
     """How one attempt ended: a 2xx response, or an error and whether to try again."""
 
-    response: httpx.Response | None
+    response: Reply | None
     error: TaskSyncError | None
     outcome: str
     status_code: int | None
@@ -55,18 +59,18 @@ class _Result:
 
 
 class RetryingSender:
-    """Sends requests through an httpx.AsyncClient, retrying per a RetryPolicy."""
+    """Sends requests through an Exchange, retrying per a RetryPolicy."""
 
     def __init__(
         self,
-        http: httpx.AsyncClient,
+        exchange: Exchange,
         *,
         policy: RetryPolicy,
         client_id: str,
         breaker: ClientBreaker | None = None,
         observer: Observer | None = None,
     ) -> None:
-        self.http = http
+        self.exchange = exchange
         self.policy = policy
         self.client_id = client_id
         self.breaker = breaker
@@ -85,7 +89,7 @@ class RetryingSender:
         content: bytes | None = None,
         headers: Mapping[str, str] | None = None,
         write: bool = False,
-    ) -> httpx.Response:
+    ) -> Reply:
         """The 2xx response to the request, after retries; raises a TaskSyncError otherwise.
 
         A `write` gets one Idempotency-Key, reused by every attempt of this call, so a
@@ -97,11 +101,12 @@ class RetryingSender:
             request_headers["Idempotency-Key"] = key
         if content is not None:
             request_headers.setdefault("Content-Type", "application/json")
-        request = self.http.build_request(
-            method, path, params=params, content=content, headers=request_headers
-        )
+        request = self.exchange.prepare(method, path, params, content, request_headers)
 
-        call = _Call(uuid.uuid4().hex, operation, key)
+        # The call id exists for the observer's Attempt records only; without an observer the
+        # uuid4 (a getrandom syscall) is measurable on the hot path.
+        call_id = uuid.uuid4().hex if self.observer is not None else ""
+        call = _Call(call_id, operation, key)
         first_start = time.monotonic()
         deadline = None if self.policy.deadline is None else first_start + self.policy.deadline
         attempt = 0
@@ -146,7 +151,7 @@ class RetryingSender:
             await asyncio.sleep(delay)
 
     async def _attempt_with_breaker(
-        self, request: httpx.Request, deadline: float | None, probe: bool
+        self, request: Prepared, deadline: float | None, probe: bool
     ) -> _Result:
         """One attempt, with its verdict reported to the breaker (released if cancelled)."""
         if self.breaker is None:
@@ -162,13 +167,13 @@ class RetryingSender:
             self.breaker.record_success(probe)
         return result
 
-    async def _attempt(self, request: httpx.Request, deadline: float | None) -> _Result:
+    async def _attempt(self, request: Prepared, deadline: float | None) -> _Result:
         """Send `request` once, bounded by the call's deadline, and classify the outcome."""
         try:
             # The whole call has a deadline, so an attempt may not outlive it either; the
             # loop's clock is time.monotonic, the same as `deadline`.
             async with asyncio.timeout_at(deadline):
-                response = await self.http.send(request)
+                response = await self.exchange.send(request)
         except TimeoutError as exc:
             error = TransportError(
                 "the attempt was cut off by RetryPolicy.deadline; raise the deadline or check "
@@ -202,7 +207,7 @@ class RetryingSender:
             server_failing=failing,
         )
 
-    def _transport_failure(self, request: httpx.Request, exc: httpx.TransportError) -> _Result:
+    def _transport_failure(self, request: Prepared, exc: httpx.TransportError) -> _Result:
         """The result of an attempt that got no HTTP answer."""
         name = type(exc).__name__
         error_type = ServerUnreachable if isinstance(exc, _UNREACHABLE) else TransportError
@@ -225,6 +230,8 @@ class RetryingSender:
         delay: float | None,
         retry_after: float | None = None,
     ) -> None:
+        if self.observer is None:
+            return  # no record to build: this runs on every call's hot path
         notify(
             self.observer,
             Attempt(

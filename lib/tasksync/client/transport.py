@@ -53,19 +53,33 @@ def _aiohttp_origin(exc: BaseException) -> BaseException | None:
     return None
 
 
+def translation(exc: Exception, request: httpx.Request | None) -> httpx.TransportError | None:
+    """The httpx exception that names the aiohttp failure `exc` correctly, if it is one.
+
+    Shared with the fast path (exchange.AiohttpExchange), which has no httpx.Request and
+    calls this from a plain `except` (no context manager on its hot path).
+    """
+    origin = _aiohttp_origin(exc)
+    if origin is None:
+        return None
+    for source, target in _TRANSLATION:
+        if isinstance(origin, source):
+            error = target(str(origin) or type(origin).__name__, request=request)
+            error.__cause__ = origin
+            return error
+    return None  # pragma: no cover - the last row catches every ClientError
+
+
 @contextlib.contextmanager
-def _translated(request: httpx.Request) -> Iterator[None]:
+def translated(request: httpx.Request) -> Iterator[None]:
     """Re-raise aiohttp failures as the httpx exception that names them correctly."""
     try:
         yield
     except Exception as exc:
-        origin = _aiohttp_origin(exc)
-        if origin is None:
+        error = translation(exc, request)
+        if error is None:
             raise
-        for source, target in _TRANSLATION:
-            if isinstance(origin, source):
-                raise target(str(origin) or type(origin).__name__, request=request) from origin
-        raise  # pragma: no cover - the last row catches every ClientError
+        raise error from error.__cause__
 
 
 class _TranslatedStream(httpx.AsyncByteStream):
@@ -76,12 +90,12 @@ class _TranslatedStream(httpx.AsyncByteStream):
         self._request = request
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
-        with _translated(self._request):
+        with translated(self._request):
             async for chunk in self._stream:
                 yield chunk
 
     async def aclose(self) -> None:
-        with _translated(self._request):
+        with translated(self._request):
             await self._stream.aclose()
 
 
@@ -102,7 +116,7 @@ class AiohttpTransport(httpx_aiohttp.AiohttpTransport):
         return session
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        with _translated(request):
+        with translated(request):
             response = await super().handle_async_request(request)
         assert isinstance(response.stream, httpx.AsyncByteStream)
         response.stream = _TranslatedStream(response.stream, request)
