@@ -88,7 +88,7 @@ def shade_fault_windows(fig: go.Figure, windows: pd.DataFrame | None) -> go.Figu
     """Shade each fault window (`start`..`end`) on `fig`, labelled "<profile> on <target>"."""
     if windows is None or windows.empty:
         return fig
-    _require(windows, WINDOW_COLUMNS, "fault windows")
+    require_columns(windows, WINDOW_COLUMNS, "fault windows")
     for index, window in enumerate(windows.sort_values("start").itertuples(index=False)):
         fig.add_vrect(
             x0=window.start,
@@ -119,7 +119,7 @@ def latency_percentiles(
     `frame` is long-form, one row per (profile, percentile), e.g. from
     `syncbench.metrics.percentiles_by`.
     """
-    _require(frame, (profile, percentile, value), "latency percentiles")
+    require_columns(frame, (profile, percentile, value), "latency percentiles")
     fig = go.Figure()
     for name, group in frame.groupby(percentile, sort=False):
         fig.add_trace(go.Bar(name=str(name), x=group[profile], y=group[value]))
@@ -144,7 +144,7 @@ def latency_cdf(
 
     Compute the points with `syncbench.metrics.ecdf_by`.
     """
-    _require(frame, (profile, value, fraction), "latency CDF")
+    require_columns(frame, (profile, value, fraction), "latency CDF")
     fig = go.Figure()
     for name, group in frame.groupby(profile, sort=False):
         fig.add_trace(
@@ -171,7 +171,7 @@ def outcome_timeline(
 ) -> go.Figure:
     """Return each operation as a point (time vs latency) coloured by outcome (ok/fail/info),
     with the fault windows shaded."""
-    _require(operations, (time, outcome, latency), "outcome timeline")
+    require_columns(operations, (time, outcome, latency), "outcome timeline")
     fig = go.Figure()
     for name, group in operations.groupby(outcome, sort=False):
         fig.add_trace(
@@ -194,7 +194,7 @@ def outcome_timeline(
 
 def retries_per_request(frame: pd.DataFrame, retries: str = "retries") -> go.Figure:
     """Return a histogram of how many retries each request needed (one row per request)."""
-    _require(frame, (retries,), "retries per request")
+    require_columns(frame, (retries,), "retries per request")
     fig = go.Figure(go.Histogram(x=frame[retries], xbins={"size": 1}, name="requests"))
     fig.update_layout(
         title="Retries per request", xaxis_title="retries", yaxis_title="requests", bargap=0.1
@@ -214,7 +214,7 @@ def breaker_timeline(
     One row per transition (the state entered at `time`); `end` extends the last state to
     the end of the run.
     """
-    _require(transitions, (time, state), "breaker timeline")
+    require_columns(transitions, (time, state), "breaker timeline")
     ordered = transitions.sort_values(time)
     x = list(ordered[time])
     y = list(ordered[state])
@@ -241,7 +241,7 @@ def event_delivery_latency(
     client: str | None = "client",
 ) -> go.Figure:
     """Return each delivered event's latency over time, one trace per receiving client."""
-    _require(frame, (time, latency), "event delivery latency")
+    require_columns(frame, (time, latency), "event delivery latency")
     fig = go.Figure()
     groups: Iterable = (
         frame.groupby(client, sort=False)
@@ -267,7 +267,7 @@ def convergence_time(
     frame: pd.DataFrame, profile: str = "profile", seconds: str = "convergence_s"
 ) -> go.Figure:
     """Return a bar per profile of the time replicas took to converge (one row per profile)."""
-    _require(frame, (profile, seconds), "convergence time")
+    require_columns(frame, (profile, seconds), "convergence time")
     fig = go.Figure(go.Bar(name="convergence", x=frame[profile], y=frame[seconds]))
     fig.update_layout(
         title="Convergence time by profile",
@@ -277,7 +277,8 @@ def convergence_time(
     return fig
 
 
-def _require(frame: pd.DataFrame, columns: Iterable[str], chart: str) -> None:
+def require_columns(frame: pd.DataFrame, columns: Iterable[str], chart: str) -> None:
+    """Raise ValueError naming the columns `frame` lacks for `chart`."""
     missing = [column for column in columns if column not in frame.columns]
     if missing:
         raise ValueError(

@@ -6,20 +6,12 @@ compute nothing, like `syncbench.charts`. Error bars are the min..max over repea
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 import pandas as pd
 import plotly.graph_objects as go
 
+from syncbench.charts import require_columns
+
 _DASH = {"create": "solid", "noop": "dot"}
-
-
-def _require(frame: pd.DataFrame, columns: Iterable[str], chart: str) -> None:
-    missing = [column for column in columns if column not in frame.columns]
-    if missing:
-        raise ValueError(
-            f"{chart} chart needs columns {missing}; the frame has {list(frame.columns)}"
-        )
 
 
 def _error_bars(rows: pd.DataFrame, median: str, low: str, high: str) -> dict:
@@ -37,7 +29,7 @@ def throughput_by_workers(figures: pd.DataFrame) -> go.Figure:
 
     `figures` is PerformanceResult.figures (rows with scenario "create" and "noop").
     """
-    _require(
+    require_columns(
         figures,
         ("scenario", "profile", "x", "value_median", "value_min", "value_max"),
         "throughput",
@@ -69,7 +61,7 @@ def throughput_by_workers(figures: pd.DataFrame) -> go.Figure:
 
 def batch_time_by_size(figures: pd.DataFrame) -> go.Figure:
     """Batch sync time (s) against batch size, one line per profile, log-log."""
-    _require(
+    require_columns(
         figures,
         ("scenario", "profile", "x", "value_median", "value_min", "value_max"),
         "batch time",
@@ -103,7 +95,7 @@ def fanout_latency_by_subscribers(percentiles: pd.DataFrame) -> go.Figure:
     `percentiles` has columns profile, subscribers, percentile, value, low, high
     (PerformanceResult.fanout_percentiles()).
     """
-    _require(
+    require_columns(
         percentiles,
         ("profile", "subscribers", "percentile", "value", "low", "high"),
         "fan-out latency",
@@ -132,7 +124,7 @@ def fanout_latency_by_subscribers(percentiles: pd.DataFrame) -> go.Figure:
 
 def rss_over_time(memory: pd.DataFrame) -> go.Figure:
     """The server's resident memory (MiB) over the run, one colour per phase."""
-    _require(memory, ("time_s", "rss_mib", "phase"), "RSS")
+    require_columns(memory, ("time_s", "rss_mib", "phase"), "RSS")
     fig = go.Figure()
     for phase, rows in memory.groupby("phase", sort=False):
         fig.add_trace(
