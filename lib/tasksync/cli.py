@@ -101,7 +101,7 @@ def _online(ctx: click.Context, work: Callable[[Replica], Awaitable[T]]) -> T:
 @click.argument("text")
 @click.option("--priority", type=click.Choice(PRIORITIES), default="medium", show_default=True)
 @click.option("--status", type=click.Choice(STATUSES), default="pending", show_default=True)
-@click.option("--id", "task_id", help="Use this id instead of a new uuid4 hex.")
+@click.option("--id", "task_id", help="Use this id instead of a new one.")
 @click.option("--repo", "repository", help="Add to this repository instead of the global one.")
 @click.pass_context
 def add(

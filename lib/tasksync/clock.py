@@ -7,7 +7,8 @@ from datetime import UTC, datetime
 
 def now_rfc3339() -> str:
     """The current UTC time as `YYYY-MM-DDTHH:MM:SS.ffffffZ` (sorts like the instant)."""
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    # isoformat costs two thirds of strftime, and this runs once per write.
+    return datetime.now(UTC).isoformat(timespec="microseconds")[:-6] + "Z"
 
 
 def parse_rfc3339(value: str) -> datetime | None:

@@ -30,6 +30,7 @@ from tasksync.client.errors import (
 )
 from tasksync.client.exchange import Exchange, Prepared, Reply
 from tasksync.client.retry import RetryPolicy, parse_retry_after
+from tasksync.ids import new_id
 
 _UNREACHABLE = (httpx.ConnectError, httpx.ConnectTimeout)
 
@@ -95,7 +96,7 @@ class RetryingSender:
         A `write` gets one Idempotency-Key, reused by every attempt of this call, so a
         retried write is applied at most once.
         """
-        key = uuid.uuid4().hex if write else None
+        key = new_id() if write else None
         request_headers = dict(headers or {})
         if key is not None:
             request_headers["Idempotency-Key"] = key

@@ -24,6 +24,7 @@ from typing import NamedTuple
 
 import msgspec
 
+from tasksync.ids import new_id
 from tasksync.models import (
     MAX_ID_CHARS,
     MAX_REPOSITORY_CHARS,
@@ -172,7 +173,7 @@ class LocalStore:
     ) -> LocalTask:
         """The new task, queued for the server with base version 0."""
         fields = check_fields(content, status, priority)
-        task_id = check_task_id(task_id) if task_id is not None else uuid.uuid4().hex
+        task_id = check_task_id(task_id) if task_id is not None else new_id()
         with self._transaction() as db:
             if self._row(db, repository, task_id) is not None:
                 raise TaskExists(task_id, repository)

@@ -109,7 +109,7 @@ class Replica:
         status: str = "pending",
         task_id: str | None = None,
     ) -> LocalTask:
-        """The new task (id: `task_id`, else a fresh uuid4 hex), queued for the next sync."""
+        """The new task (id: `task_id`, else a fresh time-ordered id), queued for the next sync."""
         return self._store.add(
             self.repository, content, task_id=task_id, status=status, priority=priority,
             updated_at=self.now(),

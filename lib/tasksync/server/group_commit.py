@@ -1,13 +1,20 @@
 """Group commit: the writes queued while the storage thread was busy share one transaction.
 
 A commit (writing the WAL frames of every page touched) is most of what a small write
-costs, so committing many requests' writes at once multiplies write throughput. Each
-request still runs alone in its own SAVEPOINT: a request that fails (an injected fault, a
-constraint violation) rolls back only its own changes, and the others commit. Nobody is
+costs, so committing many requests' writes at once multiplies write throughput. Nobody is
 answered before COMMIT returns, so an acknowledged write is durable; a failed COMMIT fails
 every request of the batch, none of which was written. Committed events are published in
 seq order (one storage thread, batches in order, events in request order) before the
 replies are released, as with one transaction per request.
+
+A request that fails (an injected fault, a constraint violation) must not take the others
+down with it. A SQLite savepoint per request would give that, but it costs about as much
+as the request itself (each savepoint journals the original of every page it touches), and
+requests almost never fail. So a batch first runs without savepoints; if a request raises,
+the whole transaction is rolled back (nothing of it was written or answered) and the batch
+runs again with a savepoint per request, where the failing one rolls back alone. While
+`isolate()` is true (storage faults injected: failures are expected, and a delay must not
+be paid twice) batches go straight to savepoints.
 """
 
 from __future__ import annotations
@@ -34,11 +41,16 @@ class _Queued(Generic[T]):
     future: asyncio.Future[T]
 
 
+class _RequestFailed(Exception):
+    """A request raised in a batch run without savepoints: the batch was rolled back."""
+
+
 class GroupCommitter:
     """Queues writes from the event loop and commits them in batches on the storage thread.
 
-    `before_each` runs inside each request's savepoint before its work (fault injection);
-    `publish` receives the events of each committed batch on the event loop.
+    `before_each` runs before each request's work, inside the batch's transaction (fault
+    injection); `isolate` says whether to give every request its own savepoint from the
+    start; `publish` receives the events of each committed batch on the event loop.
     """
 
     def __init__(
@@ -47,8 +59,10 @@ class GroupCommitter:
         executor: Executor,
         before_each: Callable[[], None],
         publish: Callable[[list[Any]], None],
+        isolate: Callable[[], bool] = lambda: False,
     ) -> None:
         self.store = store
+        self._isolate = isolate
         self.publish = publish
         self._executor = executor
         self._before_each = before_each
@@ -82,27 +96,46 @@ class GroupCommitter:
                 self._executor.submit(self._drain)
 
     def _commit(self, batch: list[_Queued[Any]]) -> None:
-        outcomes: list[Any] = []
-        events: list[Any] = []
-        failed: list[bool] = []
         try:
-            with self.store.transaction():
-                for queued in batch:
-                    try:
-                        with self.store.savepoint():
-                            self._before_each()
-                            result, produced = queued.work()
-                    except Exception as exc:  # this request only; the batch goes on
-                        outcomes.append(exc)
-                        failed.append(True)
-                    else:
-                        outcomes.append(result)
-                        failed.append(False)
-                        events.extend(produced)
+            if self._isolate():
+                outcomes, failed, events = self._run(batch, isolated=True)
+            else:
+                try:
+                    outcomes, failed, events = self._run(batch, isolated=False)
+                except _RequestFailed:  # rolled back; run again, each request on its own
+                    outcomes, failed, events = self._run(batch, isolated=True)
         except StorageError as exc:  # BEGIN or COMMIT failed: nothing of the batch was written
             outcomes, failed, events = [exc] * len(batch), [True] * len(batch), []
         assert self._loop is not None
         self._loop.call_soon_threadsafe(self._deliver, batch, outcomes, failed, events)
+
+    def _run(self, batch: list[_Queued[Any]], isolated: bool
+             ) -> tuple[list[Any], list[bool], list[Any]]:
+        """One transaction over the batch: (outcome, failed, events) per request. Without
+        isolation, the first request to raise rolls everything back (_RequestFailed)."""
+        outcomes: list[Any] = []
+        failed: list[bool] = []
+        events: list[Any] = []
+        with self.store.transaction():
+            for queued in batch:
+                try:
+                    if isolated:
+                        with self.store.savepoint():
+                            self._before_each()
+                            result, produced = queued.work()
+                    else:
+                        self._before_each()
+                        result, produced = queued.work()
+                except Exception as exc:
+                    if not isolated:
+                        raise _RequestFailed from exc
+                    outcomes.append(exc)  # this request only; the batch goes on
+                    failed.append(True)
+                else:
+                    outcomes.append(result)
+                    failed.append(False)
+                    events.extend(produced)
+        return outcomes, failed, events
 
     def _deliver(self, batch: list[_Queued[Any]], outcomes: list[Any], failed: list[bool],
                  events: list[Any]) -> None:

@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 import msgspec
 
 from tasksync.clock import now_rfc3339
+from tasksync.ids import new_id
 from tasksync.models import (
     ChangeEvent,
     ChangePage,
@@ -73,6 +74,10 @@ class StorageFaults:
     seed: int = 0
     rng: random.Random = field(default_factory=random.Random)
 
+    @property
+    def active(self) -> bool:
+        return self.delay_s > 0 or self.error_rate > 0
+
     def apply(self) -> None:
         """Run on the storage thread before each storage call: delay, then maybe fail."""
         if self.delay_s > 0:
@@ -97,7 +102,7 @@ class TaskService:
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tasksync-storage")
         self._writes = GroupCommitter(
             store, self._executor, before_each=lambda: self.faults.apply(),
-            publish=lambda events: None,
+            publish=lambda events: None, isolate=lambda: self.faults.active,
         )
 
     def attach(self, loop: asyncio.AbstractEventLoop, publish: Publish) -> None:
@@ -206,7 +211,7 @@ class TaskService:
                         current=existing,
                     ), []
             task = Task(
-                id=body.id or _new_id(), repository=body.repository, content=body.content,
+                id=body.id or new_id(), repository=body.repository, content=body.content,
                 status=body.status, priority=body.priority, version=1, created_at=now,
                 updated_at=now, deleted=False, origin=origin,
             )
@@ -350,12 +355,6 @@ class TaskService:
         )
         store.record_change(result)
         return result, conflict, event
-
-
-def _new_id() -> str:
-    import uuid
-
-    return uuid.uuid4().hex
 
 
 def _changed(current: Task, fields: SyncTaskFields, origin: str, now: str) -> Task:

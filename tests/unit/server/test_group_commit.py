@@ -1,0 +1,117 @@
+"""Group commit on a real SQLite file: one failing request never takes its batch down."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from tasksync.clock import now_rfc3339
+from tasksync.models import ChangeEvent, Task
+from tasksync.server.group_commit import GroupCommitter
+from tasksync.store import SQLiteStore
+
+
+class CountingStore(SQLiteStore):
+    """The real store, counting the savepoints it was asked for."""
+
+    savepoints = 0
+
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        self.savepoints += 1
+        with super().savepoint():
+            yield
+
+
+def create(store: SQLiteStore, task_id: str, fail: bool = False):
+    """A request's work: insert a task and its event; raise after writing when `fail`."""
+
+    def work() -> tuple[str, list[ChangeEvent]]:
+        now = now_rfc3339()
+        task = Task(id=task_id, repository="r", content=task_id, created_at=now, updated_at=now)
+        store.insert_task(task)
+        event = store.append_event("task_created", task, now)
+        if fail:
+            raise ValueError(f"{task_id} failed after writing")
+        return task_id, [event]
+
+    return work
+
+
+async def run_batch(committer: GroupCommitter, executor: ThreadPoolExecutor,
+                    works: list) -> list[object]:
+    """Submit `works` while the storage thread is held, so they all land in one batch."""
+    held, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        held.set()
+        release.wait(timeout=10)
+
+    executor.submit(hold)
+    assert await asyncio.to_thread(held.wait, 10)
+    futures = [committer.submit(work) for work in works]
+    release.set()
+    return await asyncio.gather(*futures, return_exceptions=True)
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[CountingStore]:
+    store = CountingStore(tmp_path / "server.db")
+    yield store
+    store.close()
+
+
+@pytest.fixture
+def executor() -> Iterator[ThreadPoolExecutor]:
+    with ThreadPoolExecutor(max_workers=1) as executor:
+        yield executor
+
+
+def committer_for(store: SQLiteStore, executor: ThreadPoolExecutor, published: list,
+                  isolate: bool = False) -> GroupCommitter:
+    return GroupCommitter(store, executor, before_each=lambda: None,
+                          publish=published.extend, isolate=lambda: isolate)
+
+
+async def test_a_batch_without_failures_commits_without_savepoints(store, executor) -> None:
+    published: list[ChangeEvent] = []
+    committer = committer_for(store, executor, published)
+    results = await run_batch(committer, executor, [create(store, f"t{i}") for i in range(5)])
+    assert results == [f"t{i}" for i in range(5)]
+    assert store.savepoints == 0
+    assert [event.seq for event in published] == [1, 2, 3, 4, 5]
+    assert all(store.get_task(f"t{i}") is not None for i in range(5))
+
+
+@pytest.mark.parametrize("isolate", [False, True], ids=["optimistic", "isolated"])
+async def test_a_failing_request_rolls_back_alone(store, executor, isolate: bool) -> None:
+    published: list[ChangeEvent] = []
+    committer = committer_for(store, executor, published, isolate=isolate)
+    works = [create(store, "t0"), create(store, "bad", fail=True), create(store, "t2")]
+    results = await run_batch(committer, executor, works)
+
+    assert results[0] == "t0" and results[2] == "t2"
+    assert isinstance(results[1], ValueError)
+    assert store.get_task("bad") is None  # its insert was rolled back with it
+    assert store.get_task("t0") is not None and store.get_task("t2") is not None
+    # The log has no hole where the failed request's event was, and only committed events
+    # were published.
+    assert [(event.task_id, event.seq) for event in published] == [("t0", 1), ("t2", 2)]
+    assert [event.seq for event in store.changes("r", 0, 10)] == [1, 2]
+    assert store.savepoints == 3  # every request of the batch ran in its own savepoint
+
+
+async def test_the_next_batch_is_optimistic_again(store, executor) -> None:
+    published: list[ChangeEvent] = []
+    committer = committer_for(store, executor, published)
+    await run_batch(committer, executor, [create(store, "bad", fail=True), create(store, "t1")])
+    before = store.savepoints
+    assert await run_batch(committer, executor, [create(store, "t2")]) == ["t2"]
+    assert store.savepoints == before
+    assert [event.task_id for event in published] == ["t1", "t2"]
