@@ -20,6 +20,7 @@ be paid twice) batches go straight to savepoints.
 from __future__ import annotations
 
 import asyncio
+import collections
 import threading
 from collections.abc import Callable
 from concurrent.futures import Executor
@@ -50,7 +51,9 @@ class GroupCommitter:
 
     `before_each` runs before each request's work, inside the batch's transaction (fault
     injection); `isolate` says whether to give every request its own savepoint from the
-    start; `publish` receives the events of each committed batch on the event loop.
+    start; `publish` receives the events of each committed batch on the event loop. A
+    request not answered within `timeout` seconds fails with `timed_out()` (its work may
+    still run later: the caller is told it may or may not have been applied).
     """
 
     def __init__(
@@ -60,8 +63,16 @@ class GroupCommitter:
         before_each: Callable[[], None],
         publish: Callable[[list[Any]], None],
         isolate: Callable[[], bool] = lambda: False,
+        timeout: float = 5.0,
+        timed_out: Callable[[], Exception] = lambda: TimeoutError("storage did not answer"),
     ) -> None:
         self.store = store
+        self.timeout = timeout
+        self._timed_out = timed_out
+        # Futures in submission order with their deadlines (one timeout for all, so the
+        # deadlines are in order too): one timer for the oldest replaces a timer per request.
+        self._waiting: collections.deque[tuple[asyncio.Future[Any], float]] = collections.deque()
+        self._timer: asyncio.TimerHandle | None = None
         self._isolate = isolate
         self.publish = publish
         self._executor = executor
@@ -75,6 +86,10 @@ class GroupCommitter:
         """Queue `work`; the future resolves after the COMMIT of the batch that ran it."""
         loop = self._loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
+        deadline = loop.time() + self.timeout
+        self._waiting.append((future, deadline))
+        if self._timer is None:
+            self._timer = loop.call_at(deadline, self._expire)
         with self._lock:
             self._pending.append(_Queued(work, future))
             start, self._scheduled = not self._scheduled, True
@@ -135,6 +150,11 @@ class GroupCommitter:
                     outcomes.append(result)
                     failed.append(False)
                     events.extend(produced)
+            if not isolated:
+                try:  # the batch's deferred inserts: a failure here is some request's
+                    self.store.flush()
+                except Exception as exc:
+                    raise _RequestFailed from exc
         return outcomes, failed, events
 
     def _deliver(self, batch: list[_Queued[Any]], outcomes: list[Any], failed: list[bool],
@@ -149,3 +169,16 @@ class GroupCommitter:
                 queued.future.set_exception(outcome)
             else:
                 queued.future.set_result(outcome)
+        waiting = self._waiting
+        while waiting and waiting[0][0].done():  # answered in submission order
+            waiting.popleft()
+
+    def _expire(self) -> None:
+        """On the event loop: fail the requests past their deadline, re-arm for the next."""
+        assert self._loop is not None
+        now, waiting = self._loop.time(), self._waiting
+        while waiting and (waiting[0][0].done() or waiting[0][1] <= now):
+            future, _ = waiting.popleft()
+            if not future.done():
+                future.set_exception(self._timed_out())
+        self._timer = self._loop.call_at(waiting[0][1], self._expire) if waiting else None

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import re
-from typing import Any, TypeVar
+from collections.abc import Callable
+from typing import TypeVar
 
 import msgspec
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 from tasksync.models import (
     MAX_REPOSITORY_CHARS,
@@ -17,7 +19,8 @@ from tasksync.models import (
     TaskCreate,
     TaskUpdate,
 )
-from tasksync.server.service import Reply, TaskService
+from tasksync.server.middleware.responses import header
+from tasksync.server.service import Payload, Reply, TaskService
 
 T = TypeVar("T")
 _REPOSITORY = re.compile(rf"^[A-Za-z0-9._-]{{1,{MAX_REPOSITORY_CHARS}}}$")
@@ -38,17 +41,17 @@ def json_response(status: int, body: bytes, headers: dict[str, str] | None = Non
     return Response(body, status_code=status, media_type="application/json", headers=headers)
 
 
-def render(reply: Reply) -> Response:
-    return json_response(reply.status, reply.body, reply.headers)
-
-
 def _service(request: Request) -> TaskService:
     return request.app.state.service
 
 
 async def decode_body(request: Request, model: type[T]) -> T:
     """The request body as `model`, or ApiError 400/422 naming the offending field."""
-    body = await request.body()
+    return decode_json(await request.body(), model)
+
+
+def decode_json(body: bytes, model: type[T]) -> T:
+    """`body` as `model`, or ApiError 400/422 naming the offending field."""
     try:
         return msgspec.json.decode(body, type=model)
     except msgspec.ValidationError as exc:
@@ -63,34 +66,34 @@ async def decode_body(request: Request, model: type[T]) -> T:
         raise ApiError(400, "bad_json", f"request body is not valid JSON: {exc}") from exc
 
 
-def client_id(request: Request) -> str:
-    value = request.headers.get("x-client-id", "anonymous")
+def client_id(value: str | None) -> str:
+    """The caller's X-Client-ID (or "anonymous"), checked."""
+    if value is None:
+        return "anonymous"
     if not 0 < len(value) <= MAX_HEADER_CHARS:
         raise ApiError(400, "bad_request", "X-Client-ID must be 1-200 characters", "X-Client-ID")
     return value
 
 
-def idempotency_key(request: Request, caller: str) -> str | None:
+def idempotency_key(value: str | None, caller: str) -> str | None:
     """The caller-scoped idempotency key, so two clients can never collide on one key."""
-    key = request.headers.get("idempotency-key")
-    if key is None:
+    if value is None:
         return None
-    if not 0 < len(key) <= MAX_HEADER_CHARS:
+    if not 0 < len(value) <= MAX_HEADER_CHARS:
         raise ApiError(400, "bad_request", "Idempotency-Key must be 1-200 characters",
                        "Idempotency-Key")
-    return f"{caller}\x00{key}"
+    return f"{caller}\x00{value}"
 
 
-async def fingerprint(request: Request) -> str:
-    body = await request.body()
+def fingerprint(method: str, path: str, body: bytes) -> str:
+    """What an idempotency key was first used for: a retry must send the same request."""
     digest = hashlib.blake2b(digest_size=16)
-    digest.update(f"{request.method} {request.url.path}\n".encode())
+    digest.update(f"{method} {path}\n".encode())
     digest.update(body)
     return digest.hexdigest()
 
 
-def if_match(request: Request) -> int | None:
-    value = request.headers.get("if-match")
+def if_match(value: str | None) -> int | None:
     if value is None:
         return None
     cleaned = value.strip().removeprefix("W/").strip('"')
@@ -118,19 +121,70 @@ def repository_param(value: str | None, name: str = "repository") -> str:
     return value
 
 
-async def _write(request: Request, operation: Any) -> Response:
-    caller = client_id(request)
-    key = idempotency_key(request, caller)
-    reply = await _service(request).write(key, await fingerprint(request) if key else "", operation)
-    return render(reply)
+# -- writes: bare ASGI apps -------------------------------------------------------------
+# Creates are the hottest path; building Starlette's Request, URL and Response objects
+# cost as much as the create's own checks, so write routes read the scope directly.
+
+Operation = Callable[[str], tuple[int, Payload, list]]
 
 
-# -- routes -----------------------------------------------------------------------------
+class WriteRoute:
+    """A write endpoint: reads the body and headers, has the service apply `operation` once
+    per idempotency key, sends the reply. Errors raise ApiError like every other route."""
 
-async def create_task(request: Request) -> Response:
-    body = await decode_body(request, TaskCreate)
-    return await _write(request, _service(request).create(body, client_id(request)))
+    def __init__(self, operation: Callable[[TaskService, Scope, bytes, str], Operation]):
+        self.operation = operation
 
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        body = await read_body(receive)
+        caller = client_id(header(scope, b"x-client-id"))
+        key = idempotency_key(header(scope, b"idempotency-key"), caller)
+        service: TaskService = scope["app"].state.service
+        operation = self.operation(service, scope, body, caller)
+        used_for = fingerprint(scope["method"], scope["path"], body) if key else ""
+        await send_reply(send, await service.write(key, used_for, operation))
+
+
+async def read_body(receive: Receive) -> bytes:
+    chunks: list[bytes] = []
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientDisconnect()
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+async def send_reply(send: Send, reply: Reply) -> None:
+    headers = [(b"content-type", b"application/json"),
+               (b"content-length", str(len(reply.body)).encode())]
+    for name, value in reply.headers.items():
+        headers.append((name.lower().encode("latin-1"), value.encode("latin-1")))
+    await send({"type": "http.response.start", "status": reply.status, "headers": headers})
+    await send({"type": "http.response.body", "body": reply.body})
+
+
+def _create(service: TaskService, scope: Scope, body: bytes, caller: str) -> Operation:
+    return service.create(decode_json(body, TaskCreate), caller)
+
+
+def _update(service: TaskService, scope: Scope, body: bytes, caller: str) -> Operation:
+    patch = decode_json(body, TaskUpdate)
+    version = if_match(header(scope, b"if-match"))
+    return service.update(scope["path_params"]["task_id"], patch, version, caller)
+
+
+def _delete(service: TaskService, scope: Scope, body: bytes, caller: str) -> Operation:
+    version = if_match(header(scope, b"if-match"))
+    return service.delete(scope["path_params"]["task_id"], version, caller)
+
+
+def _batch_sync(service: TaskService, scope: Scope, body: bytes, caller: str) -> Operation:
+    return service.batch_sync(decode_json(body, SyncRequest))
+
+
+# -- reads ------------------------------------------------------------------------------
 
 async def get_task(request: Request) -> Response:
     task_id = request.path_params["task_id"]
@@ -154,21 +208,6 @@ async def list_tasks(request: Request) -> Response:
     return json_response(200, msgspec.json.encode(page))
 
 
-async def update_task(request: Request) -> Response:
-    body = await decode_body(request, TaskUpdate)
-    version = if_match(request)
-    operation = _service(request).update(
-        request.path_params["task_id"], body, version, client_id(request)
-    )
-    return await _write(request, operation)
-
-
-async def delete_task(request: Request) -> Response:
-    version = if_match(request)
-    operation = _service(request).delete(request.path_params["task_id"], version, client_id(request))
-    return await _write(request, operation)
-
-
 async def changes(request: Request) -> Response:
     repository = repository_param(request.path_params["repository"])
     after = int_param(request, "after", 0, 0, 2**62)
@@ -186,24 +225,19 @@ async def conflicts(request: Request) -> Response:
     return json_response(200, msgspec.json.encode({"repository": repository, "conflicts": found}))
 
 
-async def batch_sync(request: Request) -> Response:
-    body = await decode_body(request, SyncRequest)
-    return await _write(request, _service(request).batch_sync(body))
-
-
 async def noop(request: Request) -> Response:
     await request.body()
     return json_response(200, b'{"ok":true}')
 
 
 ROUTES = [
-    Route("/api/v1/tasks", create_task, methods=["POST"]),
+    Route("/api/v1/tasks", WriteRoute(_create), methods=["POST"]),
     Route("/api/v1/tasks", list_tasks, methods=["GET"]),
     Route("/api/v1/tasks/{task_id}", get_task, methods=["GET"]),
-    Route("/api/v1/tasks/{task_id}", update_task, methods=["PATCH"]),
-    Route("/api/v1/tasks/{task_id}", delete_task, methods=["DELETE"]),
+    Route("/api/v1/tasks/{task_id}", WriteRoute(_update), methods=["PATCH"]),
+    Route("/api/v1/tasks/{task_id}", WriteRoute(_delete), methods=["DELETE"]),
     Route("/api/v1/repositories/{repository}/changes", changes, methods=["GET"]),
     Route("/api/v1/repositories/{repository}/conflicts", conflicts, methods=["GET"]),
-    Route("/api/v1/sync/batch", batch_sync, methods=["POST"]),
+    Route("/api/v1/sync/batch", WriteRoute(_batch_sync), methods=["POST"]),
     Route("/api/v1/noop", noop, methods=["POST"]),
 ]

@@ -103,6 +103,7 @@ class TaskService:
         self._writes = GroupCommitter(
             store, self._executor, before_each=lambda: self.faults.apply(),
             publish=lambda events: None, isolate=lambda: self.faults.active,
+            timeout=storage_timeout, timed_out=self._timed_out,
         )
 
     def attach(self, loop: asyncio.AbstractEventLoop, publish: Publish) -> None:
@@ -127,9 +128,10 @@ class TaskService:
         try:
             return await asyncio.wait_for(future, self.storage_timeout)
         except TimeoutError as exc:
-            raise StorageTimeout(
-                f"storage did not answer within {self.storage_timeout:.1f}s"
-            ) from exc
+            raise self._timed_out() from exc
+
+    def _timed_out(self) -> StorageTimeout:
+        return StorageTimeout(f"storage did not answer within {self.storage_timeout:.1f}s")
 
     async def write(
         self,
@@ -159,7 +161,7 @@ class TaskService:
                 self.store.save_reply(idempotency_key, StoredReply(fingerprint, status, body))
             return Reply(status, body), events
 
-        return await self._within_deadline(self._writes.submit(work))
+        return await self._writes.submit(work)  # fails with StorageTimeout past the deadline
 
     # -- reads -------------------------------------------------------------------------
 

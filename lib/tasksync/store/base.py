@@ -41,6 +41,11 @@ class TaskStore(Protocol):
         """Inside transaction(): a nested part rolled back alone when it raises."""
         ...
 
+    def flush(self) -> None:
+        """Write any inserts the backend deferred within the transaction (may raise what
+        those inserts would have raised)."""
+        ...
+
     def ping(self) -> None:
         """Raise StorageError when storage cannot serve a query."""
         ...

@@ -68,6 +68,10 @@ CREATE TABLE IF NOT EXISTS idempotency (
 """
 
 _TASK_COLUMNS = "id, repository, content, status, priority, version, created_at, updated_at, deleted, origin"
+_INSERT_TASK = f"INSERT INTO tasks ({_TASK_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+_INSERT_CHANGE = ("INSERT INTO changes (repository, seq, type, task_id, version, origin, timestamp,"
+                  " task) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+_INSERT_REPLY = "INSERT INTO idempotency (key, fingerprint, status, body) VALUES (?, ?, ?, ?)"
 _encode = msgspec.json.encode
 _decode_task = msgspec.json.Decoder(Task).decode
 _decode_result = msgspec.json.Decoder(ItemResult).decode
@@ -103,9 +107,18 @@ class SQLiteStore:
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("PRAGMA foreign_keys=OFF")
         self._db.executescript(SCHEMA)
-        # The last seq per repository, cached: this store is the only writer of its file.
+        # The log bounds per repository, cached: this store is the only writer of its file.
+        # Appends in a transaction update the cache; the repositories rows are written once,
+        # just before COMMIT (one upsert per repository, not one per event).
         self._bounds: dict[str, tuple[int, int]] = {}
+        self._unsaved_bounds: dict[str, tuple[int, int]] = {}
         self._in_transaction = False
+        # Inside a transaction (and outside savepoints) the inserts of a create are queued
+        # and written with one executemany per statement: a batch of creates then costs a
+        # few statements, not a few per create. Point lookups (a task by id, a reply by key)
+        # consult the queued rows; every other statement writes them first.
+        self._savepoints = 0
+        self._forget_deferred()
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
@@ -119,14 +132,16 @@ class SQLiteStore:
             yield
         except BaseException:
             self._db.execute("ROLLBACK")
-            self._bounds.clear()  # the cache may hold seqs that were rolled back
+            self._forget_unsaved_bounds()
             raise
         else:
             try:
+                self.flush()
+                self._save_bounds()
                 self._db.execute("COMMIT")
             except sqlite3.Error as exc:
                 self._db.execute("ROLLBACK")
-                self._bounds.clear()
+                self._forget_unsaved_bounds()
                 raise StorageError(f"commit failed: {exc}") from exc
         finally:
             self._in_transaction = False
@@ -134,37 +149,43 @@ class SQLiteStore:
     @contextmanager
     def savepoint(self) -> Iterator[None]:
         """Inside a transaction: undo only what was done inside on an exception."""
+        self.flush()  # inside, statements run at once, so a rollback undoes exactly them
+        bounds, unsaved = dict(self._bounds), dict(self._unsaved_bounds)
         self._db.execute("SAVEPOINT request")
+        self._savepoints += 1
         try:
             yield
         except BaseException:
             self._db.execute("ROLLBACK TO request")
             self._db.execute("RELEASE request")
-            self._bounds.clear()  # the cache may hold seqs that were rolled back
+            self._bounds, self._unsaved_bounds = bounds, unsaved  # as they were at the start
             raise
         else:
             self._db.execute("RELEASE request")
+        finally:
+            self._savepoints -= 1
 
     def ping(self) -> None:
         try:
-            self._db.execute("SELECT 1").fetchone()
+            self._sql("SELECT 1").fetchone()
         except sqlite3.Error as exc:
             raise StorageError(f"storage not ready: {exc}") from exc
 
     # -- tasks -------------------------------------------------------------------------
 
     def get_task(self, task_id: str) -> Task | None:
+        deferred = self._deferred_tasks.get(task_id)
+        if deferred is not None:
+            return deferred
         row = self._db.execute(f"SELECT {_TASK_COLUMNS} FROM tasks WHERE id = ?", (task_id,)).fetchone()
         return _task_from_row(row) if row else None
 
     def insert_task(self, task: Task) -> None:
-        self._db.execute(
-            f"INSERT INTO tasks ({_TASK_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            _task_values(task),
-        )
+        if self._defer(_INSERT_TASK, _task_values(task)):
+            self._deferred_tasks[task.id] = task
 
     def replace_task(self, task: Task) -> None:
-        self._db.execute(
+        self._sql(
             "UPDATE tasks SET content = ?, status = ?, priority = ?, version = ?, updated_at = ?,"
             " deleted = ?, origin = ? WHERE id = ?",
             (task.content, task.status, task.priority, task.version, task.updated_at,
@@ -175,7 +196,7 @@ class SQLiteStore:
         self, repository: str, after_position: int, limit: int, include_deleted: bool
     ) -> tuple[list[Task], int | None]:
         deleted_clause = "" if include_deleted else " AND deleted = 0"
-        rows = self._db.execute(
+        rows = self._sql(
             f"SELECT position, {_TASK_COLUMNS} FROM tasks WHERE repository = ? AND position > ?"
             f"{deleted_clause} ORDER BY position LIMIT ?",
             (repository, after_position, limit + 1),
@@ -190,7 +211,7 @@ class SQLiteStore:
     def log_bounds(self, repository: str) -> tuple[int, int]:
         bounds = self._bounds.get(repository)
         if bounds is None:
-            row = self._db.execute(
+            row = self._sql(
                 "SELECT earliest_seq, last_seq FROM repositories WHERE name = ?", (repository,)
             ).fetchone()
             bounds = (row[0], row[1]) if row else (0, 0)
@@ -205,28 +226,36 @@ class SQLiteStore:
             repository=task.repository, seq=seq, type=event_type, task_id=task.id,
             version=task.version, task=task, origin=task.origin, timestamp=timestamp,
         )
-        self._db.execute(
-            "INSERT INTO changes (repository, seq, type, task_id, version, origin, timestamp, task)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (task.repository, seq, event_type, task.id, task.version, task.origin, timestamp,
-             _encode(task)),
-        )
+        self._defer(_INSERT_CHANGE, (task.repository, seq, event_type, task.id, task.version,
+                                     task.origin, timestamp, _encode(task)))
         if self.log_retention is not None and seq - earliest + 1 > self.log_retention:
             earliest = seq - self.log_retention + 1
-            self._db.execute(
+            self._sql(
                 "DELETE FROM changes WHERE repository = ? AND seq < ?", (task.repository, earliest)
             )
-        self._db.execute(
+        self._bounds[task.repository] = self._unsaved_bounds[task.repository] = (earliest, seq)
+        if not self._in_transaction:
+            self._save_bounds()
+        return event
+
+    def _save_bounds(self) -> None:
+        if not self._unsaved_bounds:
+            return
+        self._db.executemany(
             "INSERT INTO repositories (name, last_seq, earliest_seq) VALUES (?, ?, ?)"
             " ON CONFLICT (name) DO UPDATE SET last_seq = excluded.last_seq,"
             " earliest_seq = excluded.earliest_seq",
-            (task.repository, seq, earliest),
+            [(name, last, earliest) for name, (earliest, last) in self._unsaved_bounds.items()],
         )
-        self._bounds[task.repository] = (earliest, seq)
-        return event
+        self._unsaved_bounds.clear()
+
+    def _forget_unsaved_bounds(self) -> None:
+        self._bounds.clear()  # the cache may hold seqs that were rolled back
+        self._unsaved_bounds.clear()
+        self._forget_deferred()
 
     def changes(self, repository: str, after: int, limit: int) -> list[ChangeEvent]:
-        rows = self._db.execute(
+        rows = self._sql(
             "SELECT seq, type, task_id, version, origin, timestamp, task FROM changes"
             " WHERE repository = ? AND seq > ? ORDER BY seq LIMIT ?",
             (repository, after, limit),
@@ -240,25 +269,25 @@ class SQLiteStore:
         ]
 
     def snapshot_at(self, task_id: str, version: int) -> Task | None:
-        row = self._db.execute(
+        row = self._sql(
             "SELECT task FROM changes WHERE task_id = ? AND version = ?", (task_id, version)
         ).fetchone()
         return _decode_task(row[0]) if row else None
 
     def written_by_others_since(self, task_id: str, version: int, origin: str) -> bool:
-        earliest_kept = self._db.execute(
+        earliest_kept = self._sql(
             "SELECT MIN(version) FROM changes WHERE task_id = ?", (task_id,)
         ).fetchone()[0]
         if earliest_kept is None or earliest_kept > version + 1:
             return True  # the log no longer shows who wrote those versions: assume others did
-        row = self._db.execute(
+        row = self._sql(
             "SELECT 1 FROM changes WHERE task_id = ? AND version > ? AND origin != ? LIMIT 1",
             (task_id, version, origin),
         ).fetchone()
         return row is not None
 
     def latest_version_by(self, task_id: str, origin: str, after_version: int) -> int | None:
-        row = self._db.execute(
+        row = self._sql(
             "SELECT MAX(version) FROM changes WHERE task_id = ? AND origin = ? AND version > ?",
             (task_id, origin, after_version),
         ).fetchone()
@@ -267,30 +296,30 @@ class SQLiteStore:
     # -- applied changes, conflicts, idempotency ---------------------------------------
 
     def applied_change(self, change_id: str) -> ItemResult | None:
-        row = self._db.execute(
+        row = self._sql(
             "SELECT result FROM applied_changes WHERE change_id = ?", (change_id,)
         ).fetchone()
         return _decode_result(row[0]) if row else None
 
     def record_change(self, result: ItemResult) -> None:
-        self._db.execute(
+        self._sql(
             "INSERT INTO applied_changes (change_id, result) VALUES (?, ?)",
             (result.change_id, _encode(result)),
         )
 
     def save_conflict(self, conflict: Conflict) -> int:
-        cursor = self._db.execute(
+        cursor = self._sql(
             "INSERT INTO conflicts (repository, body) VALUES (?, ?)", (conflict.repository, b"")
         )
         conflict_id = int(cursor.lastrowid or 0)
         conflict.conflict_id = conflict_id
-        self._db.execute(
+        self._sql(
             "UPDATE conflicts SET body = ? WHERE conflict_id = ?", (_encode(conflict), conflict_id)
         )
         return conflict_id
 
     def conflicts(self, repository: str, after_id: int, limit: int) -> list[Conflict]:
-        rows = self._db.execute(
+        rows = self._sql(
             "SELECT body FROM conflicts WHERE repository = ? AND conflict_id > ?"
             " ORDER BY conflict_id LIMIT ?",
             (repository, after_id, limit),
@@ -298,16 +327,51 @@ class SQLiteStore:
         return [_decode_conflict(row[0]) for row in rows]
 
     def stored_reply(self, key: str) -> StoredReply | None:
+        deferred = self._deferred_replies.get(key)
+        if deferred is not None:
+            return deferred
         row = self._db.execute(
             "SELECT fingerprint, status, body FROM idempotency WHERE key = ?", (key,)
         ).fetchone()
         return StoredReply(fingerprint=row[0], status=row[1], body=row[2]) if row else None
 
     def save_reply(self, key: str, reply: StoredReply) -> None:
-        self._db.execute(
-            "INSERT INTO idempotency (key, fingerprint, status, body) VALUES (?, ?, ?, ?)",
-            (key, reply.fingerprint, reply.status, reply.body),
-        )
+        if self._defer(_INSERT_REPLY, (key, reply.fingerprint, reply.status, reply.body)):
+            self._deferred_replies[key] = reply
+
+    # -- deferred inserts ----------------------------------------------------------------
+
+    def _defer(self, statement: str, row: tuple) -> bool:
+        """Queue `row` for one executemany per statement at flush(); True when queued,
+        False when it was written now (outside a transaction, or inside a savepoint)."""
+        if not self._in_transaction or self._savepoints:
+            self._db.execute(statement, row)
+            return False
+        rows = self._deferred.get(statement)
+        if rows is None:
+            rows = self._deferred[statement] = []
+        rows.append(row)
+        return True
+
+    def flush(self) -> None:
+        """Write the deferred inserts (in the order their statements were first used)."""
+        if not self._deferred:
+            return
+        deferred = self._deferred
+        self._forget_deferred()
+        for statement, rows in deferred.items():
+            self._db.executemany(statement, rows)
+
+    def _forget_deferred(self) -> None:
+        self._deferred = {}
+        self._deferred_tasks = {}
+        self._deferred_replies = {}
+
+    def _sql(self, statement: str, params: tuple = ()) -> sqlite3.Cursor:
+        """Execute `statement` after the deferred inserts, so it sees (and follows) them."""
+        if self._deferred:
+            self.flush()
+        return self._db.execute(statement, params)
 
     def close(self) -> None:
         self._db.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -99,6 +100,9 @@ async def test_a_failing_request_rolls_back_alone(store, executor, isolate: bool
     assert results[0] == "t0" and results[2] == "t2"
     assert isinstance(results[1], ValueError)
     assert store.get_task("bad") is None  # its insert was rolled back with it
+    reopened = SQLiteStore(store.path)  # the log bounds were saved, not only cached
+    assert reopened.log_bounds("r") == (1, 2)
+    reopened.close()
     assert store.get_task("t0") is not None and store.get_task("t2") is not None
     # The log has no hole where the failed request's event was, and only committed events
     # were published.
@@ -115,3 +119,35 @@ async def test_the_next_batch_is_optimistic_again(store, executor) -> None:
     assert await run_batch(committer, executor, [create(store, "t2")]) == ["t2"]
     assert store.savepoints == before
     assert [event.task_id for event in published] == ["t1", "t2"]
+
+
+async def test_a_request_past_its_deadline_fails_and_later_ones_are_still_answered(
+        store, executor) -> None:
+    published: list[ChangeEvent] = []
+    committer = GroupCommitter(store, executor, before_each=lambda: None,
+                               publish=published.extend, timeout=0.05,
+                               timed_out=lambda: TimeoutError("storage is slow"))
+    held, release = threading.Event(), threading.Event()
+    executor.submit(lambda: (held.set(), release.wait(timeout=10)))
+    assert await asyncio.to_thread(held.wait, 10)
+    stuck = committer.submit(create(store, "t0"))  # queued behind the held storage thread
+    with pytest.raises(TimeoutError, match="storage is slow"):
+        await stuck
+    release.set()
+    assert await committer.submit(create(store, "t1")) == "t1"
+    # The timed-out request still ran (its caller was told it may have): nothing half-done.
+    assert [event.task_id for event in published] == ["t0", "t1"]
+
+
+async def test_an_insert_that_fails_only_when_written_is_charged_to_its_own_request(
+        store, executor) -> None:
+    """Creates' inserts are written together at the end of the batch; a duplicate id found
+    then must still fail only the request that made it."""
+    published: list[ChangeEvent] = []
+    committer = committer_for(store, executor, published)
+    works = [create(store, "t0"), create(store, "t1"), create(store, "t0"), create(store, "t3")]
+    results = await run_batch(committer, executor, works)
+    assert results[0] == "t0" and results[1] == "t1" and results[3] == "t3"
+    assert isinstance(results[2], sqlite3.IntegrityError)
+    assert [event.task_id for event in published] == ["t0", "t1", "t3"]
+    assert [event.seq for event in store.changes("r", 0, 10)] == [1, 2, 3]

@@ -38,3 +38,10 @@ def test_bucket_count_is_bounded_by_evicting_the_least_recent() -> None:
     limiter.wait_time("c")  # evicts b
     assert limiter.wait_time("a") > 0, "a kept its empty bucket"
     assert limiter.wait_time("b") == 0, "b was evicted, so it starts with a fresh bucket"
+
+
+@pytest.mark.parametrize("rate, burst", [(0, 10), (-1, 10), (1, 0.5)])
+def test_a_rate_limit_that_could_never_refill_is_refused_with_the_way_to_turn_it_off(
+        rate: float, burst: float) -> None:
+    with pytest.raises(ValueError, match="enabled=False"):
+        RateLimitConfig(rate=rate, burst=burst)

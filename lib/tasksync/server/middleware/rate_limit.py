@@ -21,6 +21,11 @@ class RateLimitConfig:
     enabled: bool = True
     max_clients: int = 100_000  # buckets kept; the least recently used go first
 
+    def __post_init__(self) -> None:
+        if self.rate <= 0 or self.burst < 1:
+            raise ValueError(f"rate limit needs rate > 0 and burst >= 1 (got rate={self.rate},"
+                             f" burst={self.burst}); to turn it off use enabled=False")
+
 
 class TokenBucket:
     """Tokens refill at `rate` per second up to `burst`; each request takes one."""
