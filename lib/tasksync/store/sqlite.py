@@ -71,6 +71,7 @@ _TASK_COLUMNS = "id, repository, content, status, priority, version, created_at,
 _INSERT_TASK = f"INSERT INTO tasks ({_TASK_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 _INSERT_CHANGE = ("INSERT INTO changes (repository, seq, type, task_id, version, origin, timestamp,"
                   " task) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+_INSERT_RESULT = "INSERT INTO applied_changes (change_id, result) VALUES (?, ?)"
 _INSERT_REPLY = "INSERT INTO idempotency (key, fingerprint, status, body) VALUES (?, ?, ?, ?)"
 _encode = msgspec.json.encode
 _decode_task = msgspec.json.Decoder(Task).decode
@@ -113,10 +114,11 @@ class SQLiteStore:
         self._bounds: dict[str, tuple[int, int]] = {}
         self._unsaved_bounds: dict[str, tuple[int, int]] = {}
         self._in_transaction = False
-        # Inside a transaction (and outside savepoints) the inserts of a create are queued
-        # and written with one executemany per statement: a batch of creates then costs a
-        # few statements, not a few per create. Point lookups (a task by id, a reply by key)
-        # consult the queued rows; every other statement writes them first.
+        # Inside a transaction (and outside savepoints) the inserts of creates are queued and
+        # written with one executemany per statement: a batch of creates then costs a few
+        # statements, not a few per create. Point lookups (a task by id, a reply by key, an
+        # applied change by id) consult the queued rows; every other statement writes them
+        # first.
         self._savepoints = 0
         self._forget_deferred()
 
@@ -296,16 +298,17 @@ class SQLiteStore:
     # -- applied changes, conflicts, idempotency ---------------------------------------
 
     def applied_change(self, change_id: str) -> ItemResult | None:
-        row = self._sql(
+        deferred = self._deferred_results.get(change_id)
+        if deferred is not None:
+            return deferred
+        row = self._db.execute(
             "SELECT result FROM applied_changes WHERE change_id = ?", (change_id,)
         ).fetchone()
         return _decode_result(row[0]) if row else None
 
     def record_change(self, result: ItemResult) -> None:
-        self._sql(
-            "INSERT INTO applied_changes (change_id, result) VALUES (?, ?)",
-            (result.change_id, _encode(result)),
-        )
+        if self._defer(_INSERT_RESULT, (result.change_id, _encode(result))):
+            self._deferred_results[result.change_id] = result
 
     def save_conflict(self, conflict: Conflict) -> int:
         cursor = self._sql(
@@ -360,12 +363,16 @@ class SQLiteStore:
         deferred = self._deferred
         self._forget_deferred()
         for statement, rows in deferred.items():
-            self._db.executemany(statement, rows)
+            if len(rows) == 1:  # between reads of a mixed batch: no executemany set-up
+                self._db.execute(statement, rows[0])
+            else:
+                self._db.executemany(statement, rows)
 
     def _forget_deferred(self) -> None:
-        self._deferred = {}
-        self._deferred_tasks = {}
-        self._deferred_replies = {}
+        self._deferred: dict[str, list[tuple]] = {}  # statement -> rows, in first-use order
+        self._deferred_tasks: dict[str, Task] = {}
+        self._deferred_replies: dict[str, StoredReply] = {}
+        self._deferred_results: dict[str, ItemResult] = {}
 
     def _sql(self, statement: str, params: tuple = ()) -> sqlite3.Cursor:
         """Execute `statement` after the deferred inserts, so it sees (and follows) them."""
