@@ -51,7 +51,9 @@ bench: setup wrk
 	@for b in $(BENCHMARKS); do \
 	  BENCH_RUN_ID=$(BENCH_RUN_ID) $(BIN)/python -m benchmarks.$$b $(BENCH_ARGS) || exit 1; done
 	BENCH_RUN_ID=$(BENCH_RUN_ID) $(BIN)/python -m benchmarks.memory --seconds $(MEMORY_SECONDS)
-	@echo "results: outputs/bench/$(BENCH_RUN_ID)/"
+	$(BIN)/python -m benchmarks.summary outputs/bench/$(BENCH_RUN_ID)
+	@echo "results: outputs/bench/$(BENCH_RUN_ID)/ (to make them the reference run:"
+	@echo "  $(BIN)/python -m benchmarks.summary outputs/bench/$(BENCH_RUN_ID) --save params/baselines)"
 
 test: setup
 	$(BIN)/pytest --cov --cov-report=term --cov-fail-under=90 $(PYTEST_ARGS)

@@ -108,9 +108,14 @@ def _fmt(value: float) -> str:
 
 def print_figures(benchmark: str, figures: Sequence[Figure], file: Any = sys.stdout) -> None:
     """The figures as a table: median [min..max] unit, ratio to baseline, target, met."""
+    print_summaries(benchmark, [figure.summary() for figure in figures], file)
+
+
+def print_summaries(benchmark: str, summaries: Sequence[dict[str, Any]],
+                    file: Any = sys.stdout) -> None:
+    """Figure summaries (as written to the JSON) as the table print_figures prints."""
     print(f"\n== {benchmark}", file=file)
-    for figure in figures:
-        s = figure.summary()
+    for s in summaries:
         verdict = {True: "MET", False: "NOT MET", None: "-"}[s["met"]]
         print(
             f"  {s['name']:<44} {_fmt(s['median']):>10} [{_fmt(s['min'])}..{_fmt(s['max'])}]"
@@ -120,8 +125,8 @@ def print_figures(benchmark: str, figures: Sequence[Figure], file: Any = sys.std
             f"  target {s['target'] or '-'}: {verdict}",
             file=file,
         )
-        if figure.note:
-            print(f"      {figure.note}", file=file)
+        if s["note"]:
+            print(f"      {s['note']}", file=file)
     file.flush()
 
 
@@ -167,4 +172,5 @@ def report(benchmark: str, figures: Sequence[Figure], out: Path | None,
     return path
 
 
-__all__ = ["Figure", "arguments", "asdict", "machine_description", "output_dir", "report"]
+__all__ = ["Figure", "arguments", "asdict", "machine_description", "output_dir", "print_summaries",
+           "report"]
