@@ -10,7 +10,9 @@ bare echo throughput.
 
 from __future__ import annotations
 
-from benchmarks.processes import bare_server, run_wrk, tasksync_server
+import statistics
+
+from benchmarks.processes import bare_server, loop_and_other_cpu_seconds, run_wrk, tasksync_server
 from benchmarks.runner import Figure, arguments, report
 from benchmarks.wrk_scripts import post_json
 
@@ -21,6 +23,7 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=32)
     args = parser.parse_args()
     bare, noop, create = [], [], []
+    loop_us, storage_us = [], []  # server CPU per create: event loop, storage thread
     failed = 0
     with bare_server() as bare_url, tasksync_server() as server:
         # Warm both (connections, caches, first SQLite pages) before any clock starts.
@@ -33,22 +36,32 @@ def main() -> None:
                                 connections=args.connections),
                 "noop": run_wrk(server.base_url, post_json("/api/v1/noop"),
                                 seconds=args.seconds, connections=args.connections),
-                "create": run_wrk(server.base_url, post_json("/api/v1/tasks"),
-                                  seconds=args.seconds, connections=args.connections),
             }
+            before = loop_and_other_cpu_seconds(server.pid)
+            results["create"] = run_wrk(server.base_url, post_json("/api/v1/tasks"),
+                                        seconds=args.seconds, connections=args.connections)
+            after = loop_and_other_cpu_seconds(server.pid)
+            count = max(1, results["create"].requests)
+            loop_us.append((after[0] - before[0]) / count * 1e6)
+            storage_us.append((after[1] - before[1]) / count * 1e6)
             failed += sum(r.non_2xx + r.socket_errors for r in results.values())
             bare.append(results["bare"].requests_per_s)
             noop.append(results["noop"].requests_per_s)
             create.append(results["create"].requests_per_s)
             print(f"  repeat: bare {bare[-1]:.0f}/s, noop {noop[-1]:.0f}/s,"
-                  f" create {create[-1]:.0f}/s (p99 {results['create'].latency_p99_ms} ms)",
-                  flush=True)
+                  f" create {create[-1]:.0f}/s (p99 {results['create'].latency_p99_ms} ms;"
+                  f" server CPU per create: event loop {loop_us[-1]:.0f} us, storage thread"
+                  f" {storage_us[-1]:.0f} us)", flush=True)
     note = f"{args.connections} connections, {args.seconds:g} s per run"
     if failed:
         note += f"; {failed} requests failed (non-2xx or socket errors)"
+    note += (f"; server CPU per create: event loop {statistics.median(loop_us):.0f} us,"
+             f" storage thread {statistics.median(storage_us):.0f} us (medians)")
     figures = [
         Figure("create throughput (full server)", "req/s", create, "bare POST echo", bare,
-               target=0.5, note=note),
+               target=0.5, note=note,
+               extra={"event_loop_cpu_us_per_create": loop_us,
+                      "storage_thread_cpu_us_per_create": storage_us}),
         Figure("noop throughput (all middleware)", "req/s", noop, "bare POST echo", bare),
         Figure("create throughput vs in-stack noop", "req/s", create, "POST /api/v1/noop", noop),
     ]
