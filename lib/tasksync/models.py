@@ -169,6 +169,10 @@ class Conflict(msgspec.Struct, kw_only=True):
     client_updated_at: str
     resolved: Task | None
     fields: list[str] = []
+    # What the client's edit started from, as resolution saw it (the item's `base`, else
+    # the change log's snapshot at the version it built on); None when neither existed,
+    # which is when `merge` falls back to the server's side.
+    base: SyncTaskFields | None = None
 
 
 class SyncResponse(msgspec.Struct, kw_only=True):

@@ -90,6 +90,16 @@ async def test_merge_combines_fields_using_the_logged_base(http: httpx.AsyncClie
     task = reply["results"][0]["task"]
     assert conflict["winner"] == "merged" and conflict["fields"] == []
     assert (task["content"], task["status"]) == ("A's", "completed")
+    assert conflict["base"]["content"] == "base"  # the log's snapshot at version 1
+
+
+async def test_merge_without_any_base_keeps_the_server_side_and_says_so(
+        http: httpx.AsyncClient) -> None:
+    await sync(http, "A", [item("A:1", "t", "A's")])
+    reply = await sync(http, "B", [item("B:1", "t", "B's")], strategy="merge")  # built on nothing
+    [conflict] = reply["conflicts"]
+    assert (conflict["winner"], conflict["base"]) == ("server", None)
+    assert reply["results"][0]["task"]["content"] == "A's"
 
 
 async def test_merge_reports_fields_both_sides_changed(http: httpx.AsyncClient) -> None:

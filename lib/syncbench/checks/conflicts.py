@@ -11,7 +11,9 @@ from syncbench.verdict import CheckResult
 from tasksync.clock import parse_rfc3339
 
 # Who must win under each strategy (PROTOCOL.md, "Batch sync"); last_write_wins is decided
-# per conflict from the two clocks. `merge` with no base available behaves as server_wins.
+# per conflict from the two clocks. `merge` with no base available behaves as server_wins:
+# a conflict that shows its base must be `merged`; one without (the server had none, or the
+# record does not carry it) may be either.
 WINNERS: dict[str, frozenset[str]] = {
     "server_wins": frozenset({"server"}),
     "client_wins": frozenset({"client"}),
@@ -24,7 +26,8 @@ def expected_winner(conflict: Any) -> frozenset[str]:
     """The winners `conflict`'s strategy allows (empty for an unknown strategy).
 
     last_write_wins: the side whose clock is later (client_updated_at against the server
-    task's updated_at); ties, and clocks that cannot be read, go to the server.
+    task's updated_at); ties, and clocks that cannot be read, go to the server. merge: the
+    merge when the conflict shows the base it had, else the merge or the server.
     """
     record = as_record(conflict)
     strategy = record.get("strategy")
@@ -34,6 +37,8 @@ def expected_winner(conflict: Any) -> frozenset[str]:
         if client_time is not None and server_time is not None and client_time > server_time:
             return frozenset({"client"})
         return frozenset({"server"})
+    if strategy == "merge" and record.get("base") is not None:
+        return frozenset({"merged"})
     return WINNERS.get(str(strategy), frozenset())
 
 

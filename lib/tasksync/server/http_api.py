@@ -19,7 +19,7 @@ from tasksync.models import (
     TaskCreate,
     TaskUpdate,
 )
-from tasksync.server.middleware.responses import header
+from tasksync.server.middleware.responses import header, send_json
 from tasksync.server.service import Payload, Reply, TaskService
 
 T = TypeVar("T")
@@ -157,12 +157,7 @@ async def read_body(receive: Receive) -> bytes:
 
 
 async def send_reply(send: Send, reply: Reply) -> None:
-    headers = [(b"content-type", b"application/json"),
-               (b"content-length", str(len(reply.body)).encode())]
-    for name, value in reply.headers.items():
-        headers.append((name.lower().encode("latin-1"), value.encode("latin-1")))
-    await send({"type": "http.response.start", "status": reply.status, "headers": headers})
-    await send({"type": "http.response.body", "body": reply.body})
+    await send_json(send, reply.status, reply.body, reply.headers)
 
 
 def _create(service: TaskService, scope: Scope, body: bytes, caller: str) -> Operation:

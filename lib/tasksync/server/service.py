@@ -348,7 +348,7 @@ class TaskService:
                 change_id=item.change_id, strategy=request.strategy, winner=resolution.winner,
                 base_version=item.base_version, server=server, client=item.task,
                 client_updated_at=item.updated_at, resolved=result_task,
-                fields=resolution.contested_fields,
+                fields=resolution.contested_fields, base=base,
             )
             store.save_conflict(conflict)
             outcome = "conflict"

@@ -301,6 +301,7 @@ def conflict(
     client_at: str = "2026-01-01T00:00:01.000000Z",
     server_at: str = "2026-01-01T00:00:02.000000Z",
     server: Task | None = None,
+    base: SyncTaskFields | None = None,
 ) -> Conflict:
     server_task = (
         server
@@ -321,6 +322,7 @@ def conflict(
         client=SyncTaskFields(content="client"),
         client_updated_at=client_at,
         resolved=None,
+        base=base,
     )
 
 
@@ -385,6 +387,17 @@ def test_conflicts_unreported_log_entries_allowed_when_responses_can_be_lost() -
         logged[:3], server_log=logged, require_every_logged_reported=False
     )
     assert result.passed, result.message
+
+
+def test_a_merge_that_had_a_base_must_be_merged() -> None:
+    base = SyncTaskFields(content="base")
+    assert expected_winner(conflict(1, "merge", "x", base=base)) == {"merged"}
+    assert expected_winner(conflict(1, "merge", "x")) == {"merged", "server"}
+    result = conflicts_reported_once([conflict(1, "merge", "server", base=base),
+                                      conflict(2, "merge", "server"),
+                                      conflict(3, "merge", "merged", base=base)])
+    assert [(e.get("conflict_id"), e["violation"]) for e in result.counterexample] == [
+        (1, "winner 'server' under merge, expected merged")]
 
 
 def test_expected_winner_follows_the_later_clock_with_ties_to_the_server() -> None:

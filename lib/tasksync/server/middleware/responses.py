@@ -1,4 +1,4 @@
-"""What pure-ASGI middleware shares: reading a header, sending a JSON error reply."""
+"""What pure-ASGI code shares: reading a header, sending a JSON reply or error."""
 
 from __future__ import annotations
 
@@ -19,10 +19,18 @@ async def send_error(
 ) -> None:
     """Send a complete JSON error response in the protocol's ErrorBody shape."""
     body = msgspec.json.encode({"error": code, "message": message})
+    await send_json(send, status, body, headers)
+
+
+async def send_json(send: Send, status: int, body: bytes,
+                    headers: dict[str, str] | None = None) -> None:
+    """Send a complete response with a JSON `body` and any extra `headers`."""
     raw_headers = [
         (b"content-type", b"application/json"),
         (b"content-length", str(len(body)).encode()),
     ]
-    raw_headers += [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]
+    if headers:
+        raw_headers += [(k.lower().encode("latin-1"), v.encode("latin-1"))
+                        for k, v in headers.items()]
     await send({"type": "http.response.start", "status": status, "headers": raw_headers})
     await send({"type": "http.response.body", "body": body})
