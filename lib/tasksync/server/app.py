@@ -17,13 +17,13 @@ from starlette.websockets import WebSocket
 
 from tasksync.server import admin_api, http_api
 from tasksync.server.config import ServerConfig
+from tasksync.server.direct_routes import DirectRoutes
 from tasksync.server.http_api import ApiError, json_response
 from tasksync.server.metrics import ServerMetrics
-from tasksync.server.middleware.body_limit import BodyLimitMiddleware, BodyTooLarge
-from tasksync.server.middleware.circuit_breaker import CircuitBreaker, CircuitBreakerMiddleware
-from tasksync.server.middleware.client_version import ClientVersionMiddleware
-from tasksync.server.middleware.metrics import MetricsMiddleware
-from tasksync.server.middleware.rate_limit import RateLimiter, RateLimitMiddleware
+from tasksync.server.middleware.body_limit import BodyTooLarge
+from tasksync.server.middleware.circuit_breaker import CircuitBreaker
+from tasksync.server.middleware.gates import Gates
+from tasksync.server.middleware.rate_limit import RateLimiter
 from tasksync.server.openapi import openapi_document
 from tasksync.server.service import TaskService
 from tasksync.server.websocket import Hub
@@ -108,27 +108,21 @@ def create_app(config: ServerConfig) -> Starlette:
         Route("/openapi.json", openapi, methods=["GET"]),
         WebSocketRoute("/ws", websocket),
     ]
-    # Outermost first. Rate limiting sits outside the breaker so 429s never count as failures.
+    handlers = {
+        ApiError: _api_error,
+        HTTPException: _http_error,
+        StorageError: _storage_error,
+        BodyTooLarge: _body_too_large,
+        Exception: _unexpected,
+    }
     middleware = [
-        Middleware(MetricsMiddleware, metrics=metrics),
-        Middleware(BodyLimitMiddleware, max_bytes=config.max_body_bytes),
-        Middleware(ClientVersionMiddleware),
-        Middleware(RateLimitMiddleware, limiter=RateLimiter(config.rate_limit),
-                   on_limited=metrics.rate_limited.inc),
-        Middleware(CircuitBreakerMiddleware, breaker=breaker),
+        Middleware(Gates, metrics=metrics, max_body_bytes=config.max_body_bytes,
+                   limiter=RateLimiter(config.rate_limit), on_limited=metrics.rate_limited.inc,
+                   breaker=breaker),
+        Middleware(DirectRoutes, routes=http_api.DIRECT_ROUTES, handlers=handlers),
     ]
-    app = Starlette(
-        routes=routes,
-        middleware=middleware,
-        lifespan=lifespan,
-        exception_handlers={
-            ApiError: _api_error,
-            HTTPException: _http_error,
-            StorageError: _storage_error,
-            BodyTooLarge: _body_too_large,
-            Exception: _unexpected,
-        },
-    )
+    app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan,
+                    exception_handlers=handlers)
     app.state.config = config
     app.state.service = service
     app.state.metrics = metrics

@@ -225,14 +225,21 @@ async def noop(request: Request) -> Response:
     return json_response(200, b'{"ok":true}')
 
 
+create_task = WriteRoute(_create)
+batch_sync = WriteRoute(_batch_sync)
+
+# The two exact-path writes every client makes, served by DirectRoutes right after the gates;
+# they stay in ROUTES too, so a wrong method on their paths still gets its 405 and Allow.
+DIRECT_ROUTES = {("POST", "/api/v1/tasks"): create_task, ("POST", "/api/v1/sync/batch"): batch_sync}
+
 ROUTES = [
-    Route("/api/v1/tasks", WriteRoute(_create), methods=["POST"]),
+    Route("/api/v1/tasks", create_task, methods=["POST"]),
     Route("/api/v1/tasks", list_tasks, methods=["GET"]),
     Route("/api/v1/tasks/{task_id}", get_task, methods=["GET"]),
     Route("/api/v1/tasks/{task_id}", WriteRoute(_update), methods=["PATCH"]),
     Route("/api/v1/tasks/{task_id}", WriteRoute(_delete), methods=["DELETE"]),
     Route("/api/v1/repositories/{repository}/changes", changes, methods=["GET"]),
     Route("/api/v1/repositories/{repository}/conflicts", conflicts, methods=["GET"]),
-    Route("/api/v1/sync/batch", WriteRoute(_batch_sync), methods=["POST"]),
+    Route("/api/v1/sync/batch", batch_sync, methods=["POST"]),
     Route("/api/v1/noop", noop, methods=["POST"]),
 ]

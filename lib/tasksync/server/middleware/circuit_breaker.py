@@ -15,11 +15,10 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Scope
 
 from tasksync.clock import now_rfc3339
-from tasksync.server.middleware.response_status import track_status
-from tasksync.server.middleware.responses import send_error
+from tasksync.server.middleware.responses import Refusal
 
 CLOSED, OPEN, HALF_OPEN = "closed", "open", "half_open"
 
@@ -135,29 +134,18 @@ class CircuitBreaker:
         self._on_transition(old_state, new_state)
 
 
-class CircuitBreakerMiddleware:
-    """Answers 503 while the breaker is open; feeds each guarded call's status back to it."""
+def guarded(breaker: CircuitBreaker, scope: Scope) -> bool:
+    """Whether the breaker watches this request (the storage-backed routes)."""
+    return scope["path"].startswith(breaker.config.route_prefixes)
 
-    def __init__(self, app: ASGIApp, breaker: CircuitBreaker) -> None:
-        self.app = app
-        self.breaker = breaker
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not scope["path"].startswith(
-            self.breaker.config.route_prefixes
-        ):
-            await self.app(scope, receive, send)
-            return
-        if not self.breaker.allow():
-            await send_error(
-                send, 503, "circuit_open",
-                "the server is shedding load after repeated storage failures;"
-                " retry after the Retry-After delay",
-                {"Retry-After": str(max(1, math.ceil(self.breaker.retry_after())))},
-            )
-            return
-        response, send = track_status(scope, send)
-        try:
-            await self.app(scope, receive, send)
-        finally:
-            self.breaker.record(failed=response.status is None or response.status >= 500)
+def open_refusal(breaker: CircuitBreaker) -> Refusal | None:
+    """503 with Retry-After while the breaker is open (no trial left), else None."""
+    if breaker.allow():
+        return None
+    return Refusal(
+        503, "circuit_open",
+        "the server is shedding load after repeated storage failures;"
+        " retry after the Retry-After delay",
+        {"Retry-After": str(max(1, math.ceil(breaker.retry_after())))},
+    )

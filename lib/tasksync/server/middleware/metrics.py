@@ -1,13 +1,6 @@
-"""Counts every HTTP request by route template and status, and times it."""
+"""The route label requests are counted and timed under (see gates.Gates)."""
 
 from __future__ import annotations
-
-import time
-
-from starlette.types import ASGIApp, Receive, Scope, Send
-
-from tasksync.server.metrics import ServerMetrics
-from tasksync.server.middleware.response_status import track_status
 
 
 def route_template(path: str) -> str:
@@ -20,22 +13,3 @@ def route_template(path: str) -> str:
                 "/openapi.json", "/api/v1/admin/breaker", "/api/v1/admin/faults"):
         return path
     return "other"
-
-
-class MetricsMiddleware:
-    def __init__(self, app: ASGIApp, metrics: ServerMetrics) -> None:
-        self.app = app
-        self.metrics = metrics
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        response, send = track_status(scope, send)
-        try:
-            await self.app(scope, receive, send)
-        finally:
-            status = 500 if response.status is None else response.status
-            self.metrics.requests.record(scope["method"], route_template(scope["path"]), status,
-                                         time.perf_counter() - started)

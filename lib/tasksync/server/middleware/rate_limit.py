@@ -7,9 +7,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Scope
 
-from tasksync.server.middleware.responses import header, send_error
+from tasksync.server.middleware.responses import Refusal, header
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,30 +65,21 @@ class RateLimiter:
         return bucket.take(now)
 
 
-class RateLimitMiddleware:
-    """Answers 429 with Retry-After when the caller's bucket (by X-Client-ID) is empty."""
-
-    def __init__(self, app: ASGIApp, limiter: RateLimiter, on_limited: Callable[[], None]):
-        self.app = app
-        self.limiter = limiter
-        self.on_limited = on_limited
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not self.limiter.config.enabled:
-            await self.app(scope, receive, send)
-            return
-        client_id = header(scope, b"x-client-id") or _peer(scope)
-        wait = self.limiter.wait_time(client_id)
-        if wait > 0:
-            self.on_limited()
-            await send_error(
-                send, 429, "rate_limited",
-                f"client {client_id} is over its rate limit of {self.limiter.config.rate:g}"
-                " requests/s; retry after the Retry-After delay",
-                {"Retry-After": str(max(1, math.ceil(wait)))},
-            )
-            return
-        await self.app(scope, receive, send)
+def rate_refusal(limiter: RateLimiter, scope: Scope) -> Refusal | None:
+    """429 with Retry-After when the caller's bucket (by X-Client-ID, else the peer) is
+    empty, else None (and a token taken)."""
+    if not limiter.config.enabled:
+        return None
+    client_id = header(scope, b"x-client-id") or _peer(scope)
+    wait = limiter.wait_time(client_id)
+    if wait <= 0:
+        return None
+    return Refusal(
+        429, "rate_limited",
+        f"client {client_id} is over its rate limit of {limiter.config.rate:g} requests/s;"
+        " retry after the Retry-After delay",
+        {"Retry-After": str(max(1, math.ceil(wait)))},
+    )
 
 
 def _peer(scope: Scope) -> str:

@@ -2,8 +2,19 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import msgspec
 from starlette.types import Scope, Send
+
+
+class Refusal(NamedTuple):
+    """A request a gate refuses: the error reply to send instead of calling the route."""
+
+    status: int
+    code: str
+    message: str
+    headers: dict[str, str] | None = None
 
 
 def header(scope: Scope, name: bytes) -> str | None:
