@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
+
+
+_second: tuple[int, str] = (-1, "")  # the last whole second formatted (one write per tuple)
 
 
 def now_rfc3339() -> str:
     """The current UTC time as `YYYY-MM-DDTHH:MM:SS.ffffffZ` (sorts like the instant)."""
-    # isoformat costs two thirds of strftime, and this runs once per write.
-    return datetime.now(UTC).isoformat(timespec="microseconds")[:-6] + "Z"
+    global _second
+    # This runs once per write: formatting the date and time only once per second makes it
+    # a third of the cost of datetime.isoformat.
+    second, nanos = divmod(time.time_ns(), 1_000_000_000)
+    cached = _second
+    if cached[0] != second:
+        cached = _second = (second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second)))
+    return f"{cached[1]}.{nanos // 1000:06d}Z"
 
 
 def parse_rfc3339(value: str) -> datetime | None:
