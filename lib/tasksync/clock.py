@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime
 
-
 _second: tuple[int, str] = (-1, "")  # the last whole second formatted (one write per tuple)
 
 
