@@ -201,6 +201,18 @@ async def test_malformed_requests_get_400_with_json_body(http: httpx.AsyncClient
         assert response.json()["message"]
 
 
+async def test_a_request_with_several_faults_is_refused_for_the_first_one_checked(
+        http: httpx.AsyncClient) -> None:
+    """The body and If-Match are checked before the Idempotency-Key."""
+    bad_key = {"Idempotency-Key": "k" * 201}
+    body_and_key = await http.post("/api/v1/tasks", json={}, headers=bad_key)
+    json_and_key = await http.post("/api/v1/tasks", content=b"{not json", headers=bad_key)
+    match_and_key = await http.delete("/api/v1/tasks/x", headers={**bad_key, "If-Match": "v"})
+    assert (body_and_key.status_code, body_and_key.json()["error"]) == (422, "validation_error")
+    assert json_and_key.json()["error"] == "bad_json"
+    assert match_and_key.json()["field"] == "If-Match"
+
+
 async def test_unknown_route_and_method_get_json_errors(http: httpx.AsyncClient) -> None:
     missing = await http.get("/api/v1/nothing")
     wrong = await http.put("/api/v1/tasks")

@@ -84,7 +84,9 @@ class GroupCommitter:
 
     def submit(self, work: Work[T]) -> asyncio.Future[T]:
         """Queue `work`; the future resolves after the COMMIT of the batch that ran it."""
-        loop = self._loop = asyncio.get_running_loop()
+        loop = asyncio.get_running_loop()
+        if loop is not self._loop:  # a new loop (tests reuse a service): forget the old timer
+            self._loop, self._timer, self._waiting = loop, None, collections.deque()
         future: asyncio.Future[T] = loop.create_future()
         deadline = loop.time() + self.timeout
         self._waiting.append((future, deadline))

@@ -132,15 +132,19 @@ class WriteRoute:
     """A write endpoint: reads the body and headers, has the service apply `operation` once
     per idempotency key, sends the reply. Errors raise ApiError like every other route."""
 
-    def __init__(self, operation: Callable[[TaskService, Scope, bytes, str], Operation]):
+    def __init__(self, operation: Callable[[TaskService, Scope, bytes, str], Operation],
+                 uses_body: bool = True):
         self.operation = operation
+        self.uses_body = uses_body  # False: the body is read only to fingerprint a keyed call
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        body = await read_body(receive)
         caller = client_id(header(scope, b"x-client-id"))
-        key = idempotency_key(header(scope, b"idempotency-key"), caller)
+        raw_key = header(scope, b"idempotency-key")
+        body = await read_body(receive) if self.uses_body or raw_key is not None else b""
         service: TaskService = scope["app"].state.service
+        # The route's own checks (body, If-Match) come before the key's, as they always did.
         operation = self.operation(service, scope, body, caller)
+        key = idempotency_key(raw_key, caller)
         used_for = fingerprint(scope["method"], scope["path"], body) if key else ""
         await send_reply(send, await service.write(key, used_for, operation))
 
@@ -237,7 +241,8 @@ ROUTES = [
     Route("/api/v1/tasks", list_tasks, methods=["GET"]),
     Route("/api/v1/tasks/{task_id}", get_task, methods=["GET"]),
     Route("/api/v1/tasks/{task_id}", WriteRoute(_update), methods=["PATCH"]),
-    Route("/api/v1/tasks/{task_id}", WriteRoute(_delete), methods=["DELETE"]),
+    Route("/api/v1/tasks/{task_id}", WriteRoute(_delete, uses_body=False),
+          methods=["DELETE"]),
     Route("/api/v1/repositories/{repository}/changes", changes, methods=["GET"]),
     Route("/api/v1/repositories/{repository}/conflicts", conflicts, methods=["GET"]),
     Route("/api/v1/sync/batch", batch_sync, methods=["POST"]),
