@@ -20,7 +20,7 @@ from tasksync.server.config import ServerConfig
 from tasksync.server.direct_routes import DirectRoutes
 from tasksync.server.http_api import ApiError, json_response
 from tasksync.server.metrics import ServerMetrics
-from tasksync.server.middleware.body_limit import BodyTooLarge
+from tasksync.server.middleware.body_limit import BodyTooLarge, body_refusal
 from tasksync.server.middleware.circuit_breaker import CircuitBreaker
 from tasksync.server.middleware.gates import Gates
 from tasksync.server.middleware.rate_limit import RateLimiter
@@ -69,8 +69,8 @@ async def _storage_error(request: Request, exc: Exception) -> Response:
 
 
 async def _body_too_large(request: Request, exc: Exception) -> Response:
-    limit = request.app.state.config.max_body_bytes
-    return _error(413, "body_too_large", f"request body is over {limit} bytes; split it")
+    refusal = body_refusal(request.app.state.config.max_body_bytes)
+    return _error(refusal.status, refusal.code, refusal.message)
 
 
 async def _unexpected(request: Request, exc: Exception) -> Response:
@@ -117,8 +117,7 @@ def create_app(config: ServerConfig) -> Starlette:
     }
     middleware = [
         Middleware(Gates, metrics=metrics, max_body_bytes=config.max_body_bytes,
-                   limiter=RateLimiter(config.rate_limit), on_limited=metrics.rate_limited.inc,
-                   breaker=breaker),
+                   limiter=RateLimiter(config.rate_limit), breaker=breaker),
         Middleware(DirectRoutes, routes=http_api.DIRECT_ROUTES, handlers=handlers),
     ]
     app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan,

@@ -134,7 +134,7 @@ class SQLiteStore:
             yield
         except BaseException:
             self._db.execute("ROLLBACK")
-            self._forget_unsaved_bounds()
+            self._forget_rolled_back()
             raise
         else:
             try:
@@ -143,7 +143,7 @@ class SQLiteStore:
                 self._db.execute("COMMIT")
             except sqlite3.Error as exc:
                 self._db.execute("ROLLBACK")
-                self._forget_unsaved_bounds()
+                self._forget_rolled_back()
                 raise StorageError(f"commit failed: {exc}") from exc
         finally:
             self._in_transaction = False
@@ -251,8 +251,10 @@ class SQLiteStore:
         )
         self._unsaved_bounds.clear()
 
-    def _forget_unsaved_bounds(self) -> None:
-        self._bounds.clear()  # the cache may hold seqs that were rolled back
+    def _forget_rolled_back(self) -> None:
+        """After a ROLLBACK: drop the cached bounds (they may hold rolled-back seqs), the
+        unsaved ones and the deferred rows."""
+        self._bounds.clear()
         self._unsaved_bounds.clear()
         self._forget_deferred()
 
@@ -350,10 +352,7 @@ class SQLiteStore:
         if not self._in_transaction or self._savepoints:
             self._db.execute(statement, row)
             return False
-        rows = self._deferred.get(statement)
-        if rows is None:
-            rows = self._deferred[statement] = []
-        rows.append(row)
+        self._deferred.setdefault(statement, []).append(row)
         return True
 
     def flush(self) -> None:

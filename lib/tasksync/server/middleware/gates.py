@@ -13,7 +13,6 @@ failures.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -42,7 +41,6 @@ class Gates:
         metrics: ServerMetrics,
         max_body_bytes: int,
         limiter: RateLimiter,
-        on_limited: Callable[[], None],
         breaker: CircuitBreaker,
         supported_versions: frozenset[int] = SUPPORTED_MAJOR_VERSIONS,
     ) -> None:
@@ -50,7 +48,6 @@ class Gates:
         self.metrics = metrics
         self.max_body_bytes = max_body_bytes
         self.limiter = limiter
-        self.on_limited = on_limited
         self.breaker = breaker
         self.supported_versions = supported_versions
 
@@ -96,5 +93,5 @@ class Gates:
         if refusal is None:
             refusal = rate_refusal(self.limiter, scope)
             if refusal is not None:
-                self.on_limited()
+                self.metrics.rate_limited.inc()
         return refusal

@@ -1,9 +1,9 @@
-"""One `send` wrapper per request that remembers the response status for every middleware.
+"""One `send` wrapper per request that remembers the response status.
 
-The metrics, body-limit and circuit-breaker middlewares each need to know whether and with
-which status a response started. Each wrapping `send` for that would put three coroutine
-calls on every message of every response; the outermost one wraps it instead and leaves
-the status in the scope, where the inner ones read it.
+The gates (metrics, body limit, breaker) and DirectRoutes each need to know whether and
+with which status a response started. Each wrapping `send` for that would put another
+coroutine call on every message of every response; the outermost one wraps it instead and
+leaves the status in the scope, where the inner ones read it.
 """
 
 from __future__ import annotations
