@@ -1,7 +1,7 @@
 """Plotly figures for the studies: each takes a DataFrame and returns a go.Figure.
 
 Charts draw; they compute nothing. Percentiles, ECDF points and the like come from the
-caller (a study function or `syncbench.metrics`). Time series shade the windows in which a
+caller (a study function or `syncbench.stats`). Time series shade the windows in which a
 fault was active: a windows frame has columns `target`, `profile`, `start`, `end`.
 
 Call `setup_rendering()` once in a notebook so figures are interactive in JupyterLab and a
@@ -117,7 +117,7 @@ def latency_percentiles(
     """Return a grouped bar chart: one bar group per profile, one bar per percentile.
 
     `frame` is long-form, one row per (profile, percentile), e.g. from
-    `syncbench.metrics.percentiles_by`.
+    `syncbench.stats.percentiles_by`.
     """
     require_columns(frame, (profile, percentile, value), "latency percentiles")
     fig = go.Figure()
@@ -142,7 +142,7 @@ def latency_cdf(
 ) -> go.Figure:
     """Return one step line per profile through precomputed ECDF points (`value`, `fraction`).
 
-    Compute the points with `syncbench.metrics.ecdf_by`.
+    Compute the points with `syncbench.stats.ecdf_by`.
     """
     require_columns(frame, (profile, value, fraction), "latency CDF")
     fig = go.Figure()

@@ -24,8 +24,7 @@ import json
 import math
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator
-from contextlib import asynccontextmanager
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -128,7 +127,7 @@ def classify_error(exc: BaseException) -> Literal["fail", "info"]:
     return INFO
 
 
-@dataclass
+@dataclass(slots=True)
 class Operation:
     """One recorded operation: its invocation and (once completed) its completion.
 
@@ -150,7 +149,7 @@ class Operation:
     task_id: str | None = None
     version: int | None = None
     seq: int | None = None
-    attempt_outcomes: list[str] = field(default_factory=list, repr=False)
+    attempt_outcomes: list[str] | None = field(default=None, repr=False)
 
     @property
     def latency_s(self) -> float | None:
@@ -205,6 +204,44 @@ class Operation:
             version=_opt_int(data.get("version")),
             seq=_opt_int(data.get("seq")),
         )
+
+
+class _Recording:
+    """`History.record` as a plain async context manager (cheaper than a generator-based one:
+    recording sits on every operation's path)."""
+
+    __slots__ = ("_history", "_client", "_operation", "_args", "_handle", "_token")
+
+    def __init__(self, history: History, client: str, operation: str,
+                 args: dict[str, Any]) -> None:
+        self._history = history
+        self._client = client
+        self._operation = operation
+        self._args = args
+
+    async def __aenter__(self) -> OpHandle:
+        self._handle = handle = OpHandle(
+            self._history, self._history._invoke(self._client, self._operation, self._args))
+        self._token = _current_op.set(handle.op)
+        return handle
+
+    async def __aexit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> bool:
+        handle = self._handle
+        _current_op.reset(self._token)
+        if handle.op.outcome != PENDING:
+            return exc is not None and not isinstance(exc, asyncio.CancelledError) and (
+                isinstance(exc, self._history.expected_errors))
+        if exc is None:
+            self._history._complete(handle.op, OK, "")
+            return False
+        if isinstance(exc, asyncio.CancelledError):
+            handle.info("cancelled")
+            return False
+        if isinstance(exc, self._history.expected_errors):
+            self._history._complete_from_error(handle.op, exc)
+            return True
+        handle.info(exc)
+        return False
 
 
 class OpHandle:
@@ -287,48 +324,33 @@ class History:
         self.expected_errors = expected_errors
         self._lock = threading.Lock()
         self._ops: list[Operation] = list(operations)
-        self._next_id = max((op.op_id for op in self._ops), default=0) + 1
+        self._index: dict[int, Operation] = {op.op_id: op for op in self._ops}
+        self._next_id = max(self._index, default=0) + 1
 
     # -- recording -------------------------------------------------------------------------
 
     def invoke(self, client: str, operation: str, **args: Any) -> OpHandle:
         """Record an invocation now; complete it through the returned handle."""
-        wall, mono = time.time(), time.monotonic()
-        with self._lock:
-            op = Operation(self._next_id, client, operation, dict(args), wall, mono)
-            self._next_id += 1
-            self._ops.append(op)
-        return OpHandle(self, op)
+        return OpHandle(self, self._invoke(client, operation, args))
 
-    @asynccontextmanager
-    async def record(self, client: str, operation: str, **args: Any) -> AsyncIterator[OpHandle]:
-        """Invoke an operation around a block and complete it from how the block ends.
+    def _invoke(self, client: str, operation: str, args: dict[str, Any]) -> Operation:
+        with self._lock:
+            op_id = self._next_id
+            self._next_id = op_id + 1
+            op = Operation(op_id, client, operation, args, time.time(), time.monotonic())
+            self._ops.append(op)
+            self._index[op_id] = op
+        return op
+
+    def record(self, client: str, operation: str, **args: Any) -> _Recording:
+        """Invoke an operation around an `async with` block; complete it from how it ends.
 
         Normal exit: `ok` (with values given to `op.note`), unless the block completed the
         op itself. An expected error (`expected_errors`): `fail` or `info` per `classify`,
         then swallowed. Cancellation: `info`, re-raised. Any other exception: `info`,
         re-raised (it is a bug in the workload, not an outcome).
         """
-        handle = self.invoke(client, operation, **args)
-        token = _current_op.set(handle.op)
-        try:
-            yield handle
-        except asyncio.CancelledError:
-            if not handle.completed:
-                handle.info("cancelled")
-            raise
-        except self.expected_errors as exc:
-            if not handle.completed:
-                self._complete_from_error(handle.op, exc)
-        except BaseException as exc:
-            if not handle.completed:
-                handle.info(exc)
-            raise
-        else:
-            if not handle.completed:
-                handle.ok()
-        finally:
-            _current_op.reset(token)
+        return _Recording(self, client, operation, args)
 
     def observe_attempt(self, attempt: Attempt) -> None:
         """A tasksync client observer: counts the attempts of the operation being recorded.
@@ -340,6 +362,8 @@ class History:
         if op is None:
             return
         with self._lock:
+            if op.attempt_outcomes is None:
+                op.attempt_outcomes = []
             op.attempt_outcomes.append(attempt.outcome)
 
     def complete_pending(self, error: str = "never completed") -> int:
@@ -351,7 +375,7 @@ class History:
 
     def _complete_from_error(self, op: Operation, exc: BaseException) -> None:
         verdict = self.classify(exc)
-        outcomes = list(op.attempt_outcomes)
+        outcomes = list(op.attempt_outcomes or ())
         if (
             verdict == INFO
             and isinstance(exc, RetriesExhausted)
@@ -414,11 +438,8 @@ class History:
             return len(self._ops)
 
     def by_id(self, op_id: int) -> Operation:
-        """The operation with this id; KeyError when there is none."""
-        for op in self.operations:
-            if op.op_id == op_id:
-                return op
-        raise KeyError(op_id)
+        """The operation with this id (a dict look-up); KeyError when there is none."""
+        return self._index[op_id]
 
     def to_frame(self) -> pd.DataFrame:
         """One row per operation: COLUMNS, plus one `arg_<name>` column per argument name."""
@@ -429,6 +450,9 @@ class History:
             frame[f"arg_{name}"] = [row["args"].get(name) for row in rows]
         for column in ("attempts", "version", "seq"):
             frame[column] = frame[column].astype("Int64")
+        # UTC datetimes, the one time convention of charts (fault windows use it too)
+        frame["time"] = pd.to_datetime(frame["invoke_time"].astype("float64"), unit="s", utc=True)
+        frame["latency_ms"] = frame["latency_s"].astype("float64") * 1000.0
         return frame
 
     @classmethod

@@ -16,14 +16,14 @@ from __future__ import annotations
 
 import html
 import json
-import math
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from syncbench.verdict import CheckResult
+from syncbench.metric import Metric
+from syncbench.plain import json_ready
+from syncbench.verdict import FAIL, PASS, UNKNOWN, CheckResult
 
 RESULTS_SUFFIX = ".results.json"
 
@@ -36,15 +36,6 @@ def results_path(output_dir: str | Path, study: str) -> Path:
 def load_results(output_dir: str | Path, study: str) -> dict[str, Any]:
     """Return the results a study saved; FileNotFoundError when it saved none."""
     return json.loads(results_path(output_dir, study).read_text(encoding="utf-8"))
-
-
-@dataclass(frozen=True)
-class Metric:
-    """One named measurement of a run, with its unit ("ms", "s", "" for a count or ratio)."""
-
-    name: str
-    value: Any
-    unit: str = ""
 
 
 class Report:
@@ -67,6 +58,8 @@ class Report:
         self.checks: list[CheckResult] = []
         self.metrics: dict[str, Metric] = {}
         self.data_files: dict[str, str] = {}
+        # the fault schedule as played (syncbench.nemesis), what `--replay` plays again
+        self.schedule: list[dict[str, Any]] = []
 
     @property
     def passed(self) -> bool:
@@ -75,7 +68,9 @@ class Report:
 
     @property
     def status(self) -> str:
-        return "pass" if self.passed else "fail"
+        """fail if a check failed, else unknown if one is unknown, else pass."""
+        verdicts = {result.verdict for result in self.checks}
+        return FAIL if FAIL in verdicts else UNKNOWN if UNKNOWN in verdicts else PASS
 
     def check(self, result: CheckResult) -> CheckResult:
         """Record a check's result and return it (so a cell can show it)."""
@@ -88,7 +83,7 @@ class Report:
 
     def metric(self, name: str, value: Any, unit: str = "") -> Metric:
         """Record (or replace) a named metric and return it."""
-        metric = Metric(name, _plain(value), unit)
+        metric = value if isinstance(value, Metric) else Metric(name, value, unit)
         self.metrics[name] = metric
         return metric
 
@@ -115,6 +110,7 @@ class Report:
                 for metric in self.metrics.values()
             },
             "data_files": dict(self.data_files),
+            "schedule": list(self.schedule),
             "environment": self.environment,
         }
 
@@ -122,7 +118,7 @@ class Report:
         """Write `<output_dir>/<study>.results.json` and return its path."""
         path = results_path(self.output_dir, self.study)
         path.parent.mkdir(parents=True, exist_ok=True)
-        text = json.dumps(self.to_dict(), indent=2, default=_json_default, allow_nan=False)
+        text = json.dumps(json_ready(self.to_dict()), indent=2, allow_nan=False)
         path.write_text(text + "\n", encoding="utf-8")
         return path
 
@@ -145,7 +141,8 @@ class Report:
         )
 
 
-_VERDICT_COLOURS = {"pass": "#1a7f37", "fail": "#cf222e", "error": "#9a6700"}
+_VERDICT_COLOURS = {"pass": "#1a7f37", "fail": "#cf222e", "error": "#9a6700",
+                    "unknown": "#8250df"}
 
 
 def verdict_table_html(
@@ -184,28 +181,3 @@ def verdict_table_html(
 
 def _esc(value: Any) -> str:
     return html.escape(str(value))
-
-
-def _plain(value: Any) -> Any:
-    """Turn numpy scalars into Python ones so metrics compare and serialise plainly."""
-    if hasattr(value, "item") and callable(value.item):
-        try:
-            value = value.item()
-        except (TypeError, ValueError):
-            return value
-    if isinstance(value, float) and not math.isfinite(value):
-        return str(value)  # JSON has no NaN/inf; keep it readable
-    return value
-
-
-def _json_default(value: Any) -> Any:
-    plain = _plain(value)
-    if plain is not value:
-        return plain
-    if isinstance(value, Path):
-        return str(value)
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    if isinstance(value, set | frozenset | tuple):
-        return list(value)
-    return str(value)

@@ -245,6 +245,12 @@ class Stack:
         entry.applied.append(applied)
         return applied
 
+    def forget_profile(self, group: str, applied: AppliedProfile) -> None:
+        """Stop tracking a profile taken off `group` elsewhere (the nemesis took it off)."""
+        entry = self._group(group)
+        if applied in entry.applied:
+            entry.applied.remove(applied)
+
     async def clear_profiles(self, group: str | None = None) -> None:
         """Take every applied profile off `group` (or off every group)."""
         for name in [group] if group else list(self._groups):

@@ -1,9 +1,22 @@
-"""What a check returns: its verdict, the observed value, and the operations that show a failure."""
+"""What a check returns: its verdict, the observed value, and the operations that show a failure.
+
+A verdict is one of three (Jepsen's valid? true / false / :unknown):
+
+    pass      the property held, and the run reached what the check needs to say so
+    fail      the property was broken; `counterexample` shows the smallest evidence
+    unknown   the run never reached what the check needs (a fault that never bit, a path
+              never taken): not evidence of a pass, so a study with one does not pass
+
+Checks compose with `compose` (Jepsen's `compose`): fail beats unknown beats pass.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
+
+PASS, FAIL, UNKNOWN = "pass", "fail", "unknown"
 
 
 @dataclass(frozen=True)
@@ -12,7 +25,8 @@ class CheckResult:
 
     `observed` and `expected` are short human-readable values ("0 lost of 412 acknowledged",
     "= 0"); `counterexample` holds, for a failure, the smallest set of recorded operations
-    (as plain dicts) that shows it.
+    (as plain dicts) that shows it. `unknown` marks a check whose preconditions the run never
+    met; such a result is never `passed`.
     """
 
     name: str
@@ -21,15 +35,56 @@ class CheckResult:
     expected: Any
     message: str = ""
     counterexample: list[dict[str, Any]] = field(default_factory=list)
+    unknown: bool = False
+
+    def __post_init__(self) -> None:
+        if self.unknown and self.passed:
+            raise ValueError(f"check {self.name!r}: an unknown verdict cannot also pass")
+
+    @classmethod
+    def not_reached(cls, name: str, why: str, expected: Any = "-") -> CheckResult:
+        """An `unknown` verdict: the run never reached what the check needs (`why` says what)."""
+        return cls(name=name, passed=False, observed=f"not reached: {why}", expected=expected,
+                   message=f"unknown: {why}", unknown=True)
 
     @property
     def verdict(self) -> str:
-        return "pass" if self.passed else "fail"
+        if self.unknown:
+            return UNKNOWN
+        return PASS if self.passed else FAIL
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["verdict"] = self.verdict
         return data
+
+
+def compose(name: str, parts: Mapping[str, CheckResult] | Sequence[CheckResult]) -> CheckResult:
+    """One CheckResult over several scopes (profiles, repositories) or checks.
+
+    fail if any part fails, else unknown if any part is unknown, else pass. `observed` lists
+    each part's observation; each counterexample entry gains a `scope` naming its part (the
+    mapping key, or the part's check name for a sequence).
+    """
+    scoped = dict(parts) if isinstance(parts, Mapping) else {p.name: p for p in parts}
+    if not scoped:
+        return CheckResult(name=name, passed=True, observed="nothing to check", expected="-")
+    failing = {scope: part for scope, part in scoped.items() if part.verdict == FAIL}
+    unknown = {scope: part for scope, part in scoped.items() if part.verdict == UNKNOWN}
+    first = next(iter(scoped.values()))
+    shown = failing or unknown
+    message = (first.message if not shown else
+               "; ".join(f"[{scope}] {part.message}" for scope, part in shown.items()))
+    return CheckResult(
+        name=name,
+        passed=not failing and not unknown,
+        observed="; ".join(f"{scope}: {part.observed}" for scope, part in scoped.items()),
+        expected=first.expected,
+        message=message,
+        counterexample=[{"scope": scope, **entry} for scope, part in failing.items()
+                        for entry in part.counterexample],
+        unknown=not failing and bool(unknown),
+    )
 
 
 class StudyChecks:
@@ -55,3 +110,6 @@ class StudyChecks:
         columns = ["name", "verdict", "observed", "expected", "message"]
         return pd.DataFrame([{key: c.to_dict()[key] for key in columns} for c in self.checks],
                             columns=columns)
+
+
+__all__ = ["FAIL", "PASS", "UNKNOWN", "CheckResult", "StudyChecks", "compose"]

@@ -32,7 +32,7 @@ from typing import Any
 
 import pandas as pd
 
-from syncbench import metrics
+from syncbench import stats as metrics
 from syncbench.checks import (
     breaker_followed_state_machine,
     no_duplicates_from_retries,

@@ -44,7 +44,7 @@ from typing import Any
 
 import pandas as pd
 
-from syncbench import metrics as metric_fns
+from syncbench import stats as metric_fns
 from syncbench.checks import (
     convergence,
     no_duplicates_from_retries,

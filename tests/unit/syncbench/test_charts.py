@@ -9,7 +9,8 @@ import plotly.graph_objects as go
 import plotly.io as pio
 import pytest
 
-from syncbench import charts, metrics
+from syncbench import charts
+from syncbench import stats as metrics
 
 WINDOWS = pd.DataFrame(
     [

@@ -1,0 +1,30 @@
+"""syncbench.nemesis: every fault on one recorded timeline.
+
+    kinds      the FaultKind interface and the registry of kinds by name
+    network    `network` (a profile or a toxic on a group's proxy), `offline` (cut off)
+    storage    `storage` (server storage errors and delay)
+    schedule   schedules as data: parse, check, generate from a seed
+    nemesis    the Nemesis: plays schedules and single faults, records start/stop, heals
+    windows    fault windows derived from the History, for charts and checks
+"""
+
+from syncbench.nemesis import network as _network  # noqa: F401  (registers its kinds)
+from syncbench.nemesis import storage as _storage  # noqa: F401
+from syncbench.nemesis.kinds import FaultError, FaultKind, fault_kind, fault_kinds, register_fault
+from syncbench.nemesis.nemesis import PROCESS, ActiveFault, Nemesis
+from syncbench.nemesis.schedule import (
+    Fault,
+    FaultChoice,
+    FaultSchedule,
+    ScheduleError,
+    generate_schedule,
+    parse_schedule,
+    parse_window,
+)
+from syncbench.nemesis.windows import WINDOW_COLUMNS, fault_windows
+
+__all__ = [
+    "PROCESS", "WINDOW_COLUMNS", "ActiveFault", "Fault", "FaultChoice", "FaultError",
+    "FaultKind", "FaultSchedule", "Nemesis", "ScheduleError", "fault_kind", "fault_kinds",
+    "fault_windows", "generate_schedule", "parse_schedule", "parse_window", "register_fault",
+]

@@ -1,0 +1,79 @@
+"""Fault kinds, registered by name: each knows its options, how to start and how to stop.
+
+A kind is one small class (Toxiproxy's toxics are the model: one file-sized idea each,
+registered by name). The nemesis calls `start` and `stop` and records both in the History;
+the kind only does the work:
+
+    network   a network profile or one toxic on a client group's proxy (Toxiproxy)
+    offline   a client group cut off: its proxy refuses new connections and cuts open ones
+    storage   the server's storage fails a fraction of writes and/or is slow (fault injection)
+
+Later kinds (crash, pause, clock, partitions, ...) register the same way.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, ClassVar
+
+if TYPE_CHECKING:
+    from syncbench.stack import Stack
+
+
+class FaultError(ValueError):
+    """A fault's options are wrong; the message names the option and what it accepts."""
+
+
+class FaultKind(ABC):
+    """One kind of fault. `options` checks and normalises what a schedule gives it."""
+
+    name: ClassVar[str]
+    # what `target` names: "group" (a client group's proxy) or "server"
+    target_kind: ClassVar[str] = "group"
+    option_names: ClassVar[tuple[str, ...]] = ()
+
+    def options(self, raw: Mapping[str, Any]) -> dict[str, Any]:
+        """The checked options (plain data); FaultError for an unknown or bad one."""
+        unknown = sorted(set(raw) - set(self.option_names))
+        if unknown:
+            accepted = ", ".join(self.option_names) or "none"
+            raise FaultError(f"{self.name} fault: unknown option {unknown[0]!r}; "
+                             f"options: {accepted}")
+        return dict(raw)
+
+    def label(self, options: Mapping[str, Any]) -> str:
+        """A short name for charts and logs ("wan", "offline", "storage 50% +200ms")."""
+        return self.name
+
+    @abstractmethod
+    async def start(self, stack: Stack, target: str, options: Mapping[str, Any]) -> Any:
+        """Put the fault on; return whatever `stop` needs to take exactly it off."""
+
+    @abstractmethod
+    async def stop(self, stack: Stack, target: str, handle: Any) -> None:
+        """Take the fault off (already gone is fine)."""
+
+
+_KINDS: dict[str, FaultKind] = {}
+
+
+def register_fault(kind: type[FaultKind]) -> type[FaultKind]:
+    """Class decorator: register a fault kind under its `name`."""
+    _KINDS[kind.name] = kind()
+    return kind
+
+
+def fault_kind(name: str) -> FaultKind:
+    """The registered kind `name`; FaultError naming the kinds there are."""
+    if name not in _KINDS:
+        raise FaultError(f"unknown fault kind {name!r}; kinds: {', '.join(sorted(_KINDS))}")
+    return _KINDS[name]
+
+
+def fault_kinds() -> dict[str, FaultKind]:
+    """Every registered fault kind by name."""
+    return dict(_KINDS)
+
+
+__all__ = ["FaultError", "FaultKind", "fault_kind", "fault_kinds", "register_fault"]

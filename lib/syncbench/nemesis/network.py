@@ -1,0 +1,88 @@
+"""Network faults through Toxiproxy: a profile or one toxic on a group's proxy, or a cut-off."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from syncbench.nemesis.kinds import FaultError, FaultKind, register_fault
+from syncbench.profiles import (
+    NetworkProfile,
+    ProfileError,
+    get_profile,
+    load_profiles,
+    parse_toxic,
+    remove_profile,
+)
+from syncbench.toxiproxy import InvalidToxicSpec
+
+if TYPE_CHECKING:
+    from syncbench.stack import Stack
+
+
+def inline_profile(raw: object) -> NetworkProfile:
+    """A one-toxic profile from `{type: latency, attributes: {...}}`; FaultError if bad."""
+    try:
+        spec = parse_toxic(raw)
+    except InvalidToxicSpec as exc:
+        raise FaultError(f"network fault: toxic.{exc.field}: {exc.reason}") from None
+    # One condition per target at a time, so this name is unique on its proxy.
+    return NetworkProfile(name=f"toxic-{spec.type}-{spec.stream}", toxics=(spec,),
+                          description=f"{spec.type} on {spec.stream}: {dict(spec.attributes)}")
+
+
+@register_fault
+class NetworkFault(FaultKind):
+    """`profile: <name>` (params/profiles.yaml) or `toxic: {type, attributes, stream}`."""
+
+    name = "network"
+    option_names = ("profile", "toxic")
+
+    def options(self, raw: Mapping[str, Any]) -> dict[str, Any]:
+        options = super().options(raw)
+        if ("profile" in options) == ("toxic" in options):
+            raise FaultError("network fault: give exactly one of `profile: <name>` or "
+                             "`toxic: {type: ..., attributes: {...}}`")
+        if "toxic" in options:
+            inline_profile(options["toxic"])
+        else:
+            try:
+                get_profile(str(options["profile"]), load_profiles())
+            except ProfileError as exc:
+                raise FaultError(f"network fault: {exc}") from None
+        return options
+
+    def label(self, options: Mapping[str, Any]) -> str:
+        if "profile" in options:
+            return str(options["profile"])
+        return inline_profile(options["toxic"]).name
+
+    def _profile(self, stack: Stack, options: Mapping[str, Any]) -> NetworkProfile:
+        if "toxic" in options:
+            return inline_profile(options["toxic"])
+        return stack.profile(str(options["profile"]))
+
+    async def start(self, stack: Stack, target: str, options: Mapping[str, Any]) -> Any:
+        return await stack.apply_profile(target, self._profile(stack, options))
+
+    async def stop(self, stack: Stack, target: str, handle: Any) -> None:
+        await asyncio.to_thread(remove_profile, stack.control, handle)
+        stack.forget_profile(target, handle)
+
+
+@register_fault
+class OfflineFault(FaultKind):
+    """The group's clients are cut off: new connections refused, open ones cut."""
+
+    name = "offline"
+
+    async def start(self, stack: Stack, target: str, options: Mapping[str, Any]) -> Any:
+        await stack.go_offline(target)
+        return None
+
+    async def stop(self, stack: Stack, target: str, handle: Any) -> None:
+        await stack.go_online(target)
+
+
+__all__ = ["NetworkFault", "OfflineFault", "inline_profile"]
