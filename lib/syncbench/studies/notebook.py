@@ -1,23 +1,64 @@
-"""A study's parameters, taken from the variables of its notebook's parameters cell."""
+"""A study's notebook `parameters` cell, written from its params class (the one source).
+
+`python -m syncbench.studies.notebook` rewrites every registered study's cell; a test fails
+when a cell and its params class differ.
+"""
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Mapping
-from typing import Any, TypeVar
+import sys
+from pathlib import Path
 
-P = TypeVar("P")
+import nbformat
+
+from syncbench.study import Study, parameters_cell, registered_studies
 
 
-def params_from_notebook(params_class: type[P], namespace: Mapping[str, Any]) -> P:
-    """`params_class` filled from the notebook's variables of the same names (e.g. globals()).
+def parameters_cell_of(notebook: Path) -> str | None:
+    """The source of the notebook's cell tagged `parameters`, None when it has none."""
+    nb = nbformat.read(notebook, as_version=4)
+    for cell in nb.cells:
+        if "parameters" in cell.get("metadata", {}).get("tags", []):
+            return str(cell.source)
+    return None
 
-    Every field the notebook defines is taken, so a parameter cannot be set in the cell and
-    then silently left out; lists become tuples (the parameter classes are frozen).
-    """
+
+def write_parameters_cell(study: Study) -> bool:
+    """Make the study notebook's `parameters` cell what its params class says; True if changed."""
+    path = study.notebook_path
+    nb = nbformat.read(path, as_version=4)
+    wanted = parameters_cell(study.params)
+    for cell in nb.cells:
+        if "parameters" in cell.get("metadata", {}).get("tags", []):
+            if cell.source == wanted:
+                return False
+            cell.source = wanted
+            break
+    else:
+        raise ValueError(f"{path}: no cell tagged `parameters`; add one (JupyterLab: "
+                         "Property Inspector > Cell Tags)")
+    nbformat.write(nb, path)
+    return True
+
+
+def main() -> int:
+    for name, study in sorted(registered_studies().items()):
+        changed = write_parameters_cell(study)
+        print(f"{name}: {study.notebook_path.name} {'rewritten' if changed else 'up to date'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
+
+
+def params_from_notebook(params_class, namespace):  # type: ignore[no-untyped-def]
+    """Old-style params from notebook variables; goes once every study is registered."""
+    import dataclasses
+
     values = {
         field.name: tuple(value) if isinstance(value, list) else value
-        for field in dataclasses.fields(params_class)  # type: ignore[arg-type]
+        for field in dataclasses.fields(params_class)
         if field.name in namespace and not field.name.startswith("_")
         for value in [namespace[field.name]]
     }
