@@ -60,6 +60,12 @@ def main() -> None:
     "--list", "list_only", is_flag=True, help="List the studies and their parameters, run nothing."
 )
 @click.option(
+    "--replay",
+    type=click.Path(path_type=Path),
+    help="Run a study again as it ran: a <study>.summary.json from a run's output directory "
+    "(same parameters, seed and fault schedule).",
+)
+@click.option(
     "--progress/--no-progress",
     default=True,
     show_default=True,
@@ -73,12 +79,13 @@ def run_command(
     timeout: float,
     notebooks_dir: Path,
     list_only: bool,
+    replay: Path | None,
     progress: bool,
 ) -> None:
     """Run STUDY notebooks (default: those in --params, else all) and write the artifacts.
 
-    Exit code: 0 all checks passed, 1 a check failed, 2 a study could not run or the input
-    was bad.
+    Exit code: 0 all checks passed, 1 a check failed (or is unknown: what it needs was never
+    reached), 2 a study could not run or the input was bad.
     """
     try:
         if list_only:
@@ -92,6 +99,7 @@ def run_command(
             timeout=timeout if timeout > 0 else None,
             notebooks_dir=notebooks_dir,
             progress=progress,
+            replay=replay,
         )
         result = run(options, echo=lambda line: click.echo(line, err=True))
     except ParameterError as exc:

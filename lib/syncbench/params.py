@@ -23,19 +23,10 @@ from typing import Any
 
 import yaml
 
+from syncbench.param_types import ParameterTypeError, conform, notebook_annotation
+
 # Set by the runner for every study; a parameter set may not choose them.
 RUNNER_PARAMETERS = ("output_dir",)
-
-_TYPES: dict[str, type] = {
-    "str": str,
-    "int": int,
-    "float": float,
-    "bool": bool,
-    "list": list,
-    "dict": dict,
-    "tuple": tuple,
-}
-
 
 class ParameterError(ValueError):
     """A parameter set, override or notebook parameter that cannot be used as given."""
@@ -43,7 +34,7 @@ class ParameterError(ValueError):
 
 @dataclass(frozen=True)
 class Parameter:
-    """One parameter a study notebook declares in its `parameters` cell."""
+    """One parameter of a study: from its params class, or a notebook's `parameters` cell."""
 
     name: str
     type_name: str  # as annotated ("int", "list[str]"), "None" when not annotated
@@ -51,26 +42,35 @@ class Parameter:
     help: str = ""
 
     @property
-    def type_name_shown(self) -> str:
-        """The type as a user reads it: the annotation, else the default's type."""
+    def annotation(self) -> str:
+        """The annotation, else the default's type name ("" when neither says anything)."""
         if self.type_name and self.type_name != "None":
             return self.type_name
-        kinds = _expected_types(self)
-        return kinds[0].__name__ if kinds else "any"
+        default = self.default
+        if default is None or isinstance(default, _Source):
+            return ""
+        return type(default).__name__
+
+    @property
+    def type_name_shown(self) -> str:
+        """The type as a user reads it: the annotation, else the default's type."""
+        return notebook_annotation(self.annotation) if self.annotation else "any"
 
     def accepts(self, value: Any) -> bool:
         """True when `value` has the declared type (or the default's type when not annotated)."""
-        expected = _expected_types(self)
-        if expected is None:
-            return True
-        return any(_is_instance(value, kind) for kind in expected)
+        try:
+            self.conform(value)
+        except ParameterTypeError:
+            return False
+        return True
+
+    def conform(self, value: Any) -> Any:
+        """`value` as a notebook receives it (tuples as lists, ints as floats where a float is
+        declared); ParameterTypeError says what is accepted."""
+        return conform(self.annotation, value, tuples=False)
 
     def coerce(self, value: Any) -> Any:
-        """Return `value` as the declared type where that is lossless (an int for a float)."""
-        expected = _expected_types(self) or ()
-        if float in expected and int not in expected and _is_instance(value, int):
-            return float(value)
-        return value
+        return self.conform(value)
 
 
 @dataclass(frozen=True)
@@ -234,12 +234,10 @@ def _check_value(
             f"{source}: study {study!r} has no parameter {name!r}; valid parameters: "
             f"{', '.join(valid) or '(none)'}"
         )
-    if not parameter.accepts(value):
-        raise ParameterError(
-            f"{source}: study {study!r} parameter {name!r} expects {parameter.type_name_shown}, "
-            f"got {type(value).__name__} {value!r}"
-        )
-    return parameter.coerce(value)
+    try:
+        return parameter.conform(value)
+    except ParameterTypeError as exc:
+        raise ParameterError(f"{source}: study {study!r} parameter {name!r} {exc}") from None
 
 
 def _check_runner_owned(name: str, where: str) -> None:
@@ -256,38 +254,6 @@ def _literal(source: str) -> Any:
         return ast.literal_eval(source)
     except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
         return _Source(source)
-
-
-def _expected_types(parameter: Parameter) -> tuple[type, ...] | None:
-    """The types a value may have, from the annotation, else the default; None = anything."""
-    annotation = parameter.type_name.replace("typing.", "").replace(" ", "")
-    if annotation.startswith("Optional[") and annotation.endswith("]"):
-        annotation = annotation[len("Optional[") : -1] + "|None"
-    if annotation and annotation != "None":
-        kinds: list[type] = []
-        for part in annotation.split("|"):
-            base = part.split("[", 1)[0]
-            if base == "None":
-                kinds.append(type(None))
-            elif base.lower() in _TYPES:
-                kinds.append(_TYPES[base.lower()])
-            else:
-                return None  # a type we cannot check (Any, a class): accept any value
-        return tuple(kinds)
-    default = parameter.default
-    if default is None or isinstance(default, _Source):
-        return None
-    return (type(default),)
-
-
-def _is_instance(value: Any, kind: type) -> bool:
-    if kind is float:
-        return isinstance(value, int | float) and not isinstance(value, bool)
-    if kind is int:
-        return isinstance(value, int) and not isinstance(value, bool)
-    if kind in (list, tuple):
-        return isinstance(value, list | tuple)
-    return isinstance(value, kind)
 
 
 def _mapping(value: Any, where: str) -> dict[str, Any]:

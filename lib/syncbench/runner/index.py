@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 from typing import Any
 
-_COLOURS = {"pass": "#1a7f37", "fail": "#cf222e", "error": "#9a6700"}
+_COLOURS = {"pass": "#1a7f37", "fail": "#cf222e", "unknown": "#8250df", "error": "#9a6700"}
 
 
 def index_html(run: dict[str, Any]) -> str:

@@ -31,10 +31,11 @@ def junit_xml(run: dict[str, Any]) -> str:
             )
             if not check.get("passed"):
                 counts["failures"] += 1
+                unknown = check.get("verdict") == "unknown"
                 failure = ET.SubElement(
                     case,
                     "failure",
-                    type="CheckFailed",
+                    type="CheckUnknown" if unknown else "CheckFailed",
                     message=f"observed {check.get('observed')}, expected {check.get('expected')}",
                 )
                 failure.text = _failure_text(check)

@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-PASS, FAIL, ERROR = "pass", "fail", "error"
-EXIT_CODES = {PASS: 0, FAIL: 1, ERROR: 2}
+PASS, FAIL, UNKNOWN, ERROR = "pass", "fail", "unknown", "error"
+# unknown (a check's preconditions were never reached) is no pass: it exits like a failure
+EXIT_CODES = {PASS: 0, FAIL: 1, UNKNOWN: 1, ERROR: 2}
 
 
 @dataclass
@@ -32,7 +33,15 @@ class StudyOutcome:
 
     @property
     def failed_checks(self) -> list[dict[str, Any]]:
+        """Checks that did not pass: failed, or unknown."""
         return [check for check in self.checks if not check.get("passed")]
+
+
+def status_of(checks: list[dict[str, Any]]) -> str:
+    """fail if a check failed, else unknown if one is unknown, else pass."""
+    verdicts = {check.get("verdict") or (PASS if check.get("passed") else FAIL)
+                for check in checks}
+    return FAIL if FAIL in verdicts else UNKNOWN if UNKNOWN in verdicts else PASS
 
 
 def exit_code(outcomes: list[StudyOutcome]) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,6 +45,36 @@ def find_studies(notebooks_dir: Path) -> dict[str, Path]:
     }
 
 
+def declared_parameters(study: str, notebook: Path) -> dict[str, Parameter]:
+    """A study's parameters: from its params class when it is registered (the one source),
+    else from its notebook's `parameters` cell (ad-hoc notebooks)."""
+    from syncbench.study import registered_studies
+
+    registered = registered_studies().get(study)
+    if registered is None or registered.notebook_path.resolve() != notebook.resolve():
+        return notebook_parameters(notebook)
+    return {
+        "output_dir": Parameter("output_dir", "str", ".", "set by the runner"),
+        **{name: Parameter(name, info.annotation, info.default, info.help)
+           for name, info in registered.params.fields_info().items()},
+    }
+
+
+def check_study_parameters(study: str, notebook: Path, values: dict[str, Any],
+                           source: str) -> None:
+    """Make the registered study's params object from `values`, so a rule that spans fields
+    (an unknown profile, too few replicas) fails here, before any server starts."""
+    from syncbench.study import StudyParamError, registered_studies
+
+    registered = registered_studies().get(study)
+    if registered is None or registered.notebook_path.resolve() != notebook.resolve():
+        return
+    try:
+        registered.params.from_mapping(values)
+    except StudyParamError as exc:
+        raise ParameterError(f"{source}: study {study!r} {exc}") from None
+
+
 def plan_studies(
     notebooks_dir: Path,
     studies: Sequence[str] = (),
@@ -60,14 +91,14 @@ def plan_studies(
                 f"unknown study {study!r}: no {notebooks_dir / (study + '.ipynb')}; "
                 f"valid studies: {', '.join(available) or '(none)'}"
             )
-    declared = {study: notebook_parameters(path) for study, path in available.items()}
+    declared = {study: declared_parameters(study, path) for study, path in available.items()}
     validate_parameter_set(param_set, declared)
     selected = list(dict.fromkeys(studies)) or list(param_set.studies) or list(available)
     if not selected:
         raise ParameterError(f"no study notebooks in {notebooks_dir}")
     overrides = overrides or {}
     check_overrides(overrides, {study: declared[study] for study in selected})
-    return [
+    plans = [
         StudyPlan(
             study=study,
             notebook=available[study],
@@ -76,3 +107,45 @@ def plan_studies(
         )
         for study in selected
     ]
+    source = f"{param_set.source}{' and -p overrides' if overrides else ''}"
+    for plan in plans:
+        check_study_parameters(plan.study, plan.notebook, plan.parameters, source)
+    return plans
+
+
+def plan_replay(
+    summary_path: Path,
+    notebooks_dir: Path,
+    overrides: dict[str, Any] | None = None,
+) -> StudyPlan:
+    """The plan that runs a study again as `<study>.summary.json` recorded it: the same
+    parameters and seed, and the fault schedule it played (in place of a generated one)."""
+    if not summary_path.is_file():
+        raise ParameterError(f"--replay: no such file {summary_path}; give a "
+                             "<study>.summary.json from a run's output directory")
+    try:
+        summary = json.loads(summary_path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ParameterError(f"--replay: {summary_path} is not a study summary (JSON): "
+                             f"{exc}") from None
+    if not isinstance(summary, dict) or not isinstance(summary.get("study"), str) or (
+            not isinstance(summary.get("parameters"), dict)):
+        raise ParameterError(f"--replay: {summary_path} has no study and parameters; give a "
+                             "<study>.summary.json (not the run's summary.json)")
+    study = summary["study"]
+    available = find_studies(notebooks_dir)
+    if study not in available:
+        raise ParameterError(f"--replay: the summary is of study {study!r}, which has no "
+                             f"notebook in {notebooks_dir}")
+    declared = declared_parameters(study, available[study])
+    values = {name: value for name, value in summary["parameters"].items()
+              if name in declared and name != "output_dir"}
+    if summary.get("schedule") and "schedule" in declared:
+        values["schedule"] = summary["schedule"]
+    replayed = ParameterSet(path=summary_path, studies={study: values})
+    overrides = overrides or {}
+    check_overrides(overrides, {study: declared})
+    parameters = resolve_parameters(study, declared, replayed, overrides)
+    check_study_parameters(study, available[study], parameters, f"--replay {summary_path}")
+    return StudyPlan(study=study, notebook=available[study], parameters=parameters,
+                     declared=declared)

@@ -12,13 +12,14 @@ from typing import Any
 
 import nbformat
 
+from syncbench.params import ParameterError
 from syncbench.report import load_results, results_path
 from syncbench.runner.execute import KERNEL_NAME, execute_notebook
 from syncbench.runner.html import write_notebook_html
 from syncbench.runner.index import index_html
 from syncbench.runner.junit import junit_xml
-from syncbench.runner.outcome import ERROR, FAIL, PASS, StudyOutcome, exit_code
-from syncbench.runner.plan import StudyPlan, plan_studies
+from syncbench.runner.outcome import ERROR, StudyOutcome, exit_code, status_of
+from syncbench.runner.plan import StudyPlan, plan_replay, plan_studies
 from syncbench.runner.summary import (
     git_info,
     new_run_id,
@@ -43,6 +44,7 @@ class RunOptions:
     outputs_root: Path = Path("outputs")
     kernel_name: str = KERNEL_NAME
     progress: bool = True
+    replay: Path | None = None  # a <study>.summary.json to run again as it ran
 
 
 @dataclass(frozen=True)
@@ -58,9 +60,15 @@ class RunResult:
 def run(options: RunOptions, echo: Callable[[str], None] = print) -> RunResult:
     """Run the selected studies and write all artifacts; ParameterError (before anything
     runs) for unknown studies, parameters or a bad params file."""
-    plans = plan_studies(
-        options.notebooks_dir, options.studies, options.params_file, options.overrides
-    )
+    if options.replay is not None:
+        if options.studies or options.params_file:
+            raise ParameterError("--replay runs the one study its summary names with the "
+                                 "parameters it recorded; drop the study names and --params")
+        plans = [plan_replay(options.replay, options.notebooks_dir, options.overrides)]
+    else:
+        plans = plan_studies(
+            options.notebooks_dir, options.studies, options.params_file, options.overrides
+        )
     git = git_info()
     run_id = new_run_id(git)
     out_dir = options.out_dir or options.outputs_root / run_id
@@ -88,7 +96,7 @@ def run(options: RunOptions, echo: Callable[[str], None] = print) -> RunResult:
         git,
         run_id,
         started_at,
-        str(options.params_file) if options.params_file else None,
+        str(options.replay or options.params_file or "") or None,
         options.overrides,
         code,
     )
@@ -159,7 +167,7 @@ def _read_results(outcome: StudyOutcome, out_dir: Path) -> None:
     except (OSError, ValueError) as exc:
         outcome.reason = f"unreadable results file: {exc}"
         return
-    outcome.status = FAIL if any(not c.get("passed") for c in outcome.checks) else PASS
+    outcome.status = status_of(outcome.checks)
 
 
 def _executed_or_source(output_notebook: Path, source: Path) -> nbformat.NotebookNode:

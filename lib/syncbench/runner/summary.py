@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from syncbench.runner.outcome import ERROR, FAIL, PASS, StudyOutcome
+from syncbench.runner.outcome import ERROR, FAIL, PASS, UNKNOWN, StudyOutcome
 
 
 @dataclass(frozen=True)
@@ -93,6 +93,8 @@ def study_summary(outcome: StudyOutcome, git: GitInfo, run_id: str) -> dict[str,
         "versions": {**versions(), "toxiproxy": environment.get("toxiproxy_version")},
         "environment": environment,
         "data_files": sorted(outcome.results.get("data_files", {}).values()),
+        # the fault schedule as played: `syncbench run --replay` plays it again
+        "schedule": outcome.results.get("schedule", []),
         "notebook": f"{outcome.study}.ipynb",
         "html": f"{outcome.study}.html",
     }
@@ -109,11 +111,14 @@ def run_summary(
 ) -> dict[str, Any]:
     """Return the summary over all studies of a run, as written to summary.json."""
     counts = {
-        status: sum(1 for s in studies if s["status"] == status) for status in (PASS, FAIL, ERROR)
+        status: sum(1 for s in studies if s["status"] == status)
+        for status in (PASS, FAIL, UNKNOWN, ERROR)
     }
+    order = [PASS, UNKNOWN, FAIL, ERROR]
+    worst = max((s["status"] for s in studies), key=order.index, default=PASS)
     return {
         "run_id": run_id,
-        "status": {0: PASS, 1: FAIL}.get(exit_code, ERROR),
+        "status": worst,
         "exit_code": exit_code,
         "started_at": started_at,
         "params_file": params_file,

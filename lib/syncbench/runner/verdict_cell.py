@@ -12,7 +12,7 @@ from syncbench.runner.outcome import ERROR, StudyOutcome
 VERDICT_TAG = "syncbench-verdict"
 _SHOWN_OPERATIONS = 3
 # Plain text symbols: they render in every font, emoji do not (headless browsers, CI logs).
-_BADGES = {"pass": "✓ PASS", "fail": "✗ FAIL", "error": "⚠ ERROR"}
+_BADGES = {"pass": "✓ PASS", "fail": "✗ FAIL", "unknown": "? UNKNOWN", "error": "⚠ ERROR"}
 
 
 def verdict_markdown(outcome: StudyOutcome) -> str:
@@ -52,8 +52,9 @@ def insert_verdict_cell(nb: nbformat.NotebookNode, outcome: StudyOutcome) -> Non
 
 
 def _failure_details(check: dict[str, Any]) -> list[str]:
+    word = "is unknown" if check.get("verdict") == "unknown" else "failed"
     lines = [
-        f"**{_cell(check['name'])} failed**"
+        f"**{_cell(check['name'])} {word}**"
         + (f": {_cell(check['message'])}" if check.get("message") else "")
     ]
     operations = check.get("counterexample") or []

@@ -161,7 +161,7 @@ def test_run_summary_index_and_junit(passing_run) -> None:
     out, _, _ = passing_run
     run = json.loads((out / "summary.json").read_text())
     assert run["status"] == "pass" and run["exit_code"] == 0
-    assert run["counts"] == {"pass": 1, "fail": 0, "error": 0}
+    assert run["counts"] == {"pass": 1, "fail": 0, "unknown": 0, "error": 0}
     assert [study["study"] for study in run["studies"]] == ["passing"]
     index = (out / "index.html").read_text()
     assert "href='passing.html'" in index and "href='passing.ipynb'" in index
@@ -244,7 +244,7 @@ def test_list_shows_each_study_parameter_with_type_default_and_comment() -> None
             "params file not found: /nonexistent/absent.yaml",
         ),
         (("passing", "-p", "threshold"), "bad override 'threshold'"),
-        (("passing", "-p", "threshold=high"), "parameter 'threshold' expects float"),
+        (("passing", "-p", "threshold=high"), "parameter 'threshold' expects a finite number, got str 'high'"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(args: tuple[str, ...], message: str) -> None:

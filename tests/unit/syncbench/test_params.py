@@ -124,21 +124,24 @@ def test_unknown_parameter_names_file_study_parameter_and_valid_ones(
 @pytest.mark.parametrize(
     ("yaml_value", "expected_type"),
     [
-        ("clients: many", "int"),
-        ("clients: 2.5", "int"),
-        ("clients: true", "int"),
-        ("budget_ms: fast", "float"),
-        ("enabled: 1", "bool"),
-        ("profile: 3", "str"),
-        ("profiles: lossy", "list[str]"),
+        ("clients: many", "an integer, got str 'many'"),
+        ("clients: 2.5", "an integer, got float 2.5"),
+        ("clients: true", "an integer, got bool True"),
+        ("budget_ms: fast", "a finite number, got str 'fast'"),
+        ("budget_ms: .nan", "a finite number, got float nan"),
+        ("enabled: 1", "true or false, got int 1"),
+        ("enabled: 'False'", "true or false, got str 'False'"),
+        ("profile: 3", "a string, got int 3"),
+        ("profiles: lossy", "a list of strings, got str 'lossy'"),
     ],
 )
 def test_wrong_type_fails(
     notebooks: Path, tmp_path: Path, yaml_value: str, expected_type: str
 ) -> None:
     params = write_params(tmp_path, f"studies:\n  latency: {{{yaml_value}}}\n")
-    with pytest.raises(ParameterError, match=f"expects {expected_type.replace('[', '.')}"):
+    with pytest.raises(ParameterError) as error:
         plan_studies(notebooks, [], params)
+    assert f"expects {expected_type}" in str(error.value)
 
 
 def test_int_is_accepted_for_a_float_and_becomes_one(notebooks: Path, tmp_path: Path) -> None:
@@ -223,7 +226,7 @@ def test_unannotated_parameter_is_checked_against_its_default(tmp_path: Path) ->
         "count": 4,
         "label": None,
     }
-    with pytest.raises(ParameterError, match="expects int"):
+    with pytest.raises(ParameterError, match="expects an integer, got str 'four'"):
         resolve_parameters("plain", declared, overrides={"count": "four"})
     assert resolve_parameters("plain", declared, overrides={"label": [1]})["label"] == [1]
 
