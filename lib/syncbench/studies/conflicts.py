@@ -38,7 +38,7 @@ from syncbench.report import Report
 from syncbench.stack import Stack, StackConfig
 from syncbench.verdict import CheckResult, StudyChecks
 from tasksync.client import RetryPolicy
-from tasksync.clock import parse_rfc3339
+from tasksync.clock import format_rfc3339, parse_rfc3339
 from tasksync.models import STRATEGIES, SyncItem, SyncTaskFields
 from tasksync.replica import Replica, ReplicaError, SyncReport
 from tasksync.server.config import SEEDED_BUGS
@@ -719,7 +719,7 @@ async def _plan_two_updates_then_batch(rec: _Recorder, cell: Cell, a: Replica, b
     wrote_at = time.time()
     item = SyncItem(change_id=f"{cell.repository}.C:1", task_id=cell.task_id,
                     task=SyncTaskFields(content=f"third {cell.token}"), base_version=1,
-                    updated_at=_rfc3339(datetime.now(UTC)))
+                    updated_at=format_rfc3339(datetime.now(UTC)))
     items, server_fields, server_time = await _model_inputs(rec, cell, [_as_pending(item)])
     push_time = datetime.now(UTC)
     reported: list[dict[str, Any]] = []
@@ -1052,10 +1052,6 @@ def _plain(value: Any) -> Any:
 def _conflict_dict(conflict: Any) -> dict[str, Any]:
     """A conflict (server Conflict, replica ConflictRecord or dict) as plain data."""
     return _as_dict(conflict)
-
-
-def _rfc3339(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 @dataclass(frozen=True)
