@@ -262,16 +262,6 @@ class LocalStore:
             ).fetchall()
         return [_local_task(row) for row in rows]
 
-    def snapshot(self, repository: str) -> dict[str, tuple[str, str, str, bool, int]]:
-        """id -> (content, status, priority, deleted, version) of every task, tombstones too."""
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT id, content, status, priority, deleted, version FROM tasks"
-                " WHERE repository = ?",
-                (repository,),
-            ).fetchall()
-        return {row[0]: (row[1], row[2], row[3], bool(row[4]), row[5]) for row in rows}
-
     # -- outbox and cursor ------------------------------------------------------------
 
     def pending_changes(

@@ -143,9 +143,9 @@ class Replica:
         """The repository's tasks, tombstones only when `include_deleted`."""
         return self._store.list(self.repository, include_deleted)
 
-    def tasks(self) -> dict[str, tuple[str, str, str, bool, int]]:
-        """id -> (content, status, priority, deleted, version), for convergence checks."""
-        return self._store.snapshot(self.repository)
+    def tasks(self) -> dict[str, LocalTask]:
+        """Every task by id, tombstones too: what convergence checks compare across replicas."""
+        return {task.id: task for task in self._store.list(self.repository, include_deleted=True)}
 
     def pending_changes(self) -> list[PendingChange]:
         """The outbox: local changes the server has not acknowledged, oldest first."""

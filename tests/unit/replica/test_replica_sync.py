@@ -8,7 +8,7 @@ import pytest
 
 from tasksync.client import ServerUnreachable as ClientUnreachable
 from tasksync.client import ValidationFailed
-from tasksync.models import ErrorBody
+from tasksync.models import ErrorBody, SyncTaskFields
 from tasksync.replica import (
     InvalidTask,
     NoConflict,
@@ -61,9 +61,9 @@ async def test_sync_pushes_the_outbox_in_order_and_empties_it(make_replica, serv
     assert request["client_id"] == "alice"
     assert (report.pushed, report.pending, report.round_trips) == (3, 0, 1)
     assert alice.pending_count() == 0
-    assert alice.tasks() == {
-        "t-1": ("b", "pending", "medium", False, 2),
-        "t-2": ("c", "pending", "medium", False, 1),
+    assert {i: (t.fields, t.version) for i, t in alice.tasks().items()} == {
+        "t-1": (SyncTaskFields(content="b"), 2),
+        "t-2": (SyncTaskFields(content="c"), 1),
     }
     assert alice.cursor() == 3
 
@@ -168,7 +168,8 @@ async def test_changes_the_reply_does_not_acknowledge_stay_queued(make_replica, 
     report = await alice.sync()
     assert report.replayed == 1  # the server had applied it; only the answer was missing
     assert alice.pending_count() == 0
-    assert alice.tasks()["t-2"] == ("b", "pending", "medium", False, 1)
+    task = alice.tasks()["t-2"]
+    assert (task.fields, task.version) == (SyncTaskFields(content="b"), 1)
 
 
 async def test_a_resent_change_the_server_already_applied_is_not_applied_twice(
@@ -223,7 +224,8 @@ async def test_an_edit_made_while_a_sync_is_in_flight_stays_visible(make_replica
 
     server.batch_sync = original  # type: ignore[method-assign]
     await alice.sync()
-    assert alice.tasks()["t-1"] == ("typed meanwhile", "pending", "medium", False, 2)
+    task = alice.tasks()["t-1"]
+    assert (task.fields, task.version) == (SyncTaskFields(content="typed meanwhile"), 2)
 
 
 async def test_own_earlier_writes_are_never_a_conflict(make_replica, server):
@@ -237,7 +239,8 @@ async def test_own_earlier_writes_are_never_a_conflict(make_replica, server):
     report = await alice.sync()
 
     assert report.conflicts == []
-    assert alice.tasks()["t-1"] == ("c", "completed", "medium", False, 4)
+    task = alice.tasks()["t-1"]
+    assert (task.fields, task.version) == (SyncTaskFields(content="c", status="completed"), 4)
 
 
 async def test_server_wins_conflict_is_stored_and_the_server_value_shown(make_replica, server):
@@ -295,7 +298,8 @@ async def test_resolve_keep_local_pushes_the_local_side_over_the_newest_server_v
 
     assert report.conflicts == []
     assert server.tasks["t-1"].content == "alice's"
-    assert alice.tasks()["t-1"] == ("alice's", "pending", "medium", False, 4)
+    task = alice.tasks()["t-1"]
+    assert (task.fields, task.version) == (SyncTaskFields(content="alice's"), 4)
     assert alice.conflicts(unresolved_only=True) == []
     assert alice.conflicts()[0].resolution == "local"
 
@@ -353,7 +357,7 @@ async def test_two_replicas_converge_after_syncing(make_replica, server):
         await replica.sync()
 
     assert alice.tasks() == bob.tasks()
-    assert alice.tasks()["t-1"][3] is True  # deleted
+    assert alice.tasks()["t-1"].deleted is True
 
 
 async def test_a_rejected_server_error_is_a_sync_error_not_unreachable(make_replica, server):
