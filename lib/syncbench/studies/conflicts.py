@@ -33,7 +33,7 @@ import msgspec
 import pandas as pd
 
 from syncbench.checks import conflicts_reported_once, convergence
-from syncbench.history import EXPECTED_ERRORS, History, OpHandle, classify_error
+from syncbench.history import EXPECTED_ERRORS, History, OpHandle
 from syncbench.report import Report
 from syncbench.stack import Stack, StackConfig
 from syncbench.verdict import CheckResult, StudyChecks
@@ -381,20 +381,14 @@ class ConflictStudyResult(StudyChecks):
 # -- running --------------------------------------------------------------------------------
 
 
-def _classify(exc: BaseException) -> str:
-    # A replica wraps the client's error; the client's error says whether anything applied.
-    cause = exc.__cause__ if isinstance(exc, ReplicaError) and exc.__cause__ else exc
-    return classify_error(cause)
-
-
 class _Recorder:
     """The run's shared state: the stack, the history, and what each cell collected."""
 
     def __init__(self, stack: Stack, params: ConflictParams) -> None:
         self.stack = stack
         self.params = params
-        self.history = History(classify=_classify,  # type: ignore[arg-type]
-                               expected_errors=EXPECTED_ERRORS + (ReplicaError,))
+        # Replica errors say themselves whether the sync applied nothing (classify_error).
+        self.history = History(expected_errors=EXPECTED_ERRORS + (ReplicaError,))
         self.reported: list[dict[str, Any]] = []  # every conflict a sync response carried
         self.sides: list[Side] = []
         self.states: dict[str, dict[str, Any]] = {"server": {}, "A": {}, "B": {}}

@@ -7,13 +7,14 @@ import asyncio
 import pytest
 
 from tasksync.client import ServerUnreachable as ClientUnreachable
-from tasksync.client import ValidationFailed
+from tasksync.client import TransportError, ValidationFailed
 from tasksync.models import ErrorBody, SyncTaskFields
 from tasksync.replica import (
     InvalidTask,
     NoConflict,
     NoServerConfigured,
     Replica,
+    ReplicaError,
     ServerUnreachable,
     SyncError,
 )
@@ -129,6 +130,7 @@ async def test_server_down_raises_a_clear_error_and_keeps_the_outbox(make_replic
     assert "your 2 local changes are kept in the outbox" in message
     assert "run `tasksync sync` again when online" in message
     assert raised.value.pending == 2
+    assert raised.value.definitely_not_applied  # the connection was refused: nothing sent
     assert alice.pending_count() == 2
 
     report = await alice.sync()  # back online
@@ -145,6 +147,7 @@ async def test_a_failed_second_chunk_keeps_exactly_its_rows(make_replica, server
         await alice.sync()
 
     assert raised.value.pending == 3
+    assert not raised.value.definitely_not_applied  # the first chunk was applied
     assert [c.change_id for c in alice.pending_changes()] == ["alice:3", "alice:4", "alice:5"]
     assert alice.get("t-0").version == 1 and alice.get("t-2").version == 0
     assert alice.cursor() == 2  # the first reply was applied with its cursor
@@ -372,6 +375,7 @@ async def test_a_rejected_server_error_is_a_sync_error_not_unreachable(make_repl
         await alice.sync()
 
     assert not isinstance(raised.value, ServerUnreachable)
+    assert raised.value.definitely_not_applied  # a 422 is refused before any write
     assert "kept in the outbox" in str(raised.value)
     assert alice.pending_count() == 1
 
@@ -400,3 +404,28 @@ async def test_an_unknown_strategy_is_refused_before_anything_is_sent(make_repli
     with pytest.raises(InvalidTask, match="unknown strategy"):
         await alice.sync("newest")
     assert server.calls == 0 and alice.pending_count() == 1
+
+
+async def test_a_sync_that_timed_out_may_have_applied(make_replica, server):
+    alice = make_replica()
+    alice.add("a", task_id="t-1")
+
+    async def time_out(*args, **kwargs):
+        raise TransportError("ReadTimeout on POST /api/v1/sync/batch")
+
+    server.batch_sync = time_out  # type: ignore[method-assign]
+    with pytest.raises(ServerUnreachable) as raised:
+        await alice.sync()
+
+    assert not raised.value.definitely_not_applied
+    assert "run `tasksync sync` again when online" in str(raised.value)
+
+
+def test_local_refusals_certainly_applied_nothing(make_replica):
+    alice = make_replica()
+    alice.add("a", task_id="t-1")
+    for refused in (lambda: alice.add("again", task_id="t-1"), lambda: alice.edit("nope", content="x"),
+                    lambda: alice.add("x", task_id="bad/id"), lambda: alice.resolve("t-1", "local")):
+        with pytest.raises(ReplicaError) as raised:
+            refused()
+        assert raised.value.definitely_not_applied, raised.value
