@@ -33,13 +33,7 @@ import httpx
 import pandas as pd
 
 from tasksync.client.attempts import Attempt
-from tasksync.client.errors import (
-    CircuitOpenError,
-    HTTPStatusError,
-    RetriesExhausted,
-    ServerUnreachable,
-    TaskSyncError,
-)
+from tasksync.client.errors import RetriesExhausted, TaskSyncError
 
 Completion = Literal["ok", "fail", "info"]
 Classifier = Callable[[BaseException], Literal["fail", "info"]]
@@ -100,30 +94,19 @@ def attempt_applied_nothing(outcome: str) -> bool:
 def classify_error(exc: BaseException) -> Literal["fail", "info"]:
     """`fail` when the exception proves the operation did not apply, else `info`.
 
-    The rule, most specific first:
-    - an exception with a boolean attribute `definitely_not_applied` decides itself;
-    - refused or never-opened connections (ServerUnreachable, ConnectionRefusedError,
-      httpx.ConnectError/ConnectTimeout) and the client breaker (CircuitOpenError): `fail`;
-    - an HTTP reply 4xx, or 503 `circuit_open` / `storage_unavailable`: `fail`;
-    - RetriesExhausted after a single attempt: as its last error; after several: `info`
-      (an earlier attempt may have applied; `record` refines this with observed attempts);
-    - everything else (timeouts, resets, 502/504, protocol errors): `info`.
+    An exception with a boolean attribute `definitely_not_applied` decides itself: every
+    tasksync error does (a connection never opened, the client breaker, a 4xx, a 503
+    circuit_open / storage_unavailable, a RetriesExhausted after a single attempt as its last
+    error, a replica sync only when nothing of it can have applied; see tasksync.errors).
+    For other exceptions: a refused or never-opened connection (ConnectionRefusedError,
+    httpx.ConnectError/ConnectTimeout) is `fail`; everything else (timeouts, resets) `info`.
+    `record` refines a RetriesExhausted after several attempts with the attempts it observed.
     """
     verdict = getattr(exc, "definitely_not_applied", None)
     if isinstance(verdict, bool):
         return FAIL if verdict else INFO
-    if isinstance(exc, CircuitOpenError | ServerUnreachable | ConnectionRefusedError):
+    if isinstance(exc, ConnectionRefusedError | httpx.ConnectError | httpx.ConnectTimeout):
         return FAIL
-    if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout):
-        return FAIL
-    if isinstance(exc, HTTPStatusError):
-        if 400 <= exc.status_code < 500:
-            return FAIL
-        if exc.status_code == 503 and exc.code in _NOTHING_WRITTEN_CODES:
-            return FAIL
-        return INFO
-    if isinstance(exc, RetriesExhausted) and exc.attempts == 1:
-        return classify_error(exc.last_error)
     return INFO
 
 

@@ -1,4 +1,9 @@
-"""Server-side timestamps: RFC 3339 UTC with microseconds, comparable as strings."""
+"""Protocol timestamps: RFC 3339 UTC with microseconds, comparable as strings.
+
+Writing and reading them live together so that both sides agree on one format:
+`now_rfc3339` (the server's clock, on every write), `format_rfc3339` (any instant, e.g. a
+replica's possibly skewed client clock) and `parse_rfc3339`.
+"""
 
 from __future__ import annotations
 
@@ -18,6 +23,13 @@ def now_rfc3339() -> str:
     if cached[0] != second:
         cached = _second = (second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second)))
     return f"{cached[1]}.{nanos // 1000:06d}Z"
+
+
+def format_rfc3339(moment: datetime) -> str:
+    """`moment` as the protocol writes times (a naive datetime is taken as UTC)."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def parse_rfc3339(value: str) -> datetime | None:

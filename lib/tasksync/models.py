@@ -1,8 +1,9 @@
 """The wire types of the tasksync protocol, shared by server, clients and replica.
 
 Every type here is a msgspec Struct: it validates on decode, names the offending field on
-error, and gives the JSON Schema that /openapi.json publishes. The protocol itself is
-described in lib/tasksync/PROTOCOL.md.
+error, and gives the JSON Schema that /openapi.json publishes. The HTTP bodies come first,
+then the WebSocket messages (tagged by their `type` field), then the id and name patterns
+every side checks. The protocol itself is described in lib/tasksync/PROTOCOL.md.
 """
 
 from __future__ import annotations
@@ -24,14 +25,22 @@ STRATEGIES: tuple[str, ...] = ("server_wins", "client_wins", "last_write_wins", 
 MAX_CONTENT_CHARS = 65_536
 MAX_REPOSITORY_CHARS = 100
 MAX_ID_CHARS = 128
+MAX_CLIENT_ID_CHARS = 200
 MAX_BATCH_ITEMS = 20_000
 
+# The one definition of a valid repository name and task id: the Structs below, the
+# OpenAPI parameters, the server's query checks and the replica's local checks use these.
+REPOSITORY_PATTERN = r"^[A-Za-z0-9._-]+$"
+TASK_ID_PATTERN = r"^[A-Za-z0-9._:-]+$"
+
 RepositoryName = Annotated[
-    str, msgspec.Meta(min_length=1, max_length=MAX_REPOSITORY_CHARS, pattern=r"^[A-Za-z0-9._-]+$")
+    str, msgspec.Meta(min_length=1, max_length=MAX_REPOSITORY_CHARS, pattern=REPOSITORY_PATTERN)
 ]
 TaskId = Annotated[
-    str, msgspec.Meta(min_length=1, max_length=MAX_ID_CHARS, pattern=r"^[A-Za-z0-9._:-]+$")
+    str, msgspec.Meta(min_length=1, max_length=MAX_ID_CHARS, pattern=TASK_ID_PATTERN)
 ]
+# Who is calling (X-Client-ID, a batch's client_id): any text, bounded.
+ClientId = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_CLIENT_ID_CHARS)]
 Content = Annotated[str, msgspec.Meta(max_length=MAX_CONTENT_CHARS)]
 Timestamp = Annotated[str, msgspec.Meta(max_length=64)]
 ChangeId = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
@@ -137,7 +146,7 @@ class SyncRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """Body of POST /api/v1/sync/batch."""
 
     repository: RepositoryName
-    client_id: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+    client_id: ClientId
     items: Annotated[list[SyncItem], msgspec.Meta(max_length=MAX_BATCH_ITEMS)] = []
     cursor: Seq = 0
     strategy: Strategy = "server_wins"
@@ -193,6 +202,71 @@ class ErrorBody(msgspec.Struct, kw_only=True):
     message: str
     field: str | None = None
     current: Task | None = None
+
+
+# -- WebSocket /ws: text frames, JSON objects tagged by "type" ------------------------------
+# Field order is the order on the wire (the tag first), as PROTOCOL.md shows the messages.
+
+
+class Subscribe(msgspec.Struct, tag="subscribe", tag_field="type", forbid_unknown_fields=True):
+    """Client -> server: follow repositories from the last seq seen in each (0: from the start)."""
+
+    repositories: dict[RepositoryName, Seq]
+
+
+class Unsubscribe(msgspec.Struct, tag="unsubscribe", tag_field="type", forbid_unknown_fields=True):
+    """Client -> server: stop following these repositories."""
+
+    repositories: list[RepositoryName]
+
+
+class Subscribed(msgspec.Struct, tag="subscribed", tag_field="type"):
+    """Server -> client: the subscription holds; the newest seq of each repository."""
+
+    repositories: dict[str, int]
+
+
+class Unsubscribed(msgspec.Struct, tag="unsubscribed", tag_field="type"):
+    """Server -> client: these repositories are no longer followed."""
+
+    repositories: list[str]
+
+
+class EventMessage(msgspec.Struct, tag="event", tag_field="type", kw_only=True):
+    """Server -> client: one change event; `replay` when it was read back from the log."""
+
+    replay: bool = False
+    event: ChangeEvent
+
+
+class ResyncRequired(msgspec.Struct, tag="resync_required", tag_field="type", kw_only=True):
+    """Server -> client: the log no longer covers `after`; refetch, then subscribe from last_seq."""
+
+    repository: str
+    after: int
+    earliest_seq: int
+    last_seq: int
+
+
+class Ping(msgspec.Struct, tag="ping", tag_field="type", omit_defaults=True):
+    """Either way: a sign of life is asked for; the server's carry `ts` (its time.time())."""
+
+    ts: float | None = None
+
+
+class Pong(msgspec.Struct, tag="pong", tag_field="type"):
+    """Either way: the answer to a Ping."""
+
+
+class ErrorMessage(msgspec.Struct, tag="error", tag_field="type", kw_only=True):
+    """Server -> client: the last message was malformed or could not be served; what to do."""
+
+    error: str
+    message: str
+
+
+ClientMessage = Subscribe | Unsubscribe | Ping | Pong
+ServerMessage = Subscribed | Unsubscribed | EventMessage | ResyncRequired | Ping | Pong | ErrorMessage
 
 
 def task_fields(task: Task) -> SyncTaskFields:

@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from syncbench.server_process import TasksyncProcess
-from tasksync.replica import Replica
+from tasksync.replica import LocalTask, Replica
 
 BIN = Path(sys.executable).parent / "tasksync"
 TASKSYNC = [str(BIN)] if BIN.exists() else [sys.executable, "-m", "tasksync.cli"]
@@ -72,14 +72,10 @@ class CLI:
             assert result.returncode == 0, f"{args}: {result.stdout}\n{result.stderr}"
         return result
 
-    def tasks(self) -> dict[str, tuple]:
-        """id -> (content, status, priority, deleted, version), as `list --all --json` says."""
+    def tasks(self) -> dict[str, LocalTask]:
+        """Every task by id, tombstones too, as `list --all --json` says (Replica.tasks())."""
         rows = json.loads(self.run("list", "--all", "--json").stdout)
-        return {
-            row["id"]: (row["content"], row["status"], row["priority"], row["deleted"],
-                        row["version"])
-            for row in rows
-        }
+        return {row["id"]: LocalTask(**row) for row in rows}
 
     def unsynced(self) -> int:
         return sum(row["unsynced"] for row in json.loads(self.run("list", "--all", "--json").stdout))
@@ -133,7 +129,7 @@ def test_two_replicas_editing_one_task_converge(alice, bob):
     assert "server: [pending/medium] \"alice's words\"" in out
     alice.run("sync")
     assert alice.tasks() == bob.tasks()
-    assert bob.tasks()["t-1"][0] == "alice's words"
+    assert bob.tasks()["t-1"].content == "alice's words"
 
 
 def _diverge(alice: CLI, bob: CLI, *bob_edit: str) -> None:
@@ -146,7 +142,7 @@ def _diverge(alice: CLI, bob: CLI, *bob_edit: str) -> None:
     bob.run("edit", "t-1", *bob_edit)
 
 
-def _converge(alice: CLI, bob: CLI) -> dict[str, tuple]:
+def _converge(alice: CLI, bob: CLI) -> dict[str, LocalTask]:
     alice.run("sync")
     bob.run("sync")
     alice.run("sync")
@@ -174,7 +170,7 @@ def test_each_strategy_decides_the_conflict_and_replicas_converge(
 
     assert f"({strategy})" in out and winner in out
     final = _converge(alice, bob)
-    assert (final["t-1"][0], final["t-1"][2]) == expected
+    assert (final["t-1"].content, final["t-1"].priority) == expected
     assert server.tasks()["t-1"]["content"] == expected[0]
     assert bob.run("conflicts").stdout.strip() == "no unresolved conflicts"
 
@@ -186,7 +182,7 @@ def test_manual_strategy_keeps_both_sides_until_resolved(alice, bob, server, kee
     out = bob.run("sync", "--strategy", "manual").stdout
 
     assert "UNRESOLVED" in out
-    assert bob.tasks()["t-1"][0] == "bob's"  # the local side stays visible
+    assert bob.tasks()["t-1"].content == "bob's"  # the local side stays visible
     listed = bob.run("conflicts").stdout
     assert "local : [pending/medium] \"bob's\"" in listed
     assert "server: [pending/medium] \"alice's\"" in listed
@@ -197,7 +193,7 @@ def test_manual_strategy_keeps_both_sides_until_resolved(alice, bob, server, kee
 
     assert bob.run("conflicts").stdout.strip() == "no unresolved conflicts"
     assert server.tasks()["t-1"]["content"] == expected
-    assert _converge(alice, bob)["t-1"][0] == expected
+    assert _converge(alice, bob)["t-1"].content == expected
 
 
 def test_server_down_keeps_the_outbox_and_a_later_sync_succeeds(alice, server):
@@ -241,7 +237,7 @@ def test_watch_applies_what_others_pushed(alice, bob):
     out = bob.run("watch", "--events", "1", "--seconds", "30").stdout
 
     assert "#1 task_created t-1" in out and "1 applied" in out
-    assert bob.tasks()["t-1"][0] == "from alice"
+    assert bob.tasks()["t-1"].content == "from alice"
 
 
 async def test_replica_watch_applies_live_events_as_they_happen(tmp_path, server):

@@ -194,6 +194,7 @@ async def test_a_gap_the_pruned_log_no_longer_covers_requires_a_resync(
         assert resync["repository"] == "repo-a"
         assert resync["after"] == 1
         assert resync["earliest_seq"] == 4
+        assert resync["last_seq"] == 6
 
         # Subscribing again from a seq the log still covers replays the rest.
         await subscribe(ws, {"repo-a": 3})

@@ -33,12 +33,12 @@ import msgspec
 import pandas as pd
 
 from syncbench.checks import conflicts_reported_once, convergence
-from syncbench.history import EXPECTED_ERRORS, History, OpHandle, classify_error
+from syncbench.history import EXPECTED_ERRORS, History, OpHandle
 from syncbench.report import Report
 from syncbench.stack import Stack, StackConfig
 from syncbench.verdict import CheckResult, StudyChecks
 from tasksync.client import RetryPolicy
-from tasksync.clock import parse_rfc3339
+from tasksync.clock import format_rfc3339, parse_rfc3339
 from tasksync.models import STRATEGIES, SyncItem, SyncTaskFields
 from tasksync.replica import Replica, ReplicaError, SyncReport
 from tasksync.server.config import SEEDED_BUGS
@@ -381,20 +381,14 @@ class ConflictStudyResult(StudyChecks):
 # -- running --------------------------------------------------------------------------------
 
 
-def _classify(exc: BaseException) -> str:
-    # A replica wraps the client's error; the client's error says whether anything applied.
-    cause = exc.__cause__ if isinstance(exc, ReplicaError) and exc.__cause__ else exc
-    return classify_error(cause)
-
-
 class _Recorder:
     """The run's shared state: the stack, the history, and what each cell collected."""
 
     def __init__(self, stack: Stack, params: ConflictParams) -> None:
         self.stack = stack
         self.params = params
-        self.history = History(classify=_classify,  # type: ignore[arg-type]
-                               expected_errors=EXPECTED_ERRORS + (ReplicaError,))
+        # Replica errors say themselves whether the sync applied nothing (classify_error).
+        self.history = History(expected_errors=EXPECTED_ERRORS + (ReplicaError,))
         self.reported: list[dict[str, Any]] = []  # every conflict a sync response carried
         self.sides: list[Side] = []
         self.states: dict[str, dict[str, Any]] = {"server": {}, "A": {}, "B": {}}
@@ -719,7 +713,7 @@ async def _plan_two_updates_then_batch(rec: _Recorder, cell: Cell, a: Replica, b
     wrote_at = time.time()
     item = SyncItem(change_id=f"{cell.repository}.C:1", task_id=cell.task_id,
                     task=SyncTaskFields(content=f"third {cell.token}"), base_version=1,
-                    updated_at=_rfc3339(datetime.now(UTC)))
+                    updated_at=format_rfc3339(datetime.now(UTC)))
     items, server_fields, server_time = await _model_inputs(rec, cell, [_as_pending(item)])
     push_time = datetime.now(UTC)
     reported: list[dict[str, Any]] = []
@@ -1052,10 +1046,6 @@ def _plain(value: Any) -> Any:
 def _conflict_dict(conflict: Any) -> dict[str, Any]:
     """A conflict (server Conflict, replica ConflictRecord or dict) as plain data."""
     return _as_dict(conflict)
-
-
-def _rfc3339(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 @dataclass(frozen=True)

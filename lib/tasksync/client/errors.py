@@ -2,7 +2,8 @@
 
     TaskSyncError                    anything this package raises
     ├── TransportError               no HTTP answer arrived (.cause: the httpx/websockets error)
-    │   └── ServerUnreachable        no connection could be opened at all
+    │   └── ServerUnreachable        no connection could be opened at all (also a
+    │                                tasksync.errors.ServerUnreachable, as the replica's is)
     ├── ProtocolError                an answer arrived but does not match PROTOCOL.md
     ├── HTTPStatusError              the server answered non-2xx (.status_code, .code, .body)
     │   ├── BadRequest               400 bad_json / bad_request, 413 body_too_large
@@ -17,18 +18,29 @@
     └── CircuitOpenError             the client-side breaker is open; nothing was sent
 
 Every message ends with what to do about it. `error_for_status` is the one place that turns
-a non-2xx reply into one of these.
+a non-2xx reply into one of these. Each says whether the call certainly changed nothing on
+the server (`definitely_not_applied`): true for a connection never opened, the client
+breaker, any 4xx and a 503 circuit_open / storage_unavailable (refused before writing, or
+rolled back); false for timeouts, resets, 502/504 and anything the server may have applied.
 """
 
 from __future__ import annotations
 
 import msgspec
 
+from tasksync import errors as shared
 from tasksync.models import ErrorBody, Task
+
+# 503 codes the server sends before touching storage or after rolling a write back
+# (PROTOCOL.md): the request certainly did not apply.
+NOTHING_WRITTEN_CODES = frozenset({"circuit_open", "storage_unavailable"})
 
 
 class TaskSyncError(Exception):
     """Base of every error raised by tasksync.client."""
+
+    # Unknown unless a subclass knows better: the request may have been applied.
+    definitely_not_applied: bool = False
 
 
 class TransportError(TaskSyncError):
@@ -39,8 +51,10 @@ class TransportError(TaskSyncError):
         self.cause = cause
 
 
-class ServerUnreachable(TransportError):
-    """No connection to the server could be opened."""
+class ServerUnreachable(TransportError, shared.ServerUnreachable):
+    """No connection to the server could be opened, so nothing was sent."""
+
+    definitely_not_applied = True
 
 
 class ProtocolError(TaskSyncError):
@@ -69,6 +83,13 @@ class HTTPStatusError(TaskSyncError):
     def code(self) -> str | None:
         """The protocol's error code (`not_found`, `version_mismatch`, ...), if sent."""
         return self.body.error if self.body else None
+
+    @property
+    def definitely_not_applied(self) -> bool:  # type: ignore[override]
+        """A 4xx is refused before any write; a 503 with a nothing-written code changed nothing."""
+        if 400 <= self.status_code < 500:
+            return True
+        return self.status_code == 503 and self.code in NOTHING_WRITTEN_CODES
 
     @property
     def current(self) -> Task | None:
@@ -141,9 +162,17 @@ class RetriesExhausted(TaskSyncError):
             f"{last_error}; raise RetryPolicy.max_attempts/deadline or check the server"
         )
 
+    @property
+    def definitely_not_applied(self) -> bool:  # type: ignore[override]
+        """After one attempt, as that attempt's error; after several, an earlier one may have
+        applied (a caller that saw every attempt's outcome can know better)."""
+        return self.attempts == 1 and self.last_error.definitely_not_applied
+
 
 class CircuitOpenError(TaskSyncError):
     """The client-side breaker is open, so the call failed fast without touching the network."""
+
+    definitely_not_applied = True
 
     def __init__(self, retry_in: float) -> None:
         self.retry_in = retry_in

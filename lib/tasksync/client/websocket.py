@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime
 import inspect
 import logging
 import random
@@ -33,7 +32,18 @@ from tasksync.client.errors import (
     error_for_status,
 )
 from tasksync.client.retry import RetryPolicy, parse_retry_after
-from tasksync.models import ChangeEvent
+from tasksync.clock import parse_rfc3339
+from tasksync.models import (
+    ChangeEvent,
+    ErrorMessage,
+    EventMessage,
+    Ping,
+    Pong,
+    ResyncRequired,
+    ServerMessage,
+    Subscribe,
+    Subscribed,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -54,16 +64,10 @@ class ReceivedEvent:
     @property
     def delivery_latency(self) -> float:
         """Seconds from the server's event timestamp to its arrival here (clock skew included)."""
-        written = datetime.datetime.fromisoformat(self.event.timestamp)
+        written = parse_rfc3339(self.event.timestamp)
+        if written is None:
+            raise ValueError(f"event timestamp {self.event.timestamp!r} is not RFC 3339")
         return self.received_at - written.timestamp()
-
-
-class ResyncRequired(msgspec.Struct, tag="resync_required", tag_field="type"):
-    """The server's log no longer covers `after`; refetch, then `subscribe` from a new seq."""
-
-    repository: str
-    after: int
-    earliest_seq: int
 
 
 @dataclass
@@ -86,33 +90,10 @@ class WebSocketStats:
         return asdict(self)
 
 
-class _Subscribed(msgspec.Struct, tag="subscribed", tag_field="type"):
-    repositories: dict[str, int] = {}
-
-
-class _Event(msgspec.Struct, tag="event", tag_field="type"):
-    event: ChangeEvent
-    replay: bool = False
-
-
-class _Ping(msgspec.Struct, tag="ping", tag_field="type"):
-    ts: Any = None
-
-
-class _Pong(msgspec.Struct, tag="pong", tag_field="type"):
-    pass
-
-
-class _Error(msgspec.Struct, tag="error", tag_field="type"):
-    error: str = ""
-    message: str = ""
-
-
-_decode_message = msgspec.json.Decoder(
-    _Subscribed | _Event | ResyncRequired | _Ping | _Pong | _Error
-).decode
-_PING = msgspec.json.encode({"type": "ping"}).decode()
-_PONG = msgspec.json.encode({"type": "pong"}).decode()
+# Unknown message types fail to decode and are ignored (see _handle).
+_decode_message = msgspec.json.Decoder(ServerMessage).decode
+_PING = msgspec.json.encode(Ping()).decode()
+_PONG = msgspec.json.encode(Pong()).decode()
 _END = object()  # queued when the feed ends, so that events() stops
 
 
@@ -122,6 +103,11 @@ class _HeartbeatLost(Exception):
 
 EventHandler = Callable[[ReceivedEvent], Awaitable[None] | None]
 ResyncHandler = Callable[[ResyncRequired], Awaitable[int | None] | int | None]
+
+
+def _frame(message: msgspec.Struct) -> str:
+    """`message` as the text frame that carries it."""
+    return msgspec.json.encode(message).decode()
 
 
 def _positions(
@@ -292,9 +278,7 @@ class WebSocketClient:
             return
         # A failure here means the connection is going down; the reconnect subscribes anyway.
         with contextlib.suppress(websockets.ConnectionClosed, TimeoutError):
-            await self._send(
-                ws, msgspec.json.encode({"type": "subscribe", "repositories": positions}).decode()
-            )
+            await self._send(ws, _frame(Subscribe(repositories=positions)))
 
     # -- the background task -------------------------------------------------------------------
 
@@ -350,12 +334,7 @@ class WebSocketClient:
             self._connections += 1
             self._ws = ws
             try:
-                await self._send(
-                    ws,
-                    msgspec.json.encode(
-                        {"type": "subscribe", "repositories": self._last_seq}
-                    ).decode(),
-                )
+                await self._send(ws, _frame(Subscribe(repositories=self._last_seq)))
                 await self._read(ws)
             finally:
                 self._ws = None
@@ -396,12 +375,12 @@ class WebSocketClient:
             # Unknown message types are ignored so that a newer server does not break us.
             logger.warning("tasksync ws: ignoring unreadable message (%s): %.200r", exc, raw)
             return
-        if isinstance(message, _Event):
+        if isinstance(message, EventMessage):
             await self._deliver(message, received)
-        elif isinstance(message, _Ping):
+        elif isinstance(message, Ping):
             await self._send(ws, _PONG)
             self.stats.pings_answered += 1
-        elif isinstance(message, _Subscribed):
+        elif isinstance(message, Subscribed):
             self._server_last_seq.update(message.repositories)
             if not self._session_subscribed:
                 self._session_subscribed = True
@@ -410,11 +389,11 @@ class WebSocketClient:
                 self._ever_subscribed.set()
         elif isinstance(message, ResyncRequired):
             await self._resync(message)
-        elif isinstance(message, _Error):
+        elif isinstance(message, ErrorMessage):
             self.stats.server_errors += 1
             logger.warning("tasksync ws server error %s: %s", message.error, message.message)
 
-    async def _deliver(self, message: _Event, received: tuple[float, float]) -> None:
+    async def _deliver(self, message: EventMessage, received: tuple[float, float]) -> None:
         event = message.event
         if event.seq <= self._last_seq.get(event.repository, 0):
             self.stats.duplicates_dropped += 1

@@ -9,14 +9,25 @@
     ├── ClientIdMismatch      the replica file belongs to another client id
     └── SyncError             a sync could not finish; the outbox keeps what was not acknowledged
         ├── NoServerConfigured
-        └── ServerUnreachable
+        └── ServerUnreachable no usable answer (also a tasksync.errors.ServerUnreachable, as
+                              the client's is)
+
+Each says whether the server certainly saw no change from the call
+(`definitely_not_applied`): always for the local refusals above NoServerConfigured, which
+change and queue nothing; for a sync only when nothing of it was acknowledged and the
+failing request itself certainly applied nothing (the client error it wraps says so).
 """
 
 from __future__ import annotations
 
+from tasksync import errors as shared
+
 
 class ReplicaError(Exception):
     """Base of every replica error; str(error) is one line meant for the user."""
+
+    # A local refusal: raised before anything is changed or queued.
+    definitely_not_applied: bool = True
 
 
 class TaskNotFound(ReplicaError):
@@ -67,25 +78,32 @@ class ClientIdMismatch(ReplicaError):
 class SyncError(ReplicaError):
     """A sync stopped early; acknowledged changes are applied, the rest stay queued."""
 
-    def __init__(self, message: str, pending: int = 0) -> None:
+    def __init__(
+        self, message: str, pending: int = 0, *, definitely_not_applied: bool = False
+    ) -> None:
         super().__init__(message)
         self.pending = pending
+        self.definitely_not_applied = definitely_not_applied
 
 
 class NoServerConfigured(SyncError):
     def __init__(self) -> None:
         super().__init__(
-            "this replica has no server URL; pass --server URL (or set TASKSYNC_SERVER)"
+            "this replica has no server URL; pass --server URL (or set TASKSYNC_SERVER)",
+            definitely_not_applied=True,  # nothing was sent
         )
 
 
-class ServerUnreachable(SyncError):
-    def __init__(self, url: str, pending: int, reason: str = "") -> None:
+class ServerUnreachable(SyncError, shared.ServerUnreachable):
+    def __init__(
+        self, url: str, pending: int, reason: str = "", *, definitely_not_applied: bool = False
+    ) -> None:
         because = f" ({reason})" if reason else ""
         super().__init__(
             f"server unreachable at {url}{because}; your {pending} local"
             f" change{'' if pending == 1 else 's'} {'is' if pending == 1 else 'are'} kept in"
             " the outbox, run `tasksync sync` again when online",
             pending,
+            definitely_not_applied=definitely_not_applied,
         )
         self.url = url

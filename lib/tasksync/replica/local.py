@@ -28,6 +28,8 @@ from tasksync.ids import new_id
 from tasksync.models import (
     MAX_ID_CHARS,
     MAX_REPOSITORY_CHARS,
+    REPOSITORY_PATTERN,
+    TASK_ID_PATTERN,
     ChangeEvent,
     Conflict,
     SyncResponse,
@@ -52,8 +54,8 @@ _decode_task = msgspec.json.Decoder(Task).decode
 _decode_names = msgspec.json.Decoder(list[str]).decode
 
 _LAST_SEQ = 2**63 - 1
-_NAME = re.compile(r"^[A-Za-z0-9._-]+$")
-_TASK_ID = re.compile(r"^[A-Za-z0-9._:-]+$")
+_NAME = re.compile(REPOSITORY_PATTERN)
+_TASK_ID = re.compile(TASK_ID_PATTERN)
 
 _TASK_COLUMNS = (
     "t.id, t.repository, t.content, t.status, t.priority, t.deleted, t.version, t.updated_at,"
@@ -259,16 +261,6 @@ class LocalStore:
                 (repository,),
             ).fetchall()
         return [_local_task(row) for row in rows]
-
-    def snapshot(self, repository: str) -> dict[str, tuple[str, str, str, bool, int]]:
-        """id -> (content, status, priority, deleted, version) of every task, tombstones too."""
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT id, content, status, priority, deleted, version FROM tasks"
-                " WHERE repository = ?",
-                (repository,),
-            ).fetchall()
-        return {row[0]: (row[1], row[2], row[3], bool(row[4]), row[5]) for row in rows}
 
     # -- outbox and cursor ------------------------------------------------------------
 

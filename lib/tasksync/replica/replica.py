@@ -9,6 +9,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
 
+from tasksync.clock import format_rfc3339
 from tasksync.models import STRATEGIES
 from tasksync.replica.errors import InvalidTask, NoServerConfigured
 from tasksync.replica.local import LocalStore, check_repository
@@ -36,13 +37,6 @@ DEFAULT_PULL_LIMIT = 10_000
 
 def _utc_now() -> datetime:
     return datetime.now(UTC)
-
-
-def rfc3339(moment: datetime) -> str:
-    """`moment` as the protocol writes times: RFC 3339 UTC with microseconds."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 class Replica:
@@ -97,7 +91,7 @@ class Replica:
 
     def now(self) -> str:
         """The client clock as the protocol writes it."""
-        return rfc3339(self._clock())
+        return format_rfc3339(self._clock())
 
     # -- local operations (no server needed) ------------------------------------------
 
@@ -149,9 +143,9 @@ class Replica:
         """The repository's tasks, tombstones only when `include_deleted`."""
         return self._store.list(self.repository, include_deleted)
 
-    def tasks(self) -> dict[str, tuple[str, str, str, bool, int]]:
-        """id -> (content, status, priority, deleted, version), for convergence checks."""
-        return self._store.snapshot(self.repository)
+    def tasks(self) -> dict[str, LocalTask]:
+        """Every task by id, tombstones too: what convergence checks compare across replicas."""
+        return {task.id: task for task in self._store.list(self.repository, include_deleted=True)}
 
     def pending_changes(self) -> list[PendingChange]:
         """The outbox: local changes the server has not acknowledged, oldest first."""

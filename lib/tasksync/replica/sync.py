@@ -83,7 +83,7 @@ async def sync_replica(
         cursor = await asyncio.to_thread(store.cursor, repository)
         reply = await _send(
             client, store, repository, [change.as_item() for change in chunk], cursor,
-            strategy, pull_limit, server_url,
+            strategy, pull_limit, server_url, acknowledged=pushed > 0,
         )
         round_trips += 1
         result = await asyncio.to_thread(
@@ -106,7 +106,7 @@ async def sync_replica(
             await resync()
         except TaskSyncError as exc:
             pending = await asyncio.to_thread(store.pending_count, repository)
-            raise _sync_error(exc, server_url, pending) from exc
+            raise _sync_error(exc, server_url, pending, acknowledged=pushed > 0) from exc
     return SyncReport(
         pushed=pushed,
         pulled=pulled,
@@ -132,6 +132,8 @@ async def _send(
     strategy: str,
     pull_limit: int,
     server_url: str,
+    *,
+    acknowledged: bool,
 ) -> SyncResponse:
     try:
         # The body's client_id must be the one in our change ids: it is the `origin` the
@@ -142,17 +144,27 @@ async def _send(
         )
     except TaskSyncError as exc:
         pending = await asyncio.to_thread(store.pending_count, repository)
-        raise _sync_error(exc, server_url, pending) from exc
+        raise _sync_error(exc, server_url, pending, acknowledged=acknowledged) from exc
 
 
-def _sync_error(exc: TaskSyncError, server_url: str, pending: int) -> SyncError:
-    """The replica's error for a client error: unreachable, or the server said no."""
+def _sync_error(
+    exc: TaskSyncError, server_url: str, pending: int, *, acknowledged: bool
+) -> SyncError:
+    """The replica's error for a client error: unreachable, or the server said no.
+
+    `acknowledged`: an earlier request of this sync was applied, so the sync as a whole was
+    not nothing, whatever the failing request did.
+    """
+    not_applied = not acknowledged and exc.definitely_not_applied
     if _unreachable(exc):
-        return ServerUnreachable(server_url, pending, _reason(exc))
+        return ServerUnreachable(
+            server_url, pending, _reason(exc), definitely_not_applied=not_applied
+        )
     return SyncError(
         f"sync with {server_url} failed: {exc}; your {pending} local change(s) are kept in"
         " the outbox",
         pending,
+        definitely_not_applied=not_applied,
     )
 
 

@@ -102,4 +102,5 @@ async def _unreachable(
     store: LocalStore, repository: str, server_url: str, exc: TaskSyncError
 ) -> ServerUnreachable:
     pending = await asyncio.to_thread(store.pending_count, repository)
-    return ServerUnreachable(server_url, pending, type(exc).__name__)
+    # A watch only reads: it never changes anything on the server.
+    return ServerUnreachable(server_url, pending, type(exc).__name__, definitely_not_applied=True)

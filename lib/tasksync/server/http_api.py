@@ -15,6 +15,7 @@ from starlette.types import Receive, Scope, Send
 
 from tasksync.models import (
     MAX_REPOSITORY_CHARS,
+    REPOSITORY_PATTERN,
     SyncRequest,
     TaskCreate,
     TaskUpdate,
@@ -23,7 +24,7 @@ from tasksync.server.middleware.responses import header, send_json
 from tasksync.server.service import Payload, Reply, TaskService
 
 T = TypeVar("T")
-_REPOSITORY = re.compile(rf"^[A-Za-z0-9._-]{{1,{MAX_REPOSITORY_CHARS}}}$")
+_REPOSITORY = re.compile(REPOSITORY_PATTERN)
 _FIELD_AT = re.compile(r"at `([^`]+)`")
 _MISSING_FIELD = re.compile(r"(?:missing required|unknown) field `([^`]+)`")
 MAX_HEADER_CHARS = 200
@@ -113,7 +114,7 @@ def int_param(request: Request, name: str, default: int, low: int, high: int) ->
 
 
 def repository_param(value: str | None, name: str = "repository") -> str:
-    if value is None or not _REPOSITORY.match(value):
+    if value is None or len(value) > MAX_REPOSITORY_CHARS or not _REPOSITORY.match(value):
         raise ApiError(
             400, "bad_request",
             f"{name} must be 1-{MAX_REPOSITORY_CHARS} characters of letters, digits, . _ -", name,

@@ -9,12 +9,16 @@ import msgspec
 from tasksync import __version__
 from tasksync.models import (
     ChangePage,
+    ClientId,
     Conflict,
     ErrorBody,
+    RepositoryName,
+    Seq,
     SyncRequest,
     SyncResponse,
     Task,
     TaskCreate,
+    TaskId,
     TaskPage,
     TaskUpdate,
 )
@@ -57,7 +61,7 @@ def _path(name: str, schema: dict[str, Any]) -> dict[str, Any]:
 
 _CLIENT_HEADERS = [
     _header("X-Client-ID", "Caller identity: rate limit key and origin of writes",
-            {"type": "string", "minLength": 1, "maxLength": 200}),
+            msgspec.json.schema(ClientId)),
     _header("X-Client-Version", "Client semver; major 1 is supported",
             {"type": "string", "pattern": r"^1\.[0-9]+\.[0-9]+$"}),
 ]
@@ -65,9 +69,10 @@ _IDEMPOTENCY = _header("Idempotency-Key", "A retried request with the same key r
                        "stored reply", {"type": "string", "minLength": 1, "maxLength": 200})
 _IF_MATCH = _header("If-Match", "The version the edit is based on",
                     {"type": "string", "pattern": r"^[0-9]{1,18}$"})
-_REPOSITORY = {"type": "string", "pattern": r"^[A-Za-z0-9._-]+$", "minLength": 1, "maxLength": 100}
-_TASK_ID = {"type": "string", "minLength": 1, "maxLength": 128}
-_SEQ = {"type": "integer", "minimum": 0, "maximum": 2**62}
+# The same schemas the wire types carry (models.py defines the names once).
+_REPOSITORY = msgspec.json.schema(RepositoryName)
+_TASK_ID = msgspec.json.schema(TaskId)
+_SEQ = msgspec.json.schema(Seq)
 
 
 def _operation(

@@ -20,7 +20,18 @@ from typing import Any
 import msgspec
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from tasksync.models import RepositoryName, Seq
+from tasksync.models import (
+    ClientMessage,
+    ErrorMessage,
+    EventMessage,
+    Ping,
+    Pong,
+    ResyncRequired,
+    Subscribe,
+    Subscribed,
+    Unsubscribe,
+    Unsubscribed,
+)
 from tasksync.server.metrics import ServerMetrics
 from tasksync.server.service import TaskService
 
@@ -29,26 +40,13 @@ CLOSE_POLICY = 1008
 CLOSE_HEARTBEAT_TIMEOUT = 4408
 MAX_BAD_MESSAGES = 10
 
-_encode = msgspec.json.encode
+_decode_message = msgspec.json.Decoder(ClientMessage).decode
+_PONG = msgspec.json.encode(Pong()).decode()
 
 
-class Subscribe(msgspec.Struct, tag="subscribe", forbid_unknown_fields=True):
-    repositories: dict[RepositoryName, Seq]
-
-
-class Unsubscribe(msgspec.Struct, tag="unsubscribe", forbid_unknown_fields=True):
-    repositories: list[RepositoryName]
-
-
-class Ping(msgspec.Struct, tag="ping"):
-    pass
-
-
-class Pong(msgspec.Struct, tag="pong"):
-    pass
-
-
-_decode_message = msgspec.json.Decoder(Subscribe | Unsubscribe | Ping | Pong).decode
+def _frame(message: msgspec.Struct) -> str:
+    """`message` as the text frame that carries it."""
+    return msgspec.json.encode(message).decode()
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,7 +183,8 @@ class Hub:
             subscribers = self._by_repository.get(event.repository)
             if not subscribers:
                 continue
-            text = _encode({"type": "event", "replay": False, "event": event}).decode()
+            # Encoded once here, then the same frame goes to every subscriber.
+            text = _frame(EventMessage(replay=False, event=event))
             sent = sum(sub.offer(event.repository, event.seq, text) for sub in subscribers)
             self.metrics.ws_events_sent.inc(sent)
 
@@ -226,7 +225,7 @@ class Hub:
             error = self._handle(subscriber, raw, replays)
             if error is not None:
                 bad_messages += 1
-                subscriber.send(_encode({"type": "error", "error": error[0], "message": error[1]}).decode())
+                subscriber.send(_frame(ErrorMessage(error=error[0], message=error[1])))
                 if bad_messages >= MAX_BAD_MESSAGES:
                     await _close(websocket, CLOSE_POLICY, "too many malformed messages")
                     return
@@ -256,9 +255,9 @@ class Hub:
         elif isinstance(message, Unsubscribe):
             for repository in message.repositories:
                 self._drop(subscriber, repository)
-            subscriber.send(_encode({"type": "unsubscribed", "repositories": message.repositories}).decode())
+            subscriber.send(_frame(Unsubscribed(repositories=message.repositories)))
         elif isinstance(message, Ping):
-            subscriber.send('{"type":"pong"}')
+            subscriber.send(_PONG)
         return None
 
     async def _replay(self, subscriber: Subscriber, repository: str, after: int) -> None:
@@ -266,25 +265,25 @@ class Hub:
         try:
             page = await self.service.changes(repository, after, self.config.replay_page)
         except Exception as exc:  # storage down: tell the client, who will retry
-            subscriber.send(_encode({
-                "type": "error", "error": "storage_unavailable",
-                "message": f"could not read the change log ({exc}); subscribe again later",
-            }).decode())
+            subscriber.send(_frame(ErrorMessage(
+                error="storage_unavailable",
+                message=f"could not read the change log ({exc}); subscribe again later",
+            )))
             self._drop(subscriber, repository)
             return
-        subscriber.send(_encode({"type": "subscribed", "repositories": {repository: page.last_seq}}).decode())
+        subscriber.send(_frame(Subscribed(repositories={repository: page.last_seq})))
         if page.earliest_seq > after + 1 and page.last_seq > after:
-            subscriber.send(_encode({
-                "type": "resync_required", "repository": repository, "after": after,
-                "earliest_seq": page.earliest_seq, "last_seq": page.last_seq,
-            }).decode())
+            subscriber.send(_frame(ResyncRequired(
+                repository=repository, after=after,
+                earliest_seq=page.earliest_seq, last_seq=page.last_seq,
+            )))
             self._drop(subscriber, repository)
             return
         while True:
             for event in page.events:
                 if event.seq > subscription.last_sent:
                     subscription.last_sent = event.seq
-                    subscriber.send(_encode({"type": "event", "replay": True, "event": event}).decode())
+                    subscriber.send(_frame(EventMessage(replay=True, event=event)))
             if not page.has_more or subscriber.subscriptions.get(repository) is not subscription:
                 break
             page = await self.service.changes(repository, subscription.last_sent, self.config.replay_page)
@@ -329,7 +328,7 @@ class Hub:
             if time.monotonic() - subscriber.last_heard > timeout:
                 await _close(subscriber.websocket, CLOSE_HEARTBEAT_TIMEOUT, "heartbeat timeout")
                 return
-            subscriber.send(_encode({"type": "ping", "ts": time.time()}).decode())
+            subscriber.send(_frame(Ping(ts=time.time())))
 
 
 async def _close(websocket: WebSocket, code: int, reason: str) -> None:

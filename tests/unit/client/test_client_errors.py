@@ -76,3 +76,48 @@ def test_every_exception_is_a_tasksync_error_listed_in_the_documented_tree() -> 
 
 def test_server_unreachable_is_a_transport_error() -> None:
     assert issubclass(errors.ServerUnreachable, errors.TransportError)
+
+
+def _status(status: int, code: str | None) -> errors.HTTPStatusError:
+    return error_for_status(status, body(code) if code else b"")
+
+
+@pytest.mark.parametrize(
+    ("error", "not_applied"),
+    [
+        (errors.ServerUnreachable("ConnectError: refused"), True),
+        (errors.CircuitOpenError(1.0), True),
+        (_status(400, "bad_json"), True),
+        (_status(404, "not_found"), True),
+        (_status(409, "id_conflict"), True),
+        (_status(412, "version_mismatch"), True),
+        (_status(413, "body_too_large"), True),
+        (_status(422, "validation_error"), True),
+        (_status(426, "client_version_unsupported"), True),
+        (_status(429, "rate_limited"), True),
+        (_status(503, "circuit_open"), True),
+        (_status(503, "storage_unavailable"), True),
+        (_status(503, None), False),  # a proxy's 503: who knows what happened behind it
+        (_status(502, None), False),
+        (_status(504, "storage_timeout"), False),
+        (errors.TransportError("ReadTimeout"), False),
+        (errors.ProtocolError("not JSON"), False),
+        (errors.RetriesExhausted(1, 0.1, _status(503, "circuit_open"), "max"), True),
+        (errors.RetriesExhausted(1, 0.1, errors.TransportError("ReadTimeout"), "max"), False),
+        # An earlier attempt may have applied before the last one was refused.
+        (errors.RetriesExhausted(3, 0.1, _status(503, "circuit_open"), "max"), False),
+    ],
+    ids=repr,
+)
+def test_each_error_says_whether_the_call_certainly_applied_nothing(
+    error: errors.TaskSyncError, not_applied: bool
+) -> None:
+    assert error.definitely_not_applied is not_applied
+
+
+def test_there_is_one_server_unreachable_for_client_and_replica() -> None:
+    from tasksync import errors as shared
+    from tasksync.replica import ServerUnreachable as ReplicaUnreachable
+
+    assert issubclass(errors.ServerUnreachable, shared.ServerUnreachable)
+    assert issubclass(ReplicaUnreachable, shared.ServerUnreachable)

@@ -155,7 +155,8 @@ async def test_resync_required_is_counted_flagged_and_resubscribed(ws_server: St
         await send_json(connection, {"type": "subscribed", "repositories": {"repo-a": 60}})
         await send_json(
             connection,
-            {"type": "resync_required", "repository": "repo-a", "after": 0, "earliest_seq": 30},
+            {"type": "resync_required", "repository": "repo-a", "after": 0, "earliest_seq": 30,
+             "last_seq": 60},
         )
         await server.recv(connection, n)  # the resubscribe
         await send_json(connection, {"type": "event", "event": event_json(51)})
@@ -172,7 +173,7 @@ async def test_resync_required_is_counted_flagged_and_resubscribed(ws_server: St
         (event,) = await collect(client, 1)
         assert event.event.seq == 51
         assert client.stats.resyncs == 1 and client.resync_pending == frozenset()
-    assert seen == [ResyncRequired(repository="repo-a", after=0, earliest_seq=30)]
+    assert seen == [ResyncRequired(repository="repo-a", after=0, earliest_seq=30, last_seq=60)]
     assert server.subscribes() == [(1, {"repo-a": 0}), (1, {"repo-a": 50})]
 
 
@@ -182,7 +183,8 @@ async def test_resync_without_handler_leaves_a_flag_for_the_owner(ws_server: Sta
         await send_json(connection, {"type": "subscribed", "repositories": {}})
         await send_json(
             connection,
-            {"type": "resync_required", "repository": "repo-a", "after": 0, "earliest_seq": 30},
+            {"type": "resync_required", "repository": "repo-a", "after": 0, "earliest_seq": 30,
+             "last_seq": 60},
         )
         await server.recv(connection, n)  # the owner's resubscribe
         await hold_open(connection)

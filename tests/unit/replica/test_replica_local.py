@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
+from tasksync.models import SyncTaskFields
 from tasksync.replica import (
     ClientIdMismatch,
     InvalidTask,
@@ -208,10 +209,11 @@ def test_tasks_snapshot_includes_tombstones(replica):
     replica.add("b", task_id="t-2")
     replica.rm("t-2")
 
-    assert replica.tasks() == {
-        "t-1": ("a", "pending", "high", False, 0),
-        "t-2": ("b", "pending", "medium", True, 0),
-    }
+    tasks = replica.tasks()
+    assert list(tasks) == ["t-1", "t-2"]
+    assert (tasks["t-1"].fields, tasks["t-1"].version) == (SyncTaskFields(content="a", priority="high"), 0)
+    assert (tasks["t-2"].fields, tasks["t-2"].version) == (SyncTaskFields(content="b", deleted=True), 0)
+    assert tasks["t-2"] == replica.get("t-2")  # the same records get() and list() give
 
 
 def test_find_accepts_a_unique_id_prefix(replica):

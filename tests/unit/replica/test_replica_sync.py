@@ -7,13 +7,14 @@ import asyncio
 import pytest
 
 from tasksync.client import ServerUnreachable as ClientUnreachable
-from tasksync.client import ValidationFailed
-from tasksync.models import ErrorBody
+from tasksync.client import TransportError, ValidationFailed
+from tasksync.models import ErrorBody, SyncTaskFields
 from tasksync.replica import (
     InvalidTask,
     NoConflict,
     NoServerConfigured,
     Replica,
+    ReplicaError,
     ServerUnreachable,
     SyncError,
 )
@@ -61,9 +62,9 @@ async def test_sync_pushes_the_outbox_in_order_and_empties_it(make_replica, serv
     assert request["client_id"] == "alice"
     assert (report.pushed, report.pending, report.round_trips) == (3, 0, 1)
     assert alice.pending_count() == 0
-    assert alice.tasks() == {
-        "t-1": ("b", "pending", "medium", False, 2),
-        "t-2": ("c", "pending", "medium", False, 1),
+    assert {i: (t.fields, t.version) for i, t in alice.tasks().items()} == {
+        "t-1": (SyncTaskFields(content="b"), 2),
+        "t-2": (SyncTaskFields(content="c"), 1),
     }
     assert alice.cursor() == 3
 
@@ -129,6 +130,7 @@ async def test_server_down_raises_a_clear_error_and_keeps_the_outbox(make_replic
     assert "your 2 local changes are kept in the outbox" in message
     assert "run `tasksync sync` again when online" in message
     assert raised.value.pending == 2
+    assert raised.value.definitely_not_applied  # the connection was refused: nothing sent
     assert alice.pending_count() == 2
 
     report = await alice.sync()  # back online
@@ -145,6 +147,7 @@ async def test_a_failed_second_chunk_keeps_exactly_its_rows(make_replica, server
         await alice.sync()
 
     assert raised.value.pending == 3
+    assert not raised.value.definitely_not_applied  # the first chunk was applied
     assert [c.change_id for c in alice.pending_changes()] == ["alice:3", "alice:4", "alice:5"]
     assert alice.get("t-0").version == 1 and alice.get("t-2").version == 0
     assert alice.cursor() == 2  # the first reply was applied with its cursor
@@ -168,7 +171,8 @@ async def test_changes_the_reply_does_not_acknowledge_stay_queued(make_replica, 
     report = await alice.sync()
     assert report.replayed == 1  # the server had applied it; only the answer was missing
     assert alice.pending_count() == 0
-    assert alice.tasks()["t-2"] == ("b", "pending", "medium", False, 1)
+    task = alice.tasks()["t-2"]
+    assert (task.fields, task.version) == (SyncTaskFields(content="b"), 1)
 
 
 async def test_a_resent_change_the_server_already_applied_is_not_applied_twice(
@@ -223,7 +227,8 @@ async def test_an_edit_made_while_a_sync_is_in_flight_stays_visible(make_replica
 
     server.batch_sync = original  # type: ignore[method-assign]
     await alice.sync()
-    assert alice.tasks()["t-1"] == ("typed meanwhile", "pending", "medium", False, 2)
+    task = alice.tasks()["t-1"]
+    assert (task.fields, task.version) == (SyncTaskFields(content="typed meanwhile"), 2)
 
 
 async def test_own_earlier_writes_are_never_a_conflict(make_replica, server):
@@ -237,7 +242,8 @@ async def test_own_earlier_writes_are_never_a_conflict(make_replica, server):
     report = await alice.sync()
 
     assert report.conflicts == []
-    assert alice.tasks()["t-1"] == ("c", "completed", "medium", False, 4)
+    task = alice.tasks()["t-1"]
+    assert (task.fields, task.version) == (SyncTaskFields(content="c", status="completed"), 4)
 
 
 async def test_server_wins_conflict_is_stored_and_the_server_value_shown(make_replica, server):
@@ -295,7 +301,8 @@ async def test_resolve_keep_local_pushes_the_local_side_over_the_newest_server_v
 
     assert report.conflicts == []
     assert server.tasks["t-1"].content == "alice's"
-    assert alice.tasks()["t-1"] == ("alice's", "pending", "medium", False, 4)
+    task = alice.tasks()["t-1"]
+    assert (task.fields, task.version) == (SyncTaskFields(content="alice's"), 4)
     assert alice.conflicts(unresolved_only=True) == []
     assert alice.conflicts()[0].resolution == "local"
 
@@ -353,7 +360,7 @@ async def test_two_replicas_converge_after_syncing(make_replica, server):
         await replica.sync()
 
     assert alice.tasks() == bob.tasks()
-    assert alice.tasks()["t-1"][3] is True  # deleted
+    assert alice.tasks()["t-1"].deleted is True
 
 
 async def test_a_rejected_server_error_is_a_sync_error_not_unreachable(make_replica, server):
@@ -368,6 +375,7 @@ async def test_a_rejected_server_error_is_a_sync_error_not_unreachable(make_repl
         await alice.sync()
 
     assert not isinstance(raised.value, ServerUnreachable)
+    assert raised.value.definitely_not_applied  # a 422 is refused before any write
     assert "kept in the outbox" in str(raised.value)
     assert alice.pending_count() == 1
 
@@ -396,3 +404,28 @@ async def test_an_unknown_strategy_is_refused_before_anything_is_sent(make_repli
     with pytest.raises(InvalidTask, match="unknown strategy"):
         await alice.sync("newest")
     assert server.calls == 0 and alice.pending_count() == 1
+
+
+async def test_a_sync_that_timed_out_may_have_applied(make_replica, server):
+    alice = make_replica()
+    alice.add("a", task_id="t-1")
+
+    async def time_out(*args, **kwargs):
+        raise TransportError("ReadTimeout on POST /api/v1/sync/batch")
+
+    server.batch_sync = time_out  # type: ignore[method-assign]
+    with pytest.raises(ServerUnreachable) as raised:
+        await alice.sync()
+
+    assert not raised.value.definitely_not_applied
+    assert "run `tasksync sync` again when online" in str(raised.value)
+
+
+def test_local_refusals_certainly_applied_nothing(make_replica):
+    alice = make_replica()
+    alice.add("a", task_id="t-1")
+    for refused in (lambda: alice.add("again", task_id="t-1"), lambda: alice.edit("nope", content="x"),
+                    lambda: alice.add("x", task_id="bad/id"), lambda: alice.resolve("t-1", "local")):
+        with pytest.raises(ReplicaError) as raised:
+            refused()
+        assert raised.value.definitely_not_applied, raised.value

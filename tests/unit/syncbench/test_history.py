@@ -31,6 +31,8 @@ from tasksync.client.errors import (
     VersionConflict,
 )
 from tasksync.models import ErrorBody
+from tasksync.replica.errors import NoServerConfigured, SyncError, TaskNotFound
+from tasksync.replica.errors import ServerUnreachable as ReplicaUnreachable
 
 
 def status_error(status: int, code: str | None) -> HTTPStatusError:
@@ -113,6 +115,24 @@ def test_op_ids_are_unique_and_in_invocation_order() -> None:
     ],
 )
 def test_classify_error_fails_only_what_certainly_did_not_apply(
+    exc: BaseException, verdict: str
+) -> None:
+    assert classify_error(exc) == verdict
+
+
+@pytest.mark.parametrize(
+    ("exc", "verdict"),
+    [
+        (TaskNotFound("t-1", "repo"), FAIL),
+        (NoServerConfigured(), FAIL),
+        (ReplicaUnreachable("http://x", 2, "ConnectError", definitely_not_applied=True), FAIL),
+        (ReplicaUnreachable("http://x", 2, "ReadTimeout"), INFO),
+        (SyncError("rejected", 1, definitely_not_applied=True), FAIL),
+        (SyncError("failed after a chunk applied", 1), INFO),
+    ],
+    ids=repr,
+)
+def test_classify_error_trusts_what_replica_errors_say_of_themselves(
     exc: BaseException, verdict: str
 ) -> None:
     assert classify_error(exc) == verdict
