@@ -43,9 +43,6 @@ FAIL: Completion = "fail"
 INFO: Completion = "info"
 PENDING = "pending"  # invoked, not completed (yet); checks treat it like info
 
-# The server answers these 503 codes before touching storage or after a rolled-back write
-# (PROTOCOL.md: "nothing was written"), so the request certainly did not apply.
-_NOTHING_WRITTEN_CODES = frozenset({"circuit_open", "storage_unavailable"})
 # Attempt.outcome values (tasksync.client.attempts) of attempts that certainly applied nothing.
 _NOTHING_SENT_OUTCOMES = frozenset({"CircuitOpenError", "ConnectError", "ConnectTimeout"})
 
