@@ -49,7 +49,8 @@ class Kind:
 _WORDS = {"int": "an integer", "float": "a finite number", "bool": "true or false",
           "str": "a string", "none": "null", "any": "any value"}
 _PLURALS = {"int": "integers", "float": "numbers", "bool": "booleans", "str": "strings",
-            "any": "values", "none": "nulls"}
+            "any": "values", "none": "nulls", "dict": "mappings", "list": "lists",
+            "tuple": "lists"}
 _ALIASES = {"Sequence": "list", "List": "list", "Tuple": "tuple", "Mapping": "dict",
             "Dict": "dict", "MutableMapping": "dict", "None": "none", "NoneType": "none",
             "Any": "any", "object": "any", "Optional": "optional", "Union": "union",
