@@ -253,10 +253,16 @@ async def _states(stack: Stack, workload: Workload, replicas: Mapping[str, Repli
     for plan in workload.replicas:
         if plan.repository == repository:
             snapshot = await asyncio.to_thread(replicas[plan.replica].tasks)
-            states[plan.replica] = {
-                task_id: dict(zip((*TASK_FIELDS, "version"), values, strict=True))
-                for task_id, values in snapshot.items()}
+            states[plan.replica] = {task_id: _compared(task) for task_id, task in snapshot.items()}
     return states
+
+
+def _compared(task: Any) -> dict[str, Any]:
+    """A replica's task as convergence compares it: a LocalTask, or the (content, status,
+    priority, deleted, version) tuple `Replica.tasks` gave before it returned LocalTasks."""
+    if isinstance(task, tuple):
+        return dict(zip((*TASK_FIELDS, "version"), task, strict=True))
+    return {name: getattr(task, name) for name in (*TASK_FIELDS, "version")}
 
 
 async def _last_seq(stack: Stack, repository: str) -> int:
