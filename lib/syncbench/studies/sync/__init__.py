@@ -36,6 +36,7 @@ from syncbench.studies.sync.checks import (
     acknowledged_changes_applied_or_reported,
     acknowledged_write_operations,
     every_local_change_acknowledged,
+    resume_reached,
     settle_acknowledged,
 )
 from syncbench.studies.sync.params import SYNC_STRATEGIES, SyncParams
@@ -79,5 +80,5 @@ __all__ = [
     "ACK_FIELDS", "CONFLICT_FIELDS", "LOG_FIELDS", "PENDING_FIELDS", "STUDY", "SYNC_STRATEGIES",
     "SyncParams", "SyncResult", "acknowledged_changes_applied_or_reported",
     "acknowledged_write_operations", "content_key", "every_local_change_acknowledged",
-    "fault_schedule", "plan_workload", "run", "settle_acknowledged",
+    "fault_schedule", "plan_workload", "resume_reached", "run", "settle_acknowledged",
 ]

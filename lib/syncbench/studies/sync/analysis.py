@@ -30,9 +30,10 @@ from syncbench.studies.sync.checks import (
     acknowledged_changes_applied_or_reported,
     acknowledged_write_operations,
     every_local_change_acknowledged,
+    resume_reached,
     settle_acknowledged,
 )
-from syncbench.studies.sync.params import SyncParams
+from syncbench.studies.sync.params import SyncParams, subscriber_group
 from syncbench.studies.sync.phases import ProfileRun
 from syncbench.studies.sync.workload import content_key
 from syncbench.study import StudyResult
@@ -137,6 +138,10 @@ def _checks(params: SyncParams, history: History, outcomes: Sequence[Mapping[str
                                                          ].itertuples(index=False):
         log_seqs[profile][repository].append(int(seq))
     subscribers = [f"s{index}" for index in range(params.subscribers)]
+    subscriber_groups = {subscriber_group(index) for index in range(params.subscribers)}
+    windows = frames["windows"]
+    cut_off = {phase for phase, target in zip(windows["phase"], windows["target"], strict=True)
+               if target in subscriber_groups}
     empty_settled, empty_deliveries = settled.iloc[0:0], frames["deliveries"].iloc[0:0]
     delivery_columns = ["subscriber", "repository", "seq", "received_time"]
     checks = [
@@ -158,10 +163,11 @@ def _checks(params: SyncParams, history: History, outcomes: Sequence[Mapping[str
                 create_operations={"local_create"})
             for o in outcomes}),
         compose("subscribers_saw_every_event", {
-            o["profile"]: subscribers_saw_every_event(
+            o["profile"]: resume_reached(subscribers_saw_every_event(
                 deliveries_by.get(o["profile"], empty_deliveries)[delivery_columns],
                 {repo: log_seqs[o["profile"]][repo] for repo in o["states"]},
-                subscriptions={sub: dict.fromkeys(o["states"], 0) for sub in subscribers})
+                subscriptions={sub: dict.fromkeys(o["states"], 0) for sub in subscribers}),
+                o["profile"] in cut_off, o["reconnects"])
             for o in outcomes}),
     ]
     return checks

@@ -23,7 +23,7 @@ import pandas as pd
 from syncbench.history import OK, Operation
 from syncbench.plain import is_missing, plain
 from syncbench.studies.sync.phases import TASK_FIELDS
-from syncbench.verdict import CheckResult
+from syncbench.verdict import PASS, CheckResult
 
 ACK_FIELDS = ["profile", "replica", "repository", "change_id", "sync_op_id", "sync_outcome",
               "local_op_id", "kind", "key", "task_id", *TASK_FIELDS]
@@ -153,6 +153,17 @@ def every_local_change_acknowledged(pending: pd.DataFrame | Iterable[Mapping[str
     )
 
 
+def resume_reached(result: CheckResult, cut_off: bool, reconnects: int) -> CheckResult:
+    """`result` (subscribers_saw_every_event of one profile), or unknown when its subscribers
+    were cut off and none reconnected: the resume the check is about never happened. A
+    failure stays a failure; without a cut-off there was no resume to reach."""
+    if result.verdict == PASS and cut_off and reconnects == 0:
+        return CheckResult.not_reached(result.name, "subscribers were cut off but none "
+                                       "reconnected, so no resume was checked",
+                                       result.expected)
+    return result
+
+
 __all__ = ["ACK_FIELDS", "CONFLICT_FIELDS", "LOG_FIELDS", "PENDING_FIELDS", "SETTLED_AS",
            "acknowledged_changes_applied_or_reported", "acknowledged_write_operations",
-           "every_local_change_acknowledged", "settle_acknowledged"]
+           "every_local_change_acknowledged", "resume_reached", "settle_acknowledged"]

@@ -13,8 +13,10 @@ from syncbench.studies.sync import (
     acknowledged_write_operations,
     content_key,
     every_local_change_acknowledged,
+    resume_reached,
     settle_acknowledged,
 )
+from syncbench.verdict import CheckResult
 
 # -- checks -------------------------------------------------------------------------------
 
@@ -126,3 +128,13 @@ def test_settling_many_changes_takes_one_pass() -> None:
     assert (settled["settled_as"] == "applied").all()
     # a scan per change would be 10^8 comparisons (minutes); one pass takes well under 5 s
     assert time.perf_counter() - started < 5.0
+
+
+def test_subscribers_cut_off_that_never_reconnected_leave_the_check_unknown() -> None:
+    passed = CheckResult("subscribers_saw_every_event", True, "0 of 2 broken", "0 broken")
+    failed = CheckResult("subscribers_saw_every_event", False, "1 of 2 broken", "0 broken",
+                         "s0 missed 7", [{"subscriber": "s0", "missing": [7]}])
+    assert resume_reached(passed, cut_off=True, reconnects=0).verdict == "unknown"
+    assert resume_reached(passed, cut_off=True, reconnects=2) is passed
+    assert resume_reached(passed, cut_off=False, reconnects=0) is passed, "no cut-off planned"
+    assert resume_reached(failed, cut_off=True, reconnects=0) is failed, "a failure stays one"
