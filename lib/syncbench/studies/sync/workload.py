@@ -16,7 +16,7 @@ between 10% and 50% of the longest replica's planned pauses, while live events s
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from syncbench.nemesis import FaultSchedule, parse_schedule
 from syncbench.studies.sync.params import (
@@ -98,15 +98,13 @@ def plan_workload(params: SyncParams) -> Workload:
             last = number == params.operations_per_replica - 1
             if not last and rng.random() < 1 / params.sync_every:
                 steps.append(step("sync", len(steps)))
-        planned_s = sum(s.think_s for s in steps)
-        window = None
+        plan = ReplicaPlan(replica=f"r{index}", group=replica_group(index),
+                           repository=repositories[index % len(repositories)],
+                           steps=tuple(steps))
         if index in offline:
-            at = rng.uniform(0.0, max(0.0, planned_s - params.offline_s))
-            window = (round(at, 3), params.offline_s)
-        plans.append(ReplicaPlan(
-            replica=f"r{index}", group=replica_group(index),
-            repository=repositories[index % len(repositories)], steps=tuple(steps),
-            offline=window))
+            at = rng.uniform(0.0, max(0.0, plan.planned_s - params.offline_s))
+            plan = replace(plan, offline=(round(at, 3), params.offline_s))
+        plans.append(plan)
     expected_s = max(plan.planned_s for plan in plans)
     subscribers = tuple(
         SubscriberPlan(subscriber=f"s{index}", group=subscriber_group(index),
