@@ -51,6 +51,9 @@ class StackConfig:
     directory and fault injection on; "url" uses the tasksync-compatible server at `url`
     (faults then still go through a local Toxiproxy in front of it).
     `server_options` are extra `tasksync serve` flags, e.g. ("--breaker-threshold", "5").
+    `base_profile` names a network profile put on every group's proxy when the stack starts
+    and kept for its whole life: the condition a study runs under, not a fault (faults, with
+    their windows recorded, go through syncbench.nemesis).
     """
 
     target: str = "embedded"
@@ -60,6 +63,7 @@ class StackConfig:
     workdir: Path | None = None
     profiles_path: Path | None = None
     start_timeout: float = 30.0
+    base_profile: str | None = None
 
     def __post_init__(self) -> None:
         if self.target not in TARGETS:
@@ -131,6 +135,9 @@ class Stack:
             proxy = await asyncio.to_thread(
                 self._control.create_proxy, f"tasksync-{group}-{id(self):x}", upstream)
             self._groups[group] = _Group(proxy)
+        if config.base_profile is not None:
+            for group in config.groups:
+                await self.apply_profile(group, config.base_profile)
 
     async def stop(self) -> None:
         """Close clients and replicas, remove proxies, stop Toxiproxy and the server."""

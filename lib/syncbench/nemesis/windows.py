@@ -20,21 +20,22 @@ def fault_windows(history: History | Iterable[Operation]) -> pd.DataFrame:
     when its `stop` completed (fully off). A fault never stopped ends at the history's last
     completion, with healed False.
     """
-    starts: dict[int, Operation] = {}
-    stops: dict[int, Operation] = {}
+    # each phase's nemesis numbers its faults from 1: a fault is (phase, fault_id)
+    starts: dict[tuple[str | None, int], Operation] = {}
+    stops: dict[tuple[str | None, int], Operation] = {}
     last = 0.0
     for op in operations_of(history):
         last = max(last, op.complete_time or op.invoke_time)
         if op.client != PROCESS:
             continue
-        fault_id = op.args.get("fault_id")
+        fault = (op.args.get("phase"), op.args.get("fault_id"))
         if op.operation == "start" and op.outcome == OK:
-            starts[fault_id] = op
+            starts[fault] = op
         elif op.operation == "stop":
-            stops[fault_id] = op
+            stops[fault] = op
     rows = []
-    for fault_id, start in starts.items():
-        stop = stops.get(fault_id)
+    for (phase, fault_id), start in starts.items():
+        stop = stops.get((phase, fault_id))
         healed = stop is not None and stop.outcome == OK
         end = (stop.complete_time or stop.invoke_time) if stop is not None else last
         rows.append((fault_id, start.args.get("fault"), start.args.get("target"),

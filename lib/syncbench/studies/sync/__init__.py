@@ -1,0 +1,84 @@
+"""Bidirectional sync study: offline-first replicas and live subscribers under network profiles.
+
+For each network profile a fresh Stack (a new `tasksync serve`, a new Toxiproxy, fresh
+SQLite files, the profile on every proxy) runs the same seeded workload, so the profiles are
+compared on identical work and nothing (server state, the seeded-bug counter, leftover
+toxics) leaks from one profile into the next:
+
+- N replicas (tasksync.replica.Replica), each behind its own proxy, run a seeded mix of
+  local creates, updates and deletes, with periodic syncs between them. Local edits and
+  syncs are operations of one History.
+- M WebSocket subscribers, each behind its own proxy, follow every repository from seq 0.
+- The nemesis plays the cut-offs, each an `offline` fault on a proxy group, in seconds from
+  the workload's start, with the profile as its phase: `offline_replicas` replicas are cut
+  off once for `offline_s` (their syncs fail meanwhile, their edits queue), every subscriber
+  once for `subscriber_outage_s` (it must resume from its last seq). The windows come from
+  the seed (`workload.fault_schedule`), or from `schedule` when given (a replay).
+- Heal, then quiesce: every replica syncs in rounds until all replicas and the server hold
+  identical tasks and every outbox is empty (deadline `converge_timeout_s`); the time from
+  the last write's completion to that moment is the convergence time. Subscribers then get
+  `delivery_timeout_s` to reach the last seq. Then the final reads.
+
+Modules: `params` (SyncParams), `workload` (the seeded plan and its fault schedule),
+`phases` (one profile's run), `checks` (acknowledged changes, settled), `analysis` (frames,
+the six checks, metrics; SyncResult).
+"""
+
+from __future__ import annotations
+
+from syncbench.history import History
+from syncbench.studies.sync.analysis import SyncResult, assemble
+from syncbench.studies.sync.checks import (
+    ACK_FIELDS,
+    CONFLICT_FIELDS,
+    LOG_FIELDS,
+    PENDING_FIELDS,
+    acknowledged_changes_applied_or_reported,
+    acknowledged_write_operations,
+    every_local_change_acknowledged,
+    resume_reached,
+    settle_acknowledged,
+)
+from syncbench.studies.sync.params import SYNC_STRATEGIES, SyncParams
+from syncbench.studies.sync.phases import (
+    REPLICA_RETRY,
+    SUBSCRIBER_RECONNECT,
+    ProfileRun,
+    run_profile,
+)
+from syncbench.studies.sync.workload import content_key, fault_schedule, plan_workload
+from syncbench.study import Study, register
+
+
+async def run(params: SyncParams) -> SyncResult:
+    """Run the workload under each profile on a fresh stack; the frames, checks and metrics."""
+    workload = plan_workload(params)
+    schedule = fault_schedule(params, workload)
+    history = History()
+    # the retry policies are data: every run records the ones it used
+    environment = {"toxiproxy_version": None, "replica_retry": repr(REPLICA_RETRY),
+                   "subscriber_reconnect": repr(SUBSCRIBER_RECONNECT)}
+    runs = []
+    for profile in params.profiles:
+        print(f"sync study: profile {profile}: {params.replicas} replicas, "
+              f"{params.subscribers} subscribers, {len(schedule.for_phase(profile))} faults, "
+              f"seed {params.seed}", flush=True)
+        profile_run = ProfileRun(profile, history)
+        await run_profile(params, workload, schedule, profile_run, environment)
+        runs.append(profile_run)
+        outcome = profile_run.outcome
+        print(f"sync study: profile {profile}: converged={outcome['converged']} in "
+              f"{outcome['convergence_s']:.2f}s after the last write", flush=True)
+    return assemble(params, history, runs, environment)
+
+
+STUDY = register(Study("sync", SyncParams, run, "sync.ipynb",
+                       "replicas offline and online, subscribers resuming: convergence, "
+                       "delivery, no lost or duplicated write"))
+
+__all__ = [
+    "ACK_FIELDS", "CONFLICT_FIELDS", "LOG_FIELDS", "PENDING_FIELDS", "STUDY", "SYNC_STRATEGIES",
+    "SyncParams", "SyncResult", "acknowledged_changes_applied_or_reported",
+    "acknowledged_write_operations", "content_key", "every_local_change_acknowledged",
+    "fault_schedule", "plan_workload", "resume_reached", "run", "settle_acknowledged",
+]

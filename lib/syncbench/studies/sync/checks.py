@@ -1,0 +1,169 @@
+"""The sync study's own checks: how the server settled each acknowledged change.
+
+Acknowledged, precisely: a local change (one outbox row, i.e. one change id) is acknowledged
+by the sync during which it left the replica's outbox. A replica removes a row only when it
+applies a server reply that settles it, and a sync that completes `ok` has settled every
+change queued before it started; so every change queued when an `ok` sync began is
+acknowledged by that sync (a sync that fails half way acknowledges the changes of the chunks
+answered before the failure). An acknowledged change is kept when the server's change log
+holds an event of its task with exactly its fields (applied, or already equal), or when its
+replica recorded a conflict for its change id (the strategy decided against it, and said
+so); and the final server task must exist with a version at least that event's version.
+
+Every function here is linear in its rows: events and conflicts are indexed in dicts once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import pandas as pd
+
+from syncbench.history import OK, Operation
+from syncbench.plain import is_missing, plain
+from syncbench.studies.sync.phases import TASK_FIELDS
+from syncbench.verdict import PASS, CheckResult
+
+ACK_FIELDS = ["profile", "replica", "repository", "change_id", "sync_op_id", "sync_outcome",
+              "local_op_id", "kind", "key", "task_id", *TASK_FIELDS]
+LOG_FIELDS = ["profile", "repository", "seq", "type", "task_id", "version", "origin",
+              "timestamp", *TASK_FIELDS]
+CONFLICT_FIELDS = ["profile", "replica", "repository", "change_id", "task_id", "conflict_id",
+                   "strategy", "winner", "base_version"]
+PENDING_FIELDS = ["profile", "replica", "repository", "change_id", "task_id"]
+SETTLED_AS = ("applied", "conflict", "lost")
+
+
+def _fields(row: Mapping[str, Any]) -> tuple[Any, ...]:
+    """A change's or event's task fields as a dict key: `deleted` as a bool (a tombstone
+    matches only a tombstone, whatever form the flag arrived in), missing values as None."""
+    return tuple(None if is_missing(row[name]) else bool(row[name]) if name == "deleted"
+                 else row[name] for name in TASK_FIELDS)
+
+
+def _event_index(change_log: pd.DataFrame) -> dict[tuple[Any, ...], dict[Any, dict[str, Any]]]:
+    """(profile, repository, task_id, *fields) -> {origin: its first event with those fields,
+    None: the first event with them from anyone}."""
+    index: dict[tuple[Any, ...], dict[Any, dict[str, Any]]] = {}
+    for event in change_log.to_dict(orient="records"):
+        key = (event["profile"], event["repository"], event["task_id"], *_fields(event))
+        firsts = index.setdefault(key, {})
+        for origin in (event["origin"], None):
+            kept = firsts.get(origin)
+            if kept is None or event["seq"] < kept["seq"]:
+                firsts[origin] = event
+    return index
+
+
+def settle_acknowledged(acks: pd.DataFrame, change_log: pd.DataFrame,
+                        conflicts: pd.DataFrame) -> pd.DataFrame:
+    """The acknowledged changes, each with how the server settled it.
+
+    `settled_as` is "applied" when the change log holds an event of the change's task with
+    exactly its fields (the first such event by the same replica preferred; another's
+    counts, for a change the server found already equal), "conflict" when its replica
+    recorded a conflict for its change id, else "lost". `version` and `seq` are the matching
+    event's.
+    """
+    events = _event_index(change_log)
+    reported = set(zip(conflicts["profile"], conflicts["replica"], conflicts["change_id"],
+                       strict=True))
+    rows = []
+    for ack in acks.to_dict(orient="records"):
+        firsts = events.get((ack["profile"], ack["repository"], ack["task_id"], *_fields(ack)))
+        if firsts:
+            match = firsts.get(ack["replica"], firsts[None])
+            rows.append({**ack, "settled_as": "applied", "version": match["version"],
+                         "seq": match["seq"]})
+        elif (ack["profile"], ack["replica"], ack["change_id"]) in reported:
+            rows.append({**ack, "settled_as": "conflict", "version": None, "seq": None})
+        else:
+            rows.append({**ack, "settled_as": "lost", "version": None, "seq": None})
+    frame = pd.DataFrame(rows, columns=[*acks.columns, "settled_as", "version", "seq"])
+    for column in ("version", "seq"):
+        frame[column] = frame[column].astype("Int64")
+    return frame
+
+
+def acknowledged_changes_applied_or_reported(settled: pd.DataFrame) -> CheckResult:
+    """Proves that every acknowledged change was applied or reported as a conflict.
+
+    `settled` comes from `settle_acknowledged`. The counterexample lists each "lost"
+    change with its local operation and the sync operation that acknowledged it.
+    """
+    lost = settled[settled["settled_as"] == "lost"]
+    counts = settled["settled_as"].value_counts().to_dict()
+    entries = [
+        {key: plain(row[key]) for key in ("profile", "replica", "change_id", "task_id",
+                                           "local_op_id", "sync_op_id", "kind", "key",
+                                           *TASK_FIELDS)}
+        for row in lost.to_dict(orient="records")]
+    message = ("every acknowledged change is in the change log or reported as a conflict"
+               if not entries else "; ".join(
+                   f"{e['replica']} change {e['change_id']} (op {e['local_op_id']}, acknowledged "
+                   f"by sync op {e['sync_op_id']}) is neither applied nor reported"
+                   for e in entries[:5]) + (" ..." if len(entries) > 5 else ""))
+    return CheckResult(
+        name="acknowledged_changes_applied_or_reported",
+        passed=not entries,
+        observed=(f"{len(entries)} lost of {len(settled)} acknowledged "
+                  f"({counts.get('applied', 0)} applied, {counts.get('conflict', 0)} conflicts)"),
+        expected="0 lost",
+        message=message,
+        counterexample=entries,
+    )
+
+
+def acknowledged_write_operations(settled: pd.DataFrame) -> list[Operation]:
+    """Each acknowledged change as an `ok` write Operation for no_lost_acknowledged_writes.
+
+    The op id is the local edit's; the version is the one the server gave the change
+    (None for a change settled by a conflict: then only the task's existence is checked).
+    """
+    ops = []
+    for row in settled.to_dict(orient="records"):
+        local_op_id, task_id, version = (plain(row.get(name))
+                                         for name in ("local_op_id", "task_id", "version"))
+        kind = row.get("kind")
+        ops.append(Operation(
+            op_id=-1 if local_op_id is None else int(local_op_id),
+            client=str(row["replica"]),
+            operation=kind if kind in ("create", "update", "delete") else "update",
+            args={"change_id": row["change_id"], "sync_op_id": plain(row["sync_op_id"]),
+                  "key": row.get("key")},
+            invoke_time=0.0, invoke_monotonic=0.0, outcome=OK,
+            task_id=task_id, version=None if version is None else int(version)))
+    return ops
+
+
+def every_local_change_acknowledged(pending: pd.DataFrame | Iterable[Mapping[str, Any]]
+                                    ) -> CheckResult:
+    """Proves that no local change was still waiting in an outbox when the run ended."""
+    rows = pending.to_dict(orient="records") if isinstance(pending, pd.DataFrame) else pending
+    entries = [plain(dict(row)) for row in rows]
+    return CheckResult(
+        name="every_local_change_acknowledged",
+        passed=not entries,
+        observed=f"{len(entries)} changes still queued",
+        expected="0 queued",
+        message=("every replica's outbox is empty" if not entries else "still queued: " + ", ".join(
+            f"{e.get('replica')}:{e.get('change_id')}" for e in entries[:10])),
+        counterexample=entries,
+    )
+
+
+def resume_reached(result: CheckResult, cut_off: bool, reconnects: int) -> CheckResult:
+    """`result` (subscribers_saw_every_event of one profile), or unknown when its subscribers
+    were cut off and none reconnected: the resume the check is about never happened. A
+    failure stays a failure; without a cut-off there was no resume to reach."""
+    if result.verdict == PASS and cut_off and reconnects == 0:
+        return CheckResult.not_reached(result.name, "subscribers were cut off but none "
+                                       "reconnected, so no resume was checked",
+                                       result.expected)
+    return result
+
+
+__all__ = ["ACK_FIELDS", "CONFLICT_FIELDS", "LOG_FIELDS", "PENDING_FIELDS", "SETTLED_AS",
+           "acknowledged_changes_applied_or_reported", "acknowledged_write_operations",
+           "every_local_change_acknowledged", "resume_reached", "settle_acknowledged"]

@@ -1,0 +1,122 @@
+"""What the sync study takes: its parameters, their defaults and help, and their rules."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from syncbench.nemesis import fault_kind, parse_schedule
+from syncbench.profiles import ProfileError, get_profile, load_profiles
+from syncbench.study import StudyParamError, StudyParams, param, require
+from tasksync.models import STRATEGIES
+
+WRITE_KINDS = ("create", "update", "delete")
+# "manual" leaves conflicts open until a person resolves them: replicas would never converge.
+SYNC_STRATEGIES = tuple(strategy for strategy in STRATEGIES if strategy != "manual")
+DEFAULT_MIX: Mapping[str, float] = {"create": 0.4, "update": 0.45, "delete": 0.15}
+
+
+def replica_group(index: int) -> str:
+    """The proxy group of replica `index` (a fault's target)."""
+    return f"replica-{index}"
+
+
+def subscriber_group(index: int) -> str:
+    """The proxy group of subscriber `index` (a fault's target)."""
+    return f"subscriber-{index}"
+
+
+@dataclass(frozen=True)
+class SyncParams(StudyParams):
+    """What the sync study runs. Types are checked on construction; `validate` the rest."""
+
+    profiles: tuple[str, ...] = param(("lan", "wan"), "network profiles (params/profiles.yaml), "
+                                                      "a fresh stack each")
+    replicas: int = param(3, "CLI replicas, each behind its own proxy")
+    subscribers: int = param(2, "WebSocket subscribers, each behind its own proxy")
+    repositories: int = param(1, "replicas are spread round-robin over these repositories")
+    operations_per_replica: int = param(20, "local creates/updates/deletes per replica")
+    mix: dict[str, float] = param(dict(DEFAULT_MIX), "weights of the writes (create, update, "
+                                                     "delete)")
+    sync_every: float = param(3.0, "mean local writes between two periodic syncs of a replica")
+    think_s: float = param(0.05, "mean pause (s) before each step of a replica (exponential)")
+    offline_replicas: int = param(1, "replicas that go offline once (an `offline` fault on "
+                                     "their proxy)")
+    offline_s: float = param(0.4, "seconds each offline replica stays offline (its syncs fail "
+                                  "meanwhile)")
+    subscriber_outage_s: float = param(0.5, "seconds each subscriber is cut off once (0: never)")
+    strategy: str = param("server_wins", "conflict strategy: server_wins, client_wins, "
+                                         "last_write_wins, merge")
+    converge_timeout_s: float = param(30.0, "deadline for the final sync rounds to converge")
+    delivery_timeout_s: float = param(10.0, "deadline for subscribers to catch up at the end")
+
+    study_name = "sync"
+
+    def validate(self) -> None:
+        self._validate_profiles()
+        require(self.replicas >= 1, "replicas", self.replicas, "1 or more")
+        require(self.subscribers >= 0, "subscribers", self.subscribers, "0 or more")
+        require(1 <= self.repositories <= self.replicas, "repositories", self.repositories,
+                f"1 to replicas={self.replicas} (every repository needs a replica)")
+        require(self.operations_per_replica >= 1, "operations_per_replica",
+                self.operations_per_replica, "1 or more")
+        unknown = sorted(set(self.mix) - set(WRITE_KINDS))
+        require(not unknown, "mix", self.mix, f"weights for {', '.join(WRITE_KINDS)} only "
+                f"(not {', '.join(unknown)})")
+        require(all(weight >= 0 for weight in self.mix.values()), "mix", self.mix,
+                "weights of 0 or more")
+        require(self.mix.get("create", 0) > 0, "mix", self.mix,
+                "a 'create' weight above 0 (updates and deletes need tasks)")
+        require(self.sync_every >= 1, "sync_every", self.sync_every, "1 or more")
+        require(self.think_s >= 0, "think_s", self.think_s, "0 or more seconds")
+        require(0 <= self.offline_replicas <= self.replicas, "offline_replicas",
+                self.offline_replicas, f"0 to replicas={self.replicas}")
+        require(0 < self.offline_s <= 3600, "offline_s", self.offline_s,
+                "seconds above 0 (at most an hour)")
+        require(0 <= self.subscriber_outage_s <= 3600, "subscriber_outage_s",
+                self.subscriber_outage_s, "0 (never) or more seconds (at most an hour)")
+        require(self.strategy in SYNC_STRATEGIES, "strategy", self.strategy,
+                f"one of {', '.join(SYNC_STRATEGIES)} ('manual' never converges without a "
+                "person resolving)")
+        for name in ("converge_timeout_s", "delivery_timeout_s"):
+            value = getattr(self, name)
+            require(value > 0 and math.isfinite(value), name, value, "seconds above 0")
+        self._validate_schedule()
+
+    def _validate_profiles(self) -> None:
+        require(bool(self.profiles), "profiles", self.profiles,
+                "at least one network profile, e.g. ['lan']")
+        require(len(set(self.profiles)) == len(self.profiles), "profiles", self.profiles,
+                "each profile once")
+        known = load_profiles()
+        for name in self.profiles:
+            try:
+                profile = get_profile(name, known)
+            except ProfileError as exc:
+                raise StudyParamError("profiles", self.profiles, str(exc)) from None
+            require(not profile.outage, "profiles", self.profiles,
+                    f"network conditions, not an outage ({name!r}); the study cuts replicas "
+                    "and subscribers off itself (offline_replicas, subscriber_outage_s)")
+
+    def _validate_schedule(self) -> None:
+        """A given schedule must name this study's groups and phases (the profiles)."""
+        groups = set(self.groups)
+        for index, fault in enumerate(parse_schedule(self.schedule).faults):
+            server = fault_kind(fault.kind).target_kind == "server"
+            require(server or fault.target in groups, "schedule", self.schedule,
+                    f"window {index}: a target among {', '.join(sorted(groups))}, "
+                    f"not {fault.target!r}")
+            require(fault.phase is None or fault.phase in self.profiles, "schedule",
+                    self.schedule, f"window {index}: a phase among the profiles "
+                    f"({', '.join(self.profiles)}) or none, not {fault.phase!r}")
+
+    @property
+    def groups(self) -> tuple[str, ...]:
+        """Every proxy group of a profile's stack: one per replica, one per subscriber."""
+        return (*map(replica_group, range(self.replicas)),
+                *map(subscriber_group, range(self.subscribers)))
+
+
+__all__ = ["DEFAULT_MIX", "SYNC_STRATEGIES", "WRITE_KINDS", "SyncParams", "replica_group",
+           "subscriber_group"]
