@@ -10,8 +10,8 @@ import yaml
 
 from syncbench.params import ParameterError, notebook_parameters
 from syncbench.runner.plan import plan_studies
-from syncbench.study import STUDY_PACKAGES, parameters_cell, registered_studies
 from syncbench.studies.notebook import parameters_cell_of
+from syncbench.study import STUDY_PACKAGES, parameters_cell, registered_studies
 
 ROOT = Path(__file__).resolve().parents[3]
 STUDIES = registered_studies()

@@ -25,9 +25,10 @@ from syncbench.studies.sync.params import SyncParams
 from syncbench.studies.sync.workload import ReplicaPlan, Step, Workload, content_key
 from tasksync.client import RetryPolicy
 from tasksync.client.websocket import ReceivedEvent
+from tasksync.models import EDITABLE_FIELDS
 from tasksync.replica import Replica, SyncError
 
-TASK_FIELDS = ("content", "status", "priority", "deleted")
+TASK_FIELDS = EDITABLE_FIELDS  # what a change carries (tasksync.models)
 
 # Replicas fail fast while offline (a refused connection is certain), and the study still
 # rides out a short reset: three attempts within a few seconds.
@@ -258,10 +259,7 @@ async def _states(stack: Stack, workload: Workload, replicas: Mapping[str, Repli
 
 
 def _compared(task: Any) -> dict[str, Any]:
-    """A replica's task as convergence compares it: a LocalTask, or the (content, status,
-    priority, deleted, version) tuple `Replica.tasks` gave before it returned LocalTasks."""
-    if isinstance(task, tuple):
-        return dict(zip((*TASK_FIELDS, "version"), task, strict=True))
+    """A replica's LocalTask as convergence compares it: its fields and version."""
     return {name: getattr(task, name) for name in (*TASK_FIELDS, "version")}
 
 
