@@ -26,6 +26,9 @@ from typing import Any
 from syncbench.nemesis.kinds import FaultError, fault_kind
 
 _WINDOW_KEYS = ("at", "for", "fault", "target", "phase")
+# Windows whose ends meet within this many seconds touch: at + for in floats is not exact
+# (9.563 + 1.322 > 10.885), and schedules are written with at most 6 decimals.
+_TOUCH = 1e-6
 
 
 class ScheduleError(ValueError):
@@ -164,7 +167,7 @@ def _refuse_overlaps(faults: Sequence[Fault]) -> None:
             indexes.sort(key=lambda i: faults[i].at)
             for before, after in zip(indexes, indexes[1:], strict=False):
                 first, second = faults[before], faults[after]
-                if second.at < first.end:
+                if second.at < first.end - _TOUCH:
                     raise ScheduleError(
                         after, "at", f"window {after} ({second.label} at {second.at:g}s) "
                         f"overlaps window {before} ({first.label}, {first.at:g}s to "
@@ -202,7 +205,7 @@ def generate_schedule(seed: int, choices: Sequence[FaultChoice], *, span_s: floa
         choice = rng.choices(choices, weights)[0]
         target = rng.choice(choice.targets)
         duration = round(rng.uniform(min_s, max_s), 3)
-        at = round(max(rng.uniform(0.0, span_s), busy.get((choice.kind, target), 0.0)), 3)
+        at = max(round(rng.uniform(0.0, span_s), 3), round(busy.get((choice.kind, target), 0.0), 3))
         busy[(choice.kind, target)] = at + duration
         faults.append(parse_window({"at": at, "for": duration, "fault": choice.kind,
                                     "target": target, **choice.options,
