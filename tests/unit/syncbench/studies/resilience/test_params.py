@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from syncbench.study import StudyParamError
 from syncbench.studies.resilience import STUDY, ResilienceParams
+from syncbench.study import StudyParamError
 
 
 def test_default_parameters_are_valid_and_know_every_default_fault() -> None:
