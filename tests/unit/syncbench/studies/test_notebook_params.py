@@ -36,7 +36,8 @@ def test_notebook_defaults_make_valid_parameters(study: str) -> None:
     params = params_from_notebook(STUDIES[study], {**namespace, "unrelated_variable": 1})
     for name, value in namespace.items():
         if name not in NOTEBOOK_ONLY:
-            expected = tuple(value) if isinstance(value, list) else value
+            converted = isinstance(value, list) and isinstance(getattr(params, name), tuple)
+            expected = tuple(value) if converted else value
             assert getattr(params, name) == expected, name
 
 
