@@ -10,7 +10,7 @@ import pytest
 from syncbench.history import History, Operation
 from syncbench.metric import MS, S
 from syncbench.nemesis import PROCESS
-from syncbench.studies.resilience import ResilienceParams, breaker_state_at
+from syncbench.studies.resilience import ResilienceParams, ResilienceResult, breaker_state_at
 from syncbench.studies.resilience.analysis import analyse, attempts_frame
 from syncbench.studies.resilience.phases import Observed
 from syncbench.studies.resilience.timeline import PROTECTION_PHASE, RATE_PHASE, Segment
@@ -78,7 +78,7 @@ def observed() -> Observed:
                     rate_started=110.0, started=99.0, ended=113.0)
 
 
-def analysed(observed: Observed):  # noqa: ANN201
+def analysed(observed: Observed) -> ResilienceResult:
     params = ResilienceParams(faults=("wan",), ws_clients=0, lead_seconds=0.5,
                               recovery_grace_seconds=0.5)
     return analyse(params, observed)
