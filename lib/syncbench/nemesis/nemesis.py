@@ -18,7 +18,6 @@ plays again.
 from __future__ import annotations
 
 import asyncio
-import itertools
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -71,7 +70,6 @@ class Nemesis:
         self.history = history
         self.phase = phase
         self.origin = asyncio.get_running_loop().time()
-        self._ids = itertools.count(1)
         self._active: dict[int, ActiveFault] = {}
         self._played: list[Fault] = []
 
@@ -101,10 +99,12 @@ class Nemesis:
 
     async def _start(self, plan: Fault, imperative: bool = False) -> ActiveFault:
         kind = fault_kind(plan.kind)
-        fault_id = next(self._ids)
-        op = self.history.invoke(PROCESS, "start", fault_id=fault_id, fault=plan.kind,
-                                 target=plan.target, label=plan.label, phase=self.phase,
-                                 **plan.options)
+        op = self.history.invoke(PROCESS, "start", fault=plan.kind, target=plan.target,
+                                 label=plan.label, phase=self.phase, **plan.options)
+        # The start's own op id names the fault: unique in the history even when several
+        # nemeses (one per phase or stack) record into it, so windows pair start and stop.
+        fault_id = op.op_id
+        op.op.args["fault_id"] = fault_id
         try:
             handle, cancelled = await _to_the_end(kind.start(self.stack, plan.target,
                                                              plan.options))
@@ -116,7 +116,8 @@ class Nemesis:
                              len(self._played), imperative)
         self._active[fault_id] = active
         self._played.append(plan)
-        if cancelled:
+        if cancelled:  # the caller never gets `active`: take the fault off before going on
+            await self.stop(active)
             raise asyncio.CancelledError
         return active
 

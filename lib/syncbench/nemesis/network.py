@@ -12,6 +12,7 @@ from syncbench.profiles import (
     ProfileError,
     get_profile,
     load_profiles,
+    parse_profile,
     parse_toxic,
     remove_profile,
 )
@@ -32,9 +33,25 @@ def inline_profile(raw: object) -> NetworkProfile:
                           description=f"{spec.type} on {spec.stream}: {dict(spec.attributes)}")
 
 
+def given_profile(raw: Mapping[str, Any]) -> NetworkProfile:
+    """A profile given whole in a window, `{name, toxics, description?, outage?}` (a study's
+    own profile, so that a saved schedule replays without the study's params); FaultError
+    if bad."""
+    fields = {key: value for key, value in raw.items() if key != "name"}
+    name = raw.get("name")
+    if not isinstance(name, str) or not name:
+        raise FaultError("network fault: a profile given as a mapping needs `name: <text>` "
+                         "besides its toxics")
+    try:
+        return parse_profile(name, fields, "schedule")
+    except ProfileError as exc:
+        raise FaultError(f"network fault: {exc}") from None
+
+
 @register_fault
 class NetworkFault(FaultKind):
-    """`profile: <name>` (params/profiles.yaml) or `toxic: {type, attributes, stream}`."""
+    """`profile: <name>` (params/profiles.yaml), `profile: {name, toxics: [...]}` (a profile
+    given whole) or `toxic: {type, attributes, stream}`."""
 
     name = "network"
     option_names = ("profile", "toxic")
@@ -46,6 +63,8 @@ class NetworkFault(FaultKind):
                              "`toxic: {type: ..., attributes: {...}}`")
         if "toxic" in options:
             inline_profile(options["toxic"])
+        elif isinstance(options["profile"], Mapping):
+            given_profile(options["profile"])
         else:
             try:
                 get_profile(str(options["profile"]), load_profiles())
@@ -54,13 +73,17 @@ class NetworkFault(FaultKind):
         return options
 
     def label(self, options: Mapping[str, Any]) -> str:
-        if "profile" in options:
-            return str(options["profile"])
-        return inline_profile(options["toxic"]).name
+        if "toxic" in options:
+            return inline_profile(options["toxic"]).name
+        if isinstance(options["profile"], Mapping):
+            return str(options["profile"]["name"])
+        return str(options["profile"])
 
     def _profile(self, stack: Stack, options: Mapping[str, Any]) -> NetworkProfile:
         if "toxic" in options:
             return inline_profile(options["toxic"])
+        if isinstance(options["profile"], Mapping):
+            return given_profile(options["profile"])
         return stack.profile(str(options["profile"]))
 
     async def start(self, stack: Stack, target: str, options: Mapping[str, Any]) -> Any:
@@ -85,4 +108,4 @@ class OfflineFault(FaultKind):
         await stack.go_online(target)
 
 
-__all__ = ["NetworkFault", "OfflineFault", "inline_profile"]
+__all__ = ["NetworkFault", "OfflineFault", "given_profile", "inline_profile"]

@@ -26,6 +26,9 @@ from typing import Any
 from syncbench.nemesis.kinds import FaultError, fault_kind
 
 _WINDOW_KEYS = ("at", "for", "fault", "target", "phase")
+# Windows whose ends meet within this many seconds touch: at + for in floats is not exact
+# (9.563 + 1.322 > 10.885), and schedules are written with at most 6 decimals.
+_TOUCH = 1e-6
 
 
 class ScheduleError(ValueError):
@@ -144,19 +147,32 @@ def parse_schedule(raw: Sequence[object] | FaultSchedule | None) -> FaultSchedul
     if isinstance(raw, str | bytes | Mapping) or not isinstance(raw, Sequence):
         raise ScheduleError(None, "windows", "expected a list of windows")
     faults = [parse_window(item, index) for index, item in enumerate(raw)]
-    order = sorted(range(len(faults)),
-                   key=lambda i: (faults[i].phase or "", faults[i].kind, faults[i].target,
-                                  faults[i].at))
-    for before, after in zip(order, order[1:], strict=False):
-        first, second = faults[before], faults[after]
-        same = (first.kind, first.target) == (second.kind, second.target)
-        phases_meet = first.phase is None or second.phase is None or first.phase == second.phase
-        if same and phases_meet and second.at < first.end:
-            raise ScheduleError(after, "at", f"window {after} ({second.label} at {second.at:g}s) "
-                                f"overlaps window {before} ({first.label}, {first.at:g}s to "
-                                f"{first.end:g}s) on target {first.target!r}; windows of one "
-                                "kind on one target may touch but not overlap")
+    _refuse_overlaps(faults)
     return FaultSchedule(tuple(sorted(faults, key=lambda f: (f.at, f.target, f.kind))))
+
+
+def _refuse_overlaps(faults: Sequence[Fault]) -> None:
+    """ScheduleError for two windows of one kind on one target that overlap in a phase.
+
+    Each phase plays its own windows and those without a phase, so every phase (and the
+    phase-less windows alone) is checked as the nemesis of that phase would play it.
+    """
+    views: list[str | None] = [None, *sorted({f.phase for f in faults if f.phase is not None})]
+    for view in views:
+        lanes: dict[tuple[str, str], list[int]] = {}
+        for index, fault in enumerate(faults):
+            if fault.phase in (None, view):
+                lanes.setdefault((fault.kind, fault.target), []).append(index)
+        for indexes in lanes.values():
+            indexes.sort(key=lambda i: faults[i].at)
+            for before, after in zip(indexes, indexes[1:], strict=False):
+                first, second = faults[before], faults[after]
+                if second.at < first.end - _TOUCH:
+                    raise ScheduleError(
+                        after, "at", f"window {after} ({second.label} at {second.at:g}s) "
+                        f"overlaps window {before} ({first.label}, {first.at:g}s to "
+                        f"{first.end:g}s) on target {first.target!r}; windows of one kind on "
+                        "one target may touch but not overlap")
 
 
 @dataclass(frozen=True)
@@ -189,7 +205,7 @@ def generate_schedule(seed: int, choices: Sequence[FaultChoice], *, span_s: floa
         choice = rng.choices(choices, weights)[0]
         target = rng.choice(choice.targets)
         duration = round(rng.uniform(min_s, max_s), 3)
-        at = round(max(rng.uniform(0.0, span_s), busy.get((choice.kind, target), 0.0)), 3)
+        at = max(round(rng.uniform(0.0, span_s), 3), round(busy.get((choice.kind, target), 0.0), 3))
         busy[(choice.kind, target)] = at + duration
         faults.append(parse_window({"at": at, "for": duration, "fault": choice.kind,
                                     "target": target, **choice.options,

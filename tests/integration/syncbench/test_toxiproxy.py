@@ -1,5 +1,5 @@
 """A real toxiproxy-server: provisioning, the control API, every shipped profile measured on
-live TCP connections, and the fault-schedule driver."""
+live TCP connections (fault schedules are played by syncbench.nemesis: its tests)."""
 
 from __future__ import annotations
 
@@ -24,7 +24,6 @@ from syncbench.profiles import (
     load_profiles,
     remove_profile,
 )
-from syncbench.schedule import ScheduleDriver, applied_windows_frame, parse_schedule
 from syncbench.toxiproxy import (
     REPO_TOOLS_BIN,
     ProxyAlreadyExists,
@@ -413,88 +412,6 @@ def test_half_applied_profile_is_taken_back(control, echo_server, proxy_to) -> N
     with pytest.raises(ToxicRejected):
         apply_profile(control, proxy, get_profile("wan", PROFILES))
     assert [t.name for t in control.list_toxics(proxy)] == ["wan.1.latency_downstream"]
-
-
-# --- the fault schedule -----------------------------------------------------------------
-
-async def test_schedule_driver_applies_each_window_on_time_and_records_it(
-        control, echo_server) -> None:
-    proxies = {name: await asyncio.to_thread(control.create_proxy, name, echo_server.upstream)
-               for name in ("api", "ws")}
-    schedule = parse_schedule([
-        {"at": 0.0, "for": 0.2, "profile": "wan", "target": "api"},
-        {"at": 0.2, "for": 0.2, "profile": "outage", "target": "api"},
-        {"at": 0.1, "for": 0.2, "target": "ws",
-         "toxic": {"type": "latency", "attributes": {"latency": 30}}},
-    ], PROFILES)
-    driver = ScheduleDriver(control, schedule, proxies)
-    async with driver:
-        await _until(lambda: "outage" in _active_names(driver))
-        assert await asyncio.to_thread(refuses, proxies["api"].address)
-        applied = await driver.wait(timeout=5)
-
-    assert [(w.target, w.profile, w.planned_at) for w in sorted(applied, key=_by_start)] == [
-        ("api", "wan", 0.0), ("ws", "toxic-latency-downstream", 0.1), ("api", "outage", 0.2)]
-    for window in applied:
-        assert window.started - driver.started_at == pytest.approx(window.planned_at, abs=0.1)
-        assert window.ended - window.started == pytest.approx(0.2, abs=0.1)
-    api = [w for w in sorted(applied, key=_by_start) if w.target == "api"]
-    assert api[0].ended <= api[1].started  # taken off before the next goes on
-    for proxy in proxies.values():
-        assert await asyncio.to_thread(control.list_toxics, proxy) == []
-        assert (await asyncio.to_thread(control.get_proxy, proxy.name)).enabled
-    frame = applied_windows_frame(applied)
-    assert len(frame) == 3 and (frame["end"] > frame["start"]).all()
-
-
-async def test_stopping_the_driver_early_removes_the_active_window_and_records_its_end(
-        control, echo_server) -> None:
-    proxy = await asyncio.to_thread(control.create_proxy, "early", echo_server.upstream)
-    schedule = parse_schedule([
-        {"at": 0, "for": 60, "profile": "mobile-3g", "target": "early"},
-        {"at": 60, "for": 1, "profile": "outage", "target": "early"},
-    ], PROFILES)
-    driver = ScheduleDriver(control, schedule, {"early": proxy})
-    async with driver:
-        await _until(lambda: driver.active)
-        assert len(await asyncio.to_thread(control.list_toxics, proxy)) == 4
-        stopped_at = time.time()
-    assert [w.profile for w in driver.applied] == ["mobile-3g"]
-    assert stopped_at <= driver.applied[0].ended <= stopped_at + 1
-    assert driver.active == {}
-    assert await asyncio.to_thread(control.list_toxics, proxy) == []
-
-
-async def test_cancelling_run_cleans_up_like_stop(control, echo_server) -> None:
-    proxy = await asyncio.to_thread(control.create_proxy, "cancelled", echo_server.upstream)
-    schedule = parse_schedule([{"at": 0, "for": 60, "profile": "outage",
-                                "target": "cancelled"}], PROFILES)
-    driver = ScheduleDriver(control, schedule, {"cancelled": proxy})
-    task = asyncio.create_task(driver.run())
-    await _until(lambda: driver.active)
-    task.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await task
-    assert len(driver.applied) == 1
-    assert (await asyncio.to_thread(control.get_proxy, "cancelled")).enabled
-
-
-async def _until(condition: Callable[[], object], timeout: float = 2.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        if condition():
-            return
-        if asyncio.get_running_loop().time() > deadline:
-            raise TimeoutError(f"not met within {timeout}s")
-        await asyncio.sleep(0.01)
-
-
-def _active_names(driver: ScheduleDriver) -> set[str]:
-    return {window.profile.name for window in driver.active.values()}
-
-
-def _by_start(window) -> float:
-    return window.started
 
 
 # --- provisioning -----------------------------------------------------------------------
