@@ -19,10 +19,11 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+from weakref import WeakKeyDictionary
 
 from syncbench.history import History
 from syncbench.nemesis.kinds import fault_kind
@@ -32,6 +33,9 @@ if TYPE_CHECKING:
     from syncbench.stack import Stack
 
 PROCESS = "nemesis"
+# Fault ids are unique within a History, however many nemeses (one per phase) record in it:
+# fault windows pair each start with its stop by fault id.
+_FAULT_IDS: WeakKeyDictionary[History, Iterator[int]] = WeakKeyDictionary()
 
 
 @dataclass
@@ -71,7 +75,7 @@ class Nemesis:
         self.history = history
         self.phase = phase
         self.origin = asyncio.get_running_loop().time()
-        self._ids = itertools.count(1)
+        self._ids = _FAULT_IDS.setdefault(history, itertools.count(1))
         self._active: dict[int, ActiveFault] = {}
         self._played: list[Fault] = []
 

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from syncbench.history import EXPECTED_ERRORS, History, OpHandle, classify_error
-from syncbench.nemesis import FaultSchedule, Nemesis, parse_schedule
+from syncbench.nemesis import ActiveFault, FaultSchedule, Nemesis, parse_schedule
 from syncbench.stack import Stack
 from syncbench.studies.conflicts.clock import client_clocks
 from syncbench.studies.conflicts.params import ConflictParams
@@ -41,8 +41,8 @@ GROUP_A, GROUP_B = "side-a", "side-b"
 STUDY_RETRY = RetryPolicy(max_attempts=2, base_delay=0.05, max_delay=0.5, deadline=10.0)
 CELL_TIMEOUT_S = 60.0
 QUIESCE_S = 30.0
-# How long a slot waits for a given schedule's windows at 0 s to be on.
-FAULT_ON_S = 10.0
+# How long past a given schedule's last window a slot waits for its faults to come off.
+FAULT_OFF_S = 10.0
 
 TaskKey = tuple[str, str]  # (repository, task_id)
 Unit = Cell | SkewTrial
@@ -69,6 +69,13 @@ class FinalState:
     def states(self) -> dict[str, dict[TaskKey, Any]]:
         """Every holder's tasks, the server first (what `convergence` compares)."""
         return {"server": dict(self.server), **self.holders}
+
+
+async def _stop_at_end(nemesis: Nemesis, active: ActiveFault) -> None:
+    """Take `active` off when its planned window ends (schedule time from nemesis.origin)."""
+    loop = asyncio.get_running_loop()
+    await asyncio.sleep(max(0.0, nemesis.origin + active.plan.end - loop.time()))
+    await nemesis.stop(active)
 
 
 def _classify(exc: BaseException) -> str:
@@ -152,14 +159,23 @@ class ConflictRun:
                     await nemesis.stop(active)
             return
         windows = self.given.for_phase(unit.phase)
-        due = sum(1 for window in windows if window.at == 0)
-        async with nemesis.playing(windows) as task:
-            # The nemesis signals nothing when a window is on; poll its record, with a deadline.
-            async with asyncio.timeout(FAULT_ON_S):
-                while len(nemesis.played) < due and not task.done():  # noqa: ASYNC110
-                    await asyncio.sleep(0.002)
-            yield nemesis
-            await nemesis.wait(task, timeout=windows.length + FAULT_ON_S)
+        # Windows at 0 s go on before the block starts (so its first step meets them) and
+        # come off after their duration, in the background; later ones play as scheduled.
+        on = [await nemesis.start(w.kind, w.target, duration=w.duration, at=0.0,
+                                  **dict(w.options)) for w in windows if w.at == 0]
+        later = [w for w in windows if w.at > 0]
+        async with nemesis.playing(later) as task:
+            stops = [asyncio.create_task(_stop_at_end(nemesis, active)) for active in on]
+            try:
+                yield nemesis
+                await nemesis.wait(task, timeout=windows.length + FAULT_OFF_S)
+                async with asyncio.timeout(windows.length + FAULT_OFF_S):
+                    await asyncio.gather(*stops)
+            finally:
+                for stop in stops:
+                    stop.cancel()
+                for active in on:
+                    await nemesis.stop(active)
 
     async def heal(self) -> int:
         """Take off whatever fault is still on, in every phase; how many there were."""
