@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from syncbench.nemesis import parse_schedule
 from syncbench.studies.conflicts import SCENARIOS, ConflictParams, run
 from tasksync.models import STRATEGIES
 
@@ -28,9 +29,28 @@ async def test_every_scenario_under_every_strategy_passes_its_checks(tmp_path) -
     assert trials[(1.0, "skewed_first")] and trials[(-1.0, "skewed_last")]
     assert not trials[(1.0, "skewed_last")] and not trials[(-1.0, "skewed_first")]
 
+    # Every fault is on the timeline: B cut off in each long_offline_edit cell, B's clock off
+    # in each clock_skew_* cell and sweep trial; all healed, and the schedule says the same.
+    windows = result.fault_windows
+    offline = windows[windows["fault"] == "offline"]
+    assert sorted(offline["phase"]) == sorted(f"c-long_offline_edit-{s}" for s in STRATEGIES)
+    assert set(offline["target"]) == {"side-b"}
+    clocks = windows[windows["fault"] == "clock"]
+    assert len(clocks) == 2 * len(STRATEGIES) + 4
+    assert windows["healed"].all() and (windows["end"] > windows["start"]).all()
+    assert [w["fault"] for w in result.schedule] == list(windows["fault"])
+    parse_schedule(result.schedule)  # what was played is a valid schedule to replay
+    # The failed offline sync happened inside B's offline window.
+    ops = result.operations
+    failed = ops[(ops["operation"] == "sync") & (ops["outcome"] != "ok")]
+    assert len(failed) == len(STRATEGIES)
+    assert result.metric("faults_healed_at_end") == 0
+    assert result.metric("replicas_not_quiesced") == 0
+
     report = result.report(str(tmp_path))
     saved = report.save()
     assert saved.exists() and (tmp_path / "conflicts.outcomes.csv").exists()
+    assert (tmp_path / "conflicts.fault_windows.csv").exists()
     assert report.environment["toxiproxy_version"]
 
 
@@ -59,3 +79,43 @@ async def test_blind_overwrite_is_caught_as_silently_lost_unreported_conflicts()
     # Nothing was reported, so there is nothing reported twice; and the replicas still agree.
     assert result.check("conflicts_reported_once").passed
     assert result.check("convergence").passed
+
+
+def _shape(schedule: list[dict]) -> list[tuple]:
+    return [(w["fault"], w["target"], w.get("phase"), w["for"], w.get("skew_s"))
+            for w in schedule]
+
+
+async def test_a_replayed_schedule_plays_the_same_faults_and_gives_the_same_verdict() -> None:
+    params = ConflictParams(seed=2, scenarios=("long_offline_edit", "clock_skew_behind"),
+                            strategies=("server_wins", "last_write_wins"), offline_edits=2,
+                            skew_sweep_s=(1.0,), skew_trials=1, max_gap_s=0.1)
+    first = await run(params)
+    assert first.passed, first.checks_frame().to_string()
+    assert {w["fault"] for w in first.schedule} == {"offline", "clock"}
+
+    again = await run(params.replace(schedule=first.schedule))
+    # Same kinds, order, targets, phases and durations; the same verdicts and outcomes.
+    assert _shape(again.schedule) == _shape(first.schedule)
+    assert [c.verdict for c in again.checks] == [c.verdict for c in first.checks]
+    columns = ["scenario", "strategy", "outcome", "newer_kept"]
+    assert again.outcomes[columns].equals(first.outcomes[columns])
+    assert again.skew_trials["newer_write_lost"].tolist() == \
+        first.skew_trials["newer_write_lost"].tolist()
+    # The replay's faults are recorded like the study's own.
+    assert list(again.fault_windows["fault"]) == [w["fault"] for w in again.schedule]
+
+
+async def test_a_given_schedule_replaces_the_studys_own_faults() -> None:
+    # No offline window for B in this schedule: its "offline" sync now goes through, and
+    # the only fault played is the given one (a storage delay in one cell's slot).
+    params = ConflictParams(seed=2, scenarios=("long_offline_edit",),
+                            strategies=("server_wins",), offline_edits=1, skew_trials=0,
+                            schedule=[{"at": 0.0, "for": 0.3, "fault": "storage",
+                                       "target": "server", "delay_ms": 20.0,
+                                       "phase": "c-long_offline_edit-server_wins"}])
+    result = await run(params)
+    assert result.passed, result.checks_frame().to_string()
+    assert [(w["fault"], w["for"]) for w in result.schedule] == [("storage", 0.3)]
+    ops = result.operations
+    assert (ops.loc[ops["operation"] == "sync", "outcome"] == "ok").all()

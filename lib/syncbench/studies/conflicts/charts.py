@@ -1,6 +1,7 @@
-"""Figures of the conflicts study: each takes a DataFrame and returns a Plotly Figure.
+"""Figures of the conflicts study: each takes one of its frames and returns a Plotly Figure.
 
-They draw what the study computed (syncbench.studies.conflicts); they compute nothing.
+They draw what the study computed (syncbench.studies.conflicts.analysis); they compute
+nothing.
 """
 
 from __future__ import annotations
@@ -8,6 +9,8 @@ from __future__ import annotations
 import pandas as pd
 import plotly.express as px
 import plotly.graph_objects as go
+
+from syncbench.charts import require_columns
 
 # One colour per outcome category; the two that mean "something is wrong" are reds.
 OUTCOME_COLOURS: dict[str, str] = {
@@ -38,13 +41,12 @@ def outcome_heatmap(
     `frame` has one row per (row, column) with an `outcome` category (keys of
     OUTCOME_COLOURS) and a text `label` (e.g. the final value in short).
     """
-    missing = [name for name in (row, column, outcome, label) if name not in frame.columns]
-    if missing:
-        raise ValueError(f"outcome heatmap needs columns {missing}; it has {list(frame.columns)}")
+    require_columns(frame, (row, column, outcome, label), "outcome heatmap")
     categories = list(OUTCOME_COLOURS)
     rows = list(dict.fromkeys(frame[row]))
     columns = list(dict.fromkeys(frame[column]))
-    codes = frame.pivot(index=row, columns=column, values=outcome).reindex(index=rows, columns=columns)
+    codes = frame.pivot(index=row, columns=column, values=outcome).reindex(index=rows,
+                                                                          columns=columns)
     texts = frame.assign(_text=frame[outcome] + "<br>" + frame[label].astype(str)).pivot(
         index=row, columns=column, values="_text").reindex(index=rows, columns=columns)
     z = codes.apply(lambda series: series.map(categories.index)).to_numpy(dtype=float)
@@ -61,7 +63,8 @@ def outcome_heatmap(
         title="outcome", tickvals=list(range(len(categories))), ticktext=categories))
     fig.update_layout(title="Conflict outcome by scenario and strategy",
                       xaxis_title="strategy", yaxis_title="scenario",
-                      height=max(360, 70 * len(rows) + 120), width=max(760, 170 * len(columns) + 300))
+                      height=max(360, 70 * len(rows) + 120),
+                      width=max(760, 170 * len(columns) + 300))
     return fig
 
 
@@ -74,11 +77,9 @@ def lww_skew_chart(
     """Share of last_write_wins trials that dropped the newer write, against clock skew.
 
     `frame` has one row per (skew, ordering) with the share already computed
-    (syncbench.studies.conflicts.skew_summary).
+    (the `skew_summary` frame).
     """
-    missing = [name for name in (skew, lost, ordering) if name not in frame.columns]
-    if missing:
-        raise ValueError(f"skew chart needs columns {missing}; it has {list(frame.columns)}")
+    require_columns(frame, (skew, lost, ordering), "skew")
     shown = frame.assign(**{ordering: frame[ordering].map(
         lambda value: SKEW_ORDERING_LABELS.get(value, value))})
     fig = px.line(shown, x=skew, y=lost, color=ordering, markers=True,
@@ -89,3 +90,6 @@ def lww_skew_chart(
     fig.update_layout(title="last_write_wins drops the newer write as clock skew grows",
                       legend=dict(orientation="h", y=-0.25))
     return fig
+
+
+__all__ = ["OUTCOME_COLOURS", "SKEW_ORDERING_LABELS", "lww_skew_chart", "outcome_heatmap"]
