@@ -12,19 +12,15 @@ from dataclasses import dataclass
 from syncbench.studies.conflicts.params import SKEW_ORDERINGS, ConflictParams
 
 
-@dataclass(frozen=True)
-class Cell:
-    """One (scenario, strategy) run: its own repository, task id and contents."""
+class _OwnTask:
+    """A unit of the run with its own repository and task (a cell or a trial)."""
 
-    scenario: str
-    strategy: str
     repository: str
     task_id: str
-    token: str  # makes this cell's contents unique ("A 3f9c0a", "B 3f9c0a", ...)
 
     @property
     def phase(self) -> str:
-        """The nemesis phase of this cell's faults."""
+        """The nemesis phase of this unit's faults: its repository."""
         return self.repository
 
     @property
@@ -33,7 +29,18 @@ class Cell:
 
 
 @dataclass(frozen=True)
-class SkewTrial:
+class Cell(_OwnTask):
+    """One (scenario, strategy) run: its own repository, task id and contents."""
+
+    scenario: str
+    strategy: str
+    repository: str
+    task_id: str
+    token: str  # makes this cell's contents unique ("A 3f9c0a", "B 3f9c0a", ...)
+
+
+@dataclass(frozen=True)
+class SkewTrial(_OwnTask):
     """One last_write_wins trial of the clock-skew sweep."""
 
     trial: int
@@ -43,14 +50,6 @@ class SkewTrial:
     repository: str
     task_id: str
     token: str
-
-    @property
-    def phase(self) -> str:
-        return self.repository
-
-    @property
-    def key(self) -> tuple[str, str]:
-        return (self.repository, self.task_id)
 
 
 @dataclass(frozen=True)

@@ -28,17 +28,6 @@ from __future__ import annotations
 
 from syncbench.history import History
 from syncbench.studies.sync.analysis import SyncResult, assemble
-from syncbench.studies.sync.checks import (
-    ACK_FIELDS,
-    CONFLICT_FIELDS,
-    LOG_FIELDS,
-    PENDING_FIELDS,
-    acknowledged_changes_applied_or_reported,
-    acknowledged_write_operations,
-    every_local_change_acknowledged,
-    resume_reached,
-    settle_acknowledged,
-)
 from syncbench.studies.sync.params import SYNC_STRATEGIES, SyncParams
 from syncbench.studies.sync.phases import (
     REPLICA_RETRY,
@@ -76,9 +65,5 @@ STUDY = register(Study("sync", SyncParams, run, "sync.ipynb",
                        "replicas offline and online, subscribers resuming: convergence, "
                        "delivery, no lost or duplicated write"))
 
-__all__ = [
-    "ACK_FIELDS", "CONFLICT_FIELDS", "LOG_FIELDS", "PENDING_FIELDS", "STUDY", "SYNC_STRATEGIES",
-    "SyncParams", "SyncResult", "acknowledged_changes_applied_or_reported",
-    "acknowledged_write_operations", "content_key", "every_local_change_acknowledged",
-    "fault_schedule", "plan_workload", "resume_reached", "run", "settle_acknowledged",
-]
+__all__ = ["STUDY", "SYNC_STRATEGIES", "SyncParams", "SyncResult", "content_key",
+           "fault_schedule", "plan_workload", "run"]

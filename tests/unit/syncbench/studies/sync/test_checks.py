@@ -5,17 +5,17 @@ from __future__ import annotations
 import pandas as pd
 
 from syncbench.checks import no_lost_acknowledged_writes
-from syncbench.studies.sync import (
+from syncbench.studies.sync.checks import (
     ACK_FIELDS,
     CONFLICT_FIELDS,
     LOG_FIELDS,
     acknowledged_changes_applied_or_reported,
     acknowledged_write_operations,
-    content_key,
     every_local_change_acknowledged,
     resume_reached,
     settle_acknowledged,
 )
+from syncbench.studies.sync.workload import content_key
 from syncbench.verdict import CheckResult
 
 # -- checks -------------------------------------------------------------------------------
