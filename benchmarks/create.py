@@ -17,15 +17,10 @@ from __future__ import annotations
 import statistics
 from dataclasses import dataclass, field
 
-from benchmarks.processes import (
-    WrkResult,
-    bare_server,
-    loop_and_other_cpu_seconds,
-    run_wrk,
-    tasksync_server,
-)
+from benchmarks.processes import WrkResult, bare_server, run_wrk, tasksync_server
 from benchmarks.runner import Figure, arguments, report
 from benchmarks.wrk_scripts import post_json
+from syncbench.machine import loop_and_other_cpu_seconds
 
 
 @dataclass

@@ -11,13 +11,14 @@ import argparse
 import datetime
 import json
 import os
-import platform
 import statistics
 import sys
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+
+from syncbench.machine import machine_description
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_OUTPUT = REPO_ROOT / "outputs" / "bench"
@@ -75,31 +76,6 @@ class Figure:
             "note": self.note,
             **({"extra": self.extra} if self.extra else {}),
         }
-
-
-def machine_description() -> dict[str, Any]:
-    """What the figures were measured on: CPUs, CPU model, memory, Python, OS."""
-    model = ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    memory_gib = None
-    try:
-        memory_gib = round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1)
-    except (ValueError, OSError):
-        pass
-    return {
-        "cpu_count": os.cpu_count(),
-        "cpu_model": model,
-        "memory_gib": memory_gib,
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "machine": platform.machine(),
-    }
 
 
 def _fmt(value: float) -> str:
