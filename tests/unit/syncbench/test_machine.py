@@ -71,7 +71,8 @@ async def test_the_sampler_labels_samples_by_phase_on_a_task() -> None:
     sampler = RssSampler(os.getpid(), interval_s=0.02)
     sampler.start()
     deadline = time.monotonic() + 5
-    while len(sampler.samples) < 2 and time.monotonic() < deadline:
+    while len(sampler.samples) < 2:
+        assert time.monotonic() < deadline, "no samples within 5 s"
         await asyncio.sleep(0.01)
     sampler.phase = "later"
     await sampler.stop()

@@ -57,9 +57,10 @@ async def run(params: PerformanceParams) -> PerformanceResult:
     async with Stack(config) as stack:
         nemesis = Nemesis(stack, history)
         bench = Bench(params, stack, history)
+        replay_notes: list[str] = []
         bench.sampler.start()
         try:
-            await _phases(params, bench, nemesis, replay)
+            await _phases(params, bench, nemesis, replay, replay_notes)
         finally:
             await bench.sampler.stop()
             await nemesis.heal()
@@ -67,17 +68,18 @@ async def run(params: PerformanceParams) -> PerformanceResult:
         change_logs = {repo: [event["seq"] for event in await stack.change_log(repo)]
                        for repo in bench.fanout_repos}
         toxiproxy_version = stack.toxiproxy_info.version if stack.toxiproxy_info else ""
-    return _result(params, bench, history, nemesis.played, change_logs, toxiproxy_version)
+    return _result(params, bench, history, nemesis.played, change_logs, toxiproxy_version,
+                   replay_notes)
 
 
 async def _phases(params: PerformanceParams, bench: Bench, nemesis: Nemesis,
-                  replay: FaultSchedule | None) -> None:
+                  replay: FaultSchedule | None, notes: list[str]) -> None:
     if params.compare_direct:
-        async with measured_under(nemesis, DIRECT, None, replay):
+        async with measured_under(nemesis, DIRECT, None, replay, notes):
             await bench.direct_vs_proxied()
     for profile in params.profiles:
         say(f"{profile}: network condition on the load proxy")
-        async with measured_under(nemesis, profile, profile, replay):
+        async with measured_under(nemesis, profile, profile, replay, notes):
             await bench.profile_reference(profile)
             await bench.creation(profile)
             await bench.batch(profile)
@@ -99,7 +101,7 @@ async def quiesce(history: History, deadline_s: float) -> int:
 
 def _result(params: PerformanceParams, bench: Bench, history: History,
             played: list[dict[str, Any]], change_logs: dict[str, list[int]],
-            toxiproxy_version: str) -> PerformanceResult:
+            toxiproxy_version: str, replay_notes: list[str]) -> PerformanceResult:
     data = analysis.frames(bench, history)
     machine = machine_description()
     baseline = load_baseline(params.baseline_file)
@@ -114,7 +116,7 @@ def _result(params: PerformanceParams, bench: Bench, history: History,
             "baseline": str(params.baseline_file),
             "baseline_machine": (baseline or {}).get("machine"),
             "retry_policy": repr(NO_RETRY),
-            "notes": notes,
+            "notes": notes + replay_notes,
         })
     if params.save_baseline:
         _save_baseline(result)
