@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from syncbench.params import notebook_parameters
+from syncbench.plain import plain
 from syncbench.studies import conflicts, performance, resilience, sync
 from syncbench.studies.notebook import params_from_notebook
 
@@ -36,8 +37,7 @@ def test_notebook_defaults_make_valid_parameters(study: str) -> None:
     params = params_from_notebook(STUDIES[study], {**namespace, "unrelated_variable": 1})
     for name, value in namespace.items():
         if name not in NOTEBOOK_ONLY:
-            expected = tuple(value) if isinstance(value, list) else value
-            assert getattr(params, name) == expected, name
+            assert plain(getattr(params, name)) == plain(value), name
 
 
 def test_a_bad_value_is_refused_by_the_study() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from syncbench.studies.notebook import parameters_cell_of
 from syncbench.studies.performance import DEFAULT_BASELINE, STUDY, PerformanceParams
 from syncbench.studies.performance.params import REPO_ROOT
 from syncbench.study import StudyParamError, parameters_cell
@@ -63,10 +64,11 @@ def test_an_unknown_parameter_names_the_valid_ones() -> None:
         PerformanceParams.from_mapping({"save_basline": True}, "params/smoke.yaml")
 
 
-def test_save_baseline_is_a_parameter_of_the_notebook() -> None:
+def test_the_notebook_parameters_cell_is_the_params_class() -> None:
     assert PerformanceParams().save_baseline is False
     assert "save_baseline: bool = False" in parameters_cell(PerformanceParams)
-    assert STUDY.params is PerformanceParams and STUDY.notebook_path.is_file()
+    assert STUDY.params is PerformanceParams
+    assert parameters_cell_of(STUDY.notebook_path) == parameters_cell(PerformanceParams)
 
 
 def test_slower_profiles_create_fewer_tasks_and_seeded_bug_reaches_the_server() -> None:
