@@ -15,3 +15,4 @@ def test_workload_is_seeded() -> None:
     assert len({item.change_id for item in first}) == 50
     assert all(item.base_version == 0 for item in first)
     assert all(item.task_id.startswith("b-") for item in first)
+
