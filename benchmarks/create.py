@@ -14,18 +14,13 @@ baseline measured seconds apart from its figure would carry that drift into the 
 
 from __future__ import annotations
 
-import statistics
 from dataclasses import dataclass, field
 
-from benchmarks.processes import (
-    WrkResult,
-    bare_server,
-    loop_and_other_cpu_seconds,
-    run_wrk,
-    tasksync_server,
-)
+from benchmarks.processes import WrkResult, bare_server, run_wrk, tasksync_server
 from benchmarks.runner import Figure, arguments, report
 from benchmarks.wrk_scripts import post_json
+from syncbench.machine import loop_and_other_cpu_seconds
+from syncbench.stats import median
 
 
 @dataclass
@@ -91,7 +86,7 @@ def main() -> None:
             bare.append(totals["bare"].rate)
             noop.append(totals["noop"].rate)
             create.append(totals["create"].rate)
-            p99 = statistics.median(totals["create"].p99_ms) if totals["create"].p99_ms else None
+            p99 = median(totals["create"].p99_ms) if totals["create"].p99_ms else None
             print(f"  repeat: bare {bare[-1]:.0f}/s, noop {noop[-1]:.0f}/s,"
                   f" create {create[-1]:.0f}/s (p99 {p99} ms; server CPU per create:"
                   f" event loop {loop_us[-1]:.0f} us, storage thread {storage_us[-1]:.0f} us)",
@@ -100,8 +95,8 @@ def main() -> None:
             f" {args.slices} alternating slices")
     if failed:
         note += f"; {failed} requests failed (non-2xx or socket errors)"
-    note += (f"; server CPU per create: event loop {statistics.median(loop_us):.0f} us,"
-             f" storage thread {statistics.median(storage_us):.0f} us (medians)")
+    note += (f"; server CPU per create: event loop {median(loop_us):.0f} us,"
+             f" storage thread {median(storage_us):.0f} us (medians)")
     figures = [
         Figure("create throughput (full server)", "req/s", create, "bare POST echo", bare,
                target=0.5, note=note,

@@ -25,22 +25,12 @@ import msgspec
 import uvloop
 from websockets.asyncio.client import connect
 
-from benchmarks.processes import (
-    SERVER_CPU,
-    _free_port,
-    cpu_seconds,
-    pin,
-    pin_self_to_load_cpu,
-    tasksync_server,
-)
+from benchmarks.processes import SERVER_CPU, pin, pin_self_to_load_cpu, tasksync_server
 from benchmarks.runner import REPO_ROOT, Figure, arguments, report
+from syncbench.machine import cpu_seconds, free_port
+from syncbench.stats import percentile
 
 _decode = msgspec.json.decode
-
-
-def _percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))] if ordered else float("nan")
 
 
 async def _subscriber(url: str, repository: str, ready: asyncio.Event, latencies: list[float],
@@ -139,7 +129,7 @@ def main() -> None:
     pin_self_to_load_cpu()
     events = int(args.rate * args.seconds)
     cost, p99, p50, bare_cost, bare_p99, bare_p50, lost = [], [], [], [], [], [], 0
-    port = _free_port()
+    port = free_port()
     bare = subprocess.Popen([sys.executable, "-m", "benchmarks.bare_ws", str(port)],
                             cwd=REPO_ROOT, stdout=subprocess.PIPE, text=True)
     try:
@@ -155,13 +145,13 @@ def main() -> None:
                     args.rate))
                 lost += events * args.subscribers - len(latencies)
                 cost.append((busy_cpu - idle_cpu) / (events * args.subscribers) * 1e6)
-                p99.append(_percentile(latencies, 99) * 1000)
-                p50.append(_percentile(latencies, 50) * 1000)
+                p99.append(percentile(latencies, 99) * 1000)
+                p50.append(percentile(latencies, 50) * 1000)
                 per_connection, bare_latencies = uvloop.run(
                     _bare_run(port, args.subscribers, events, args.rate))
                 bare_cost.append(per_connection * 1e6)
-                bare_p99.append(_percentile(bare_latencies, 99) * 1000)
-                bare_p50.append(_percentile(bare_latencies, 50) * 1000)
+                bare_p99.append(percentile(bare_latencies, 99) * 1000)
+                bare_p50.append(percentile(bare_latencies, 50) * 1000)
                 print(f"  repeat: cost {cost[-1]:.1f} us/sub/event (bare {bare_cost[-1]:.1f}),"
                       f" p50 {p50[-1]:.2f} ms, p99 {p99[-1]:.2f} ms"
                       f" (bare p50 {bare_p50[-1]:.2f}, p99 {bare_p99[-1]:.2f})", flush=True)

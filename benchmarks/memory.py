@@ -15,15 +15,14 @@ from __future__ import annotations
 
 import asyncio
 import json
-import threading
-import time
 
 import uvloop
 from websockets.asyncio.client import connect
 
-from benchmarks.processes import pin_self_to_load_cpu, rss_mib, run_wrk, tasksync_server
+from benchmarks.processes import pin_self_to_load_cpu, run_wrk, tasksync_server
 from benchmarks.runner import Figure, arguments, report
 from benchmarks.wrk_scripts import post_json
+from syncbench.machine import RssSampler, rss_mib
 
 CONNECTIONS = 16
 # The first segment is short so that the correction lands early; later ones are longer.
@@ -37,12 +36,6 @@ function delay()
   return {whole}
 end
 """
-
-
-def _sample_rss(pid: int, stop: threading.Event, samples: list[tuple[float, float]]) -> None:
-    started = time.monotonic()
-    while not stop.wait(1.0):
-        samples.append((time.monotonic() - started, rss_mib(pid)))
 
 
 def _paced_script(delay_ms: float) -> str:
@@ -115,15 +108,10 @@ def main() -> None:
         assert server.pid is not None
         capacity = run_wrk(server.base_url, post_json("/api/v1/tasks"), seconds=3).requests_per_s
         rate = capacity / 2
-        samples: list[tuple[float, float]] = []
-        stop = threading.Event()
-        sampler = threading.Thread(target=_sample_rss, args=(server.pid, stop, samples))
-        sampler.start()
-        try:
+        sampler = RssSampler(server.pid, interval_s=1.0)
+        with sampler.in_thread():
             achieved, non_2xx, segment_rates = _paced_run(server.base_url, rate, args.seconds)
-        finally:
-            stop.set()
-            sampler.join()
+        samples = [(t, rss) for t, _wall, rss, _phase in sampler.samples]
         warm = [rss for t, rss in samples if t <= max(10.0, args.seconds * 0.1)][-1]
         end = samples[-1][1]
         peak = max(rss for _, rss in samples)

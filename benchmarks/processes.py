@@ -10,7 +10,6 @@ import contextlib
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -20,9 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-import psutil
 
 from benchmarks.runner import REPO_ROOT
+from syncbench.machine import free_port
 from syncbench.server_process import TasksyncProcess
 
 SERVER_CPU = 0
@@ -43,37 +42,10 @@ def pin_self_to_load_cpu() -> None:
     pin(os.getpid(), LOAD_CPU)
 
 
-def cpu_seconds(pid: int) -> float:
-    times = psutil.Process(pid).cpu_times()
-    return times.user + times.system
-
-
-def loop_and_other_cpu_seconds(pid: int) -> tuple[float, float]:
-    """CPU seconds of the main thread (the event loop) and of all other threads together
-    (the storage thread), so a figure can say where a request's CPU went."""
-    main, other = 0.0, 0.0
-    for thread in psutil.Process(pid).threads():
-        if thread.id == pid:
-            main += thread.user_time + thread.system_time
-        else:
-            other += thread.user_time + thread.system_time
-    return main, other
-
-
-def rss_mib(pid: int) -> float:
-    return psutil.Process(pid).memory_info().rss / 2**20
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @contextlib.contextmanager
 def bare_server() -> Iterator[str]:
     """benchmarks.bare_app under uvicorn (1 worker, uvloop, httptools); yields its base URL."""
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "benchmarks.bare_app:app", "--host", "127.0.0.1",
          "--port", str(port), "--loop", "uvloop", "--http", "httptools", "--no-access-log",

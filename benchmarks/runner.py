@@ -11,13 +11,14 @@ import argparse
 import datetime
 import json
 import os
-import platform
-import statistics
 import sys
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+
+from syncbench.machine import machine_description
+from syncbench.stats import median
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_OUTPUT = REPO_ROOT / "outputs" / "bench"
@@ -49,21 +50,21 @@ class Figure:
 
     def summary(self) -> dict[str, Any]:
         ratios = self.ratios
-        checked = statistics.median(ratios if self.target_on == "ratio" else self.samples)
+        checked = median(ratios if self.target_on == "ratio" else self.samples)
         met = None
         if self.target is not None:
             met = checked >= self.target if self.target_op == ">=" else checked <= self.target
         return {
             "name": self.name,
             "unit": self.unit,
-            "median": statistics.median(self.samples),
+            "median": median(self.samples),
             "min": min(self.samples),
             "max": max(self.samples),
             "baseline": self.baseline,
-            "baseline_median": statistics.median(self.baseline_samples),
+            "baseline_median": median(self.baseline_samples),
             "baseline_min": min(self.baseline_samples),
             "baseline_max": max(self.baseline_samples),
-            "ratio_median": statistics.median(ratios),
+            "ratio_median": median(ratios),
             "ratio_min": min(ratios),
             "ratio_max": max(ratios),
             "target": None if self.target is None else
@@ -75,31 +76,6 @@ class Figure:
             "note": self.note,
             **({"extra": self.extra} if self.extra else {}),
         }
-
-
-def machine_description() -> dict[str, Any]:
-    """What the figures were measured on: CPUs, CPU model, memory, Python, OS."""
-    model = ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    memory_gib = None
-    try:
-        memory_gib = round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1)
-    except (ValueError, OSError):
-        pass
-    return {
-        "cpu_count": os.cpu_count(),
-        "cpu_model": model,
-        "memory_gib": memory_gib,
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "machine": platform.machine(),
-    }
 
 
 def _fmt(value: float) -> str:
@@ -172,5 +148,5 @@ def report(benchmark: str, figures: Sequence[Figure], out: Path | None,
     return path
 
 
-__all__ = ["Figure", "arguments", "asdict", "machine_description", "output_dir", "print_summaries",
+__all__ = ["Figure", "arguments", "asdict", "output_dir", "print_summaries",
            "report"]

@@ -10,7 +10,6 @@ latency; target: the difference under 0.2 ms (checked as proxied - direct).
 
 from __future__ import annotations
 
-import statistics
 import time
 
 import aiohttp
@@ -19,6 +18,7 @@ import uvloop
 from benchmarks.processes import SERVER_CPU, pin, pin_self_to_load_cpu
 from benchmarks.runner import Figure, arguments, report
 from syncbench.stack import Stack, StackConfig
+from syncbench.stats import median
 
 BLOCK = 200
 
@@ -50,8 +50,8 @@ async def _run(repeats: int, requests: int) -> tuple[list[float], list[float]]:
                 for _ in range(max(1, requests // BLOCK)):
                     one_direct += await _latencies(d, BLOCK)
                     one_proxied += await _latencies(p, BLOCK)
-                direct.append(statistics.median(one_direct) * 1000)
-                proxied.append(statistics.median(one_proxied) * 1000)
+                direct.append(median(one_direct) * 1000)
+                proxied.append(median(one_proxied) * 1000)
                 print(f"  repeat: direct {direct[-1]:.3f} ms, proxied {proxied[-1]:.3f} ms,"
                       f" added {proxied[-1] - direct[-1]:.3f} ms", flush=True)
     return direct, proxied

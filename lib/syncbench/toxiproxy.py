@@ -22,7 +22,6 @@ import math
 import os
 import re
 import shutil
-import socket
 import subprocess
 import tempfile
 import threading
@@ -40,6 +39,7 @@ import toxiproxy.api
 import toxiproxy.exceptions
 from toxiproxy.api import APIConsumer
 
+from syncbench.machine import free_port
 from syncbench.orphans import die_with_parent
 
 DEFAULT_IMAGE = "ghcr.io/shopify/toxiproxy:2.12.0"
@@ -398,13 +398,6 @@ class ToxiproxyInfo:
         return asdict(self)
 
 
-def free_port(host: str = "127.0.0.1") -> int:
-    """A TCP port nothing listens on right now (the OS picks it)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        return sock.getsockname()[1]
-
-
 def find_binary(search_dirs: Sequence[Path | str]) -> Path | None:
     """The first executable `toxiproxy-server` in `search_dirs`, if any."""
     found = shutil.which(BINARY_NAME, path=os.pathsep.join(str(d) for d in search_dirs))
@@ -644,5 +637,5 @@ __all__ = [
     "ProxyAlreadyExists", "ProxyHandle", "ProxyNotFound", "ToxicNotFound", "ToxicRejected",
     "ToxicSpec", "ToxiproxyControl", "ToxiproxyError", "ToxiproxyInfo", "ToxiproxyRequestFailed",
     "ToxiproxyServer", "ToxiproxyStartFailed", "ToxiproxyUnavailable", "binary_module_version",
-    "default_search_dirs", "docker_engine_answers", "find_binary", "free_port",
+    "default_search_dirs", "docker_engine_answers", "find_binary",
 ]

@@ -51,15 +51,3 @@ def main() -> int:
 if __name__ == "__main__":
     sys.exit(main())
 
-
-def params_from_notebook(params_class, namespace):  # type: ignore[no-untyped-def]
-    """Old-style params from notebook variables; goes once every study is registered."""
-    import dataclasses
-
-    values = {
-        field.name: tuple(value) if isinstance(value, list) else value
-        for field in dataclasses.fields(params_class)
-        if field.name in namespace and not field.name.startswith("_")
-        for value in [namespace[field.name]]
-    }
-    return params_class(**values)

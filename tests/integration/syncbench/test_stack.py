@@ -9,6 +9,7 @@ import time
 import psutil
 import pytest
 
+from syncbench.machine import free_port
 from syncbench.stack import Stack, StackConfig, StackError
 from tasksync.client import RetryPolicy
 from tasksync.client.errors import TaskSyncError
@@ -99,9 +100,7 @@ async def test_url_target_puts_toxiproxy_in_front_of_an_existing_server(server) 
 
 
 async def test_url_target_that_does_not_answer_is_a_clear_error() -> None:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     with pytest.raises(StackError, match="no tasksync server answers"):
         async with Stack(StackConfig(target="url", url=f"http://127.0.0.1:{port}")):
             pass

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from syncbench.machine import free_port
 from syncbench.profiles import (
     NetworkProfile,
     apply_profile,
@@ -429,7 +430,7 @@ def test_toxiproxy_url_is_used_as_is(toxiproxy_server: ToxiproxyServer, tmp_path
 
 
 def test_toxiproxy_url_that_does_not_answer_says_so(tmp_path: Path) -> None:
-    port = _closed_port()
+    port = free_port()
     with pytest.raises(ToxiproxyStartFailed, match="TOXIPROXY_URL=http://127.0.0.1:"):
         ToxiproxyServer(env={"TOXIPROXY_URL": f"http://127.0.0.1:{port}"},
                         search_dirs=[tmp_path], api_timeout=1).start()
@@ -494,6 +495,4 @@ def _process_alive(pid: int | None) -> bool:
 
 
 def _closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    return free_port()

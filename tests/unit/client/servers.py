@@ -19,6 +19,7 @@ import pytest
 from aiohttp import web
 from websockets.asyncio.server import ServerConnection, serve
 
+from syncbench.machine import free_port
 from tasksync.models import ChangeEvent, Task
 
 
@@ -200,10 +201,7 @@ async def raw_server() -> AsyncIterator[Callable[[list[str]], Awaitable[RawServe
 @pytest.fixture
 def closed_port_url() -> str:
     """An http URL on 127.0.0.1 where nothing listens (connections are refused)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}"
+    return f"http://127.0.0.1:{free_port()}"
 
 
 # -- scripted WebSocket server ---------------------------------------------------------------

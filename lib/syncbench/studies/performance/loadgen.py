@@ -6,8 +6,8 @@
 
 Every worker has its own client (its own connection pool and client id), as separate users
 would. The phase measures wall time from the first operation to the last completion, and the
-CPU this process (the load generator) and the server used meanwhile, so a report can say
-whether the client, not the server, was the bottleneck.
+CPU this process (the load generator) and the server used meanwhile (syncbench.machine's
+CpuMeter), so a report can say whether the client, not the server, was the bottleneck.
 """
 
 from __future__ import annotations
@@ -18,13 +18,11 @@ import itertools
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
-import psutil
+from syncbench.history import History, OpHandle
+from syncbench.machine import CpuMeter
 
-from syncbench.history import OpHandle
-
-Client = TypeVar("Client")
 # operation(client, worker index, operation index, op handle) -> awaitable
 Operation = Callable[[Any, int, int, OpHandle], Awaitable[None]]
 
@@ -56,56 +54,22 @@ class PhaseResult:
         """The server's CPU time over wall time (1.0 = one core busy all the time)."""
         return self.server_cpu_s / self.elapsed_s if self.elapsed_s > 0 else 0.0
 
-
-class CpuMeter:
-    """CPU seconds used by this process and by another one (the server) since `start()`."""
-
-    def __init__(self, server_pid: int | None = None) -> None:
-        self._server = _process(server_pid)
-        self._client0 = 0.0
-        self._server0 = 0.0
-
-    def start(self) -> None:
-        self._client0 = time.process_time()
-        self._server0 = _cpu_seconds(self._server)
-
-    def read(self) -> tuple[float, float]:
-        """(client CPU s, server CPU s) since start()."""
-        return time.process_time() - self._client0, _cpu_seconds(self._server) - self._server0
-
-
-def _process(pid: int | None) -> psutil.Process | None:
-    if pid is None:
-        return None
-    try:
-        return psutil.Process(pid)
-    except psutil.Error:
-        return None
-
-
-def _cpu_seconds(process: psutil.Process | None) -> float:
-    if process is None:
-        return 0.0
-    try:
-        times = process.cpu_times()
-    except psutil.Error:
-        return 0.0
-    return times.user + times.system
-
-
-def rss_bytes(pid: int | None) -> int | None:
-    """The resident set size of process `pid`, or None when it cannot be read."""
-    process = _process(pid)
-    if process is None:
-        return None
-    try:
-        return int(process.memory_info().rss)
-    except psutil.Error:
-        return None
+    def row(self) -> dict[str, Any]:
+        """The phase as a frame row (what the creation and memory frames carry)."""
+        return {
+            "requested": self.requested,
+            "ok_count": self.ok,
+            "failed": self.failed,
+            "elapsed_s": self.elapsed_s,
+            "throughput_per_s": self.throughput_per_s,
+            "client_cpu_share": self.client_cpu_share,
+            "server_cpu_share": self.server_cpu_share,
+            "timed_out": self.timed_out,
+        }
 
 
 async def run_closed_loop(
-    history: Any,
+    history: History,
     clients: Sequence[Any],
     total: int,
     operation: Operation,
@@ -168,49 +132,4 @@ async def run_closed_loop(
     )
 
 
-class RssSampler:
-    """Samples a process's RSS every `interval_s` in the background, labelled by phase.
-
-    `phase` is read at each sample, so the caller sets `sampler.phase = "..."` as the run
-    moves on. Samples are (seconds since start, RSS in MiB, phase).
-    """
-
-    def __init__(
-        self, pid: int | None, interval_s: float = 0.5, max_samples: int = 100_000
-    ) -> None:
-        if interval_s <= 0:
-            raise ValueError("interval_s must be > 0")
-        self.pid = pid
-        self.interval_s = interval_s
-        self.max_samples = max_samples
-        self.phase = "start"
-        self.samples: list[tuple[float, float, str]] = []
-        self._task: asyncio.Task[None] | None = None
-        self._t0 = time.monotonic()
-
-    def sample(self) -> float | None:
-        """Take one sample now; returns the RSS in MiB (None when unreadable)."""
-        rss = rss_bytes(self.pid)
-        if rss is None:
-            return None
-        mib = rss / 2**20
-        if len(self.samples) < self.max_samples:
-            self.samples.append((time.monotonic() - self._t0, mib, self.phase))
-        return mib
-
-    async def _loop(self) -> None:
-        while len(self.samples) < self.max_samples:
-            self.sample()
-            await asyncio.sleep(self.interval_s)
-
-    def start(self) -> None:
-        self._t0 = time.monotonic()
-        self._task = asyncio.create_task(self._loop(), name="rss-sampler")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-        self.sample()
+__all__ = ["Operation", "PhaseResult", "run_closed_loop"]

@@ -1,7 +1,7 @@
 """Plotly figures of the performance study: each takes a result frame, returns a go.Figure.
 
-They draw what `syncbench.studies.performance` computed (medians, min/max, percentiles) and
-compute nothing, like `syncbench.charts`. Error bars are the min..max over repeats.
+They draw what the study computed (medians, min/max, percentiles) and compute nothing, like
+`syncbench.charts`. Error bars are the min..max over repeats.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
-from syncbench.charts import require_columns
+from syncbench.charts import require_columns, shade_fault_windows
 
 _DASH = {"create": "solid", "noop": "dot"}
 
@@ -27,7 +27,7 @@ def _error_bars(rows: pd.DataFrame, median: str, low: str, high: str) -> dict:
 def throughput_by_workers(figures: pd.DataFrame) -> go.Figure:
     """Creates/s by worker count, one line per profile, with the noop baseline dotted.
 
-    `figures` is PerformanceResult.figures (rows with scenario "create" and "noop").
+    `figures` is the result's `figures` frame (rows with scenario "create" and "noop").
     """
     require_columns(
         figures,
@@ -93,7 +93,7 @@ def fanout_latency_by_subscribers(percentiles: pd.DataFrame) -> go.Figure:
     """Delivery latency percentiles against subscriber count, one line per (profile, pXX).
 
     `percentiles` has columns profile, subscribers, percentile, value, low, high
-    (PerformanceResult.fanout_percentiles()).
+    (`result.fanout_percentiles()`).
     """
     require_columns(
         percentiles,
@@ -122,15 +122,16 @@ def fanout_latency_by_subscribers(percentiles: pd.DataFrame) -> go.Figure:
     return fig
 
 
-def rss_over_time(memory: pd.DataFrame) -> go.Figure:
-    """The server's resident memory (MiB) over the run, one colour per phase."""
-    require_columns(memory, ("time_s", "rss_mib", "phase"), "RSS")
+def rss_over_time(memory: pd.DataFrame, windows: pd.DataFrame | None = None) -> go.Figure:
+    """The server's resident memory (MiB) over the run, one colour per phase, with the
+    network condition of each phase shaded (`windows`: the result's `fault_windows`)."""
+    require_columns(memory, ("time", "rss_mib", "phase"), "RSS")
     fig = go.Figure()
     for phase, rows in memory.groupby("phase", sort=False):
         fig.add_trace(
             go.Scatter(
                 name=str(phase),
-                x=rows["time_s"],
+                x=rows["time"],
                 y=rows["rss_mib"],
                 mode="markers+lines",
                 marker={"size": 4},
@@ -138,8 +139,8 @@ def rss_over_time(memory: pd.DataFrame) -> go.Figure:
         )
     fig.update_layout(
         title="Server RSS over the run",
-        xaxis_title="time since start (s)",
+        xaxis_title="time (UTC)",
         yaxis_title="RSS (MiB)",
         legend_title="phase",
     )
-    return fig
+    return shade_fault_windows(fig, windows)

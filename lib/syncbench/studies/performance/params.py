@@ -1,0 +1,118 @@
+"""What the performance study measures, how often, the targets it checks and its baseline."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from syncbench.profiles import load_profiles
+from syncbench.study import StudyParams, param, require
+
+REPO_ROOT = Path(__file__).resolve().parents[4]
+DEFAULT_BASELINE = REPO_ROOT / "params" / "baselines" / "performance.json"
+# The server takes at most this many items in one batch sync.
+MAX_BATCH = 20_000
+# The client group every load client belongs to: one Toxiproxy proxy, one network condition.
+LOAD = "load"
+
+_AT_LEAST_ONE = ("repeats", "tasks_per_run", "slow_tasks_per_run", "fanout_events",
+                 "noop_samples", "sustained_workers", "create_target_tasks",
+                 "create_target_workers", "batch_target_size")
+_POSITIVE_SECONDS = ("sustained_s", "rss_interval_s", "create_target_s", "batch_target_s",
+                     "phase_timeout_s")
+
+
+@dataclass(frozen=True)
+class PerformanceParams(StudyParams):
+    """Scenarios (creation, batch sync, fan-out, sustained load) per network profile."""
+
+    profiles: tuple[str, ...] = param(("lan", "wan"), "network profiles (params/profiles.yaml),"
+                                      " one phase each; must include target_profile")
+    repeats: int = param(3, "repeats of every measurement (median and min..max are reported)")
+    workers: tuple[int, ...] = param((1, 10), "concurrent workers for task creation")
+    tasks_per_run: int = param(1000, "tasks each creation repeat makes on target_profile")
+    slow_tasks_per_run: int = param(50, "tasks each creation repeat makes on the other profiles")
+    batch_sizes: tuple[int, ...] = param((100, 1000, 10000), "items per batch sync")
+    subscribers: tuple[int, ...] = param((10, 100, 500), "WebSocket subscribers per fan-out run")
+    fanout_events: int = param(20, "events written per fan-out run")
+    fanout_interval_s: float = param(0.1, "pause between fan-out writes")
+    noop_samples: int = param(15, "sequential noops per latency reference")
+    sustained_s: float = param(10.0, "length of the sustained write load (per profile)")
+    sustained_workers: int = param(4, "workers of the sustained load")
+    rss_interval_s: float = param(0.25, "seconds between RSS samples of the server")
+    create_target_tasks: int = param(1000, "check: this many tasks ...")
+    create_target_workers: int = param(10, "... by this many workers ...")
+    create_target_s: float = param(30.0, "... in under this many seconds (on target_profile)")
+    batch_target_size: int = param(1000, "check: a batch of this many items ...")
+    batch_target_s: float = param(5.0, "... syncs in under this many seconds (on target_profile)")
+    target_profile: str = param("lan", "profile the two targets are checked on")
+    regression_ratio: float = param(1.5, "check: fail when a ratio-to-noop is this many times "
+                                         "its baseline")
+    baseline_path: str = param("", "stored baseline, relative to the repo (empty: "
+                                   "params/baselines/performance.json)")
+    phase_timeout_s: float = param(120.0, "deadline of every phase and request")
+    compare_direct: bool = param(True, "also measure noop direct vs through Toxiproxy "
+                                       "(no toxics)")
+    save_baseline: bool = param(False, "write this run's figures as the new stored baseline "
+                                       "(when every other check passed)")
+
+    study_name = "performance"
+
+    def validate(self) -> None:
+        known = load_profiles()
+        require(bool(self.profiles), "profiles", self.profiles,
+                "a non-empty list of profile names")
+        unknown = [p for p in self.profiles if p not in known]
+        require(not unknown, "profiles", self.profiles,
+                f"profiles of params/profiles.yaml (unknown: {unknown}; known: {sorted(known)})")
+        require(not any(known[p].outage for p in self.profiles), "profiles", self.profiles,
+                "profiles that carry load (an outage profile cannot), e.g. lan, wan")
+        require(len(set(self.profiles)) == len(self.profiles), "profiles", self.profiles,
+                "each profile once")
+        for name in ("workers", "batch_sizes", "subscribers"):
+            values = getattr(self, name)
+            require(bool(values) and all(v >= 1 for v in values), name, values,
+                    "a non-empty list of integers >= 1")
+            require(len(set(values)) == len(values), name, values, "each value once")
+        require(max(self.batch_sizes) <= MAX_BATCH, "batch_sizes", self.batch_sizes,
+                f"at most {MAX_BATCH} items per batch (the server's limit)")
+        for name in _AT_LEAST_ONE:
+            require(getattr(self, name) >= 1, name, getattr(self, name), "an integer >= 1")
+        for name in _POSITIVE_SECONDS:
+            require(getattr(self, name) > 0, name, getattr(self, name), "seconds > 0")
+        require(self.fanout_interval_s >= 0, "fanout_interval_s", self.fanout_interval_s,
+                "seconds >= 0")
+        require(self.regression_ratio >= 1, "regression_ratio", self.regression_ratio,
+                "a factor >= 1")
+        require(self.target_profile in self.profiles, "target_profile", self.target_profile,
+                f"one of profiles {list(self.profiles)} (the targets are checked on it)")
+        require(self.create_target_workers in self.workers, "create_target_workers",
+                self.create_target_workers,
+                f"one of workers {list(self.workers)} (the creation target is checked on it)")
+        require(not (self.save_baseline and self.seeded_bug), "save_baseline",
+                self.save_baseline, "false when a seeded_bug is on (a baseline of a broken "
+                "server would hide regressions)")
+
+    def tasks_for(self, profile: str) -> int:
+        """Tasks each creation repeat makes on `profile`: fewer on the slower profiles, whose
+        closed loop is paced by round trips (1 worker on wan: ~12 creates/s)."""
+        return self.tasks_per_run if profile == self.target_profile else self.slow_tasks_per_run
+
+    @property
+    def baseline_file(self) -> Path:
+        """The stored baseline: `baseline_path` (relative to the repository) or the default."""
+        if not self.baseline_path:
+            return DEFAULT_BASELINE
+        path = Path(self.baseline_path)
+        return path if path.is_absolute() else REPO_ROOT / path
+
+    def server_options(self) -> tuple[str, ...]:
+        # The per-client token bucket stays in the middleware chain but is switched off:
+        # the study measures the server's capacity, not the limiter's configured rate.
+        options: tuple[str, ...] = ("--rate-limit", "0")
+        if self.seeded_bug:
+            options += ("--seeded-bug", self.seeded_bug)
+        return options
+
+
+__all__ = ["DEFAULT_BASELINE", "LOAD", "MAX_BATCH", "REPO_ROOT", "PerformanceParams"]
