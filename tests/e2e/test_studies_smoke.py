@@ -66,3 +66,22 @@ def test_each_seeded_bug_is_caught_by_its_study(tmp_path: Path) -> None:
     }
     for run in bugs["studies"]:
         assert any(expected[run["bug"]] in name.lower() for name in run["failed_checks"]), run
+
+
+def test_a_study_replayed_from_its_summary_plays_the_same_schedule_and_seed(
+        tmp_path: Path) -> None:
+    first = run_syncbench("params/smoke.yaml", tmp_path / "first", "sync")
+    assert first.returncode == 0, first.stderr[-3000:]
+    recorded = json.loads((tmp_path / "first" / "sync.summary.json").read_text())
+    assert recorded["schedule"], "the sync study plays offline windows"
+
+    again = subprocess.run(
+        [*SYNCBENCH, "run", "--replay", str(tmp_path / "first" / "sync.summary.json"),
+         "--out", str(tmp_path / "again"), "--no-progress"],
+        cwd=ROOT, capture_output=True, text=True, timeout=900)
+    assert again.returncode == 0, again.stderr[-3000:]
+    replayed = json.loads((tmp_path / "again" / "sync.summary.json").read_text())
+    assert replayed["seed"] == recorded["seed"]
+    shape = [(w["fault"], w["target"], w.get("phase"), w["for"]) for w in recorded["schedule"]]
+    assert [(w["fault"], w["target"], w.get("phase"), w["for"])
+            for w in replayed["schedule"]] == shape
