@@ -94,6 +94,23 @@ def _online(ctx: click.Context, work: Callable[[Replica], Awaitable[T]]) -> T:
     return asyncio.run(run())
 
 
+def _task_command(command: Callable[..., None]) -> click.Command:
+    """`command` as a `tasksync` command on the task its TASK_ID argument names.
+
+    Options decorated below it are the command's own, after TASK_ID.
+    """
+    return cli.command()(click.argument("task_id")(click.pass_context(command)))
+
+
+def _change_task(
+    ctx: click.Context, task_id: str, change: Callable[[Replica, str], LocalTask]
+) -> None:
+    """Apply `change` to the task `task_id` names (a unique prefix will do); print the task."""
+    with _replica(ctx) as replica:
+        task = change(replica, replica.find(task_id).id)
+    click.echo(_task_line(task))
+
+
 # -- local commands -------------------------------------------------------------------------
 
 
@@ -114,12 +131,10 @@ def add(
     click.echo(task.id)
 
 
-@cli.command()
-@click.argument("task_id")
+@_task_command
 @click.option("--content")
 @click.option("--status", type=click.Choice(STATUSES))
 @click.option("--priority", type=click.Choice(PRIORITIES))
-@click.pass_context
 def edit(
     ctx: click.Context, task_id: str, content: str | None, status: str | None,
     priority: str | None,
@@ -127,31 +142,24 @@ def edit(
     """Change a task's content, status or priority (ID may be a unique prefix)."""
     if content is None and status is None and priority is None:
         raise click.UsageError("nothing to change: give --content, --status or --priority")
-    with _replica(ctx) as replica:
-        task = replica.edit(
-            replica.find(task_id).id, content=content, status=status, priority=priority
-        )
-    click.echo(_task_line(task))
+    _change_task(
+        ctx, task_id,
+        lambda replica, found: replica.edit(
+            found, content=content, status=status, priority=priority
+        ),
+    )
 
 
-@cli.command()
-@click.argument("task_id")
-@click.pass_context
+@_task_command
 def done(ctx: click.Context, task_id: str) -> None:
     """Mark a task completed."""
-    with _replica(ctx) as replica:
-        task = replica.done(replica.find(task_id).id)
-    click.echo(_task_line(task))
+    _change_task(ctx, task_id, Replica.done)
 
 
-@cli.command()
-@click.argument("task_id")
-@click.pass_context
+@_task_command
 def rm(ctx: click.Context, task_id: str) -> None:
     """Delete a task (a tombstone that syncs; `list --all` still shows it)."""
-    with _replica(ctx) as replica:
-        task = replica.rm(replica.find(task_id).id)
-    click.echo(_task_line(task))
+    _change_task(ctx, task_id, Replica.rm)
 
 
 @cli.command("list")
@@ -182,16 +190,12 @@ def conflicts(ctx: click.Context, show_all: bool) -> None:
         click.echo(_conflict_text(record))
 
 
-@cli.command()
-@click.argument("task_id")
+@_task_command
 @click.option("--keep", type=click.Choice(["local", "server"]), required=True,
               help="local: push your side over the server's; server: take the server's.")
-@click.pass_context
 def resolve(ctx: click.Context, task_id: str, keep: str) -> None:
     """Resolve a manual conflict by keeping one side."""
-    with _replica(ctx) as replica:
-        task = replica.resolve(replica.find(task_id).id, keep)
-    click.echo(_task_line(task))
+    _change_task(ctx, task_id, lambda replica, found: replica.resolve(found, keep))
     if keep == "local":
         click.echo("queued; run `tasksync sync` to send it")
 

@@ -13,7 +13,8 @@ attempt. Two implementations:
   httpx.AsyncClient, and failures are raised as the same httpx exceptions as
   transport.AiohttpTransport raises (one translation table, `transport.translation`).
 
-Both return a `Reply`: only what the clients read (status, headers, body, what was sent).
+Both take a call's `RequestParts` and return a `Reply`: only what the clients read (status,
+headers, body, what was sent).
 """
 
 from __future__ import annotations
@@ -46,6 +47,17 @@ class Reply:
     url: str
 
 
+@dataclass(slots=True)
+class RequestParts:
+    """What one logical call sends, before an Exchange prepares it for its attempts."""
+
+    method: str
+    path: str
+    params: Mapping[str, Any] | None
+    content: bytes | None
+    headers: Mapping[str, str]
+
+
 class Prepared(Protocol):
     """A request built once per logical call and sent by every attempt."""
 
@@ -57,14 +69,9 @@ class Prepared(Protocol):
 
 
 class Exchange(Protocol):
-    def prepare(
-        self,
-        method: str,
-        path: str,
-        params: Mapping[str, Any] | None,
-        content: bytes | None,
-        headers: Mapping[str, str],
-    ) -> Prepared: ...
+    def prepare(self, parts: RequestParts) -> Prepared:
+        """The request every attempt of the call sends, built once."""
+        ...
 
     async def send(self, request: Any) -> Reply:
         """One attempt; raises an httpx.TransportError subclass when no answer arrived."""
@@ -77,16 +84,13 @@ class HttpxExchange:
     def __init__(self, http: httpx.AsyncClient) -> None:
         self.http = http
 
-    def prepare(
-        self,
-        method: str,
-        path: str,
-        params: Mapping[str, Any] | None,
-        content: bytes | None,
-        headers: Mapping[str, str],
-    ) -> httpx.Request:
+    def prepare(self, parts: RequestParts) -> httpx.Request:
         return self.http.build_request(
-            method, path, params=params, content=content, headers=headers
+            parts.method,
+            parts.path,
+            params=parts.params,
+            content=parts.content,
+            headers=parts.headers,
         )
 
     async def send(self, request: httpx.Request) -> Reply:
@@ -144,24 +148,17 @@ class AiohttpExchange:
             self._transport.client = self._transport.get_client()
         return self._transport.client
 
-    def prepare(
-        self,
-        method: str,
-        path: str,
-        params: Mapping[str, Any] | None,
-        content: bytes | None,
-        headers: Mapping[str, str],
-    ) -> AiohttpRequest:
-        url = self._base + path
-        if params:
+    def prepare(self, parts: RequestParts) -> AiohttpRequest:
+        url = self._base + parts.path
+        if parts.params:
             # Values are str/int; encoded as httpx encodes them (form style, "+" for spaces).
-            url += "?" + urlencode(params)
+            url += "?" + urlencode(parts.params)
         merged = self._headers  # never mutated: aiohttp copies the headers it is given
-        if headers:
+        if parts.headers:
             merged = merged.copy()
-            merged.update(headers)
+            merged.update(parts.headers)
         # The path's segments and the query are already %-escaped: no requoting by yarl.
-        return AiohttpRequest(method, url, yarl.URL(url, encoded=True), merged, content)
+        return AiohttpRequest(parts.method, url, yarl.URL(url, encoded=True), merged, parts.content)
 
     async def send(self, request: AiohttpRequest) -> Reply:
         session = self._session()

@@ -28,7 +28,7 @@ from tasksync.client.errors import (
     TransportError,
     error_for_status,
 )
-from tasksync.client.exchange import Exchange, Prepared, Reply
+from tasksync.client.exchange import Exchange, Prepared, Reply, RequestParts
 from tasksync.client.retry import RetryPolicy, parse_retry_after
 from tasksync.ids import new_id
 
@@ -102,7 +102,9 @@ class RetryingSender:
             request_headers["Idempotency-Key"] = key
         if content is not None:
             request_headers.setdefault("Content-Type", "application/json")
-        request = self.exchange.prepare(method, path, params, content, request_headers)
+        request = self.exchange.prepare(
+            RequestParts(method, path, params, content, request_headers)
+        )
 
         # The call id exists for the observer's Attempt records only; without an observer the
         # uuid4 (a getrandom syscall) is measurable on the hot path.

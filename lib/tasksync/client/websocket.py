@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import inspect
 import logging
 import random
@@ -154,11 +155,20 @@ class WebSocketClient:
         self.client_id = client_id or f"tasksync-ws-{uuid.uuid4().hex[:12]}"
         self.stats = WebSocketStats()
         self.reconnect = reconnect
-        self._headers = {"X-Client-ID": self.client_id, "X-Client-Version": client_version}
         self._heartbeat_timeout = heartbeat_timeout
-        self._open_timeout = open_timeout
         self._close_timeout = close_timeout
-        self._max_size = max_size
+        # Every connection is opened alike. Liveness is the protocol's own ping/pong (see
+        # _read), so websockets' pings are off.
+        self._connect = functools.partial(
+            connect,
+            ws_url,
+            additional_headers={"X-Client-ID": self.client_id, "X-Client-Version": client_version},
+            open_timeout=open_timeout,
+            close_timeout=close_timeout,
+            ping_interval=None,
+            proxy=None,
+            max_size=max_size,
+        )
         self._on_event = on_event
         self._on_resync = on_resync
         self._last_seq: dict[str, int] = _positions(repositories, {})
@@ -316,15 +326,7 @@ class WebSocketClient:
     async def _session(self) -> None:
         """One connection's life: subscribe, then read until it is lost."""
         self._session_subscribed = False
-        async with connect(
-            self.ws_url,
-            additional_headers=self._headers,
-            open_timeout=self._open_timeout,
-            close_timeout=self._close_timeout,
-            ping_interval=None,  # liveness is the protocol's own ping/pong, see _read
-            proxy=None,
-            max_size=self._max_size,
-        ) as ws:
+        async with self._connect() as ws:
             self._connections += 1
             self._ws = ws
             try:

@@ -10,8 +10,9 @@ from typing import TYPE_CHECKING, Any, Self
 
 from tasksync.clock import format_rfc3339
 from tasksync.models import STRATEGIES
+from tasksync.replica.checks import check_repository
 from tasksync.replica.errors import InvalidTask, NoServerConfigured
-from tasksync.replica.local import LocalStore, check_repository
+from tasksync.replica.local import LocalStore
 from tasksync.replica.records import (
     ConflictRecord,
     LocalTask,

@@ -1,11 +1,18 @@
-"""The replica's SQLite file: its tables and how it is opened."""
+"""The replica's SQLite file: its tables, how it is opened, and its transactions."""
 
 from __future__ import annotations
 
 import sqlite3
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, TypeVar
 
-from tasksync.replica.errors import ReplicaError
+from tasksync.replica.errors import ClientIdMismatch, ReplicaError
+
+R = TypeVar("R")
 
 SCHEMA_VERSION = 1
 
@@ -95,3 +102,53 @@ def open_replica_db(path: str | Path) -> sqlite3.Connection:
             f" {SCHEMA_VERSION}"
         )
     return db
+
+
+class ReplicaFile:
+    """The replica file at `path`, owned by one client id (generated once and stored).
+
+    One connection, shared under a lock by the event loop's thread and the worker thread
+    that applies server replies; every write is one `_transaction`.
+    """
+
+    def __init__(self, path: str | Path, client_id: str | None = None) -> None:
+        self.path = Path(path).expanduser()
+        self._db = open_replica_db(self.path)
+        self._lock = threading.RLock()
+        self.client_id = self._own_client_id(client_id)
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            # IMMEDIATE: take the write lock up front, so two processes sharing the file
+            # wait for each other (busy timeout) instead of failing on upgrade.
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def _records(
+        self, sql: str, params: tuple[Any, ...], record: Callable[[tuple], R]
+    ) -> list[R]:
+        """`record` of every row `sql` selects, read under the lock."""
+        with self._lock:
+            rows = self._db.execute(sql, params).fetchall()
+        return [record(row) for row in rows]
+
+    def _own_client_id(self, given: str | None) -> str:
+        with self._transaction() as db:
+            row = db.execute("SELECT value FROM meta WHERE key = 'client_id'").fetchone()
+            if row is not None:
+                if given is not None and given != row[0]:
+                    raise ClientIdMismatch(row[0], given)
+                return str(row[0])
+            client_id = given or uuid.uuid4().hex
+            db.execute("INSERT INTO meta (key, value) VALUES ('client_id', ?)", (client_id,))
+            return client_id

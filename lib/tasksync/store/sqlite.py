@@ -9,9 +9,10 @@ which FULL would also cover at a cost per commit).
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TypeVar
 
 import msgspec
 
@@ -78,12 +79,22 @@ _decode_task = msgspec.json.Decoder(Task).decode
 _decode_result = msgspec.json.Decoder(ItemResult).decode
 _decode_conflict = msgspec.json.Decoder(Conflict).decode
 
+R = TypeVar("R")
+
 
 def _task_from_row(row: tuple) -> Task:
     return Task(
         id=row[0], repository=row[1], content=row[2], status=row[3], priority=row[4],
         version=row[5], created_at=row[6], updated_at=row[7], deleted=bool(row[8]), origin=row[9],
     )
+
+
+def _result_from_row(row: tuple) -> ItemResult:
+    return _decode_result(row[0])
+
+
+def _reply_from_row(row: tuple) -> StoredReply:
+    return StoredReply(fingerprint=row[0], status=row[1], body=row[2])
 
 
 def _task_values(task: Task) -> tuple:
@@ -176,11 +187,10 @@ class SQLiteStore:
     # -- tasks -------------------------------------------------------------------------
 
     def get_task(self, task_id: str) -> Task | None:
-        deferred = self._deferred_tasks.get(task_id)
-        if deferred is not None:
-            return deferred
-        row = self._db.execute(f"SELECT {_TASK_COLUMNS} FROM tasks WHERE id = ?", (task_id,)).fetchone()
-        return _task_from_row(row) if row else None
+        return self._read_through(
+            self._deferred_tasks, task_id,
+            f"SELECT {_TASK_COLUMNS} FROM tasks WHERE id = ?", _task_from_row,
+        )
 
     def insert_task(self, task: Task) -> None:
         if self._defer(_INSERT_TASK, _task_values(task)):
@@ -300,13 +310,10 @@ class SQLiteStore:
     # -- applied changes, conflicts, idempotency ---------------------------------------
 
     def applied_change(self, change_id: str) -> ItemResult | None:
-        deferred = self._deferred_results.get(change_id)
-        if deferred is not None:
-            return deferred
-        row = self._db.execute(
-            "SELECT result FROM applied_changes WHERE change_id = ?", (change_id,)
-        ).fetchone()
-        return _decode_result(row[0]) if row else None
+        return self._read_through(
+            self._deferred_results, change_id,
+            "SELECT result FROM applied_changes WHERE change_id = ?", _result_from_row,
+        )
 
     def record_change(self, result: ItemResult) -> None:
         if self._defer(_INSERT_RESULT, (result.change_id, _encode(result))):
@@ -332,13 +339,10 @@ class SQLiteStore:
         return [_decode_conflict(row[0]) for row in rows]
 
     def stored_reply(self, key: str) -> StoredReply | None:
-        deferred = self._deferred_replies.get(key)
-        if deferred is not None:
-            return deferred
-        row = self._db.execute(
-            "SELECT fingerprint, status, body FROM idempotency WHERE key = ?", (key,)
-        ).fetchone()
-        return StoredReply(fingerprint=row[0], status=row[1], body=row[2]) if row else None
+        return self._read_through(
+            self._deferred_replies, key,
+            "SELECT fingerprint, status, body FROM idempotency WHERE key = ?", _reply_from_row,
+        )
 
     def save_reply(self, key: str, reply: StoredReply) -> None:
         if self._defer(_INSERT_REPLY, (key, reply.fingerprint, reply.status, reply.body)):
@@ -372,6 +376,17 @@ class SQLiteStore:
         self._deferred_tasks: dict[str, Task] = {}
         self._deferred_replies: dict[str, StoredReply] = {}
         self._deferred_results: dict[str, ItemResult] = {}
+
+    def _read_through(
+        self, deferred: dict[str, R], key: str, statement: str, from_row: Callable[[tuple], R]
+    ) -> R | None:
+        """The value a deferred insert holds for `key`, else the row `statement` selects
+        for it (None: neither). Reads the file directly: a deferred row is already held."""
+        held = deferred.get(key)
+        if held is not None:
+            return held
+        row = self._db.execute(statement, (key,)).fetchone()
+        return from_row(row) if row else None
 
     def _sql(self, statement: str, params: tuple = ()) -> sqlite3.Cursor:
         """Execute `statement` after the deferred inserts, so it sees (and follows) them."""

@@ -11,8 +11,8 @@ from tasksync.models import (
     REPOSITORY_PATTERN,
     TASK_ID_PATTERN,
 )
+from tasksync.replica.checks import check_repository, check_task_id
 from tasksync.replica.errors import InvalidTask
-from tasksync.replica.local import check_repository, check_task_id
 from tasksync.server.http_api import ApiError, repository_param
 from tasksync.server.openapi import openapi_document
 

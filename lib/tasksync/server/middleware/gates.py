@@ -13,6 +13,7 @@ failures.
 from __future__ import annotations
 
 import time
+from dataclasses import KW_ONLY, dataclass
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -31,25 +32,17 @@ from tasksync.server.middleware.response_status import ResponseStatus, track_sta
 from tasksync.server.middleware.responses import Refusal, send_error
 
 
+@dataclass(eq=False, slots=True)
 class Gates:
     """Pure ASGI middleware: the gates above around every HTTP request."""
 
-    def __init__(
-        self,
-        app: ASGIApp,
-        *,
-        metrics: ServerMetrics,
-        max_body_bytes: int,
-        limiter: RateLimiter,
-        breaker: CircuitBreaker,
-        supported_versions: frozenset[int] = SUPPORTED_MAJOR_VERSIONS,
-    ) -> None:
-        self.app = app
-        self.metrics = metrics
-        self.max_body_bytes = max_body_bytes
-        self.limiter = limiter
-        self.breaker = breaker
-        self.supported_versions = supported_versions
+    app: ASGIApp
+    _: KW_ONLY
+    metrics: ServerMetrics
+    max_body_bytes: int
+    limiter: RateLimiter
+    breaker: CircuitBreaker
+    supported_versions: frozenset[int] = SUPPORTED_MAJOR_VERSIONS
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
