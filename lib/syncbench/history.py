@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
-import csv
 import json
 import math
 import threading
@@ -206,46 +205,10 @@ class Operation:
         )
 
 
-class _Recording:
-    """`History.record` as a plain async context manager (cheaper than a generator-based one:
-    recording sits on every operation's path)."""
-
-    __slots__ = ("_history", "_client", "_operation", "_args", "_handle", "_token")
-
-    def __init__(self, history: History, client: str, operation: str,
-                 args: dict[str, Any]) -> None:
-        self._history = history
-        self._client = client
-        self._operation = operation
-        self._args = args
-
-    async def __aenter__(self) -> OpHandle:
-        self._handle = handle = OpHandle(
-            self._history, self._history._invoke(self._client, self._operation, self._args))
-        self._token = _current_op.set(handle.op)
-        return handle
-
-    async def __aexit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> bool:
-        handle = self._handle
-        _current_op.reset(self._token)
-        if handle.op.outcome != PENDING:
-            return exc is not None and not isinstance(exc, asyncio.CancelledError) and (
-                isinstance(exc, self._history.expected_errors))
-        if exc is None:
-            self._history._complete(handle.op, OK, "")
-            return False
-        if isinstance(exc, asyncio.CancelledError):
-            handle.info("cancelled")
-            return False
-        if isinstance(exc, self._history.expected_errors):
-            self._history._complete_from_error(handle.op, exc)
-            return True
-        handle.info(exc)
-        return False
-
-
 class OpHandle:
     """The caller's grip on one invoked operation: complete it exactly once."""
+
+    __slots__ = ("_history", "op")
 
     def __init__(self, history: History, op: Operation) -> None:
         self._history = history
@@ -261,7 +224,7 @@ class OpHandle:
 
     @property
     def completed(self) -> bool:
-        return self.op.completed
+        return self.op.outcome != PENDING
 
     def ok(
         self,
@@ -292,14 +255,63 @@ class OpHandle:
         task_id: str | None = None,
     ) -> None:
         """Remember response values for the completion `record` will make on exit."""
-        with self._history._lock:
-            if version is not None:
-                self.op.version = version
-            if seq is not None:
-                self.op.seq = seq
-            if task_id is not None:
-                self.op.task_id = task_id
+        # Single attribute writes need no lock (the GIL makes each one atomic), and the
+        # completion that reads them happens after the block, in the same task.
+        op = self.op
+        if version is not None:
+            op.version = version
+        if seq is not None:
+            op.seq = seq
+        if task_id is not None:
+            op.task_id = task_id
 
+
+class _Recording(OpHandle):
+    """`History.record`: an async context manager that is itself the OpHandle.
+
+    Recording sits on every operation's path, so this is one small object (no generator,
+    no second handle object) and the `ok` exit completes inline; `benchmarks.analysis`
+    measures it against an empty async context manager.
+    """
+
+    __slots__ = ("_client", "_operation", "_args", "_token")
+
+    def __init__(self, history: History, client: str, operation: str,
+                 args: dict[str, Any]) -> None:
+        self._history = history
+        self._client = client
+        self._operation = operation
+        self._args = args
+
+    async def __aenter__(self) -> OpHandle:
+        self.op = op = self._history._invoke(self._client, self._operation, self._args)
+        self._token = _current_op.set(op)
+        return self
+
+    async def __aexit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> bool:
+        _current_op.reset(self._token)
+        op = self.op
+        history = self._history
+        if exc is None:
+            if op.outcome == PENDING:
+                history._complete_ok(op)
+            return False
+        if isinstance(exc, asyncio.CancelledError):
+            if op.outcome == PENDING:
+                self.info("cancelled")
+            return False
+        expected = isinstance(exc, history.expected_errors)
+        if op.outcome != PENDING:
+            return expected
+        if expected:
+            history._complete_from_error(op, exc)
+            return True
+        self.info(exc)
+        return False
+
+
+_wall = time.time
+_monotonic = time.monotonic
 
 _current_op: contextvars.ContextVar[Operation | None] = contextvars.ContextVar(
     "syncbench_current_op", default=None
@@ -337,7 +349,7 @@ class History:
         with self._lock:
             op_id = self._next_id
             self._next_id = op_id + 1
-            op = Operation(op_id, client, operation, args, time.time(), time.monotonic())
+            op = Operation(op_id, client, operation, args, _wall(), _monotonic())
             self._ops.append(op)
             self._index[op_id] = op
         return op
@@ -387,6 +399,22 @@ class History:
         attempts = exc.attempts if isinstance(exc, RetriesExhausted) else None
         self._complete(op, verdict, _describe(exc), attempts=attempts)
 
+    def _complete_ok(self, op: Operation) -> None:
+        """`_complete(op, OK, "")` for the exit of a `record` block: the hot path, inlined."""
+        wall, mono = _wall(), _monotonic()
+        with self._lock:
+            if op.outcome != PENDING:
+                raise RuntimeError(_completed_twice(op))
+            op.complete_time = wall
+            op.complete_monotonic = mono
+            op.outcome = OK
+            if op.attempt_outcomes:
+                op.attempts = len(op.attempt_outcomes)
+            if op.task_id is None:
+                task_id = op.args.get("task_id")
+                if isinstance(task_id, str):
+                    op.task_id = task_id
+
     def _complete(
         self,
         op: Operation,
@@ -398,13 +426,10 @@ class History:
         task_id: str | None = None,
         attempts: int | None = None,
     ) -> Operation:
-        wall, mono = time.time(), time.monotonic()
+        wall, mono = _wall(), _monotonic()
         with self._lock:
-            if op.completed:
-                raise RuntimeError(
-                    f"operation {op.op_id} ({op.operation} by {op.client}) was already "
-                    f"completed as {op.outcome}; an invocation has exactly one completion"
-                )
+            if op.outcome != PENDING:
+                raise RuntimeError(_completed_twice(op))
             op.complete_time, op.complete_monotonic = wall, mono
             op.outcome = outcome
             op.error = error
@@ -442,54 +467,33 @@ class History:
         return self._index[op_id]
 
     def to_frame(self) -> pd.DataFrame:
-        """One row per operation: COLUMNS, plus one `arg_<name>` column per argument name."""
-        rows = [op.to_dict() for op in self.operations]
-        frame = pd.DataFrame(rows, columns=list(COLUMNS))
-        arg_names = sorted({name for row in rows for name in row["args"]})
-        for name in arg_names:
-            frame[f"arg_{name}"] = [row["args"].get(name) for row in rows]
-        for column in ("attempts", "version", "seq"):
-            frame[column] = frame[column].astype("Int64")
-        # UTC datetimes, the one time convention of charts (fault windows use it too)
-        frame["time"] = pd.to_datetime(frame["invoke_time"].astype("float64"), unit="s", utc=True)
-        frame["latency_ms"] = frame["latency_s"].astype("float64") * 1000.0
-        return frame
+        """One row per operation: COLUMNS, one `arg_<name>` column per argument name, then
+        `time` (invocation, UTC datetime) and `latency_ms`."""
+        from syncbench.history_frame import operations_to_frame
+
+        return operations_to_frame(self.operations, COLUMNS)
 
     @classmethod
     def from_frame(cls, frame: pd.DataFrame) -> History:
         """The history a `to_frame` (or a loaded CSV) describes."""
-        records = frame.to_dict(orient="records")
-        return cls(operations=[Operation.from_dict(row) for row in records])
+        from syncbench.history_frame import operations_from_frame
+
+        return cls(operations=operations_from_frame(frame))
 
     # -- saving ----------------------------------------------------------------------------
 
     def save(self, path: str | Path) -> Path:
         """Write the history as CSV (`.csv`) or JSON lines (anything else); returns the path."""
-        target = Path(path)
-        rows = [op.to_dict() for op in self.operations]
-        if target.suffix == ".csv":
-            with target.open("w", newline="", encoding="utf-8") as handle:
-                writer = csv.DictWriter(handle, fieldnames=list(COLUMNS))
-                writer.writeheader()
-                for row in rows:
-                    row["args"] = json.dumps(row["args"], sort_keys=True)
-                    writer.writerow({k: "" if v is None else v for k, v in row.items()})
-        else:
-            with target.open("w", encoding="utf-8") as handle:
-                for row in rows:
-                    handle.write(json.dumps(row, sort_keys=True) + "\n")
-        return target
+        from syncbench.history_frame import save_operations
+
+        return save_operations(self.operations, Path(path), COLUMNS)
 
     @classmethod
     def load(cls, path: str | Path) -> History:
         """The history `save` wrote to `path` (CSV or JSON lines, by suffix)."""
-        source = Path(path)
-        with source.open(encoding="utf-8", newline="") as handle:
-            if source.suffix == ".csv":
-                rows: list[dict[str, Any]] = list(csv.DictReader(handle))
-            else:
-                rows = [json.loads(line) for line in handle if line.strip()]
-        return cls(operations=[Operation.from_dict(row) for row in rows])
+        from syncbench.history_frame import load_operations
+
+        return cls(operations=load_operations(Path(path)))
 
 
 def operations_of(history: History | pd.DataFrame | Iterable[Operation]) -> list[Operation]:
@@ -497,8 +501,15 @@ def operations_of(history: History | pd.DataFrame | Iterable[Operation]) -> list
     if isinstance(history, History):
         return history.operations
     if isinstance(history, pd.DataFrame):
-        return History.from_frame(history).operations
+        from syncbench.history_frame import operations_from_frame
+
+        return operations_from_frame(history)
     return list(history)
+
+
+def _completed_twice(op: Operation) -> str:
+    return (f"operation {op.op_id} ({op.operation} by {op.client}) was already completed as "
+            f"{op.outcome}; an invocation has exactly one completion")
 
 
 def _describe(error: str | BaseException) -> str:

@@ -1,0 +1,245 @@
+"""The analysis scales: recording cost per operation, and every check, fault_windows and
+History's frame and file I/O at 10k, 100k and 1,000,000 operations.
+
+    python -m benchmarks.analysis [--repeats 3] [--sizes 10000,100000,1000000]
+
+Recording: `async with history.record(...) as op: op.note(...)` per operation into a fresh
+History of `--record-ops` operations, against an empty async context manager (same loop,
+same `op.note` call) in the same repeat; the figure is the added cost, target under 5 us.
+Garbage collection stays on: a history that keeps every operation makes the collector
+walk them, and a run pays that too.
+
+Analysis: a synthetic run per size (benchmarks.synthetic_history: many clients, creates,
+updates and deletes with ok/fail/info outcomes and retries, a few hot tasks, nemesis
+start/stop, WebSocket deliveries, conflicts, breaker transitions, final server and replica
+states). Each step is timed per repeat; its figure is the time per operation at the largest
+size over the time per operation at the smallest (the linearity ratio, target <= 2: 1.0 is
+perfectly linear, a per-item scan of the history would give ~100). Peak memory per step is
+measured once per size with tracemalloc (Python allocations above what the step started
+with). Targets for the largest size: every step together under 30 s, the process's peak
+RSS under 2 GiB. Checks fed the `to_frame` DataFrame are timed against the same check fed
+the History (the frame's Operations are rebuilt column by column; target within 3x).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import resource
+import statistics
+import tempfile
+import time
+import tracemalloc
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from benchmarks.runner import Figure, arguments, report
+from benchmarks.synthetic_history import SyntheticRun, synthetic_run
+from syncbench import checks
+from syncbench.history import History
+from syncbench.nemesis import fault_windows
+
+DEFAULT_SIZES = (10_000, 100_000, 1_000_000)
+RECORD_TARGET_US = 5.0
+LINEAR_TARGET = 2.0
+TOTAL_TARGET_S = 30.0
+RSS_TARGET_MIB = 2048.0
+FRAME_TARGET = 3.0
+
+
+class _Empty:
+    """The baseline: an async context manager that does nothing, with a `note` like OpHandle."""
+
+    async def __aenter__(self) -> _Empty:
+        return self
+
+    async def __aexit__(self, *exc: Any) -> bool:
+        return False
+
+    def note(self, **values: Any) -> None:
+        pass
+
+
+async def _record_once(count: int) -> tuple[float, float]:
+    """(record + note, empty async with + note) seconds per operation, `count` of each."""
+    history = History()
+    clients = [f"client-{n}" for n in range(16)]
+    started = time.perf_counter()
+    for n in range(count):
+        async with history.record(clients[n & 15], "create", task_id="t", content="k") as op:
+            op.note(version=1, seq=n)
+    recorded = (time.perf_counter() - started) / count
+    empty = _Empty()
+    started = time.perf_counter()
+    for n in range(count):
+        async with empty as op:
+            op.note(version=1, seq=n)
+    bare = (time.perf_counter() - started) / count
+    assert len(history) == count
+    return recorded, bare
+
+
+def recording_figure(repeats: int, count: int) -> Figure:
+    added, bare, absolute = [], [], []
+    for _ in range(repeats):
+        recorded, empty = asyncio.run(_record_once(count))
+        added.append((recorded - empty) * 1e6)
+        bare.append(empty * 1e6)
+        absolute.append(recorded * 1e6)
+        print(f"  record: {recorded * 1e6:.2f} us/op, empty async with {empty * 1e6:.2f} us/op",
+              flush=True)
+    return Figure("history.record + op.note, added per op", "us", added,
+                  "empty async with + note", bare, target=RECORD_TARGET_US, target_on="value",
+                  target_op="<=", higher_is_better=False,
+                  note=f"{count:,} operations per repeat into a fresh History, GC on; "
+                       f"absolute {statistics.median(absolute):.2f} us/op",
+                  extra={"absolute_us": absolute, "operations": count})
+
+
+def steps(run: SyntheticRun, workdir: Path) -> dict[str, Callable[[], Any]]:
+    """Every analysis step over `run`, by name (each returns what it computed)."""
+    history = run.history
+    frame_holder: dict[str, Any] = {}
+
+    def frame() -> Any:
+        if "frame" not in frame_holder:
+            frame_holder["frame"] = history.to_frame()
+        return frame_holder["frame"]
+
+    jsonl, csv_path = workdir / "history.jsonl", workdir / "history.csv"
+    return {
+        "convergence": lambda: checks.convergence(run.states),
+        "no_lost_acknowledged_writes": lambda: checks.no_lost_acknowledged_writes(
+            history, run.server_tasks),
+        "no_duplicates_from_retries": lambda: checks.no_duplicates_from_retries(
+            history, run.server_tasks),
+        "subscribers_saw_every_event": lambda: checks.subscribers_saw_every_event(
+            run.deliveries, run.change_log, subscriptions=run.subscriptions),
+        "conflicts_reported_once": lambda: checks.conflicts_reported_once(
+            run.conflicts, run.conflict_log),
+        "breaker_followed_state_machine": lambda: checks.breaker_followed_state_machine(
+            run.transitions),
+        "fault_windows": lambda: fault_windows(history),
+        "History.to_frame": history.to_frame,
+        "History.save (jsonl)": lambda: history.save(jsonl),
+        "History.load (jsonl)": lambda: History.load(jsonl),
+        "History.save (csv)": lambda: history.save(csv_path),
+        "History.load (csv)": lambda: History.load(csv_path),
+        "no_lost_acknowledged_writes fed the frame": lambda: checks.no_lost_acknowledged_writes(
+            frame(), run.server_tasks),
+        "no_duplicates_from_retries fed the frame": lambda: checks.no_duplicates_from_retries(
+            frame(), run.server_tasks),
+    }
+
+
+FRAME_PAIRS = {"no_lost_acknowledged_writes fed the frame": "no_lost_acknowledged_writes",
+               "no_duplicates_from_retries fed the frame": "no_duplicates_from_retries"}
+
+
+def _check_passed(name: str, result: Any) -> None:
+    passed = getattr(result, "passed", True)
+    if not passed:
+        raise SystemExit(f"{name} failed on the synthetic run (a generator bug): "
+                         f"{result.observed}")
+
+
+def measure_size(size: int, repeats: int) -> dict[str, Any]:
+    """Seconds per repeat and tracemalloc peak MiB of every step at `size` operations."""
+    started = time.perf_counter()
+    run = synthetic_run(size, seed=1)
+    built = time.perf_counter() - started
+    operations = run.counts["operations"]
+    print(f"  {operations:,} operations ({run.counts}), built in {built:.1f} s", flush=True)
+    times: dict[str, list[float]] = {}
+    peaks: dict[str, float] = {}
+    with tempfile.TemporaryDirectory() as workdir:
+        named = steps(run, Path(workdir))
+        named["no_lost_acknowledged_writes fed the frame"]()  # builds the shared frame once
+        for name, step in named.items():
+            samples = []
+            for _ in range(repeats):
+                gc.collect()
+                began = time.perf_counter()
+                result = step()
+                samples.append(time.perf_counter() - began)
+                _check_passed(name, result)
+                del result
+            gc.collect()
+            tracemalloc.start()
+            base = tracemalloc.get_traced_memory()[0]
+            result = step()
+            peaks[name] = (tracemalloc.get_traced_memory()[1] - base) / 2**20
+            tracemalloc.stop()
+            del result
+            times[name] = samples
+            print(f"    {name:<44} {statistics.median(samples):8.3f} s"
+                  f" ({statistics.median(samples) / operations * 1e6:6.2f} us/op),"
+                  f" peak +{peaks[name]:.0f} MiB", flush=True)
+    return {"operations": operations, "counts": run.counts, "build_s": built, "times": times,
+            "peak_mib": peaks, "max_rss_mib": _max_rss_mib()}
+
+
+def _max_rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def analysis_figures(results: list[dict[str, Any]]) -> list[Figure]:
+    small, large = results[0], results[-1]
+    figures = []
+    per_op = {r["operations"]: r for r in results}
+    for name, large_samples in large["times"].items():
+        small_samples = small["times"][name]
+        at_large = [t / large["operations"] * 1e6 for t in large_samples]
+        at_small = [t / small["operations"] * 1e6 for t in small_samples]
+        note = "; ".join(
+            f"{n:,}: {statistics.median(r['times'][name]):.3f} s, peak +{r['peak_mib'][name]:.0f}"
+            " MiB" for n, r in per_op.items())
+        figures.append(Figure(
+            f"{name}, us/op at {large['operations']:,}", "us", at_large,
+            f"us/op at {small['operations']:,}", at_small, target=LINEAR_TARGET,
+            target_on="ratio", target_op="<=", higher_is_better=False, note=note))
+    for framed, plain_name in FRAME_PAIRS.items():
+        figures.append(Figure(
+            f"{framed} at {large['operations']:,}", "s", large["times"][framed],
+            "fed the History", large["times"][plain_name], target=FRAME_TARGET,
+            target_on="ratio", target_op="<=", higher_is_better=False))
+    counted = [name for name in large["times"] if name not in FRAME_PAIRS]
+    total = [sum(large["times"][name][i] for name in counted)
+             for i in range(len(large["times"][counted[0]]))]
+    scaled = [sum(small["times"][name][i] for name in counted)
+              * large["operations"] / small["operations"]
+              for i in range(len(small["times"][counted[0]]))]
+    figures.append(Figure(
+        f"every check, fault_windows, to_frame, save, load at {large['operations']:,}", "s",
+        total, f"{small['operations']:,} scaled linearly", scaled, target=TOTAL_TARGET_S,
+        target_on="value", target_op="<=", higher_is_better=False,
+        note=f"steps: {', '.join(counted)}"))
+    figures.append(Figure(
+        f"peak RSS with {large['operations']:,} operations analysed", "MiB",
+        [large["max_rss_mib"]], f"peak RSS at {small['operations']:,}", [small["max_rss_mib"]],
+        target=RSS_TARGET_MIB, target_on="value", target_op="<=", higher_is_better=False,
+        note="the process's maximum RSS: the synthetic run, its frame and every step"))
+    return figures
+
+
+def main() -> None:
+    parser = arguments(__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default=",".join(str(s) for s in DEFAULT_SIZES),
+                        help="comma-separated operation counts, smallest first")
+    parser.add_argument("--record-ops", type=int, default=100_000,
+                        help="operations recorded per repeat for the recording figure")
+    args = parser.parse_args()
+    sizes = sorted(int(size) for size in args.sizes.split(","))
+    figures = [recording_figure(args.repeats, args.record_ops)]
+    results = []
+    for size in sizes:
+        results.append(measure_size(size, args.repeats))
+    figures += analysis_figures(results)
+    report("analysis", figures, args.out, vars(args) | {
+        "out": str(args.out), "sizes": sizes,
+        "counts": {r["operations"]: r["counts"] for r in results}})
+
+
+if __name__ == "__main__":
+    main()
