@@ -39,6 +39,7 @@ from syncbench.toxiproxy import (
     ToxiproxyStartFailed,
     ToxiproxyUnavailable,
 )
+from tests.support.wait import wait_until_async
 
 PROFILES = load_profiles()
 Address = tuple[str, int]
@@ -429,7 +430,7 @@ async def test_schedule_driver_applies_each_window_on_time_and_records_it(
     ], PROFILES)
     driver = ScheduleDriver(control, schedule, proxies)
     async with driver:
-        await _until(lambda: "outage" in _active_names(driver))
+        await wait_until_async(lambda: "outage" in _active_names(driver))
         assert await asyncio.to_thread(refuses, proxies["api"].address)
         applied = await driver.wait(timeout=5)
 
@@ -456,7 +457,7 @@ async def test_stopping_the_driver_early_removes_the_active_window_and_records_i
     ], PROFILES)
     driver = ScheduleDriver(control, schedule, {"early": proxy})
     async with driver:
-        await _until(lambda: driver.active)
+        await wait_until_async(lambda: driver.active)
         assert len(await asyncio.to_thread(control.list_toxics, proxy)) == 4
         stopped_at = time.time()
     assert [w.profile for w in driver.applied] == ["mobile-3g"]
@@ -471,22 +472,12 @@ async def test_cancelling_run_cleans_up_like_stop(control, echo_server) -> None:
                                 "target": "cancelled"}], PROFILES)
     driver = ScheduleDriver(control, schedule, {"cancelled": proxy})
     task = asyncio.create_task(driver.run())
-    await _until(lambda: driver.active)
+    await wait_until_async(lambda: driver.active)
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
     assert len(driver.applied) == 1
     assert (await asyncio.to_thread(control.get_proxy, "cancelled")).enabled
-
-
-async def _until(condition: Callable[[], object], timeout: float = 2.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        if condition():
-            return
-        if asyncio.get_running_loop().time() > deadline:
-            raise TimeoutError(f"not met within {timeout}s")
-        await asyncio.sleep(0.01)
 
 
 def _active_names(driver: ScheduleDriver) -> set[str]:
