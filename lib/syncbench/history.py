@@ -20,10 +20,9 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import json
-import math
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -31,6 +30,15 @@ from typing import Any, Literal
 import httpx
 import pandas as pd
 
+from syncbench.history_frame import (
+    load_operations,
+    operations_from_frame,
+    operations_to_frame,
+    optional_float,
+    optional_int,
+    optional_text,
+    save_operations,
+)
 from tasksync.client.attempts import Attempt
 from tasksync.client.errors import (
     CircuitOpenError,
@@ -64,21 +72,8 @@ EXPECTED_ERRORS: tuple[type[BaseException], ...] = (
 )
 
 COLUMNS: tuple[str, ...] = (
-    "op_id",
-    "client",
-    "operation",
-    "args",
-    "invoke_time",
-    "invoke_monotonic",
-    "complete_time",
-    "complete_monotonic",
-    "latency_s",
-    "outcome",
-    "attempts",
-    "error",
-    "task_id",
-    "version",
-    "seq",
+    "op_id", "client", "operation", "args", "invoke_time", "invoke_monotonic", "complete_time",
+    "complete_monotonic", "latency_s", "outcome", "attempts", "error", "task_id", "version", "seq",
 )
 
 
@@ -194,14 +189,14 @@ class Operation:
             args=dict(args),
             invoke_time=float(data["invoke_time"]),
             invoke_monotonic=float(data["invoke_monotonic"]),
-            complete_time=_opt_float(data.get("complete_time")),
-            complete_monotonic=_opt_float(data.get("complete_monotonic")),
+            complete_time=optional_float(data.get("complete_time")),
+            complete_monotonic=optional_float(data.get("complete_monotonic")),
             outcome=str(data.get("outcome") or PENDING),
-            attempts=_opt_int(data.get("attempts")),
-            error=_opt_str(data.get("error")) or "",
-            task_id=_opt_str(data.get("task_id")),
-            version=_opt_int(data.get("version")),
-            seq=_opt_int(data.get("seq")),
+            attempts=optional_int(data.get("attempts")),
+            error=optional_text(data.get("error")) or "",
+            task_id=optional_text(data.get("task_id")),
+            version=optional_int(data.get("version")),
+            seq=optional_int(data.get("seq")),
         )
 
 
@@ -226,14 +221,8 @@ class OpHandle:
     def completed(self) -> bool:
         return self.op.outcome != PENDING
 
-    def ok(
-        self,
-        *,
-        version: int | None = None,
-        seq: int | None = None,
-        task_id: str | None = None,
-        attempts: int | None = None,
-    ) -> Operation:
+    def ok(self, *, version: int | None = None, seq: int | None = None,
+           task_id: str | None = None, attempts: int | None = None) -> Operation:
         """Complete as `ok`: it happened and this is what the response said."""
         return self._history._complete(
             self.op, OK, "", version=version, seq=seq, task_id=task_id, attempts=attempts
@@ -247,13 +236,8 @@ class OpHandle:
         """Complete as `info`: unknown whether it happened (timeout, reset, ...)."""
         return self._history._complete(self.op, INFO, _describe(error), attempts=attempts)
 
-    def note(
-        self,
-        *,
-        version: int | None = None,
-        seq: int | None = None,
-        task_id: str | None = None,
-    ) -> None:
+    def note(self, *, version: int | None = None, seq: int | None = None,
+             task_id: str | None = None) -> None:
         """Remember response values for the completion `record` will make on exit."""
         # Single attribute writes need no lock (the GIL makes each one atomic), and the
         # completion that reads them happens after the block, in the same task.
@@ -336,8 +320,10 @@ class History:
         self.expected_errors = expected_errors
         self._lock = threading.Lock()
         self._ops: list[Operation] = list(operations)
-        self._index: dict[int, Operation] = {op.op_id: op for op in self._ops}
-        self._next_id = max(self._index, default=0) + 1
+        # by_id's index, brought up to date when it is read (recording adds nothing to it)
+        self._index: dict[int, Operation] = {}
+        self._indexed = 0
+        self._next_id = max((op.op_id for op in self._ops), default=0) + 1
 
     # -- recording -------------------------------------------------------------------------
 
@@ -351,7 +337,6 @@ class History:
             self._next_id = op_id + 1
             op = Operation(op_id, client, operation, args, _wall(), _monotonic())
             self._ops.append(op)
-            self._index[op_id] = op
         return op
 
     def record(self, client: str, operation: str, **args: Any) -> _Recording:
@@ -415,17 +400,9 @@ class History:
                 if isinstance(task_id, str):
                     op.task_id = task_id
 
-    def _complete(
-        self,
-        op: Operation,
-        outcome: Completion,
-        error: str,
-        *,
-        version: int | None = None,
-        seq: int | None = None,
-        task_id: str | None = None,
-        attempts: int | None = None,
-    ) -> Operation:
+    def _complete(self, op: Operation, outcome: Completion, error: str, *,
+                  version: int | None = None, seq: int | None = None,
+                  task_id: str | None = None, attempts: int | None = None) -> Operation:
         wall, mono = _wall(), _monotonic()
         with self._lock:
             if op.outcome != PENDING:
@@ -464,47 +441,48 @@ class History:
 
     def by_id(self, op_id: int) -> Operation:
         """The operation with this id (a dict look-up); KeyError when there is none."""
-        return self._index[op_id]
+        op = self._index.get(op_id)
+        if op is None:
+            with self._lock:
+                for op in self._ops[self._indexed:]:
+                    self._index[op.op_id] = op
+                self._indexed = len(self._ops)
+            op = self._index[op_id]
+        return op
 
     def to_frame(self) -> pd.DataFrame:
         """One row per operation: COLUMNS, one `arg_<name>` column per argument name, then
         `time` (invocation, UTC datetime) and `latency_ms`."""
-        from syncbench.history_frame import operations_to_frame
-
         return operations_to_frame(self.operations, COLUMNS)
 
     @classmethod
     def from_frame(cls, frame: pd.DataFrame) -> History:
         """The history a `to_frame` (or a loaded CSV) describes."""
-        from syncbench.history_frame import operations_from_frame
-
         return cls(operations=operations_from_frame(frame))
 
     # -- saving ----------------------------------------------------------------------------
 
     def save(self, path: str | Path) -> Path:
         """Write the history as CSV (`.csv`) or JSON lines (anything else); returns the path."""
-        from syncbench.history_frame import save_operations
-
         return save_operations(self.operations, Path(path), COLUMNS)
 
     @classmethod
     def load(cls, path: str | Path) -> History:
         """The history `save` wrote to `path` (CSV or JSON lines, by suffix)."""
-        from syncbench.history_frame import load_operations
-
         return cls(operations=load_operations(Path(path)))
 
 
-def operations_of(history: History | pd.DataFrame | Iterable[Operation]) -> list[Operation]:
-    """The operations of a History, a `to_frame` DataFrame, or an iterable of Operations."""
-    if isinstance(history, History):
-        return history.operations
+def operations_of(history: History | pd.DataFrame | Iterable[Operation], *,
+                  only: Collection[str] | None = None) -> list[Operation]:
+    """The operations of a History, a `to_frame` DataFrame, or an iterable of Operations;
+    with `only`, just those whose `operation` is in it (a frame is filtered before its
+    Operations are rebuilt, so a check reading the creates rebuilds only the creates)."""
     if isinstance(history, pd.DataFrame):
-        from syncbench.history_frame import operations_from_frame
-
+        if only is not None:
+            history = history[history["operation"].isin(list(only))]
         return operations_from_frame(history)
-    return list(history)
+    ops = history.operations if isinstance(history, History) else list(history)
+    return ops if only is None else [op for op in ops if op.operation in only]
 
 
 def _completed_twice(op: Operation) -> str:
@@ -517,21 +495,3 @@ def _describe(error: str | BaseException) -> str:
         text = str(error)
         return f"{type(error).__name__}: {text}" if text else type(error).__name__
     return error
-
-
-def _missing(value: Any) -> bool:
-    if value is None or value is pd.NA or value == "":
-        return True
-    return isinstance(value, float) and math.isnan(value)
-
-
-def _opt_float(value: Any) -> float | None:
-    return None if _missing(value) else float(value)
-
-
-def _opt_int(value: Any) -> int | None:
-    return None if _missing(value) else int(float(value))
-
-
-def _opt_str(value: Any) -> str | None:
-    return None if _missing(value) else str(value)

@@ -145,7 +145,7 @@ def _strings(series: pd.Series) -> list[str]:
 
 def _optional_strings(series: pd.Series) -> list[str | None]:
     """Text values, None for a missing or empty one."""
-    return [value if value.__class__ is str and value else _text(value)
+    return [value if value.__class__ is str and value else optional_text(value)
             for value in series.tolist()]
 
 
@@ -157,12 +157,25 @@ def _args(value: Any) -> dict[str, Any]:
     return {}
 
 
-def _text(value: Any) -> str | None:
-    if value is None or value == "" or (isinstance(value, float) and math.isnan(value)):
-        return None
-    if value is pd.NA:
-        return None
-    return str(value)
+def _missing(value: Any) -> bool:
+    if value is None or value is pd.NA or value == "":
+        return True
+    return isinstance(value, float) and math.isnan(value)
+
+
+def optional_float(value: Any) -> float | None:
+    """A saved cell as a float; None for an empty or missing one."""
+    return None if _missing(value) else float(value)
+
+
+def optional_int(value: Any) -> int | None:
+    """A saved cell as an int ("3", 3.0 and 3 alike); None for an empty or missing one."""
+    return None if _missing(value) else int(float(value))
+
+
+def optional_text(value: Any) -> str | None:
+    """A saved cell as text; None for an empty or missing one."""
+    return None if _missing(value) else str(value)
 
 
 def save_operations(ops: Sequence[Operation], path: Path, columns: Sequence[str]) -> Path:
@@ -205,4 +218,5 @@ def load_operations(path: Path) -> list[Operation]:
         return [Operation.from_dict(row) for row in rows]
 
 
-__all__ = ["bulk", "load_operations", "operations_from_frame", "operations_to_frame", "save_operations"]
+__all__ = ["bulk", "load_operations", "operations_from_frame", "optional_float", "optional_int",
+           "optional_text", "operations_to_frame", "save_operations"]

@@ -56,11 +56,10 @@ def no_duplicates_from_retries(
             tasks_for_key[key].append(task_id)
 
     creates_for_key: dict[str, list[Operation]] = defaultdict(list)
-    for op in operations_of(history):
-        if op.operation in create_operations:
-            key = op_key(op)
-            if key is not None:
-                creates_for_key[key].append(op)
+    for op in operations_of(history, only=create_operations):
+        key = op_key(op)
+        if key is not None:
+            creates_for_key[key].append(op)
 
     duplicated = {key: sorted(ids) for key, ids in tasks_for_key.items() if len(ids) > 1}
     counterexample: list[dict[str, Any]] = []

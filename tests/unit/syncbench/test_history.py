@@ -312,3 +312,22 @@ def test_from_frame_round_trip_and_operations_of_accepts_all_forms() -> None:
     assert [op.to_dict() for op in operations_of(history.to_frame())] == expected
     assert [op.to_dict() for op in operations_of(list(history))] == expected
     assert isinstance(operations_of(history)[0], Operation)
+
+
+def test_by_id_finds_operations_recorded_before_and_after_a_look_up() -> None:
+    history = History(operations=sample_history().operations)
+    assert history.by_id(2).operation == "update"
+    later = history.invoke("c9", "get")
+    assert history.by_id(later.op_id) is later.op
+    with pytest.raises(KeyError):
+        history.by_id(99)
+
+
+async def test_record_gives_the_handle_its_operation_and_completes_it_on_exit() -> None:
+    history = History()
+    async with history.record("c1", "get", task_id="t1") as op:
+        assert op.op is history.by_id(op.op_id)
+        assert (op.outcome, op.completed) == (PENDING, False)
+    assert (op.outcome, op.completed) == (OK, True)
+    with pytest.raises(RuntimeError, match="exactly one completion"):
+        op.ok()
