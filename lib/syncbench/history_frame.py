@@ -194,28 +194,64 @@ def save_operations(ops: Sequence[Operation], path: Path, columns: Sequence[str]
     return path
 
 
+_ARGS_ENCODER = msgspec.json.Encoder(order="sorted")
+
+
 def _csv_row(op: Operation) -> list[Any]:
     latency = (None if op.complete_monotonic is None
                else op.complete_monotonic - op.invoke_monotonic)
-    row = [op.op_id, op.client, op.operation, json.dumps(op.args, sort_keys=True),
+    row = [op.op_id, op.client, op.operation, _ARGS_ENCODER.encode(op.args).decode(),
            op.invoke_time, op.invoke_monotonic, op.complete_time, op.complete_monotonic,
            latency, op.outcome, op.attempts, op.error, op.task_id, op.version, op.seq]
     return ["" if value is None else value for value in row]
 
 
+class _SavedOperation(msgspec.Struct):
+    """One JSON line as `save_operations` writes it (`latency_s` is derived, not read)."""
+
+    op_id: int
+    client: str
+    operation: str
+    args: dict[str, Any]
+    invoke_time: float
+    invoke_monotonic: float
+    complete_time: float | None = None
+    complete_monotonic: float | None = None
+    outcome: str = "pending"
+    attempts: int | None = None
+    error: str | None = ""
+    task_id: str | None = None
+    version: int | None = None
+    seq: int | None = None
+
+
 def load_operations(path: Path) -> list[Operation]:
-    """The Operations `save_operations` wrote (CSV: strings, "" for None; JSON lines)."""
+    """The Operations `save_operations` wrote: CSV read a column at a time (all text, ""
+    for None, then converted like a frame), JSON lines decoded straight into their fields
+    (a line of another shape, e.g. hand-written, is read through Operation.from_dict)."""
     from syncbench.history import Operation
 
     with bulk():
         if path.suffix == ".csv":
-            with path.open(encoding="utf-8", newline="") as handle:
-                rows: list[dict[str, Any]] = list(csv.DictReader(handle))
-        else:
-            decoder = msgspec.json.Decoder()
-            with path.open("rb") as handle:
-                rows = [decoder.decode(line) for line in handle if line.strip()]
-        return [Operation.from_dict(row) for row in rows]
+            frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+            return _from_frame(frame)
+        typed = msgspec.json.Decoder(_SavedOperation)
+        ops = []
+        with path.open("rb") as handle:
+            for line in handle:
+                if not line.strip():
+                    continue
+                try:
+                    row = typed.decode(line)
+                except msgspec.ValidationError:
+                    ops.append(Operation.from_dict(msgspec.json.decode(line)))
+                    continue
+                ops.append(Operation(
+                    row.op_id, row.client, row.operation, row.args, row.invoke_time,
+                    row.invoke_monotonic, row.complete_time, row.complete_monotonic,
+                    row.outcome, row.attempts, row.error or "", row.task_id, row.version,
+                    row.seq))
+        return ops
 
 
 __all__ = ["bulk", "load_operations", "operations_from_frame", "optional_float", "optional_int",

@@ -331,3 +331,17 @@ async def test_record_gives_the_handle_its_operation_and_completes_it_on_exit() 
     assert (op.outcome, op.completed) == (OK, True)
     with pytest.raises(RuntimeError, match="exactly one completion"):
         op.ok()
+
+
+def test_load_keeps_text_that_looks_like_numbers_and_reads_hand_written_lines(
+        tmp_path: Path) -> None:
+    history = History()
+    history.invoke("007", "create", task_id="0012", content="NaN").ok(version=1)
+    loaded = History.load(history.save(tmp_path / "h.csv")).operations[0]
+    assert (loaded.client, loaded.task_id, loaded.args) == ("007", "0012",
+                                                            {"task_id": "0012", "content": "NaN"})
+    hand = tmp_path / "hand.jsonl"
+    hand.write_text('{"op_id": "3", "client": "c", "operation": "get", "invoke_time": 1,'
+                    ' "invoke_monotonic": 2, "outcome": "ok"}\n')
+    only = History.load(hand).operations[0]
+    assert (only.op_id, only.args, only.outcome, only.invoke_time) == (3, {}, OK, 1.0)
