@@ -251,12 +251,8 @@ class OpHandle:
 
 
 class _Recording(OpHandle):
-    """`History.record`: an async context manager that is itself the OpHandle.
-
-    Recording sits on every operation's path, so this is one small object (no generator,
-    no second handle object) and the `ok` exit completes inline; `benchmarks.analysis`
-    measures it against an empty async context manager.
-    """
+    """`History.record`: an async context manager that is itself the OpHandle (one object on
+    every operation's path; `benchmarks.analysis` measures it against an empty one)."""
 
     __slots__ = ("_client", "_operation", "_args", "_token")
 
@@ -473,16 +469,21 @@ class History:
 
 
 def operations_of(history: History | pd.DataFrame | Iterable[Operation], *,
-                  only: Collection[str] | None = None) -> list[Operation]:
+                  only: Collection[str] | None = None,
+                  outcome: str | None = None) -> list[Operation]:
     """The operations of a History, a `to_frame` DataFrame, or an iterable of Operations;
-    with `only`, just those whose `operation` is in it (a frame is filtered before its
-    Operations are rebuilt, so a check reading the creates rebuilds only the creates)."""
+    with `only`, just those whose `operation` is in it, with `outcome` just those completed
+    so (a frame is filtered before its Operations are rebuilt, so a check that reads the
+    acknowledged creates rebuilds only those)."""
     if isinstance(history, pd.DataFrame):
         if only is not None:
             history = history[history["operation"].isin(list(only))]
+        if outcome is not None:
+            history = history[history["outcome"] == outcome]
         return operations_from_frame(history)
     ops = history.operations if isinstance(history, History) else list(history)
-    return ops if only is None else [op for op in ops if op.operation in only]
+    return [op for op in ops if (only is None or op.operation in only)
+            and (outcome is None or op.outcome == outcome)]
 
 
 def _completed_twice(op: Operation) -> str:

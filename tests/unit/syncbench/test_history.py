@@ -345,3 +345,12 @@ def test_load_keeps_text_that_looks_like_numbers_and_reads_hand_written_lines(
                     ' "invoke_monotonic": 2, "outcome": "ok"}\n')
     only = History.load(hand).operations[0]
     assert (only.op_id, only.args, only.outcome, only.invoke_time) == (3, {}, OK, 1.0)
+
+
+@pytest.mark.parametrize("form", ["history", "frame", "list"])
+def test_operations_of_keeps_only_the_named_operations_and_outcome(form: str) -> None:
+    history = sample_history()
+    source = {"history": history, "frame": history.to_frame(), "list": list(history)}[form]
+    assert [op.op_id for op in operations_of(source, only={"create", "update"})] == [1, 2]
+    assert [op.op_id for op in operations_of(source, outcome=INFO)] == [2]
+    assert [op.op_id for op in operations_of(source, only={"get"}, outcome=OK)] == []
