@@ -482,6 +482,8 @@ def operations_of(history: History | pd.DataFrame | Iterable[Operation], *,
             history = history[history["outcome"] == outcome]
         return operations_from_frame(history)
     ops = history.operations if isinstance(history, History) else list(history)
+    if only is None and outcome is None:
+        return ops
     return [op for op in ops if (only is None or op.operation in only)
             and (outcome is None or op.outcome == outcome)]
 
