@@ -226,6 +226,20 @@ class _SavedOperation(msgspec.Struct):
     seq: int | None = None
 
 
+_TEXT_COLUMNS = ("client", "operation", "args", "outcome", "error", "task_id")
+_NUMBER_COLUMNS = ("op_id", "invoke_time", "invoke_monotonic", "complete_time",
+                   "complete_monotonic", "latency_s", "attempts", "version", "seq")
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    """A saved CSV as a frame: numbers parsed by pandas (an empty cell is NaN), text kept
+    as written (an empty cell is "", and "NaN" or "null" stay text)."""
+    return pd.read_csv(path, keep_default_na=False,
+                       dtype={**dict.fromkeys(_TEXT_COLUMNS, str),
+                              **dict.fromkeys(_NUMBER_COLUMNS, "float64")},
+                       na_values=dict.fromkeys(_NUMBER_COLUMNS, [""]))
+
+
 def load_operations(path: Path) -> list[Operation]:
     """The Operations `save_operations` wrote: CSV read a column at a time (all text, ""
     for None, then converted like a frame), JSON lines decoded straight into their fields
@@ -234,8 +248,7 @@ def load_operations(path: Path) -> list[Operation]:
 
     with bulk():
         if path.suffix == ".csv":
-            frame = pd.read_csv(path, dtype=str, keep_default_na=False)
-            return _from_frame(frame)
+            return _from_frame(_read_csv(path))
         typed = msgspec.json.Decoder(_SavedOperation)
         ops = []
         with path.open("rb") as handle:
