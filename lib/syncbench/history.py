@@ -476,11 +476,7 @@ def operations_of(history: History | pd.DataFrame | Iterable[Operation], *,
     so (a frame is filtered before its Operations are rebuilt, so a check that reads the
     acknowledged creates rebuilds only those)."""
     if isinstance(history, pd.DataFrame):
-        if only is not None:
-            history = history[history["operation"].isin(list(only))]
-        if outcome is not None:
-            history = history[history["outcome"] == outcome]
-        return operations_from_frame(history)
+        return operations_from_frame(history, only=only, outcome=outcome)
     ops = history.operations if isinstance(history, History) else list(history)
     if only is None and outcome is None:
         return ops

@@ -13,11 +13,12 @@ import csv
 import gc
 import json
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import msgspec
+import numpy as np
 import pandas as pd
 
 if TYPE_CHECKING:
@@ -90,13 +91,28 @@ def _to_frame(ops: Sequence[Operation], columns: Sequence[str]) -> pd.DataFrame:
     return pd.concat([frame, pd.DataFrame(extra, index=frame.index)], axis=1)
 
 
-def operations_from_frame(frame: pd.DataFrame) -> list[Operation]:
-    """The Operations a `to_frame` frame (or a filtered one, or one read from CSV) holds.
+def operations_from_frame(frame: pd.DataFrame, *, only: Collection[str] | None = None,
+                          outcome: str | None = None) -> list[Operation]:
+    """The Operations a `to_frame` frame (or a filtered one, or one read from CSV) holds;
+    `only` and `outcome` keep those rows (see `operations_of`) before any is rebuilt.
 
     Their `args` are the frame's own dicts (not copies): checks only read them.
     """
+    if only is not None or outcome is not None:
+        keep = np.ones(len(frame), dtype=bool)
+        if only is not None:
+            keep &= frame["operation"].isin(list(only)).to_numpy(dtype=bool)
+        if outcome is not None:
+            keep &= (frame["outcome"] == outcome).to_numpy(dtype=bool)
+        # only the columns an Operation is made of: the arg_* columns are not copied
+        frame = frame.loc[keep, [name for name in frame.columns if name in _OPERATION_COLUMNS]]
     with bulk():
         return _from_frame(frame)
+
+
+_OPERATION_COLUMNS = frozenset({
+    "op_id", "client", "operation", "args", "invoke_time", "invoke_monotonic", "complete_time",
+    "complete_monotonic", "outcome", "attempts", "error", "task_id", "version", "seq"})
 
 
 def _from_frame(frame: pd.DataFrame) -> list[Operation]:

@@ -63,7 +63,7 @@ def test_a_check_fed_the_frame_says_what_it_says_fed_the_history(run, check) -> 
 def test_figures_compare_the_largest_size_with_the_smallest() -> None:
     small, large = measure_size(500, repeats=1), measure_size(1_000, repeats=1)
     figures = {figure.name: figure.summary() for figure in analysis_figures([small, large])}
-    linear = figures["convergence, us/op at 1,000"]
+    linear = figures["convergence: us/op growth x2 ops"]
     assert linear["target"] == "ratio <= 2"
     total = next(s for name, s in figures.items() if name.startswith("every check"))
     assert total["target"] == "value <= 30" and total["met"]
