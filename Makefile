@@ -45,7 +45,7 @@ wrk:
 # Every benchmark, results in outputs/bench/$(BENCH_RUN_ID)/ (BENCH_ARGS go to each one,
 # e.g. BENCH_ARGS="--repeats 5"; MEMORY_SECONDS shortens the 5-minute memory run).
 BENCH_RUN_ID ?= $(shell date +%Y%m%d-%H%M%S)
-BENCHMARKS := create client batch fanout toxiproxy
+BENCHMARKS := create client batch fanout toxiproxy analysis
 MEMORY_SECONDS ?= 300
 bench: setup wrk
 	@for b in $(BENCHMARKS); do \

@@ -19,12 +19,10 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
-import csv
 import json
-import math
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -32,6 +30,15 @@ from typing import Any, Literal
 import httpx
 import pandas as pd
 
+from syncbench.history_frame import (
+    load_operations,
+    operations_from_frame,
+    operations_to_frame,
+    optional_float,
+    optional_int,
+    optional_text,
+    save_operations,
+)
 from tasksync.client.attempts import Attempt
 from tasksync.client.errors import RetriesExhausted, TaskSyncError
 
@@ -56,21 +63,8 @@ EXPECTED_ERRORS: tuple[type[BaseException], ...] = (
 )
 
 COLUMNS: tuple[str, ...] = (
-    "op_id",
-    "client",
-    "operation",
-    "args",
-    "invoke_time",
-    "invoke_monotonic",
-    "complete_time",
-    "complete_monotonic",
-    "latency_s",
-    "outcome",
-    "attempts",
-    "error",
-    "task_id",
-    "version",
-    "seq",
+    "op_id", "client", "operation", "args", "invoke_time", "invoke_monotonic", "complete_time",
+    "complete_monotonic", "latency_s", "outcome", "attempts", "error", "task_id", "version", "seq",
 )
 
 
@@ -175,57 +169,21 @@ class Operation:
             args=dict(args),
             invoke_time=float(data["invoke_time"]),
             invoke_monotonic=float(data["invoke_monotonic"]),
-            complete_time=_opt_float(data.get("complete_time")),
-            complete_monotonic=_opt_float(data.get("complete_monotonic")),
+            complete_time=optional_float(data.get("complete_time")),
+            complete_monotonic=optional_float(data.get("complete_monotonic")),
             outcome=str(data.get("outcome") or PENDING),
-            attempts=_opt_int(data.get("attempts")),
-            error=_opt_str(data.get("error")) or "",
-            task_id=_opt_str(data.get("task_id")),
-            version=_opt_int(data.get("version")),
-            seq=_opt_int(data.get("seq")),
+            attempts=optional_int(data.get("attempts")),
+            error=optional_text(data.get("error")) or "",
+            task_id=optional_text(data.get("task_id")),
+            version=optional_int(data.get("version")),
+            seq=optional_int(data.get("seq")),
         )
-
-
-class _Recording:
-    """`History.record` as a plain async context manager (cheaper than a generator-based one:
-    recording sits on every operation's path)."""
-
-    __slots__ = ("_history", "_client", "_operation", "_args", "_handle", "_token")
-
-    def __init__(self, history: History, client: str, operation: str,
-                 args: dict[str, Any]) -> None:
-        self._history = history
-        self._client = client
-        self._operation = operation
-        self._args = args
-
-    async def __aenter__(self) -> OpHandle:
-        self._handle = handle = OpHandle(
-            self._history, self._history._invoke(self._client, self._operation, self._args))
-        self._token = _current_op.set(handle.op)
-        return handle
-
-    async def __aexit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> bool:
-        handle = self._handle
-        _current_op.reset(self._token)
-        if handle.op.outcome != PENDING:
-            return exc is not None and not isinstance(exc, asyncio.CancelledError) and (
-                isinstance(exc, self._history.expected_errors))
-        if exc is None:
-            self._history._complete(handle.op, OK, "")
-            return False
-        if isinstance(exc, asyncio.CancelledError):
-            handle.info("cancelled")
-            return False
-        if isinstance(exc, self._history.expected_errors):
-            self._history._complete_from_error(handle.op, exc)
-            return True
-        handle.info(exc)
-        return False
 
 
 class OpHandle:
     """The caller's grip on one invoked operation: complete it exactly once."""
+
+    __slots__ = ("_history", "op")
 
     def __init__(self, history: History, op: Operation) -> None:
         self._history = history
@@ -241,16 +199,10 @@ class OpHandle:
 
     @property
     def completed(self) -> bool:
-        return self.op.completed
+        return self.op.outcome != PENDING
 
-    def ok(
-        self,
-        *,
-        version: int | None = None,
-        seq: int | None = None,
-        task_id: str | None = None,
-        attempts: int | None = None,
-    ) -> Operation:
+    def ok(self, *, version: int | None = None, seq: int | None = None,
+           task_id: str | None = None, attempts: int | None = None) -> Operation:
         """Complete as `ok`: it happened and this is what the response said."""
         return self._history._complete(
             self.op, OK, "", version=version, seq=seq, task_id=task_id, attempts=attempts
@@ -264,22 +216,62 @@ class OpHandle:
         """Complete as `info`: unknown whether it happened (timeout, reset, ...)."""
         return self._history._complete(self.op, INFO, _describe(error), attempts=attempts)
 
-    def note(
-        self,
-        *,
-        version: int | None = None,
-        seq: int | None = None,
-        task_id: str | None = None,
-    ) -> None:
+    def note(self, *, version: int | None = None, seq: int | None = None,
+             task_id: str | None = None) -> None:
         """Remember response values for the completion `record` will make on exit."""
-        with self._history._lock:
-            if version is not None:
-                self.op.version = version
-            if seq is not None:
-                self.op.seq = seq
-            if task_id is not None:
-                self.op.task_id = task_id
+        # Single attribute writes need no lock (the GIL makes each one atomic), and the
+        # completion that reads them happens after the block, in the same task.
+        op = self.op
+        if version is not None:
+            op.version = version
+        if seq is not None:
+            op.seq = seq
+        if task_id is not None:
+            op.task_id = task_id
 
+
+class _Recording(OpHandle):
+    """`History.record`: an async context manager that is itself the OpHandle (one object on
+    every operation's path; `benchmarks.analysis` measures it against an empty one)."""
+
+    __slots__ = ("_client", "_operation", "_args", "_token")
+
+    def __init__(self, history: History, client: str, operation: str,
+                 args: dict[str, Any]) -> None:
+        self._history = history
+        self._client = client
+        self._operation = operation
+        self._args = args
+
+    async def __aenter__(self) -> OpHandle:
+        self.op = op = self._history._invoke(self._client, self._operation, self._args)
+        self._token = _current_op.set(op)
+        return self
+
+    async def __aexit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> bool:
+        _current_op.reset(self._token)
+        op = self.op
+        history = self._history
+        if exc is None:
+            if op.outcome == PENDING:
+                history._complete_ok(op)
+            return False
+        if isinstance(exc, asyncio.CancelledError):
+            if op.outcome == PENDING:
+                self.info("cancelled")
+            return False
+        expected = isinstance(exc, history.expected_errors)
+        if op.outcome != PENDING:
+            return expected
+        if expected:
+            history._complete_from_error(op, exc)
+            return True
+        self.info(exc)
+        return False
+
+
+_wall = time.time
+_monotonic = time.monotonic
 
 _current_op: contextvars.ContextVar[Operation | None] = contextvars.ContextVar(
     "syncbench_current_op", default=None
@@ -304,8 +296,10 @@ class History:
         self.expected_errors = expected_errors
         self._lock = threading.Lock()
         self._ops: list[Operation] = list(operations)
-        self._index: dict[int, Operation] = {op.op_id: op for op in self._ops}
-        self._next_id = max(self._index, default=0) + 1
+        # by_id's index, brought up to date when it is read (recording adds nothing to it)
+        self._index: dict[int, Operation] = {}
+        self._indexed = 0
+        self._next_id = max((op.op_id for op in self._ops), default=0) + 1
 
     # -- recording -------------------------------------------------------------------------
 
@@ -317,9 +311,8 @@ class History:
         with self._lock:
             op_id = self._next_id
             self._next_id = op_id + 1
-            op = Operation(op_id, client, operation, args, time.time(), time.monotonic())
+            op = Operation(op_id, client, operation, args, _wall(), _monotonic())
             self._ops.append(op)
-            self._index[op_id] = op
         return op
 
     def record(self, client: str, operation: str, **args: Any) -> _Recording:
@@ -367,24 +360,29 @@ class History:
         attempts = exc.attempts if isinstance(exc, RetriesExhausted) else None
         self._complete(op, verdict, _describe(exc), attempts=attempts)
 
-    def _complete(
-        self,
-        op: Operation,
-        outcome: Completion,
-        error: str,
-        *,
-        version: int | None = None,
-        seq: int | None = None,
-        task_id: str | None = None,
-        attempts: int | None = None,
-    ) -> Operation:
-        wall, mono = time.time(), time.monotonic()
+    def _complete_ok(self, op: Operation) -> None:
+        """`_complete(op, OK, "")` for the exit of a `record` block: the hot path, inlined."""
+        wall, mono = _wall(), _monotonic()
         with self._lock:
-            if op.completed:
-                raise RuntimeError(
-                    f"operation {op.op_id} ({op.operation} by {op.client}) was already "
-                    f"completed as {op.outcome}; an invocation has exactly one completion"
-                )
+            if op.outcome != PENDING:
+                raise RuntimeError(_completed_twice(op))
+            op.complete_time = wall
+            op.complete_monotonic = mono
+            op.outcome = OK
+            if op.attempt_outcomes:
+                op.attempts = len(op.attempt_outcomes)
+            if op.task_id is None:
+                task_id = op.args.get("task_id")
+                if isinstance(task_id, str):
+                    op.task_id = task_id
+
+    def _complete(self, op: Operation, outcome: Completion, error: str, *,
+                  version: int | None = None, seq: int | None = None,
+                  task_id: str | None = None, attempts: int | None = None) -> Operation:
+        wall, mono = _wall(), _monotonic()
+        with self._lock:
+            if op.outcome != PENDING:
+                raise RuntimeError(_completed_twice(op))
             op.complete_time, op.complete_monotonic = wall, mono
             op.outcome = outcome
             op.error = error
@@ -419,66 +417,56 @@ class History:
 
     def by_id(self, op_id: int) -> Operation:
         """The operation with this id (a dict look-up); KeyError when there is none."""
-        return self._index[op_id]
+        op = self._index.get(op_id)
+        if op is None:
+            with self._lock:
+                for op in self._ops[self._indexed:]:
+                    self._index[op.op_id] = op
+                self._indexed = len(self._ops)
+            op = self._index[op_id]
+        return op
 
     def to_frame(self) -> pd.DataFrame:
-        """One row per operation: COLUMNS, plus one `arg_<name>` column per argument name."""
-        rows = [op.to_dict() for op in self.operations]
-        frame = pd.DataFrame(rows, columns=list(COLUMNS))
-        arg_names = sorted({name for row in rows for name in row["args"]})
-        for name in arg_names:
-            frame[f"arg_{name}"] = [row["args"].get(name) for row in rows]
-        for column in ("attempts", "version", "seq"):
-            frame[column] = frame[column].astype("Int64")
-        # UTC datetimes, the one time convention of charts (fault windows use it too)
-        frame["time"] = pd.to_datetime(frame["invoke_time"].astype("float64"), unit="s", utc=True)
-        frame["latency_ms"] = frame["latency_s"].astype("float64") * 1000.0
-        return frame
+        """One row per operation: COLUMNS, one `arg_<name>` column per argument name, then
+        `time` (invocation, UTC datetime) and `latency_ms`."""
+        return operations_to_frame(self.operations, COLUMNS)
 
     @classmethod
     def from_frame(cls, frame: pd.DataFrame) -> History:
         """The history a `to_frame` (or a loaded CSV) describes."""
-        records = frame.to_dict(orient="records")
-        return cls(operations=[Operation.from_dict(row) for row in records])
+        return cls(operations=operations_from_frame(frame))
 
     # -- saving ----------------------------------------------------------------------------
 
     def save(self, path: str | Path) -> Path:
         """Write the history as CSV (`.csv`) or JSON lines (anything else); returns the path."""
-        target = Path(path)
-        rows = [op.to_dict() for op in self.operations]
-        if target.suffix == ".csv":
-            with target.open("w", newline="", encoding="utf-8") as handle:
-                writer = csv.DictWriter(handle, fieldnames=list(COLUMNS))
-                writer.writeheader()
-                for row in rows:
-                    row["args"] = json.dumps(row["args"], sort_keys=True)
-                    writer.writerow({k: "" if v is None else v for k, v in row.items()})
-        else:
-            with target.open("w", encoding="utf-8") as handle:
-                for row in rows:
-                    handle.write(json.dumps(row, sort_keys=True) + "\n")
-        return target
+        return save_operations(self.operations, Path(path), COLUMNS)
 
     @classmethod
     def load(cls, path: str | Path) -> History:
         """The history `save` wrote to `path` (CSV or JSON lines, by suffix)."""
-        source = Path(path)
-        with source.open(encoding="utf-8", newline="") as handle:
-            if source.suffix == ".csv":
-                rows: list[dict[str, Any]] = list(csv.DictReader(handle))
-            else:
-                rows = [json.loads(line) for line in handle if line.strip()]
-        return cls(operations=[Operation.from_dict(row) for row in rows])
+        return cls(operations=load_operations(Path(path)))
 
 
-def operations_of(history: History | pd.DataFrame | Iterable[Operation]) -> list[Operation]:
-    """The operations of a History, a `to_frame` DataFrame, or an iterable of Operations."""
-    if isinstance(history, History):
-        return history.operations
+def operations_of(history: History | pd.DataFrame | Iterable[Operation], *,
+                  only: Collection[str] | None = None,
+                  outcome: str | None = None) -> list[Operation]:
+    """The operations of a History, a `to_frame` DataFrame, or an iterable of Operations;
+    with `only`, just those whose `operation` is in it, with `outcome` just those completed
+    so (a frame is filtered before its Operations are rebuilt, so a check that reads the
+    acknowledged creates rebuilds only those)."""
     if isinstance(history, pd.DataFrame):
-        return History.from_frame(history).operations
-    return list(history)
+        return operations_from_frame(history, only=only, outcome=outcome)
+    ops = history.operations if isinstance(history, History) else list(history)
+    if only is None and outcome is None:
+        return ops
+    return [op for op in ops if (only is None or op.operation in only)
+            and (outcome is None or op.outcome == outcome)]
+
+
+def _completed_twice(op: Operation) -> str:
+    return (f"operation {op.op_id} ({op.operation} by {op.client}) was already completed as "
+            f"{op.outcome}; an invocation has exactly one completion")
 
 
 def _describe(error: str | BaseException) -> str:
@@ -486,21 +474,3 @@ def _describe(error: str | BaseException) -> str:
         text = str(error)
         return f"{type(error).__name__}: {text}" if text else type(error).__name__
     return error
-
-
-def _missing(value: Any) -> bool:
-    if value is None or value is pd.NA or value == "":
-        return True
-    return isinstance(value, float) and math.isnan(value)
-
-
-def _opt_float(value: Any) -> float | None:
-    return None if _missing(value) else float(value)
-
-
-def _opt_int(value: Any) -> int | None:
-    return None if _missing(value) else int(float(value))
-
-
-def _opt_str(value: Any) -> str | None:
-    return None if _missing(value) else str(value)

@@ -59,6 +59,17 @@ class StudyParamError(ValueError):
         self.value = value
 
 
+def annotation_text(annotation: Any) -> str:
+    """A field's annotation as text: as written when it is a string (modules with `from
+    __future__ import annotations`), a class by its name ("int", not "<class 'int'>"),
+    anything else as Python prints it ("list[str]", "typing.Literal['a']", "int | None")."""
+    if isinstance(annotation, str):
+        return annotation
+    if isinstance(annotation, type) and not getattr(annotation, "__args__", None):
+        return annotation.__name__
+    return str(annotation)
+
+
 def param(default: Any, help: str) -> Any:
     """A params-class field with its default and the one-line help the notebook shows."""
     if isinstance(default, list | dict | set):
@@ -103,7 +114,7 @@ class StudyParams:
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
             try:
-                value = conform(str(f.type), value)
+                value = conform(annotation_text(f.type), value)
             except ParameterTypeError as exc:
                 raise StudyParamError(f.name, value, str(exc).removeprefix("expects ")
                                       .split(", got ")[0]) from None
@@ -136,7 +147,7 @@ class StudyParams:
                 default = f.default_factory()
             else:
                 default = None
-            out[f.name] = ParamField(f.name, str(f.type), plain(default),
+            out[f.name] = ParamField(f.name, annotation_text(f.type), plain(default),
                                      f.metadata.get("help", ""))
         return out
 

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import AsyncIterator, Callable
 
 import pytest
 
 from tasksync.client import HTTPClient, ReceivedEvent, RetryPolicy, WebSocketClient
 from tests.support.servers import ServerThread
+from tests.support.wait import wait_until_async
 
 FAST_RECONNECT = RetryPolicy(max_attempts=None, base_delay=0.01, max_delay=0.05, deadline=10.0)
 
@@ -58,13 +58,6 @@ async def proxy(server: ServerThread) -> AsyncIterator[CuttableProxy]:
     await asyncio.wait_for(listener.wait_closed(), 5)
 
 
-async def until(predicate: Callable[[], bool], timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "condition not met in time"
-        await asyncio.sleep(0.01)
-
-
 async def test_feed_replays_then_follows_live_and_resumes_after_a_cut(
     server: ServerThread, proxy: CuttableProxy
 ) -> None:
@@ -75,16 +68,16 @@ async def test_feed_replays_then_follows_live_and_resumes_after_a_cut(
             proxy.url, ["live"], on_event=received.append, reconnect=FAST_RECONNECT
         )
         async with feed:
-            await until(lambda: len(received) == 1)
+            await wait_until_async(lambda: len(received) == 1)
             assert received[0].replay and received[0].event.task_id == first.id
 
             await http.update_task(first.id, content="live edit")
-            await until(lambda: len(received) == 2)
+            await wait_until_async(lambda: len(received) == 2)
             assert not received[1].replay
 
             proxy.cut()
             await http.update_task(first.id, content="written while cut off")
-            await until(lambda: len(received) == 3 and feed.stats.reconnects == 1)
+            await wait_until_async(lambda: len(received) == 3 and feed.stats.reconnects == 1)
             assert received[2].event.task.content == "written while cut off"
             assert received[2].connection == 2
 
@@ -121,7 +114,7 @@ async def test_a_pruned_log_asks_for_a_resync_and_the_owner_restarts_the_feed(
 
         feed = WebSocketClient(server.ws_url, {"pruned": 0}, on_resync=refetch)
         async with feed:
-            await until(lambda: feed.stats.resyncs == 1 and feed.last_seq == {"pruned": 5})
+            await wait_until_async(lambda: feed.stats.resyncs == 1 and feed.last_seq == {"pruned": 5})
             await http.create_task("pruned", "after the resync")
             received = []
             async with asyncio.timeout(5):

@@ -3,23 +3,12 @@ fault injection, storage timeouts."""
 
 from __future__ import annotations
 
-import asyncio
-import time
-
 import httpx
 import pytest
 
 from tasksync.server.middleware.circuit_breaker import BreakerConfig
 from tasksync.server.middleware.rate_limit import RateLimitConfig
-
-
-async def wait_until(condition, timeout: float = 10.0, interval: float = 0.02):
-    deadline = time.monotonic() + timeout
-    while not (result := await condition()):
-        if time.monotonic() > deadline:
-            raise TimeoutError("condition not met")
-        await asyncio.sleep(interval)
-    return result
+from tests.support.wait import wait_until_async
 
 
 async def test_storage_faults_open_the_breaker_then_it_recovers(start_server) -> None:
@@ -42,7 +31,7 @@ async def test_storage_faults_open_the_breaker_then_it_recovers(start_server) ->
             state = (await http.get("/api/v1/admin/breaker")).json()["state"]
             return response.status_code == 200 and state == "closed"
 
-        await wait_until(closed)
+        await wait_until_async(closed, interval=0.02, message="breaker closed again")
         snapshot = (await http.get("/api/v1/admin/breaker")).json()
         path = [(t["from"], t["to"]) for t in snapshot["transitions"]]
         assert path == [("closed", "open"), ("open", "half_open"), ("half_open", "closed")]

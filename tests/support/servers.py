@@ -4,8 +4,6 @@
 from __future__ import annotations
 
 import threading
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import uvicorn
@@ -14,19 +12,7 @@ from syncbench.server_process import TasksyncProcess as ServerProcess  # noqa: F
 from tasksync.server.app import create_app
 from tasksync.server.config import ServerConfig
 from tasksync.server.main import bind
-
-
-def wait_for(condition: Callable[[], object], timeout: float = 10.0, interval: float = 0.01,
-             message: str = "condition") -> object:
-    """Poll `condition` until it returns something truthy; fail after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = condition()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"{message} not met within {timeout}s")
-        time.sleep(interval)
+from tests.support.wait import wait_until
 
 
 @dataclass
@@ -46,7 +32,7 @@ class ServerThread:
         self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [sock]},
                                        daemon=True)
         self.thread.start()
-        wait_for(lambda: self.server.started, message="server start")
+        wait_until(lambda: self.server.started, message="server start")
         return self
 
     @property

@@ -32,11 +32,13 @@ def as_record(value: Any) -> dict[str, Any]:
 
 def tasks_by_id(tasks: Mapping[str, Any] | Iterable[Any]) -> dict[str, dict[str, Any]]:
     """Tasks keyed by id, from a {task_id: task} mapping or an iterable of tasks with `id`."""
+    # dicts are read as they are (the checks only read them): no copy per task
     if isinstance(tasks, Mapping):
-        return {str(task_id): as_record(task) for task_id, task in tasks.items()}
+        return {str(task_id): task if type(task) is dict else as_record(task)
+                for task_id, task in tasks.items()}
     result: dict[str, dict[str, Any]] = {}
     for task in tasks:
-        record = as_record(task)
+        record = task if type(task) is dict else as_record(task)
         result[str(record["id"])] = record
     return result
 

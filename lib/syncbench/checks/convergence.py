@@ -25,6 +25,8 @@ def convergence(
     holder's value.
     """
     compared = tuple(fields) + (("version",) if compare_versions else ())
+    # each holder's task as a tuple of the compared values, in `compared` order; one dict
+    # look-up per holder per task (linear in tasks x holders)
     views = {
         holder: {str(task_id): _project(snapshot, compared) for task_id, snapshot in tasks.items()}
         for holder, tasks in states.items()
@@ -32,10 +34,12 @@ def convergence(
     task_ids = sorted({task_id for tasks in views.values() for task_id in tasks})
     differing: list[dict[str, Any]] = []
     for task_id in task_ids:
-        values = {holder: tasks.get(task_id) for holder, tasks in views.items()}
-        distinct = {repr(sorted(v.items())) if v is not None else None for v in values.values()}
-        if len(distinct) > 1:
-            differing.append({"task_id": task_id, "values": values})
+        values = [tasks.get(task_id) for tasks in views.values()]
+        # repr, not ==, so 1 and 1.0 or True and 1 count as different values
+        if len({repr(value) for value in values}) > 1:
+            differing.append({"task_id": task_id, "values": {
+                holder: None if value is None else dict(zip(compared, value, strict=True))
+                for holder, value in zip(views, values, strict=True)}})
 
     holders = len(views)
     observed = f"{len(differing)} of {len(task_ids)} tasks differ across {holders} holders"
@@ -55,6 +59,6 @@ def convergence(
     )
 
 
-def _project(snapshot: Any, compared: Sequence[str]) -> dict[str, Any]:
-    record = as_record(snapshot)
-    return {name: record.get(name) for name in compared}
+def _project(snapshot: Any, compared: Sequence[str]) -> tuple[Any, ...]:
+    record = snapshot if isinstance(snapshot, Mapping) else as_record(snapshot)
+    return tuple([record.get(name) for name in compared])

@@ -49,20 +49,26 @@ def no_duplicates_from_retries(
     with `key` and the `task_ids` found), or one entry naming the key and task ids when no
     recorded create carries it.
     """
-    tasks_for_key: dict[str, list[str]] = defaultdict(list)
+    # A task per key, and lists only for the (rare) keys naming several: no list per key,
+    # and the history is read only when there is a duplicate to show.
+    first_task: dict[str, str] = {}
+    more: dict[str, list[str]] = {}
     for task_id, task in tasks_by_id(final_server_tasks).items():
         key = task_key(task)
-        if key is not None:
-            tasks_for_key[key].append(task_id)
+        if key is None:
+            continue
+        first = first_task.setdefault(key, task_id)
+        if first != task_id:
+            more.setdefault(key, [first]).append(task_id)
+    duplicated = {key: sorted(more[key]) for key in first_task if key in more} if more else {}
 
     creates_for_key: dict[str, list[Operation]] = defaultdict(list)
-    for op in operations_of(history):
-        if op.operation in create_operations:
+    if duplicated:
+        for op in operations_of(history, only=create_operations):
             key = op_key(op)
-            if key is not None:
+            if key in duplicated:
                 creates_for_key[key].append(op)
 
-    duplicated = {key: sorted(ids) for key, ids in tasks_for_key.items() if len(ids) > 1}
     counterexample: list[dict[str, Any]] = []
     for key in sorted(duplicated):
         task_ids = duplicated[key]
@@ -84,7 +90,7 @@ def no_duplicates_from_retries(
         passed=not duplicated,
         observed=(
             f"{len(duplicated)} duplicated keys ({extra} extra tasks) "
-            f"among {len(tasks_for_key)} keys"
+            f"among {len(first_task)} keys"
         ),
         expected="0 duplicated keys",
         message=message,

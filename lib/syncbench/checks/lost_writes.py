@@ -34,9 +34,7 @@ def no_lost_acknowledged_writes(
     final state it was checked against (`final`: None when the task is absent).
     """
     final = tasks_by_id(final_server_tasks)
-    acknowledged = [
-        op for op in operations_of(history) if op.outcome == OK and op.operation in write_operations
-    ]
+    acknowledged = operations_of(history, only=write_operations, outcome=OK)
     lost: list[dict[str, Any]] = []
     unverifiable = 0
     for op in acknowledged:

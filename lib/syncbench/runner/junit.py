@@ -6,6 +6,8 @@ import json
 import xml.etree.ElementTree as ET
 from typing import Any
 
+from syncbench.plain import json_ready
+
 
 def junit_xml(run: dict[str, Any]) -> str:
     """Return JUnit XML for the run summary `run` (see summary.run_summary)."""
@@ -62,5 +64,5 @@ def junit_xml(run: dict[str, Any]) -> str:
 
 def _failure_text(check: dict[str, Any]) -> str:
     lines = [str(check.get("message") or "")]
-    lines += [json.dumps(op, default=str, sort_keys=True) for op in check.get("counterexample", [])]
+    lines += [json.dumps(json_ready(op), sort_keys=True) for op in check.get("counterexample", [])]
     return "\n".join(line for line in lines if line)

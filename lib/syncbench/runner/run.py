@@ -13,6 +13,7 @@ from typing import Any
 import nbformat
 
 from syncbench.params import ParameterError
+from syncbench.plain import json_ready
 from syncbench.report import load_results, results_path
 from syncbench.runner.execute import KERNEL_NAME, execute_notebook
 from syncbench.runner.html import write_notebook_html
@@ -195,7 +196,7 @@ def _counts(counts: dict[str, int]) -> str:
 
 
 def _write_json(path: Path, data: Any) -> None:
-    path.write_text(json.dumps(data, indent=2, default=str) + "\n", encoding="utf-8")
+    path.write_text(json.dumps(json_ready(data), indent=2) + "\n", encoding="utf-8")
 
 
 def _now() -> str:

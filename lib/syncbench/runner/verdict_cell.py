@@ -7,6 +7,7 @@ from typing import Any
 
 import nbformat
 
+from syncbench.plain import json_ready
 from syncbench.runner.outcome import ERROR, StudyOutcome
 
 VERDICT_TAG = "syncbench-verdict"
@@ -65,7 +66,7 @@ def _failure_details(check: dict[str, Any]) -> list[str]:
         )
         lines.append("")
         lines += [
-            f"- `{json.dumps(op, default=str, sort_keys=True)}`"
+            f"- `{json.dumps(json_ready(op), sort_keys=True)}`"
             for op in operations[:_SHOWN_OPERATIONS]
         ]
     lines.append("")

@@ -13,6 +13,7 @@ from syncbench.machine import free_port
 from syncbench.stack import Stack, StackConfig, StackError
 from tasksync.client import RetryPolicy
 from tasksync.client.errors import TaskSyncError
+from tests.support.wait import wait_until
 
 pytest_plugins = ["syncbench.fixtures"]
 
@@ -152,7 +153,5 @@ def test_a_killed_owner_takes_its_servers_with_it(tmp_path) -> None:
         except psutil.NoSuchProcess:
             return True
 
-    deadline = time.monotonic() + 15
-    while not all(gone(pid) for pid in children):
-        assert time.monotonic() < deadline, f"orphans left running: {children}"
-        time.sleep(0.05)
+    wait_until(lambda: all(gone(pid) for pid in children), timeout=15, interval=0.05,
+               message=f"orphans {children} gone")

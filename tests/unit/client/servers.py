@@ -23,15 +23,6 @@ from syncbench.machine import free_port
 from tasksync.models import ChangeEvent, Task
 
 
-async def eventually(predicate: Callable[[], bool], timeout: float = 3.0) -> None:
-    """Return once `predicate()` holds; fail the test if it does not within `timeout`."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout}s")
-        await asyncio.sleep(0.005)
-
-
 def task_json(task_id: str = "t1", version: int = 1, **fields: Any) -> dict[str, Any]:
     """A Task as the server would send it."""
     task = Task(

@@ -17,8 +17,9 @@ from tasksync.client import (
     RetryPolicy,
     WebSocketClient,
 )
+from tests.support.wait import wait_until_async
 
-from .servers import ScriptedWSServer, event_json, eventually, send_json
+from .servers import ScriptedWSServer, event_json, send_json
 
 StartWS = Callable[..., Awaitable[ScriptedWSServer]]
 FAST_RECONNECT = RetryPolicy(max_attempts=None, base_delay=0.001, max_delay=0.01, deadline=5.0)
@@ -79,7 +80,7 @@ async def test_duplicates_are_dropped_per_repository(ws_server: StartWS) -> None
             ("b", 1),
             ("a", 3),
         ]
-        await eventually(lambda: client.stats.duplicates_dropped == 3)
+        await wait_until_async(lambda: client.stats.duplicates_dropped == 3, timeout=3.0)
 
 
 async def test_reconnects_and_resumes_from_the_last_seq(ws_server: StartWS) -> None:
@@ -191,10 +192,10 @@ async def test_resync_without_handler_leaves_a_flag_for_the_owner(ws_server: Sta
 
     server = await ws_server(handler)
     async with WebSocketClient(server.url, ["repo-a"]) as client:
-        await eventually(lambda: client.resync_pending == {"repo-a"})
+        await wait_until_async(lambda: client.resync_pending == {"repo-a"}, timeout=3.0)
         await client.subscribe({"repo-a": 42})
         assert client.resync_pending == frozenset() and client.last_seq == {"repo-a": 42}
-        await eventually(lambda: (1, {"repo-a": 42}) in server.subscribes())
+        await wait_until_async(lambda: (1, {"repo-a": 42}) in server.subscribes(), timeout=3.0)
 
 
 async def test_handlers_receive_events_and_a_failing_handler_is_counted(
@@ -216,7 +217,7 @@ async def test_handlers_receive_events_and_a_failing_handler_is_counted(
 
     server = await ws_server(handler)
     async with WebSocketClient(server.url, ["repo-a"], on_event=on_event) as client:
-        await eventually(lambda: len(seqs) == 3)
+        await wait_until_async(lambda: len(seqs) == 3, timeout=3.0)
         assert client.stats.handler_errors == 1 and client.last_seq == {"repo-a": 3}
 
 

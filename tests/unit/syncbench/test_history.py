@@ -332,3 +332,45 @@ def test_from_frame_round_trip_and_operations_of_accepts_all_forms() -> None:
     assert [op.to_dict() for op in operations_of(history.to_frame())] == expected
     assert [op.to_dict() for op in operations_of(list(history))] == expected
     assert isinstance(operations_of(history)[0], Operation)
+
+
+def test_by_id_finds_operations_recorded_before_and_after_a_look_up() -> None:
+    history = History(operations=sample_history().operations)
+    assert history.by_id(2).operation == "update"
+    later = history.invoke("c9", "get")
+    assert history.by_id(later.op_id) is later.op
+    with pytest.raises(KeyError):
+        history.by_id(99)
+
+
+async def test_record_gives_the_handle_its_operation_and_completes_it_on_exit() -> None:
+    history = History()
+    async with history.record("c1", "get", task_id="t1") as op:
+        assert op.op is history.by_id(op.op_id)
+        assert (op.outcome, op.completed) == (PENDING, False)
+    assert (op.outcome, op.completed) == (OK, True)
+    with pytest.raises(RuntimeError, match="exactly one completion"):
+        op.ok()
+
+
+def test_load_keeps_text_that_looks_like_numbers_and_reads_hand_written_lines(
+        tmp_path: Path) -> None:
+    history = History()
+    history.invoke("007", "create", task_id="0012", content="NaN").ok(version=1)
+    loaded = History.load(history.save(tmp_path / "h.csv")).operations[0]
+    assert (loaded.client, loaded.task_id, loaded.args) == ("007", "0012",
+                                                            {"task_id": "0012", "content": "NaN"})
+    hand = tmp_path / "hand.jsonl"
+    hand.write_text('{"op_id": "3", "client": "c", "operation": "get", "invoke_time": 1,'
+                    ' "invoke_monotonic": 2, "outcome": "ok"}\n')
+    only = History.load(hand).operations[0]
+    assert (only.op_id, only.args, only.outcome, only.invoke_time) == (3, {}, OK, 1.0)
+
+
+@pytest.mark.parametrize("form", ["history", "frame", "list"])
+def test_operations_of_keeps_only_the_named_operations_and_outcome(form: str) -> None:
+    history = sample_history()
+    source = {"history": history, "frame": history.to_frame(), "list": list(history)}[form]
+    assert [op.op_id for op in operations_of(source, only={"create", "update"})] == [1, 2]
+    assert [op.op_id for op in operations_of(source, outcome=INFO)] == [2]
+    assert [op.op_id for op in operations_of(source, only={"get"}, outcome=OK)] == []
