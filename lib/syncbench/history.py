@@ -221,13 +221,7 @@ class OpHandle:
         """Remember response values for the completion `record` will make on exit."""
         # Single attribute writes need no lock (the GIL makes each one atomic), and the
         # completion that reads them happens after the block, in the same task.
-        op = self.op
-        if version is not None:
-            op.version = version
-        if seq is not None:
-            op.seq = seq
-        if task_id is not None:
-            op.task_id = task_id
+        _keep_response(self.op, version, seq, task_id)
 
 
 class _Recording(OpHandle):
@@ -386,12 +380,7 @@ class History:
             op.complete_time, op.complete_monotonic = wall, mono
             op.outcome = outcome
             op.error = error
-            if version is not None:
-                op.version = version
-            if seq is not None:
-                op.seq = seq
-            if task_id is not None:
-                op.task_id = task_id
+            _keep_response(op, version, seq, task_id)
             if attempts is None and op.attempt_outcomes:
                 attempts = len(op.attempt_outcomes)
             if attempts is not None:
@@ -467,6 +456,17 @@ def operations_of(history: History | pd.DataFrame | Iterable[Operation], *,
 def _completed_twice(op: Operation) -> str:
     return (f"operation {op.op_id} ({op.operation} by {op.client}) was already completed as "
             f"{op.outcome}; an invocation has exactly one completion")
+
+
+def _keep_response(op: Operation, version: int | None, seq: int | None,
+                   task_id: str | None) -> None:
+    """Set what a response said on `op`; None leaves a value as it was."""
+    if version is not None:
+        op.version = version
+    if seq is not None:
+        op.seq = seq
+    if task_id is not None:
+        op.task_id = task_id
 
 
 def _describe(error: str | BaseException) -> str:

@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import dataclasses
+import functools
 import gc
 import json
 import math
+import typing
 from collections.abc import Collection, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -223,23 +226,19 @@ def _csv_row(op: Operation) -> list[Any]:
     return ["" if value is None else value for value in row]
 
 
-class _SavedOperation(msgspec.Struct):
-    """One JSON line as `save_operations` writes it (`latency_s` is derived, not read)."""
+@functools.cache
+def _saved_operation() -> type[msgspec.Struct]:
+    """One JSON line as `save_operations` writes it: Operation's fields, read straight into a
+    typed struct (`latency_s` is derived, not read; `error` may be null)."""
+    from syncbench.history import Operation
 
-    op_id: int
-    client: str
-    operation: str
-    args: dict[str, Any]
-    invoke_time: float
-    invoke_monotonic: float
-    complete_time: float | None = None
-    complete_monotonic: float | None = None
-    outcome: str = "pending"
-    attempts: int | None = None
-    error: str | None = ""
-    task_id: str | None = None
-    version: int | None = None
-    seq: int | None = None
+    hints = typing.get_type_hints(Operation)
+    hints["error"] = str | None
+    fields: list[tuple[Any, ...]] = [
+        (f.name, hints[f.name]) if f.default is dataclasses.MISSING
+        else (f.name, hints[f.name], f.default)
+        for f in dataclasses.fields(Operation) if f.name != "attempt_outcomes"]
+    return msgspec.defstruct("SavedOperation", fields)
 
 
 _TEXT_COLUMNS = ("client", "operation", "args", "outcome", "error", "task_id")
@@ -265,7 +264,7 @@ def load_operations(path: Path) -> list[Operation]:
     with bulk():
         if path.suffix == ".csv":
             return _from_frame(_read_csv(path))
-        typed = msgspec.json.Decoder(_SavedOperation)
+        typed = msgspec.json.Decoder(_saved_operation())
         ops = []
         with path.open("rb") as handle:
             for line in handle:
