@@ -20,57 +20,28 @@ def main() -> None:
     """syncbench: run the study notebooks and keep their verdicts, charts and data."""
 
 
+PATH = click.Path(path_type=Path)
+
+
 @main.command("run")
 @click.argument("studies", nargs=-1)
-@click.option(
-    "--params",
-    "params_file",
-    type=click.Path(path_type=Path),
-    help="Parameter set (YAML), e.g. params/smoke.yaml. Default: notebook defaults.",
-)
-@click.option(
-    "-p",
-    "overrides",
-    multiple=True,
-    metavar="KEY=VALUE",
-    help="Override a parameter in every selected study (value read as YAML).",
-)
-@click.option(
-    "--out",
-    "out_dir",
-    type=click.Path(path_type=Path),
-    help="Output directory. Default: outputs/<UTC timestamp>-<git rev>.",
-)
-@click.option(
-    "--timeout",
-    type=float,
-    default=DEFAULT_CELL_TIMEOUT_S,
-    show_default=True,
-    help="Seconds a single cell may run (0: no limit).",
-)
-@click.option(
-    "--notebooks",
-    "notebooks_dir",
-    type=click.Path(path_type=Path),
-    default=Path("notebooks"),
-    show_default=True,
-    help="Where study notebooks live.",
-)
-@click.option(
-    "--list", "list_only", is_flag=True, help="List the studies and their parameters, run nothing."
-)
-@click.option(
-    "--replay",
-    type=click.Path(path_type=Path),
-    help="Run a study again as it ran: a <study>.summary.json from a run's output directory "
-    "(same parameters, seed and fault schedule).",
-)
-@click.option(
-    "--progress/--no-progress",
-    default=True,
-    show_default=True,
-    help="Show Papermill's per-cell progress bar.",
-)
+@click.option("--params", "params_file", type=PATH,
+              help="Parameter set (YAML), e.g. params/smoke.yaml. Default: each study's defaults.")
+@click.option("-p", "overrides", multiple=True, metavar="KEY=VALUE",
+              help="Override a parameter in every selected study (value read as YAML).")
+@click.option("--out", "out_dir", type=PATH,
+              help="Output directory. Default: outputs/<UTC timestamp>-<git rev>.")
+@click.option("--timeout", type=float, default=DEFAULT_CELL_TIMEOUT_S, show_default=True,
+              help="Seconds a single cell may run (0: no limit).")
+@click.option("--notebooks", "notebooks_dir", type=PATH, default=Path("notebooks"),
+              show_default=True, help="Where study notebooks live.")
+@click.option("--list", "list_only", is_flag=True,
+              help="List the studies and their parameters, run nothing.")
+@click.option("--replay", type=PATH,
+              help="Run a study again as it ran: a <study>.summary.json from a run's output "
+              "directory (same parameters, seed and fault schedule).")
+@click.option("--progress/--no-progress", default=True, show_default=True,
+              help="Show Papermill's per-cell progress bar.")
 def run_command(
     studies: tuple[str, ...],
     params_file: Path | None,

@@ -34,19 +34,11 @@ no retried create, no retried 429) is UNKNOWN, not PASS.
 from __future__ import annotations
 
 from syncbench.studies.resilience import charts
-from syncbench.studies.resilience.analysis import analyse, breaker_state_at
-from syncbench.studies.resilience.checks import (
-    breaker_detected_within,
-    breaker_recovered_within,
-    retry_after_honoured,
-    success_restored_after_recovery,
-)
-from syncbench.studies.resilience.faults import schedule_to_play, study_schedule
-from syncbench.studies.resilience.params import DEFAULT_FAULTS, ResilienceParams
+from syncbench.studies.resilience.analysis import analyse
+from syncbench.studies.resilience.faults import schedule_to_play
+from syncbench.studies.resilience.params import ResilienceParams
 from syncbench.studies.resilience.phases import observe
 from syncbench.studies.resilience.result import ResilienceResult
-from syncbench.studies.resilience.timeline import PROTECTION_PHASE, RATE_PHASE
-from syncbench.studies.resilience.workload import plan_requests, task_key
 from syncbench.study import Study, register
 
 
@@ -68,9 +60,4 @@ STUDY = register(Study("resilience", ResilienceParams, run, "resilience.ipynb",
                        "clients through network faults; breaker and rate limit protecting "
                        "the server"))
 
-__all__ = [
-    "DEFAULT_FAULTS", "PROTECTION_PHASE", "RATE_PHASE", "STUDY", "ResilienceParams",
-    "ResilienceResult", "breaker_detected_within", "breaker_recovered_within",
-    "breaker_state_at", "charts", "plan_requests", "retry_after_honoured", "run",
-    "schedule_to_play", "study_schedule", "success_restored_after_recovery", "task_key",
-]
+__all__ = ["STUDY", "ResilienceParams", "ResilienceResult", "charts", "run"]

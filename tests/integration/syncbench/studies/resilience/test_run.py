@@ -7,13 +7,9 @@ import json
 
 import pytest
 
-from syncbench.studies.resilience import (
-    PROTECTION_PHASE,
-    RATE_PHASE,
-    STUDY,
-    ResilienceParams,
-    study_schedule,
-)
+from syncbench.studies.resilience import STUDY, ResilienceParams
+from syncbench.studies.resilience.faults import study_schedule
+from syncbench.studies.resilience.timeline import PROTECTION_PHASE, RATE_PHASE
 
 # One fault that loses responses after the server applied the write, so creates are retried.
 TINY = dict(faults=("cut-responses",), clients=2, lead_seconds=0.3, fault_seconds=1.0,

@@ -10,8 +10,8 @@ import pytest
 from syncbench.history import History, Operation
 from syncbench.metric import MS, S
 from syncbench.nemesis import PROCESS
-from syncbench.studies.resilience import ResilienceParams, ResilienceResult, breaker_state_at
-from syncbench.studies.resilience.analysis import analyse, attempts_frame
+from syncbench.studies.resilience import ResilienceParams, ResilienceResult
+from syncbench.studies.resilience.analysis import analyse, attempts_frame, breaker_state_at
 from syncbench.studies.resilience.phases import Observed
 from syncbench.studies.resilience.timeline import PROTECTION_PHASE, RATE_PHASE, Segment
 from syncbench.studies.resilience.workload import Recorder

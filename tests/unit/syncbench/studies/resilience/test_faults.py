@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from syncbench.nemesis import parse_schedule
-from syncbench.studies.resilience import ResilienceParams, schedule_to_play, study_schedule
-from syncbench.studies.resilience.faults import run_seconds
+from syncbench.studies.resilience import ResilienceParams
+from syncbench.studies.resilience.faults import run_seconds, schedule_to_play, study_schedule
 
 
 def test_each_fault_gets_a_window_in_its_segment_then_the_storage_fault() -> None:

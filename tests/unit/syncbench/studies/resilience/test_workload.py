@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from syncbench.studies.resilience import plan_requests, task_key
+from syncbench.studies.resilience.workload import plan_requests, task_key
 
 
 def test_workload_is_the_same_for_the_same_seed_and_client() -> None:
