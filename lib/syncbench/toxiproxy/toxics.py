@@ -99,16 +99,17 @@ class ProxyHandle:
     enabled: bool = True
 
     @property
+    def address(self) -> tuple[str, int]:
+        """(host, port) of `listen`, what a client connects to."""
+        return self.host, self.port
+
+    @property
     def host(self) -> str:
         return self.listen.rsplit(":", 1)[0]
 
     @property
     def port(self) -> int:
         return int(self.listen.rsplit(":", 1)[1])
-
-    @property
-    def address(self) -> tuple[str, int]:
-        return self.host, self.port
 
 
 __all__ = ["STREAMS", "TOXIC_ATTRIBUTES", "ActiveToxic", "ProxyHandle", "ToxicSpec"]
