@@ -14,10 +14,12 @@ import os
 import shutil
 import warnings
 from collections.abc import Iterable
+from typing import Any
 
 import pandas as pd
 import plotly.graph_objects as go
 import plotly.io as pio
+from plotly.basedatatypes import BaseTraceType
 
 OUTCOME_COLOURS = {"ok": "#2da44e", "fail": "#cf222e", "info": "#bf8700"}
 BREAKER_STATES = ("closed", "half_open", "open")
@@ -84,6 +86,25 @@ def _start_kaleido() -> None:
         raise
 
 
+def figure(
+    traces: Iterable[BaseTraceType],
+    *,
+    title: str,
+    x_title: str,
+    y_title: str,
+    legend_title: str | None = None,
+    **layout: Any,
+) -> go.Figure:
+    """Return a figure of `traces` with its title, axis titles, legend title and any other
+    `layout` set: the frame every chart here shares."""
+    fig = go.Figure(list(traces))
+    titles = {"title": title, "xaxis_title": x_title, "yaxis_title": y_title}
+    if legend_title is not None:
+        titles["legend_title"] = legend_title
+    fig.update_layout(**titles, **layout)
+    return fig
+
+
 def shade_fault_windows(fig: go.Figure, windows: pd.DataFrame | None) -> go.Figure:
     """Shade each fault window (`start`..`end`) on `fig`, labelled "<profile> on <target>"."""
     if windows is None or windows.empty:
@@ -107,59 +128,33 @@ def shade_fault_windows(fig: go.Figure, windows: pd.DataFrame | None) -> go.Figu
     return fig
 
 
-def latency_percentiles(
-    frame: pd.DataFrame,
-    profile: str = "profile",
-    percentile: str = "percentile",
-    value: str = "value",
-    unit: str = "ms",
-) -> go.Figure:
+def latency_percentiles(frame: pd.DataFrame, profile: str = "profile",
+                        percentile: str = "percentile", value: str = "value",
+                        unit: str = "ms") -> go.Figure:
     """Return a grouped bar chart: one bar group per profile, one bar per percentile.
 
     `frame` is long-form, one row per (profile, percentile), e.g. from
     `syncbench.stats.percentiles_by`.
     """
     require_columns(frame, (profile, percentile, value), "latency percentiles")
-    fig = go.Figure()
-    for name, group in frame.groupby(percentile, sort=False):
-        fig.add_trace(go.Bar(name=str(name), x=group[profile], y=group[value]))
-    fig.update_layout(
-        barmode="group",
-        title="Latency percentiles by profile",
-        xaxis_title="network profile",
-        yaxis_title=f"latency ({unit})",
-        legend_title="percentile",
-    )
-    return fig
+    bars = (go.Bar(name=str(name), x=group[profile], y=group[value])
+            for name, group in frame.groupby(percentile, sort=False))
+    return figure(bars, title="Latency percentiles by profile", x_title="network profile",
+                  y_title=f"latency ({unit})", legend_title="percentile", barmode="group")
 
 
-def latency_cdf(
-    frame: pd.DataFrame,
-    profile: str = "profile",
-    value: str = "value",
-    fraction: str = "fraction",
-    unit: str = "ms",
-) -> go.Figure:
+def latency_cdf(frame: pd.DataFrame, profile: str = "profile", value: str = "value",
+                fraction: str = "fraction", unit: str = "ms") -> go.Figure:
     """Return one step line per profile through precomputed ECDF points (`value`, `fraction`).
 
     Compute the points with `syncbench.stats.ecdf_by`.
     """
     require_columns(frame, (profile, value, fraction), "latency CDF")
-    fig = go.Figure()
-    for name, group in frame.groupby(profile, sort=False):
-        fig.add_trace(
-            go.Scatter(
-                name=str(name), x=group[value], y=group[fraction], mode="lines", line_shape="hv"
-            )
-        )
-    fig.update_layout(
-        title="Latency CDF by profile",
-        xaxis_title=f"latency ({unit})",
-        yaxis_title="fraction of requests",
-        yaxis_range=[0, 1.02],
-        legend_title="profile",
-    )
-    return fig
+    steps = (go.Scatter(name=str(name), x=group[value], y=group[fraction], mode="lines",
+                        line_shape="hv")
+             for name, group in frame.groupby(profile, sort=False))
+    return figure(steps, title="Latency CDF by profile", x_title=f"latency ({unit})",
+                  y_title="fraction of requests", legend_title="profile", yaxis_range=[0, 1.02])
 
 
 def outcome_timeline(
@@ -172,34 +167,20 @@ def outcome_timeline(
     """Return each operation as a point (time vs latency) coloured by outcome (ok/fail/info),
     with the fault windows shaded."""
     require_columns(operations, (time, outcome, latency), "outcome timeline")
-    fig = go.Figure()
-    for name, group in operations.groupby(outcome, sort=False):
-        fig.add_trace(
-            go.Scatter(
-                name=str(name),
-                x=group[time],
-                y=group[latency],
-                mode="markers",
-                marker={"color": OUTCOME_COLOURS.get(str(name)), "size": 5},
-            )
-        )
-    fig.update_layout(
-        title="Operation outcomes over time",
-        xaxis_title="time",
-        yaxis_title="latency (ms)",
-        legend_title="outcome",
-    )
+    points = (go.Scatter(name=str(name), x=group[time], y=group[latency], mode="markers",
+                         marker={"color": OUTCOME_COLOURS.get(str(name)), "size": 5})
+              for name, group in operations.groupby(outcome, sort=False))
+    fig = figure(points, title="Operation outcomes over time", x_title="time",
+                 y_title="latency (ms)", legend_title="outcome")
     return shade_fault_windows(fig, windows)
 
 
 def retries_per_request(frame: pd.DataFrame, retries: str = "retries") -> go.Figure:
     """Return a histogram of how many retries each request needed (one row per request)."""
     require_columns(frame, (retries,), "retries per request")
-    fig = go.Figure(go.Histogram(x=frame[retries], xbins={"size": 1}, name="requests"))
-    fig.update_layout(
-        title="Retries per request", xaxis_title="retries", yaxis_title="requests", bargap=0.1
-    )
-    return fig
+    histogram = go.Histogram(x=frame[retries], xbins={"size": 1}, name="requests")
+    return figure([histogram], title="Retries per request", x_title="retries",
+                  y_title="requests", bargap=0.1)
 
 
 def breaker_timeline(
@@ -223,13 +204,9 @@ def breaker_timeline(
         y.append(y[-1])
     known = [s for s in BREAKER_STATES if s in set(y)]
     extra = sorted({str(s) for s in y} - set(BREAKER_STATES))
-    fig = go.Figure(go.Scatter(name="breaker", x=x, y=y, mode="lines+markers", line_shape="hv"))
-    fig.update_layout(
-        title="Circuit breaker state",
-        xaxis_title="time",
-        yaxis_title="state",
-        yaxis={"categoryorder": "array", "categoryarray": known + extra},
-    )
+    line = go.Scatter(name="breaker", x=x, y=y, mode="lines+markers", line_shape="hv")
+    fig = figure([line], title="Circuit breaker state", x_title="time", y_title="state",
+                 yaxis={"categoryorder": "array", "categoryarray": known + extra})
     return shade_fault_windows(fig, windows)
 
 
@@ -242,24 +219,16 @@ def event_delivery_latency(
 ) -> go.Figure:
     """Return each delivered event's latency over time, one trace per receiving client."""
     require_columns(frame, (time, latency), "event delivery latency")
-    fig = go.Figure()
     groups: Iterable = (
         frame.groupby(client, sort=False)
         if client and client in frame.columns
         else [("events", frame)]
     )
-    for name, group in groups:
-        fig.add_trace(
-            go.Scatter(
-                name=str(name), x=group[time], y=group[latency], mode="markers", marker={"size": 5}
-            )
-        )
-    fig.update_layout(
-        title="Event delivery latency",
-        xaxis_title="time",
-        yaxis_title="delivery latency (ms)",
-        legend_title="client",
-    )
+    points = (go.Scatter(name=str(name), x=group[time], y=group[latency], mode="markers",
+                         marker={"size": 5})
+              for name, group in groups)
+    fig = figure(points, title="Event delivery latency", x_title="time",
+                 y_title="delivery latency (ms)", legend_title="client")
     return shade_fault_windows(fig, windows)
 
 
@@ -268,13 +237,9 @@ def convergence_time(
 ) -> go.Figure:
     """Return a bar per profile of the time replicas took to converge (one row per profile)."""
     require_columns(frame, (profile, seconds), "convergence time")
-    fig = go.Figure(go.Bar(name="convergence", x=frame[profile], y=frame[seconds]))
-    fig.update_layout(
-        title="Convergence time by profile",
-        xaxis_title="network profile",
-        yaxis_title="time to converge (s)",
-    )
-    return fig
+    bar = go.Bar(name="convergence", x=frame[profile], y=frame[seconds])
+    return figure([bar], title="Convergence time by profile", x_title="network profile",
+                  y_title="time to converge (s)")
 
 
 def require_columns(frame: pd.DataFrame, columns: Iterable[str], chart: str) -> None:

@@ -42,6 +42,13 @@ class CheckResult:
             raise ValueError(f"check {self.name!r}: an unknown verdict cannot also pass")
 
     @classmethod
+    def from_counterexample(cls, name: str, counterexample: list[dict[str, Any]], *,
+                            observed: Any, expected: Any, message: str) -> CheckResult:
+        """A pass when `counterexample` is empty, else a fail that carries it."""
+        return cls(name=name, passed=not counterexample, observed=observed, expected=expected,
+                   message=message, counterexample=counterexample)
+
+    @classmethod
     def not_reached(cls, name: str, why: str, expected: Any = "-") -> CheckResult:
         """An `unknown` verdict: the run never reached what the check needs (`why` says what)."""
         return cls(name=name, passed=False, observed=f"not reached: {why}", expected=expected,

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, TypeVar
 
 import msgspec
 
@@ -12,6 +12,8 @@ from syncbench.history import Operation
 
 # The fields a snapshot tuple carries, in order: (content, status, priority, deleted).
 SNAPSHOT_FIELDS: tuple[str, ...] = ("content", "status", "priority", "deleted")
+
+T = TypeVar("T")
 
 
 def as_record(value: Any) -> dict[str, Any]:
@@ -41,6 +43,14 @@ def tasks_by_id(tasks: Mapping[str, Any] | Iterable[Any]) -> dict[str, dict[str,
         record = task if type(task) is dict else as_record(task)
         result[str(record["id"])] = record
     return result
+
+
+def first_few(entries: Sequence[T], describe: Callable[[T], str], shown: int = 5,
+              sep: str = "; ") -> str:
+    """The first `shown` entries described and joined by `sep`, then " ..." if there are more
+    ("" for no entries), so a failed check's message stays one readable line."""
+    text = sep.join(describe(entry) for entry in entries[:shown])
+    return text + (" ..." if len(entries) > shown else "")
 
 
 def op_dict(op: Operation, **extra: Any) -> dict[str, Any]:

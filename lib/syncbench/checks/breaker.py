@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from syncbench.checks._common import as_record
+from syncbench.checks._common import as_record, first_few
 from syncbench.verdict import CheckResult
 from tasksync.clock import parse_rfc3339
 
@@ -56,19 +56,12 @@ def breaker_followed_state_machine(
             counterexample.append(entry)
         previous = step
 
-    message = "every transition allowed, chained and in time order"
-    if counterexample:
-        message = "; ".join(
-            f"#{entry['index']}: {entry['violation']}" for entry in counterexample[:5]
-        ) + (" ..." if len(counterexample) > 5 else "")
-    return CheckResult(
-        name="breaker_followed_state_machine",
-        passed=not counterexample,
+    message = first_few(counterexample, lambda entry: f"#{entry['index']}: {entry['violation']}")
+    return CheckResult.from_counterexample(
+        "breaker_followed_state_machine", counterexample,
         observed=f"{len(counterexample)} bad of {len(steps)} transitions",
         expected="0 bad transitions",
-        message=message,
-        counterexample=counterexample,
-    )
+        message=message or "every transition allowed, chained and in time order")
 
 
 def _normalise(item: Any) -> dict[str, Any]:

@@ -6,7 +6,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable
 from typing import Any
 
-from syncbench.checks._common import as_record
+from syncbench.checks._common import as_record, first_few
 from syncbench.verdict import CheckResult
 from tasksync.clock import parse_rfc3339
 
@@ -110,20 +110,14 @@ def conflicts_reported_once(
                 }
             )
 
-    message = "each conflict reported once, both sides kept, winner as its strategy says"
-    if counterexample:
-        message = "; ".join(
-            f"{entry.get('conflict_id', entry.get('change_id'))}: {entry['violation']}"
-            for entry in counterexample[:5]
-        ) + (" ..." if len(counterexample) > 5 else "")
-    return CheckResult(
-        name="conflicts_reported_once",
-        passed=not counterexample,
+    message = first_few(counterexample, lambda entry: (
+        f"{entry.get('conflict_id', entry.get('change_id'))}: {entry['violation']}"))
+    return CheckResult.from_counterexample(
+        "conflicts_reported_once", counterexample,
         observed=f"{len(counterexample)} bad of {len(first)} conflicts ({len(reports)} reports)",
         expected="0 bad conflicts",
-        message=message,
-        counterexample=counterexample,
-    )
+        message=message or "each conflict reported once, both sides kept, winner as its "
+                           "strategy says")
 
 
 def _order(value: Any) -> tuple[int, Any]:

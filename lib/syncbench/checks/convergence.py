@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from syncbench.checks._common import SNAPSHOT_FIELDS, as_record
+from syncbench.checks._common import SNAPSHOT_FIELDS, as_record, first_few
 from syncbench.verdict import CheckResult
 
 
@@ -42,21 +42,15 @@ def convergence(
                 for holder, value in zip(views, values, strict=True)}})
 
     holders = len(views)
-    observed = f"{len(differing)} of {len(task_ids)} tasks differ across {holders} holders"
     message = (
         f"all {holders} holders hold identical {', '.join(compared)} for every task"
         if not differing
-        else f"tasks that differ: {', '.join(d['task_id'] for d in differing[:10])}"
-        + (" ..." if len(differing) > 10 else "")
+        else f"tasks that differ: {first_few(differing, lambda d: d['task_id'], 10, ', ')}"
     )
-    return CheckResult(
-        name="convergence",
-        passed=not differing,
-        observed=observed,
-        expected="0 differing tasks",
-        message=message,
-        counterexample=differing,
-    )
+    return CheckResult.from_counterexample(
+        "convergence", differing,
+        observed=f"{len(differing)} of {len(task_ids)} tasks differ across {holders} holders",
+        expected="0 differing tasks", message=message)
 
 
 def _project(snapshot: Any, compared: Sequence[str]) -> tuple[Any, ...]:

@@ -94,14 +94,9 @@ def subscribers_saw_every_event(
             f"out of order {entry['out_of_order'][:3]}, unknown {entry['unknown'][:5]}"
             for entry in counterexample[:5]
         )
-    return CheckResult(
-        name="subscribers_saw_every_event",
-        passed=not counterexample,
-        observed=observed,
-        expected="0 broken subscriptions",
-        message=message,
-        counterexample=counterexample,
-    )
+    return CheckResult.from_counterexample(
+        "subscribers_saw_every_event", counterexample,
+        observed=observed, expected="0 broken subscriptions", message=message)
 
 
 def _rows(

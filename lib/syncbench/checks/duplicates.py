@@ -8,7 +8,7 @@ from typing import Any
 
 import pandas as pd
 
-from syncbench.checks._common import op_dict, tasks_by_id
+from syncbench.checks._common import first_few, op_dict, tasks_by_id
 from syncbench.history import History, Operation, operations_of
 from syncbench.verdict import CheckResult
 
@@ -80,19 +80,10 @@ def no_duplicates_from_retries(
             counterexample.append(op_dict(op, key=key, task_ids=task_ids, violation=violation))
 
     extra = sum(len(ids) - 1 for ids in duplicated.values())
-    message = "every logical key names at most one task"
-    if duplicated:
-        message = "; ".join(
-            f"{key!r}: {len(ids)} tasks" for key, ids in list(duplicated.items())[:5]
-        ) + (" ..." if len(duplicated) > 5 else "")
-    return CheckResult(
-        name="no_duplicates_from_retries",
-        passed=not duplicated,
-        observed=(
-            f"{len(duplicated)} duplicated keys ({extra} extra tasks) "
-            f"among {len(first_task)} keys"
-        ),
+    message = first_few(list(duplicated.items()), lambda item: f"{item[0]!r}: {len(item[1])} tasks")
+    return CheckResult.from_counterexample(
+        "no_duplicates_from_retries", counterexample,
+        observed=(f"{len(duplicated)} duplicated keys ({extra} extra tasks) "
+                  f"among {len(first_task)} keys"),
         expected="0 duplicated keys",
-        message=message,
-        counterexample=counterexample,
-    )
+        message=message or "every logical key names at most one task")

@@ -7,7 +7,7 @@ from typing import Any
 
 import pandas as pd
 
-from syncbench.checks._common import op_dict, tasks_by_id
+from syncbench.checks._common import first_few, op_dict, tasks_by_id
 from syncbench.history import OK, History, Operation, operations_of
 from syncbench.verdict import CheckResult
 
@@ -62,16 +62,9 @@ def no_lost_acknowledged_writes(
     checked = len(acknowledged) - unverifiable
     message = "every acknowledged write is reflected in the final state"
     if lost:
-        message = f"lost: {', '.join(entry['violation'] for entry in lost[:5])}" + (
-            " ..." if len(lost) > 5 else ""
-        )
+        message = f"lost: {first_few(lost, lambda entry: entry['violation'], sep=', ')}"
     if unverifiable:
         message += f"; {unverifiable} acknowledged write(s) carried no task id and were not checked"
-    return CheckResult(
-        name="no_lost_acknowledged_writes",
-        passed=not lost,
-        observed=f"{len(lost)} lost of {checked} acknowledged",
-        expected="0 lost",
-        message=message,
-        counterexample=lost,
-    )
+    return CheckResult.from_counterexample(
+        "no_lost_acknowledged_writes", lost,
+        observed=f"{len(lost)} lost of {checked} acknowledged", expected="0 lost", message=message)

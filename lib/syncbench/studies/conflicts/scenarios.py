@@ -77,11 +77,16 @@ def _trackers(run: ConflictRun, cell: Cell, a: Replica, b: Replica,
     return SideTracker(run, cell, "A", a, base), SideTracker(run, cell, "B", b, base)
 
 
+async def _trackers_on_base(run: ConflictRun, cell: Cell, a: Replica, b: Replica
+                            ) -> tuple[SideTracker, SideTracker]:
+    """A's and B's trackers once both replicas stand on the cell's shared base task."""
+    return _trackers(run, cell, a, b, await setup(run, cell, a, b))
+
+
 async def _a_syncs_then_b_pushes(run: ConflictRun, cell: Cell, a: Replica, b: Replica,
                                  a_write: Write, b_write: Write) -> Contest:
     """The common contest: A writes and syncs, then B (still on the base) writes and pushes."""
-    base = await setup(run, cell, a, b)
-    side_a, side_b = _trackers(run, cell, a, b, base)
+    side_a, side_b = await _trackers_on_base(run, cell, a, b)
     async with run.fault_slot(cell):
         side_a.write(a_write[0], **a_write[1])
         await side_a.sync()
@@ -122,8 +127,7 @@ async def concurrent_create(run: ConflictRun, cell: Cell, a: Replica, b: Replica
 async def long_offline_edit(run: ConflictRun, cell: Cell, a: Replica, b: Replica) -> Contest:
     # B goes offline and keeps editing status and priority while A edits and syncs the content
     # again and again; B's whole outbox (all based on the version it left with) then meets A's.
-    base = await setup(run, cell, a, b)
-    side_a, side_b = _trackers(run, cell, a, b, base)
+    side_a, side_b = await _trackers_on_base(run, cell, a, b)
     async with run.fault_slot(cell, [OwnFault("offline", GROUP_B)]):
         await run.sync(b, cell.strategy, cell, "B", offline=True)  # fails: B is cut off
         for k in range(run.params.offline_edits):
@@ -141,8 +145,7 @@ def _skew(run: ConflictRun, cell: Cell, b: Replica) -> list[OwnFault]:
 
 async def clock_skew_ahead(run: ConflictRun, cell: Cell, a: Replica, b: Replica) -> Contest:
     # B's clock runs ahead: its older edit carries a later time than A's newer one.
-    base = await setup(run, cell, a, b)
-    side_a, side_b = _trackers(run, cell, a, b, base)
+    side_a, side_b = await _trackers_on_base(run, cell, a, b)
     async with run.fault_slot(cell, _skew(run, cell, b)):
         side_b.write("edit", content=f"B {cell.token}")
     await asyncio.sleep(0.01)  # make "later in real time" unambiguous
@@ -153,8 +156,7 @@ async def clock_skew_ahead(run: ConflictRun, cell: Cell, a: Replica, b: Replica)
 
 async def clock_skew_behind(run: ConflictRun, cell: Cell, a: Replica, b: Replica) -> Contest:
     # B's clock runs behind: its newer edit carries an earlier time than A's older one.
-    base = await setup(run, cell, a, b)
-    side_a, side_b = _trackers(run, cell, a, b, base)
+    side_a, side_b = await _trackers_on_base(run, cell, a, b)
     side_a.write("edit", content=f"A {cell.token}")
     await side_a.sync()
     async with run.fault_slot(cell, _skew(run, cell, b)):

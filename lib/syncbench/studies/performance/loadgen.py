@@ -56,16 +56,10 @@ class PhaseResult:
 
     def row(self) -> dict[str, Any]:
         """The phase as a frame row (what the creation and memory frames carry)."""
-        return {
-            "requested": self.requested,
-            "ok_count": self.ok,
-            "failed": self.failed,
-            "elapsed_s": self.elapsed_s,
-            "throughput_per_s": self.throughput_per_s,
-            "client_cpu_share": self.client_cpu_share,
-            "server_cpu_share": self.server_cpu_share,
-            "timed_out": self.timed_out,
-        }
+        return {"requested": self.requested, "ok_count": self.ok, "failed": self.failed,
+                "elapsed_s": self.elapsed_s, "throughput_per_s": self.throughput_per_s,
+                "client_cpu_share": self.client_cpu_share,
+                "server_cpu_share": self.server_cpu_share, "timed_out": self.timed_out}
 
 
 async def run_closed_loop(
