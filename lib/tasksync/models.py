@@ -42,7 +42,11 @@ TaskId = Annotated[
 # Who is calling (X-Client-ID, a batch's client_id): any text, bounded.
 ClientId = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_CLIENT_ID_CHARS)]
 Content = Annotated[str, msgspec.Meta(max_length=MAX_CONTENT_CHARS)]
-Timestamp = Annotated[str, msgspec.Meta(max_length=64)]
+# What a client may send as its own clock: RFC 3339 with a zone, or "" for none. An
+# unparseable time is refused (422 naming the field) rather than read as "oldest".
+RFC3339_PATTERN = (r"^$|^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])[T ]"
+                   r"([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]{1,9})?(Z|[+-][0-9]{2}:[0-9]{2})$")
+Timestamp = Annotated[str, msgspec.Meta(max_length=64, pattern=RFC3339_PATTERN)]
 ChangeId = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 # Bounded so that every accepted value fits a SQLite INTEGER (as the HTTP query params are).
 MAX_SEQ = 2**62
@@ -154,13 +158,18 @@ class SyncRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 
 
 class ItemResult(msgspec.Struct, kw_only=True):
-    """What happened to one batch item; `replayed` when its change_id was applied before."""
+    """What happened to one batch item; `replayed` when its change_id was applied before.
+
+    `task` is always the item's own task in the batch's repository (None when there is
+    none to show); `reason` says why an item was `rejected`.
+    """
 
     change_id: str
     task_id: str
     outcome: str
     task: Task | None
     replayed: bool = False
+    reason: str = ""
 
 
 class Conflict(msgspec.Struct, kw_only=True):

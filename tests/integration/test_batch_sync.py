@@ -187,7 +187,68 @@ async def test_an_item_of_another_repository_is_rejected(http: httpx.AsyncClient
     await sync(http, "A", [item("A:1", "t", "x")])
     response = await http.post("/api/v1/sync/batch", json={
         "repository": "elsewhere", "client_id": "B", "items": [item("B:1", "t", "y")]})
-    assert response.json()["results"][0]["outcome"] == "rejected"
+    result = response.json()["results"][0]
+    assert result["outcome"] == "rejected" and result["task"] is None  # not A's task
+    assert "another repository" in result["reason"]
+
+
+async def push(http: httpx.AsyncClient, repository: str, client_id: str, items: list[dict]) -> dict:
+    response = await http.post("/api/v1/sync/batch", json={
+        "repository": repository, "client_id": client_id, "items": items})
+    assert response.status_code == 200, response.text
+    return response.json()["results"][0]
+
+
+async def test_a_change_id_is_one_clients_own_in_one_repository(http: httpx.AsyncClient) -> None:
+    """Regression: Y's change "1" once replayed X's (another repository's task in Y's reply,
+    Y's task never created)."""
+    first = await push(http, "X", "client-x", [item("1", "task-x", "X's task")])
+    other_repository = await push(http, "Y", "client-y", [item("1", "task-y", "Y's task")])
+    same_repository = await push(http, "X", "client-z", [item("1", "task-z", "Z's task")])
+
+    assert first["outcome"] == "created"
+    for result, (task_id, repository) in ((other_repository, ("task-y", "Y")),
+                                          (same_repository, ("task-z", "X"))):
+        assert result["outcome"] == "created" and not result["replayed"]
+        assert (result["task"]["id"], result["task"]["repository"]) == (task_id, repository)
+        stored = await http.get(f"/api/v1/tasks/{task_id}")
+        assert stored.status_code == 200 and stored.json()["repository"] == repository
+
+
+async def test_a_retried_change_replays_and_a_reused_id_is_refused(http: httpx.AsyncClient) -> None:
+    change = item("c-1", "t-1", "first")
+    assert (await push(http, "r", "A", [change]))["outcome"] == "created"
+    retried = await push(http, "r", "A", [change])
+    assert retried["replayed"] and retried["task"]["id"] == "t-1"
+
+    reused = await push(http, "r", "A", [item("c-1", "t-2", "another task")])
+    assert reused["outcome"] == "rejected" and reused["task"] is None
+    assert "already used" in reused["reason"] and "own id" in reused["reason"]
+    assert (await http.get("/api/v1/tasks/t-2")).status_code == 404
+    edited = await push(http, "r", "A", [item("c-1", "t-1", "an edit under the same id",
+                                               base_version=1)])
+    assert edited["outcome"] == "rejected"
+    assert (await http.get("/api/v1/tasks/t-1")).json()["content"] == "first"
+
+
+@pytest.mark.parametrize("updated_at", ["yesterday", "2024-13-01T00:00:00Z",
+                                        "2024-02-30T10:00:00Z", "2024-01-01T10:00:00"])
+async def test_an_unparseable_updated_at_is_refused_naming_the_field(
+        http: httpx.AsyncClient, updated_at: str) -> None:
+    response = await http.post("/api/v1/sync/batch", json={
+        "repository": "r", "client_id": "A",
+        "items": [item("A:1", "t", "x"), item("A:2", "u", "y", updated_at=updated_at)]})
+    assert response.status_code == 422, response.text
+    assert response.json()["field"] == "$.items[1].updated_at"
+    assert (await http.get("/api/v1/tasks/t")).status_code == 404  # nothing of the batch
+
+
+async def test_rfc3339_times_with_a_zone_are_accepted(http: httpx.AsyncClient) -> None:
+    for index, updated_at in enumerate(["2024-01-01T10:00:00Z", "2024-01-01T10:00:00.123456Z",
+                                        "2024-01-01 10:00:00+02:00", ""]):
+        result = await push(http, "r", "A", [item(f"A:{index}", f"t{index}", "x",
+                                                   updated_at=updated_at)])
+        assert result["outcome"] == "created"
 
 
 async def test_queued_edits_of_one_task_build_on_each_other_under_merge(http: httpx.AsyncClient) -> None:

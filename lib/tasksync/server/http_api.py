@@ -13,6 +13,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
+from tasksync.clock import parse_rfc3339
 from tasksync.models import (
     MAX_REPOSITORY_CHARS,
     REPOSITORY_PATTERN,
@@ -181,7 +182,14 @@ def _delete(service: TaskService, scope: Scope, body: bytes, caller: str) -> Ope
 
 
 def _batch_sync(service: TaskService, scope: Scope, body: bytes, caller: str) -> Operation:
-    return service.batch_sync(decode_json(body, SyncRequest))
+    request = decode_json(body, SyncRequest)
+    for index, item in enumerate(request.items):
+        # the pattern let it through; a date that does not exist (Feb 30) still fails here
+        if item.updated_at and parse_rfc3339(item.updated_at) is None:
+            raise ApiError(422, "validation_error", f"invalid request body: updated_at "
+                           f"{item.updated_at!r} is not an RFC 3339 time",
+                           f"$.items[{index}].updated_at")
+    return service.batch_sync(request)
 
 
 # -- reads ------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ commits. Committed events reach the WebSocket hub in seq order before the replie
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import random
 import time
 from collections.abc import Callable
@@ -39,7 +40,14 @@ from tasksync.models import (
 )
 from tasksync.server.conflicts import replay, resolve
 from tasksync.server.group_commit import GroupCommitter
-from tasksync.store.base import StorageError, StorageTimeout, StoredReply, TaskStore
+from tasksync.store.base import (
+    AppliedChange,
+    StorageError,
+    StorageTimeout,
+    StoredReply,
+    TaskStore,
+    change_key,
+)
 
 T = TypeVar("T")
 _encode = msgspec.json.encode
@@ -302,9 +310,17 @@ class TaskService:
         self, request: SyncRequest, item: SyncItem, now: str
     ) -> tuple[ItemResult, Conflict | None, ChangeEvent | None]:
         store, origin = self.store, request.client_id
-        prior = store.applied_change(item.change_id)
+        key = change_key(origin, request.repository, item.change_id)
+        fingerprint = _fingerprint(item)
+        prior = store.applied_change(key)
         if prior is not None:
-            return msgspec.structs.replace(prior, replayed=True), None, None
+            if prior.fingerprint in ("", fingerprint) and prior.result.task_id == item.task_id:
+                return msgspec.structs.replace(prior.result, replayed=True), None, None
+            return ItemResult(
+                change_id=item.change_id, task_id=item.task_id, outcome="rejected", task=None,
+                reason=f"change_id {item.change_id!r} was already used by client {origin!r} in "
+                       f"repository {request.repository!r} for another change; give each "
+                       "change its own id"), None, None
         server = store.get_task(item.task_id)
         conflict: Conflict | None = None
         event: ChangeEvent | None = None
@@ -318,7 +334,11 @@ class TaskService:
             event = store.append_event("task_created", task, now)
             outcome, result_task = ("deleted" if task.deleted else "created"), task
         elif server.repository != request.repository:
-            outcome, result_task = "rejected", server
+            # never another repository's task in this repository's reply
+            return ItemResult(
+                change_id=item.change_id, task_id=item.task_id, outcome="rejected", task=None,
+                reason=f"task {item.task_id!r} belongs to another repository; use another "
+                       "task id"), None, None
         elif task_fields(server) == item.task:
             outcome, result_task = "unchanged", server
         elif "blind_overwrite" in self.bugs or not self._conflicts(server, item, origin):
@@ -355,8 +375,13 @@ class TaskService:
         result = ItemResult(
             change_id=item.change_id, task_id=item.task_id, outcome=outcome, task=result_task
         )
-        store.record_change(result)
+        store.record_change(key, AppliedChange(result, fingerprint))
         return result, conflict, event
+
+
+def _fingerprint(item: SyncItem) -> str:
+    """What makes a batch item this change: a retry sends the same, a reused id does not."""
+    return hashlib.blake2b(msgspec.json.encode(item), digest_size=16).hexdigest()
 
 
 def _changed(current: Task, fields: SyncTaskFields, origin: str, now: str) -> Task:

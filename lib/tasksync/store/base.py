@@ -10,6 +10,8 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Protocol
 
+import msgspec
+
 from tasksync.models import ChangeEvent, Conflict, ItemResult, Task
 
 
@@ -19,6 +21,19 @@ class StorageError(Exception):
 
 class StorageTimeout(StorageError):
     """Storage did not answer in time; the write may or may not have happened."""
+
+
+class AppliedChange(msgspec.Struct, frozen=True):
+    """A batch item applied once: its result, and a fingerprint of the item itself, so the
+    same change id sent again with another change is told apart from a retry."""
+
+    result: ItemResult
+    fingerprint: str = ""  # "" for records stored before fingerprints: taken as a retry
+
+
+def change_key(client_id: str, repository: str, change_id: str) -> str:
+    """Where a change id is unique: per client and repository (PROTOCOL.md)."""
+    return f"{client_id}\x1f{repository}\x1f{change_id}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,9 +99,13 @@ class TaskStore(Protocol):
         """The newest version after `after_version` that `origin` wrote, if the log has one."""
         ...
 
-    def applied_change(self, change_id: str) -> ItemResult | None: ...
+    def applied_change(self, key: str) -> AppliedChange | None:
+        """The change applied under `key` (see `change_key`), if any."""
+        ...
 
-    def record_change(self, result: ItemResult) -> None: ...
+    def record_change(self, key: str, change: AppliedChange) -> None:
+        """Store an applied change under `key`, in the write's transaction."""
+        ...
 
     def save_conflict(self, conflict: Conflict) -> int:
         """Store a conflict and return its id."""

@@ -17,7 +17,7 @@ from typing import TypeVar
 import msgspec
 
 from tasksync.models import ChangeEvent, Conflict, ItemResult, Task
-from tasksync.store.base import StorageError, StoredReply
+from tasksync.store.base import AppliedChange, StorageError, StoredReply
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS tasks (
@@ -52,7 +52,7 @@ CREATE TABLE IF NOT EXISTS changes (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS changes_by_task ON changes (task_id, version);
 CREATE TABLE IF NOT EXISTS applied_changes (
-    change_id TEXT PRIMARY KEY,
+    change_id TEXT PRIMARY KEY,  -- change_key(): client, repository, change id
     result    BLOB NOT NULL
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS conflicts (
@@ -76,6 +76,7 @@ _INSERT_RESULT = "INSERT INTO applied_changes (change_id, result) VALUES (?, ?)"
 _INSERT_REPLY = "INSERT INTO idempotency (key, fingerprint, status, body) VALUES (?, ?, ?, ?)"
 _encode = msgspec.json.encode
 _decode_task = msgspec.json.Decoder(Task).decode
+_decode_applied = msgspec.json.Decoder(AppliedChange).decode
 _decode_result = msgspec.json.Decoder(ItemResult).decode
 _decode_conflict = msgspec.json.Decoder(Conflict).decode
 
@@ -89,8 +90,11 @@ def _task_from_row(row: tuple) -> Task:
     )
 
 
-def _result_from_row(row: tuple) -> ItemResult:
-    return _decode_result(row[0])
+def _applied_from_row(row: tuple) -> AppliedChange:
+    try:
+        return _decode_applied(row[0])
+    except msgspec.ValidationError:  # a bare ItemResult, stored before fingerprints
+        return AppliedChange(_decode_result(row[0]))
 
 
 def _reply_from_row(row: tuple) -> StoredReply:
@@ -309,15 +313,15 @@ class SQLiteStore:
 
     # -- applied changes, conflicts, idempotency ---------------------------------------
 
-    def applied_change(self, change_id: str) -> ItemResult | None:
+    def applied_change(self, key: str) -> AppliedChange | None:
         return self._read_through(
-            self._deferred_results, change_id,
-            "SELECT result FROM applied_changes WHERE change_id = ?", _result_from_row,
+            self._deferred_results, key,
+            "SELECT result FROM applied_changes WHERE change_id = ?", _applied_from_row,
         )
 
-    def record_change(self, result: ItemResult) -> None:
-        if self._defer(_INSERT_RESULT, (result.change_id, _encode(result))):
-            self._deferred_results[result.change_id] = result
+    def record_change(self, key: str, change: AppliedChange) -> None:
+        if self._defer(_INSERT_RESULT, (key, _encode(change))):
+            self._deferred_results[key] = change
 
     def save_conflict(self, conflict: Conflict) -> int:
         cursor = self._sql(
@@ -375,7 +379,7 @@ class SQLiteStore:
         self._deferred: dict[str, list[tuple]] = {}  # statement -> rows, in first-use order
         self._deferred_tasks: dict[str, Task] = {}
         self._deferred_replies: dict[str, StoredReply] = {}
-        self._deferred_results: dict[str, ItemResult] = {}
+        self._deferred_results: dict[str, AppliedChange] = {}
 
     def _read_through(
         self, deferred: dict[str, R], key: str, statement: str, from_row: Callable[[tuple], R]
