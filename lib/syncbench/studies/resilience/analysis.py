@@ -24,6 +24,7 @@ from syncbench.studies.resilience.timeline import (
     DURING,
     RATE_PHASE,
     Segment,
+    faults_met_by_requests,
     label,
     segments_from_windows,
 )
@@ -156,7 +157,8 @@ def analyse(params: ResilienceParams, observed: Observed) -> ResilienceResult:
     ]
     faulted = ops[ops["phase"].isin(fault_phases)]
     if fault_phases:
-        found.append(checks.success_restored_after_recovery(faulted))
+        found.append(checks.success_restored_after_recovery(
+            faulted, faults_met_by_requests(ops, segments)))
     storage = windows[windows["fault"] == STORAGE]
     if not storage.empty or observed.transitions:
         found.append(checks.breaker_moved_by_the_rules(observed.transitions))

@@ -14,7 +14,7 @@ no retried 429. Such a run is not evidence of a pass.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from typing import Any
 
 import pandas as pd
@@ -37,21 +37,24 @@ def _row(row: Mapping[str, Any], violation: str) -> dict[str, Any]:
     return {**plain(dict(row)), "violation": violation}
 
 
-def success_restored_after_recovery(operations: pd.DataFrame) -> CheckResult:
+def success_restored_after_recovery(operations: pd.DataFrame,
+                                    met_a_request: Collection[str] = ()) -> CheckResult:
     """Proves that, in every fault segment, operations invoked once the fault was cleared (and
     the grace period passed) all succeeded: the success rate is back to 100%.
 
-    `operations` needs columns op_id, phase, period, outcome. A segment with no operation
-    invoked during its fault (the fault touched nothing) or none after it (nothing shows the
-    recovery) is unknown; composed over segments: fail > unknown > pass.
+    `operations` needs columns op_id, phase, period, outcome; `met_a_request` names the
+    segments whose fault had a request in flight (one invoked earlier and still retrying
+    counts: see `faults_met_by_requests`). A segment whose fault met no request (it touched
+    nothing) or with none invoked after it (nothing shows the recovery) is unknown;
+    composed over segments: fail > unknown > pass.
     """
     parts: dict[str, CheckResult] = {}
     for phase, group in operations.groupby("phase", sort=False):
         phase = str(phase)
         recovered = group[group["period"] == RECOVERED]
-        if not (group["period"] == DURING).any():
+        if phase not in met_a_request and not (group["period"] == DURING).any():
             parts[phase] = CheckResult.not_reached(
-                RECOVERY, f"no request was invoked while {phase} was on", "100%")
+                RECOVERY, f"no request was in flight while {phase} was on", "100%")
             continue
         if recovered.empty:
             parts[phase] = CheckResult.not_reached(

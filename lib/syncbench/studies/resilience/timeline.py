@@ -85,5 +85,18 @@ def label(frame: pd.DataFrame, time_column: str, segments: Sequence[Segment],
     return frame.assign(phase=phases, period=periods)
 
 
+def faults_met_by_requests(operations: pd.DataFrame, segments: Sequence[Segment]) -> set[str]:
+    """The segments whose fault window had at least one request in flight: invoked before the
+    window ended and not completed before it began (an operation still retrying counts).
+    `operations` needs invoke_time and complete_time (unix s, NaN while pending)."""
+    invoked = operations["invoke_time"].astype("float64")
+    completed = operations["complete_time"].astype("float64").fillna(math.inf)
+    return {segment.phase for segment in segments
+            if segment.fault_start is not None and segment.fault_end is not None
+            and bool(((invoked < segment.fault_end)
+                      & (completed > segment.fault_start)).any())}
+
+
 __all__ = ["AFTER", "BEFORE", "DURING", "PROTECTION_PHASE", "RATE_PHASE", "RECOVERED",
-           "Segment", "label", "period_of", "segments_from_windows"]
+           "Segment", "faults_met_by_requests", "label", "period_of",
+           "segments_from_windows"]

@@ -55,7 +55,15 @@ def test_recovery_is_unknown_when_no_request_was_made_during_a_fault() -> None:
     result = success_restored_after_recovery(ops([
         ("outage", BEFORE, "ok"), ("outage", RECOVERED, "ok")]))
     assert result.verdict == "unknown"
-    assert "while outage was on" in result.message
+    assert "in flight while outage was on" in result.message
+
+
+def test_a_request_still_retrying_through_a_fault_counts_as_meeting_it() -> None:
+    # the storage fault case: every client invoked before the window and retried through it
+    rows = ops([("storage-faults", BEFORE, "ok"), ("storage-faults", RECOVERED, "ok")])
+    assert success_restored_after_recovery(rows).verdict == "unknown"
+    met = success_restored_after_recovery(rows, met_a_request={"storage-faults"})
+    assert met.verdict == "pass", met.message
 
 
 def test_a_failure_in_one_fault_beats_an_unknown_in_another() -> None:

@@ -13,6 +13,7 @@ from syncbench.studies.resilience.timeline import (
     PROTECTION_PHASE,
     RECOVERED,
     Segment,
+    faults_met_by_requests,
     label,
     period_of,
     segments_from_windows,
@@ -64,3 +65,13 @@ def test_a_fault_played_twice_gets_a_numbered_phase() -> None:
 def test_no_windows_label_every_row_with_no_phase() -> None:
     frame = label(pd.DataFrame({"t": [1.0]}), "t", [], grace=0.5)
     assert frame["phase"].tolist() == [""] and frame["period"].tolist() == [DURING]
+
+
+def test_a_fault_is_met_by_a_request_in_flight_across_its_window() -> None:
+    segments = [Segment("outage", 0.0, 10.0, 12.0), Segment("wan", 20.0, 30.0, 32.0),
+                Segment("rate-limit", 40.0)]
+    frame = pd.DataFrame({"invoke_time": [9.0, 25.0, 33.0, 28.0],
+                          "complete_time": [13.0, 26.0, 34.0, float("nan")]})
+    # outage: invoked before, completed after; wan: still pending when the window began
+    assert faults_met_by_requests(frame, segments) == {"outage", "wan"}
+    assert faults_met_by_requests(frame.iloc[[1, 2]], segments) == set()
