@@ -30,8 +30,10 @@ MAX_BATCH_ITEMS = 20_000
 
 # The one definition of a valid repository name and task id: the Structs below, the
 # OpenAPI parameters, the server's query checks and the replica's local checks use these.
-REPOSITORY_PATTERN = r"^[A-Za-z0-9._-]+$"
-TASK_ID_PATTERN = r"^[A-Za-z0-9._:-]+$"
+# `(?!\n)$`: Python's `$` also matches before a final newline ("repo\n"); JSON Schema's
+# does not; with the look-ahead both refuse it.
+REPOSITORY_PATTERN = r"^[A-Za-z0-9._-]+(?!\n)$"
+TASK_ID_PATTERN = r"^[A-Za-z0-9._:-]+(?!\n)$"
 
 RepositoryName = Annotated[
     str, msgspec.Meta(min_length=1, max_length=MAX_REPOSITORY_CHARS, pattern=REPOSITORY_PATTERN)
@@ -44,8 +46,8 @@ ClientId = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_CLIENT_ID_CH
 Content = Annotated[str, msgspec.Meta(max_length=MAX_CONTENT_CHARS)]
 # What a client may send as its own clock: RFC 3339 with a zone, or "" for none. An
 # unparseable time is refused (422 naming the field) rather than read as "oldest".
-RFC3339_PATTERN = (r"^$|^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])[T ]"
-                   r"([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]{1,9})?(Z|[+-][0-9]{2}:[0-9]{2})$")
+RFC3339_PATTERN = (r"^(?!\n)$|^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])[T ]"
+                   r"([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]{1,9})?(Z|[+-][0-9]{2}:[0-9]{2})(?!\n)$")
 Timestamp = Annotated[str, msgspec.Meta(max_length=64, pattern=RFC3339_PATTERN)]
 ChangeId = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 # Bounded so that every accepted value fits a SQLite INTEGER (as the HTTP query params are).

@@ -24,6 +24,7 @@ from tasksync.models import (
     ServerMessage,
     Subscribe,
     Subscribed,
+    SyncRequest,
     TaskId,
     Unsubscribe,
     Unsubscribed,
@@ -119,3 +120,25 @@ def test_one_pattern_and_length_define_each_name(
     for refused in (bad, "", "a" * (max_chars + 1)):
         with pytest.raises(msgspec.ValidationError):
             decode(json.dumps(refused))
+
+
+@pytest.mark.parametrize(("field", "value"), [
+    ("repository", "repo\n"), ("repository", "repo"),
+    ("task_id", "t-1\n"), ("task_id", "t-1"),
+    ("updated_at", "2024-01-01T00:00:00Z\n"), ("updated_at", "\n"),
+    ("updated_at", "2024-01-01T00:00:00Z"), ("updated_at", ""),
+])
+def test_a_trailing_newline_is_no_part_of_a_name_or_time(field: str, value: str) -> None:
+    # Python's `$` matches before a final newline; the patterns must not (JSON Schema's does not)
+    item = {"change_id": "c", "task_id": "t", "task": {"content": "x"}}
+    request = {"repository": "r", "client_id": "a", "items": [item]}
+    if field == "repository":
+        request["repository"] = value
+    else:
+        item[field] = value
+    body = msgspec.json.encode(request)
+    if value.endswith("\n"):
+        with pytest.raises(msgspec.ValidationError):
+            msgspec.json.decode(body, type=SyncRequest)
+    else:
+        msgspec.json.decode(body, type=SyncRequest)
