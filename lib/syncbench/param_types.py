@@ -22,6 +22,11 @@ from typing import Any
 class ParameterTypeError(ValueError):
     """A value that the parameter's type does not accept; the message says what would do."""
 
+    def __init__(self, accepted: str, value: Any) -> None:
+        super().__init__(f"expects {accepted}, got {_show(value)}")
+        self.accepted = accepted
+        self.value = value
+
 
 @dataclass(frozen=True)
 class Kind:
@@ -124,7 +129,7 @@ def conform(kind: Kind | str, value: Any, *, tuples: bool = True) -> Any:
     kind = parse_annotation(kind) if isinstance(kind, str) else kind
     ok, result = _try(kind, value, tuples)
     if not ok:
-        raise ParameterTypeError(f"expects {kind.describe()}, got {_show(value)}")
+        raise ParameterTypeError(kind.describe(), value)
     return result
 
 

@@ -27,6 +27,8 @@ from syncbench.param_types import ParameterTypeError, conform, notebook_annotati
 
 # Set by the runner for every study; a parameter set may not choose them.
 RUNNER_PARAMETERS = ("output_dir",)
+# what `--list` and a notebook's parameters cell say of it
+OUTPUT_DIR_HELP = "where results and raw data go (the runner sets it)"
 
 class ParameterError(ValueError):
     """A parameter set, override or notebook parameter that cannot be used as given."""
@@ -56,21 +58,10 @@ class Parameter:
         """The type as a user reads it: the annotation, else the default's type."""
         return notebook_annotation(self.annotation) if self.annotation else "any"
 
-    def accepts(self, value: Any) -> bool:
-        """True when `value` has the declared type (or the default's type when not annotated)."""
-        try:
-            self.conform(value)
-        except ParameterTypeError:
-            return False
-        return True
-
     def conform(self, value: Any) -> Any:
         """`value` as a notebook receives it (tuples as lists, ints as floats where a float is
         declared); ParameterTypeError says what is accepted."""
         return conform(self.annotation, value, tuples=False)
-
-    def coerce(self, value: Any) -> Any:
-        return self.conform(value)
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ import pandas as pd
 
 from syncbench.metric import Metric
 from syncbench.plain import json_ready
-from syncbench.verdict import FAIL, PASS, UNKNOWN, CheckResult
+from syncbench.verdict import CheckResult, overall
 
 RESULTS_SUFFIX = ".results.json"
 
@@ -69,8 +69,7 @@ class Report:
     @property
     def status(self) -> str:
         """fail if a check failed, else unknown if one is unknown, else pass."""
-        verdicts = {result.verdict for result in self.checks}
-        return FAIL if FAIL in verdicts else UNKNOWN if UNKNOWN in verdicts else PASS
+        return overall(result.verdict for result in self.checks)
 
     def check(self, result: CheckResult) -> CheckResult:
         """Record a check's result and return it (so a cell can show it)."""

@@ -252,9 +252,11 @@ class Stack:
         entry.applied.append(applied)
         return applied
 
-    def forget_profile(self, group: str, applied: AppliedProfile) -> None:
-        """Stop tracking a profile taken off `group` elsewhere (the nemesis took it off)."""
+    async def remove_profile(self, group: str, applied: AppliedProfile) -> None:
+        """Take one applied profile off `group`'s proxy (what `apply_profile` returned)."""
         entry = self._group(group)
+        await asyncio.to_thread(remove_profile, self.control, applied)
+        # still tracked if that failed, so the stack's teardown takes it off
         if applied in entry.applied:
             entry.applied.remove(applied)
 

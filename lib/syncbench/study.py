@@ -38,13 +38,12 @@ import pandas as pd
 from syncbench.history import History
 from syncbench.metric import Metrics
 from syncbench.param_types import ParameterTypeError, conform, notebook_annotation
+from syncbench.params import OUTPUT_DIR_HELP
 from syncbench.plain import plain
 from syncbench.report import Report
 from syncbench.verdict import CheckResult, StudyChecks
 
 NOTEBOOKS_DIR = Path(__file__).resolve().parents[2] / "notebooks"
-# Set by the runner for every study; a params file may not choose it.
-OUTPUT_DIR_HELP = "where results and raw data go (the runner sets it)"
 
 
 class StudyParamError(ValueError):
@@ -116,8 +115,7 @@ class StudyParams:
             try:
                 value = conform(annotation_text(f.type), value)
             except ParameterTypeError as exc:
-                raise StudyParamError(f.name, value, str(exc).removeprefix("expects ")
-                                      .split(", got ")[0]) from None
+                raise StudyParamError(f.name, value, exc.accepted) from None
             object.__setattr__(self, f.name, value)
         if self.seeded_bug:
             from tasksync.server.config import SEEDED_BUGS

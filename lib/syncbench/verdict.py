@@ -12,7 +12,7 @@ Checks compose with `compose` (Jepsen's `compose`): fail beats unknown beats pas
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -64,6 +64,12 @@ class CheckResult:
         data = asdict(self)
         data["verdict"] = self.verdict
         return data
+
+
+def overall(verdicts: Iterable[str]) -> str:
+    """fail if any verdict is fail, else unknown if any is unknown, else pass."""
+    seen = set(verdicts)
+    return FAIL if FAIL in seen else UNKNOWN if UNKNOWN in seen else PASS
 
 
 def compose(name: str, parts: Mapping[str, CheckResult] | Sequence[CheckResult]) -> CheckResult:
@@ -119,4 +125,5 @@ class StudyChecks:
                             columns=columns)
 
 
-__all__ = ["FAIL", "PASS", "UNKNOWN", "CheckResult", "StudyChecks", "compose"]
+__all__ = ["FAIL", "PASS", "UNKNOWN", "CheckResult", "StudyChecks", "compose",
+           "overall"]

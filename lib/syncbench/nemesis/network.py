@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -14,7 +13,6 @@ from syncbench.profiles import (
     load_profiles,
     parse_profile,
     parse_toxic,
-    remove_profile,
 )
 from syncbench.toxiproxy import InvalidToxicSpec
 
@@ -90,8 +88,7 @@ class NetworkFault(FaultKind):
         return await stack.apply_profile(target, self._profile(stack, options))
 
     async def stop(self, stack: Stack, target: str, handle: Any) -> None:
-        await asyncio.to_thread(remove_profile, stack.control, handle)
-        stack.forget_profile(target, handle)
+        await stack.remove_profile(target, handle)
 
 
 @register_fault

@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-PASS, FAIL, UNKNOWN, ERROR = "pass", "fail", "unknown", "error"
+from syncbench.verdict import FAIL, PASS, UNKNOWN, overall
+
+ERROR = "error"
 # unknown (a check's preconditions were never reached) is no pass: it exits like a failure
 EXIT_CODES = {PASS: 0, FAIL: 1, UNKNOWN: 1, ERROR: 2}
 
@@ -39,9 +41,8 @@ class StudyOutcome:
 
 def status_of(checks: list[dict[str, Any]]) -> str:
     """fail if a check failed, else unknown if one is unknown, else pass."""
-    verdicts = {check.get("verdict") or (PASS if check.get("passed") else FAIL)
-                for check in checks}
-    return FAIL if FAIL in verdicts else UNKNOWN if UNKNOWN in verdicts else PASS
+    return overall(check.get("verdict") or (PASS if check.get("passed") else FAIL)
+                   for check in checks)
 
 
 def exit_code(outcomes: list[StudyOutcome]) -> int:

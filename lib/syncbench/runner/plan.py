@@ -6,9 +6,10 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from syncbench.params import (
+    OUTPUT_DIR_HELP,
     Parameter,
     ParameterError,
     ParameterSet,
@@ -18,6 +19,9 @@ from syncbench.params import (
     resolve_parameters,
     validate_parameter_set,
 )
+
+if TYPE_CHECKING:
+    from syncbench.study import Study
 
 
 @dataclass(frozen=True)
@@ -45,16 +49,24 @@ def find_studies(notebooks_dir: Path) -> dict[str, Path]:
     }
 
 
-def declared_parameters(study: str, notebook: Path) -> dict[str, Parameter]:
-    """A study's parameters: from its params class when it is registered (the one source),
-    else from its notebook's `parameters` cell (ad-hoc notebooks)."""
-    from syncbench.study import registered_studies
+def _registered(study: str, notebook: Path) -> Study[Any] | None:
+    """The registered study this notebook runs; None for an ad-hoc notebook."""
+    from syncbench.study import registered_studies  # imports every study: only when planning
 
     registered = registered_studies().get(study)
     if registered is None or registered.notebook_path.resolve() != notebook.resolve():
+        return None
+    return registered
+
+
+def declared_parameters(study: str, notebook: Path) -> dict[str, Parameter]:
+    """A study's parameters: from its params class when it is registered (the one source),
+    else from its notebook's `parameters` cell (ad-hoc notebooks)."""
+    registered = _registered(study, notebook)
+    if registered is None:
         return notebook_parameters(notebook)
     return {
-        "output_dir": Parameter("output_dir", "str", ".", "set by the runner"),
+        "output_dir": Parameter("output_dir", "str", ".", OUTPUT_DIR_HELP),
         **{name: Parameter(name, info.annotation, info.default, info.help)
            for name, info in registered.params.fields_info().items()},
     }
@@ -64,10 +76,10 @@ def check_study_parameters(study: str, notebook: Path, values: dict[str, Any],
                            source: str) -> None:
     """Make the registered study's params object from `values`, so a rule that spans fields
     (an unknown profile, too few replicas) fails here, before any server starts."""
-    from syncbench.study import StudyParamError, registered_studies
+    from syncbench.study import StudyParamError
 
-    registered = registered_studies().get(study)
-    if registered is None or registered.notebook_path.resolve() != notebook.resolve():
+    registered = _registered(study, notebook)
+    if registered is None:
         return
     try:
         registered.params.from_mapping(values)
