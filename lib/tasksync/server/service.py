@@ -316,11 +316,9 @@ class TaskService:
         if prior is not None:
             if prior.fingerprint in ("", fingerprint) and prior.result.task_id == item.task_id:
                 return msgspec.structs.replace(prior.result, replayed=True), None, None
-            return ItemResult(
-                change_id=item.change_id, task_id=item.task_id, outcome="rejected", task=None,
-                reason=f"change_id {item.change_id!r} was already used by client {origin!r} in "
-                       f"repository {request.repository!r} for another change; give each "
-                       "change its own id"), None, None
+            return _rejected(item, f"change_id {item.change_id!r} was already used by client "
+                             f"{origin!r} in repository {request.repository!r} for another "
+                             "change; give each change its own id"), None, None
         server = store.get_task(item.task_id)
         conflict: Conflict | None = None
         event: ChangeEvent | None = None
@@ -335,10 +333,8 @@ class TaskService:
             outcome, result_task = ("deleted" if task.deleted else "created"), task
         elif server.repository != request.repository:
             # never another repository's task in this repository's reply
-            return ItemResult(
-                change_id=item.change_id, task_id=item.task_id, outcome="rejected", task=None,
-                reason=f"task {item.task_id!r} belongs to another repository; use another "
-                       "task id"), None, None
+            return _rejected(item, f"task {item.task_id!r} belongs to another repository; use "
+                             "another task id"), None, None
         elif task_fields(server) == item.task:
             outcome, result_task = "unchanged", server
         elif "blind_overwrite" in self.bugs or not self._conflicts(server, item, origin):
@@ -377,6 +373,12 @@ class TaskService:
         )
         store.record_change(key, AppliedChange(result, fingerprint))
         return result, conflict, event
+
+
+def _rejected(item: SyncItem, reason: str) -> ItemResult:
+    """An item that can never apply; it carries no task (never another repository's)."""
+    return ItemResult(change_id=item.change_id, task_id=item.task_id, outcome="rejected",
+                      task=None, reason=reason)
 
 
 def _fingerprint(item: SyncItem) -> str:
