@@ -208,14 +208,19 @@ def test_latency_profile_adds_its_configured_round_trip_latency(
     proxy = proxy_to(echo_server)
     direct = statistics.median(round_trips(echo_server.address, 40))
     # Baseline through the same proxy without toxics: what remains is the profile's doing.
-    baseline = statistics.median(round_trips(proxy.address, 40))
-    applied = apply_profile(control, proxy, profile)
-    samples = round_trips(proxy.address, 40)
-    remove_profile(control, applied)
+    # Noise from the rest of the machine only ever adds time, so each side is the least
+    # disturbed of three medians, taken in turn (a busy stretch hits one pair, not all).
+    baselines, medians = [], []
+    for _ in range(3):
+        baselines.append(statistics.median(round_trips(proxy.address, 40)))
+        applied = apply_profile(control, proxy, profile)
+        medians.append(statistics.median(round_trips(proxy.address, 40)))
+        remove_profile(control, applied)
+    baseline, median = min(baselines), min(medians)
 
-    added_ms = (statistics.median(samples) - baseline) * 1000
+    added_ms = (median - baseline) * 1000
     print(f"{name}: median added {added_ms:.1f} ms (vs direct "
-          f"{(statistics.median(samples) - direct) * 1000:.1f} ms), configured {expected_ms} ms")
+          f"{(median - direct) * 1000:.1f} ms), configured {expected_ms} ms")
     # Jitter is uniform and symmetric, so the median sits on the configured value. Toxiproxy
     # never delays less than asked, so the slack below covers sampling spread only, and the
     # slack above also covers timer and scheduling noise on a busy machine.
