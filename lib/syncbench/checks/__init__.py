@@ -9,9 +9,22 @@ holds only what shows the failure:
     subscribers_saw_every_event      each subscriber saw its events once, in seq order
     conflicts_reported_once          each conflict reported once, whole, right winner
     breaker_followed_state_machine   closed -> open -> half_open -> closed | open only
+    read_your_writes, monotonic_reads,
+    monotonic_writes,                each client's session guarantees (Terry et al.),
+    writes_follow_reads              from session_guarantees(observations)
+    change_feed                      no event lost, never seen, skipped (gap), out of order,
+                                     duplicated or unexpected, per subscriber and repository
+    response_integrity               every reply carries the request's own task, repository
+                                     and client
+    conditional_writes               an ok If-Match write applied to the version it named, once
+    time_to_stable                   each written task became alike on every holder; seconds
+                                     from its last write, as a distribution (time_to_stable)
+    replica_matches_server           a replica matched the server after each sync that left
+                                     nothing pending (or a write in flight explains it)
 """
 
 from syncbench.checks.breaker import ALLOWED_TRANSITIONS, breaker_followed_state_machine
+from syncbench.checks.conditional import conditional_writes
 from syncbench.checks.conflicts import WINNERS, conflicts_reported_once, expected_winner
 from syncbench.checks.convergence import convergence
 from syncbench.checks.deliveries import DELIVERY_COLUMNS, subscribers_saw_every_event
@@ -21,21 +34,33 @@ from syncbench.checks.duplicates import (
     no_duplicates_from_retries,
     task_content,
 )
+from syncbench.checks.feeds import change_feed
+from syncbench.checks.integrity import response_integrity
 from syncbench.checks.lost_writes import WRITE_OPERATIONS, no_lost_acknowledged_writes
+from syncbench.checks.sessions import GUARANTEES, session_guarantees
+from syncbench.checks.stability import TimeToStable, replica_matches_server, time_to_stable
 
 __all__ = [
     "ALLOWED_TRANSITIONS",
     "CREATE_OPERATIONS",
     "DELIVERY_COLUMNS",
+    "GUARANTEES",
     "WINNERS",
     "WRITE_OPERATIONS",
+    "TimeToStable",
     "breaker_followed_state_machine",
+    "change_feed",
+    "conditional_writes",
     "conflicts_reported_once",
     "convergence",
     "create_key",
     "expected_winner",
     "no_duplicates_from_retries",
     "no_lost_acknowledged_writes",
+    "replica_matches_server",
+    "response_integrity",
+    "session_guarantees",
     "subscribers_saw_every_event",
     "task_content",
+    "time_to_stable",
 ]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
 import msgspec
@@ -58,3 +58,25 @@ def op_dict(op: Operation, **extra: Any) -> dict[str, Any]:
     data = op.to_dict()
     data.update(extra)
     return data
+
+
+def frame_rows(data: Any, int_columns: Collection[str] = ()) -> list[dict[str, Any]]:
+    """The rows of a recorded frame as plain dicts (a DataFrame, or an iterable of dicts).
+
+    Missing values (NaN, NaT, None) become None, and `int_columns` holding a number become
+    int (a column of ints with a gap in it reads back from CSV as floats), so a row can be
+    put in a counterexample as it is. One pass over the frame: runs have 100k rows.
+    """
+    import pandas as pd
+
+    if isinstance(data, pd.DataFrame):
+        rows = data.astype(object).where(data.notna(), None).to_dict("records")
+    else:
+        rows = [dict(row) for row in data]
+    present = [name for name in int_columns if rows and name in rows[0]]
+    for row in rows:
+        for name in present:
+            value = row[name]
+            if value is not None and not isinstance(value, int):
+                row[name] = int(value)
+    return rows
