@@ -38,13 +38,19 @@ from syncbench.checks.feeds import change_feed
 from syncbench.checks.integrity import response_integrity
 from syncbench.checks.lost_writes import WRITE_OPERATIONS, no_lost_acknowledged_writes
 from syncbench.checks.sessions import GUARANTEES, session_guarantees
-from syncbench.checks.stability import TimeToStable, replica_matches_server, time_to_stable
+from syncbench.checks.stability import (
+    STABILITY_COLUMNS,
+    TimeToStable,
+    replica_matches_server,
+    time_to_stable,
+)
 
 __all__ = [
     "ALLOWED_TRANSITIONS",
     "CREATE_OPERATIONS",
     "DELIVERY_COLUMNS",
     "GUARANTEES",
+    "STABILITY_COLUMNS",
     "WINNERS",
     "WRITE_OPERATIONS",
     "TimeToStable",
