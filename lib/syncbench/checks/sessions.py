@@ -134,7 +134,7 @@ class _Session:
             if row["kind"] == "read":
                 self.compare("read_your_writes", self.wrote.get(task), row, replay_ok=False)
                 self.compare("monotonic_reads", self.seen.get(task), row, replay_ok=False)
-            else:
+            elif row["kind"] == "write":
                 self.compare("monotonic_writes", self.wrote.get(task), row, replay_ok=True)
                 self.compare("writes_follow_reads", self.seen.get(task), row, replay_ok=True)
         listing = [row for row in op if row.get("listing_complete") and row["kind"] == "read"]

@@ -35,10 +35,12 @@ def time_to_stable(observations: Any, replica_syncs: Any, final_states: Any) -> 
     "sync"; an upper bound: the match covers every task). A task that no such moment covers
     but that all holders hold alike in `final_states` (content, status, priority, deleted)
     became stable by the end (`how` = "final_state", `stable_time` = the run's last recorded
-    time, an upper bound). Otherwise `how` = "never" and the check fails; its counterexample
-    gives, per such task, its last write row, each holder's final value and each replica's
-    last sync row. Tasks whose repository no replica holds are left out; when no task
-    remains the check is `unknown`.
+    time, an upper bound; only holders with final states for the repository are compared, a
+    task one of them lacks counting as different). Otherwise `how` = "never" and the check
+    fails; its counterexample gives, per such task, its last write row, each holder's final
+    value and each replica's last sync row. Without the server's final states for the
+    repository such a task is "undecided" and, failing nothing else, the check `unknown`.
+    Tasks whose repository no replica holds are left out; when none remains: `unknown`.
     """
     writes = [r for r in frame_rows(observations, ("op_id", "version")) if r.get("kind") ==
               "write" and r.get("complete_time") is not None]
@@ -64,7 +66,10 @@ def time_to_stable(observations: Any, replica_syncs: Any, final_states: Any) -> 
             replicas[str(row["repository"])].add(str(row["holder"]))
         final[(str(row["repository"]), str(row["task_id"]))][str(row["holder"])] = tuple(
             row.get(name) for name in SNAPSHOT_FIELDS)
-    holders_of = {repo: {"server", *names} for repo, names in replicas.items()}
+    # only holders that reported final states for a repository are compared at the end
+    holders_of: dict[str, set[str]] = defaultdict(set)
+    for row in finals:
+        holders_of[str(row["repository"])].add(str(row["holder"]))
     end = max([float(r["time"]) for r in syncs] + [float(r["complete_time"]) for r in writes],
               default=math.nan)
 
@@ -79,6 +84,8 @@ def time_to_stable(observations: Any, replica_syncs: Any, final_states: Any) -> 
                   for holder in sorted(holders_of[repository])}
         if all(t is not None for t in times):
             how, stable = "sync", max(t for t in times if t is not None)
+        elif "server" not in values:
+            how, stable = "undecided", math.nan
         elif len(set(values.values())) == 1:
             how, stable = "final_state", end
         else:
@@ -95,6 +102,11 @@ def time_to_stable(observations: Any, replica_syncs: Any, final_states: Any) -> 
     if frame.empty:
         return TimeToStable(frame, CheckResult.not_reached(
             "time_to_stable", "no written task's repository was held by a replica"))
+    undecided = int((frame["how"] == "undecided").sum())
+    if undecided and not never:
+        return TimeToStable(frame, CheckResult.not_reached("time_to_stable", (
+            f"{undecided} tasks had no matching sync after their last write and no final "
+            "server state to compare")))
     stable_s = frame["time_to_stable_s"].dropna()
     spread = (f"; time to stable median {stable_s.median():.3f} s, p95 "
               f"{stable_s.quantile(0.95):.3f} s, max {stable_s.max():.3f} s"

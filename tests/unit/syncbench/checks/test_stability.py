@@ -114,3 +114,11 @@ def test_only_syncs_with_nothing_pending_are_checked() -> None:
     only_pending = pd.DataFrame([sync("a", 1, False, pending=2)])
     assert replica_matches_server(only_pending).verdict == "unknown"
     assert replica_matches_server(pd.DataFrame()).verdict == "unknown"
+
+
+def test_without_the_servers_final_state_an_unsynced_task_is_undecided() -> None:
+    observations = pd.DataFrame([write(1, "t1", 0, 2)])
+    syncs = pd.DataFrame([sync("a", 5, False)])
+    frame, check = time_to_stable(observations, syncs, pd.DataFrame([final("a", "t1")]))
+    assert frame.loc[0, "how"] == "undecided"
+    assert check.verdict == "unknown"
