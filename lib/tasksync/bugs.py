@@ -53,7 +53,8 @@ _ALL = (
     SeededBug("blind_overwrite", "server", "conflict rules and tie-breaks",
               "batch sync applies a stale change over a newer server version instead of "
               "reporting a conflict",
-              ("conflicts_reported_once",), ("conflicts",)),
+              ("no_silently_lost_changes", "expected_conflicts_reported",
+               "winner_matches_strategy"), ("conflicts",)),
     SeededBug("resume_off_by_one", "server", "resume and replay",
               "a WebSocket subscribe/resume with after=N replays from seq N+2: the first "
               "missed event is skipped",
@@ -81,11 +82,11 @@ _ALL = (
     SeededBug("lww_tie_client", "server", "conflict rules and tie-breaks",
               "last_write_wins gives ties (equal timestamps) to the client instead of the "
               "server",
-              ("conflicts_reported_once",), ("conflicts",)),
+              ("conflicts_reported_once", "winner_matches_strategy"), ("conflicts",)),
     SeededBug("merge_drops_field", "server", "conflict rules and tie-breaks",
               "merge takes the server's value for a field only the client changed, when "
               "the server changed another field",
-              ("conflicts_reported_once",), ("conflicts",)),
+              ("winner_matches_strategy",), ("conflicts",)),
     SeededBug("if_match_ignored_on_delete", "server", "idempotency scope and transactions",
               "DELETE ignores If-Match: a delete based on a stale version is applied",
               ("conditional_writes",), ("sync",)),
@@ -160,6 +161,13 @@ def enable(names: Iterable[str]) -> None:
     _set(_current() | wanted)
 
 
+def refresh() -> None:
+    """Forget the cached switches: the next `active()` reads ENV_VAR again (for a caller
+    that changed os.environ itself)."""
+    global _switched_on
+    _switched_on = None
+
+
 def switched_on() -> frozenset[str]:
     """The names of the bugs switched on in this process."""
     return _current()
@@ -200,4 +208,4 @@ def describe(name: str) -> SeededBug:
 
 
 __all__ = ["BUGS", "COMPONENTS", "ENV_VAR", "SeededBug", "active", "describe", "enable",
-           "enabled", "server_bugs", "switched_on"]
+           "enabled", "refresh", "server_bugs", "switched_on"]
