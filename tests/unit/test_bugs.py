@@ -6,11 +6,14 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import click
 import pytest
+from click.testing import CliRunner
 
 from tasksync import bugs
+from tasksync.cli import cli
 from tasksync.server.cli import serve_command
 from tasksync.server.config import ServerConfig
 
@@ -90,3 +93,16 @@ def test_enabled_restores_the_switches_it_found() -> None:
         assert bugs.switched_on() == {"retry_after_ignored", "cursor_ignores_has_more"}
     assert bugs.switched_on() == {"retry_after_ignored"}
     assert os.environ[bugs.ENV_VAR] == "retry_after_ignored"
+
+
+def test_the_replica_cli_switches_client_and_replica_bugs_on(tmp_path: Path) -> None:
+    runner = CliRunner()
+    replica = ["--replica", str(tmp_path / "replica.db")]
+    result = runner.invoke(cli, [*replica, "--seeded-bug", "resync_keeps_deleted",
+                                 "--seeded-bug", "retry_after_ignored", "list"])
+    assert result.exit_code == 0, result.output
+    assert bugs.switched_on() == {"resync_keeps_deleted", "retry_after_ignored"}
+
+    refused = runner.invoke(cli, [*replica, "--seeded-bug", "skip_event", "list"])
+    assert refused.exit_code == 2  # a server bug belongs to `tasksync serve --seeded-bug`
+    assert "'skip_event' is not one of" in refused.output
