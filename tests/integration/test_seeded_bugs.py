@@ -42,7 +42,9 @@ Json = dict[str, Any]
 @pytest.fixture(autouse=True)
 def no_switches(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """No client or replica bug is on unless a test switches it on."""
-    monkeypatch.delenv(bugs.ENV_VAR, raising=False)
+    # set, then removed: monkeypatch then restores the variable, whoever set it since
+    monkeypatch.setenv(bugs.ENV_VAR, "")
+    monkeypatch.delenv(bugs.ENV_VAR)
     bugs.refresh()
     yield
     bugs.refresh()

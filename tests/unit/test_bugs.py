@@ -26,7 +26,9 @@ STUDIES = {"sync", "resilience", "conflicts", "performance"}
 
 @pytest.fixture(autouse=True)
 def clean_switches(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.delenv(bugs.ENV_VAR, raising=False)
+    # set, then removed: monkeypatch then restores the variable, whoever set it since
+    monkeypatch.setenv(bugs.ENV_VAR, "")
+    monkeypatch.delenv(bugs.ENV_VAR)
     bugs.refresh()
     yield
     bugs.refresh()

@@ -94,13 +94,16 @@ def test_a_server_bug_becomes_serve_flags_and_switches_nothing_here() -> None:
     params = DemoParams(seeded_bug="resume_off_by_one")
     assert seeded_bug_options(params) == ("--seeded-bug", "resume_off_by_one")
     assert seeded_bug_options(DemoParams()) == ()
+    before = bugs.switched_on()
     with enable_seeded_bug(params):
-        assert bugs.switched_on() == frozenset()
+        assert bugs.switched_on() == before
 
 
 def test_a_client_bug_is_on_in_this_process_until_the_switch_closes(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv(bugs.ENV_VAR, raising=False)
+    # set, then removed: monkeypatch then restores the variable, whoever set it since
+    monkeypatch.setenv(bugs.ENV_VAR, "")
+    monkeypatch.delenv(bugs.ENV_VAR)
     bugs.refresh()
     params = DemoParams(seeded_bug="retry_new_idempotency_key")
     assert seeded_bug_options(params) == ()

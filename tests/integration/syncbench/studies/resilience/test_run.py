@@ -102,9 +102,10 @@ async def test_a_client_bug_reaches_the_studys_clients_and_is_off_afterwards() -
     # The seeded client bug runs in this process (the study's clients), not in the server.
     params = ResilienceParams(**{**TINY, "faults": ()}, ws_clients=0, protection_phase=False,
                               rate_limit_requests=6, seeded_bug="retry_after_ignored")
+    before = bugs.switched_on()
     result = await STUDY.run(params)
 
     honoured = result.check("client_honoured_retry_after")
     assert honoured.verdict == "fail" and honoured.counterexample
     assert result.check("no_duplicates_from_retries").verdict != "fail"
-    assert bugs.switched_on() == frozenset()
+    assert bugs.switched_on() == before
