@@ -26,6 +26,7 @@ environment (versions). `result.report(output_dir)` turns it into the Report the
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import importlib
 from collections.abc import Awaitable, Callable, Mapping
@@ -102,8 +103,8 @@ class StudyParams:
     """
 
     seed: int = param(1, "seeds every random choice of the run (workload, faults, timing)")
-    seeded_bug: str = param("", "a deliberate server defect (tasksync serve --seeded-bug), "
-                                "only to prove the checks catch it; '' for none")
+    seeded_bug: str = param("", "a deliberate defect of server, client or replica "
+                                "(tasksync.bugs), only to prove the checks catch it; '' for none")
     schedule: list[dict] = param([], "fault schedule to play instead of the study's own "
                                      "(a list of windows; --replay fills it); [] for the study's")
 
@@ -118,10 +119,10 @@ class StudyParams:
                 raise StudyParamError(f.name, value, exc.accepted) from None
             object.__setattr__(self, f.name, value)
         if self.seeded_bug:
-            from tasksync.server.config import SEEDED_BUGS
+            from tasksync.bugs import BUGS
 
-            require(self.seeded_bug in SEEDED_BUGS, "seeded_bug", self.seeded_bug,
-                    f"one of {sorted(SEEDED_BUGS)} or '' for none")
+            require(self.seeded_bug in BUGS, "seeded_bug", self.seeded_bug,
+                    f"one of {sorted(BUGS)} or '' for none")
         if self.schedule:
             from syncbench.nemesis import ScheduleError, parse_schedule
 
@@ -178,6 +179,51 @@ class StudyParams:
 
 
 P = TypeVar("P", bound=StudyParams)
+
+
+def seeded_bug_options(params: StudyParams) -> tuple[str, ...]:
+    """The `tasksync serve` flags that switch on `params.seeded_bug` (empty unless it is a
+    server bug)."""
+    from tasksync.bugs import server_bugs
+
+    if params.seeded_bug in server_bugs():
+        return ("--seeded-bug", params.seeded_bug)
+    return ()
+
+
+def enable_seeded_bug(params: StudyParams) -> SeededBugSwitch:
+    """Switch `params.seeded_bug` on in this process now, when it is a client or replica
+    bug (the clients and replicas a study drives run here; child processes inherit it).
+
+    Leaving the returned switch (`with enable_seeded_bug(params): ...`, or `close()`)
+    puts the switches back as they were, so one process can run studies one after another.
+    """
+    from tasksync import bugs
+
+    name = params.seeded_bug
+    if not name or name in bugs.server_bugs():
+        return SeededBugSwitch(None)
+    switch = bugs.enabled([name])
+    switch.__enter__()  # on now, even for a caller that never enters the `with`
+    return SeededBugSwitch(switch)
+
+
+class SeededBugSwitch:
+    """A client or replica seeded bug switched on; `close()` (or leaving `with`) restores."""
+
+    def __init__(self, switch: contextlib.AbstractContextManager[None] | None) -> None:
+        self._switch = switch
+
+    def __enter__(self) -> SeededBugSwitch:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        switch, self._switch = self._switch, None
+        if switch is not None:
+            switch.__exit__(None, None, None)
 
 
 def parameters_cell(params_class: type[StudyParams]) -> str:
@@ -291,6 +337,7 @@ def get_study(name: str) -> Study[Any]:
 
 
 __all__ = [
-    "NOTEBOOKS_DIR", "ParamField", "Study", "StudyParamError", "StudyParams", "StudyResult",
-    "get_study", "parameters_cell", "param", "register", "registered_studies", "require",
+    "NOTEBOOKS_DIR", "ParamField", "SeededBugSwitch", "Study", "StudyParamError", "StudyParams",
+    "StudyResult", "enable_seeded_bug", "get_study", "parameters_cell", "param", "register",
+    "registered_studies", "require", "seeded_bug_options",
 ]

@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 
 import click
 
+from tasksync import bugs
 from tasksync.models import PRIORITIES, STATUSES, STRATEGIES, ChangeEvent, SyncTaskFields, Task
 from tasksync.replica import ConflictRecord, LocalTask, Replica, ReplicaError, SyncReport
 
@@ -69,10 +70,17 @@ class TasksyncGroup(click.Group):
               show_default=True, help="The tasksync server (env TASKSYNC_SERVER).")
 @click.option("--repo", "repository", envvar="TASKSYNC_REPO", default="default",
               show_default=True, help="The repository to work in (env TASKSYNC_REPO).")
+@click.option("--seeded-bug", "seeded_bugs", multiple=True,
+              type=click.Choice(sorted(set(bugs.BUGS) - bugs.server_bugs())),
+              help="Switch on a deliberate client or replica defect (repeatable; env "
+                   f"{bugs.ENV_VAR}), to prove syncbench's checks catch it.")
 @click.version_option(package_name="syncbench", prog_name="tasksync")
 @click.pass_context
-def cli(ctx: click.Context, replica_path: str, server_url: str, repository: str) -> None:
+def cli(ctx: click.Context, replica_path: str, server_url: str, repository: str,
+        seeded_bugs: tuple[str, ...]) -> None:
     """Offline-first tasks: edit locally, `tasksync sync` when online."""
+    if seeded_bugs:
+        bugs.enable(seeded_bugs)
     ctx.obj = Settings(replica_path, server_url, repository)
 
 

@@ -17,6 +17,7 @@ from typing import Any
 
 import httpx
 
+from tasksync import bugs
 from tasksync.client.attempts import Attempt, Observer, notify
 from tasksync.client.breaker import ClientBreaker
 from tasksync.client.errors import (
@@ -102,9 +103,8 @@ class RetryingSender:
             request_headers["Idempotency-Key"] = key
         if content is not None:
             request_headers.setdefault("Content-Type", "application/json")
-        request = self.exchange.prepare(
-            RequestParts(method, path, params, content, request_headers)
-        )
+        parts = RequestParts(method, path, params, content, request_headers)
+        request = self.exchange.prepare(parts)
 
         # The call id exists for the observer's Attempt records only; without an observer the
         # uuid4 (a getrandom syscall) is measurable on the hot path.
@@ -115,6 +115,11 @@ class RetryingSender:
         attempt = 0
         while True:
             attempt += 1
+            if attempt > 1 and key is not None and bugs.active("retry_new_idempotency_key"):
+                # seeded bug: the retry is sent as a new request, under a new key
+                key = call.idempotency_key = new_id()
+                parts.headers = {**request_headers, "Idempotency-Key": key}
+                request = self.exchange.prepare(parts)
             started = (time.time(), time.monotonic())
             try:
                 probe = self.breaker.acquire() if self.breaker else False
@@ -136,7 +141,8 @@ class RetryingSender:
                 )
                 raise result.error
 
-            delay = self.policy.next_delay(attempt - 1, self._rng, retry_after)
+            heeded = None if bugs.active("retry_after_ignored") else retry_after  # seeded bug
+            delay = self.policy.next_delay(attempt - 1, self._rng, heeded)
             elapsed = time.monotonic() - first_start
             if result.deadline_hit or not self.policy.may_retry(attempt, elapsed, delay):
                 self._observe(

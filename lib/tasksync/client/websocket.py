@@ -24,6 +24,7 @@ import msgspec
 import websockets
 from websockets.asyncio.client import ClientConnection, connect
 
+from tasksync import bugs
 from tasksync.client.errors import (
     RetriesExhausted,
     ServerUnreachable,
@@ -172,6 +173,7 @@ class WebSocketClient:
         self._on_event = on_event
         self._on_resync = on_resync
         self._last_seq: dict[str, int] = _positions(repositories, {})
+        self._last_task: dict[str, str] = {}  # for the seeded bug "ws_dedupe_by_task"
         self._server_last_seq: dict[str, int] = {}
         self._resync_pending: set[str] = set()
         self._queue: asyncio.Queue[Any] = asyncio.Queue()
@@ -391,10 +393,13 @@ class WebSocketClient:
 
     async def _deliver(self, message: EventMessage, received: tuple[float, float]) -> None:
         event = message.event
-        if event.seq <= self._last_seq.get(event.repository, 0):
+        if event.seq <= self._last_seq.get(event.repository, 0) or (
+                bugs.active("ws_dedupe_by_task")
+                and self._last_task.get(event.repository) == event.task_id):
             self.stats.duplicates_dropped += 1
             return
         self._last_seq[event.repository] = event.seq
+        self._last_task[event.repository] = event.task_id
         self.stats.events += 1
         if message.replay:
             self.stats.replayed += 1

@@ -187,7 +187,7 @@ class Replica:
             return await sync_replica(
                 self._store, client, self.repository, strategy=strategy,
                 server_url=self._url(), clock=self.now, chunk_size=self.chunk_size,
-                pull_limit=self.pull_limit, resync=self._resync,
+                pull_limit=self.pull_limit, resync=self._resync, log_end=self._log_end,
             )
 
     async def watch(
@@ -211,14 +211,23 @@ class Replica:
         )
 
     async def _resync(self) -> int:
-        from tasksync.client import HTTPClient
         from tasksync.replica.resync import resync_full_state
+
+        return await resync_full_state(self._store, self._http(), self.repository)
+
+    async def _log_end(self) -> int:
+        from tasksync.replica.resync import log_last_seq
+
+        return await log_last_seq(self._http(), self.repository)
+
+    def _http(self) -> HTTPClient:
+        from tasksync.client import HTTPClient
 
         if self._http_client is None:
             self._http_client = HTTPClient(
                 self._url(), client_id=self.client_id, **self._http_options()
             )
-        return await resync_full_state(self._store, self._http_client, self.repository)
+        return self._http_client
 
     def _url(self) -> str:
         if self.server_url is None:

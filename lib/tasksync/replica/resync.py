@@ -9,8 +9,14 @@ from __future__ import annotations
 
 import asyncio
 
+from tasksync import bugs
 from tasksync.client import HTTPClient
 from tasksync.replica.local import LocalStore
+
+
+async def log_last_seq(http: HTTPClient, repository: str) -> int:
+    """The newest seq of the server's change log of `repository` (0: empty)."""
+    return (await http.changes(repository, after=0, limit=1)).last_seq
 
 
 async def resync_full_state(store: LocalStore, http: HTTPClient, repository: str) -> int:
@@ -19,7 +25,9 @@ async def resync_full_state(store: LocalStore, http: HTTPClient, repository: str
     The last seq is read before the listing, so an event written in between is pulled
     again later; applying it twice is harmless (a task only moves to newer versions).
     """
-    last_seq = (await http.changes(repository, after=0, limit=1)).last_seq
-    tasks = [task async for task in http.iter_tasks(repository, include_deleted=True)]
+    last_seq = await log_last_seq(http, repository)
+    # The seeded bug "resync_keeps_deleted" lists live tasks only: tombstones never arrive.
+    with_tombstones = not bugs.active("resync_keeps_deleted")
+    tasks = [task async for task in http.iter_tasks(repository, include_deleted=with_tombstones)]
     await asyncio.to_thread(store.apply_full_state, repository, tasks, last_seq)
     return last_seq

@@ -12,6 +12,7 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Protocol
 
+from tasksync import bugs
 from tasksync.client import (
     CircuitOpenError,
     HTTPStatusError,
@@ -56,13 +57,15 @@ async def sync_replica(
     chunk_size: int,
     pull_limit: int,
     resync: Callable[[], Awaitable[int]] | None = None,
+    log_end: Callable[[], Awaitable[int]] | None = None,
 ) -> SyncReport:
     """The report of pushing the outbox and pulling the server's changes after the cursor.
 
     Only changes queued before the sync starts are pushed, so a user editing during a long
     sync cannot keep it going forever; their changes go with the next sync. When the pulled
     events skip seqs (the server pruned its log past our cursor), `resync` fetches the full
-    state.
+    state. `log_end` gives the newest seq of the server's log (only the seeded bug
+    "cursor_ignores_has_more" asks for it).
     """
     if chunk_size < 1:
         raise ValueError("chunk_size must be >= 1")
@@ -81,6 +84,9 @@ async def sync_replica(
         if not chunk and not more_to_pull:
             break
         cursor = await asyncio.to_thread(store.cursor, repository)
+        if chunk and bugs.active("outbox_clear_before_reply"):
+            # seeded bug: the rows leave the outbox on sending, before any reply settles them
+            await asyncio.to_thread(store.remove_changes, [c.change_id for c in chunk])
         reply = await _send(
             client, store, repository, [change.as_item() for change in chunk], cursor,
             strategy, pull_limit, server_url, acknowledged=pushed > 0,
@@ -101,6 +107,10 @@ async def sync_replica(
             after_seq = chunk[-1].seq
         # A pull-only reply that does not move the cursor would repeat itself forever.
         more_to_pull = reply.has_more and (bool(chunk) or reply.cursor > cursor)
+        if reply.has_more and log_end is not None and bugs.active("cursor_ignores_has_more"):
+            # seeded bug: a truncated pull taken as the whole log; the cursor jumps to its end
+            await asyncio.to_thread(store.apply_full_state, repository, [], await log_end())
+            more_to_pull = False
     if log_gap and resync is not None:
         try:
             await resync()

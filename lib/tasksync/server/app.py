@@ -82,9 +82,10 @@ def create_app(config: ServerConfig) -> Starlette:
     metrics = ServerMetrics()
     store = SQLiteStore(config.db_path, log_retention=config.log_retention)
     service = TaskService(store, config.storage_timeout, config.seeded_bugs)
-    breaker = CircuitBreaker(config.breaker, on_transition=metrics.breaker_transition)
+    breaker = CircuitBreaker(config.breaker, on_transition=metrics.breaker_transition,
+                             skip_half_open="breaker_skips_half_open" in config.seeded_bugs)
     skip_every = SKIP_EVERY_NTH_EVENT if "skip_event" in config.seeded_bugs else 0
-    hub = Hub(service, metrics, config.websocket, skip_every=skip_every)
+    hub = Hub(service, metrics, config.websocket, skip_every=skip_every, bugs=config.seeded_bugs)
     document = msgspec.json.encode(openapi_document(config.enable_fault_injection))
 
     async def openapi(request: Request) -> Response:

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import click
 
-from tasksync.server.config import SEEDED_BUGS, ServerConfig
+from tasksync.bugs import server_bugs
+from tasksync.server.config import ServerConfig
 from tasksync.server.middleware.circuit_breaker import BreakerConfig
 from tasksync.server.middleware.rate_limit import RateLimitConfig
 from tasksync.server.websocket import WebSocketConfig
@@ -41,8 +42,9 @@ from tasksync.server.websocket import WebSocketConfig
               type=click.FloatRange(0.01), help="Seconds between WebSocket pings.")
 @click.option("--heartbeat-timeout", default=30.0, show_default=True,
               type=click.FloatRange(0.01), help="Close a WebSocket silent for this long.")
-@click.option("--seeded-bug", "seeded_bugs", multiple=True, type=click.Choice(sorted(SEEDED_BUGS)),
-              help="Switch on a deliberate defect (to prove syncbench's checks catch it).")
+@click.option("--seeded-bug", "seeded_bugs", multiple=True, type=click.Choice(sorted(server_bugs())),
+              help="Switch on a deliberate server defect (to prove syncbench's checks catch "
+                   "it); see `syncbench zoo --list`.")
 @click.option("--log-level", default="warning", show_default=True,
               type=click.Choice(["critical", "error", "warning", "info", "debug"]))
 def serve_command(

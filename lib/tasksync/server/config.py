@@ -5,12 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tasksync.bugs import server_bugs
 from tasksync.server.middleware.circuit_breaker import BreakerConfig
 from tasksync.server.middleware.rate_limit import RateLimitConfig
 from tasksync.server.websocket import WebSocketConfig
-
-# Deliberate defects for proving that syncbench's checks can fail; never on by default.
-SEEDED_BUGS = frozenset({"ignore_idempotency", "skip_event", "blind_overwrite"})
 
 
 @dataclass(frozen=True)
@@ -25,11 +23,15 @@ class ServerConfig:
     breaker: BreakerConfig = field(default_factory=BreakerConfig)
     rate_limit: RateLimitConfig = field(default_factory=RateLimitConfig)
     websocket: WebSocketConfig = field(default_factory=WebSocketConfig)
+    # Deliberate defects (tasksync.bugs) for proving that syncbench's checks can fail;
+    # never on by default. Only server bugs: client and replica ones live in their process.
     seeded_bugs: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
-        unknown = set(self.seeded_bugs) - SEEDED_BUGS
+        unknown = set(self.seeded_bugs) - server_bugs()
         if unknown:
             raise ValueError(
-                f"unknown seeded bug(s) {sorted(unknown)}; choose from {sorted(SEEDED_BUGS)}"
+                f"unknown server seeded bug(s) {sorted(unknown)}; choose from "
+                f"{sorted(server_bugs())} (client and replica bugs are switched on in their "
+                "own process: tasksync.bugs.enable or TASKSYNC_SEEDED_BUGS)"
             )

@@ -146,8 +146,12 @@ class WriteRoute:
         service: TaskService = scope["app"].state.service
         # The route's own checks (body, If-Match) come before the key's, as they always did.
         operation = self.operation(service, scope, body, caller)
-        key = idempotency_key(raw_key, caller)
-        used_for = fingerprint(scope["method"], scope["path"], body) if key else ""
+        if service.key_scope_bug:
+            # seeded bug "idempotency_key_scope": the key alone, whoever sent it, for whatever
+            key, used_for = idempotency_key(raw_key, ""), ""
+        else:
+            key = idempotency_key(raw_key, caller)
+            used_for = fingerprint(scope["method"], scope["path"], body) if key else ""
         await send_reply(send, await service.write(key, used_for, operation))
 
 

@@ -53,6 +53,7 @@ T = TypeVar("T")
 _encode = msgspec.json.encode
 Payload = Any  # a msgspec Struct or plain JSON-able value
 Publish = Callable[[list[ChangeEvent]], None]
+STALE_READ_CACHE_S = 2.0  # seeded bug "stale_read_cache": how long a cached read is served
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +107,10 @@ class TaskService:
         self.store = store
         self.storage_timeout = storage_timeout
         self.bugs = bugs
+        self.key_scope_bug = "idempotency_key_scope" in bugs  # read on every keyed write
+        # seeded bug "stale_read_cache": task id -> (monotonic time read, task)
+        self._read_cache: dict[str, tuple[float, Task | None]] | None = (
+            {} if "stale_read_cache" in bugs else None)
         self.faults = StorageFaults()
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tasksync-storage")
         self._writes = GroupCommitter(
@@ -174,20 +179,46 @@ class TaskService:
     # -- reads -------------------------------------------------------------------------
 
     async def get_task(self, task_id: str) -> Task | None:
-        return await self.run(lambda: self.store.get_task(task_id))
+        cache = self._read_cache
+        if cache is not None:  # seeded bug "stale_read_cache": no write invalidates it
+            hit = cache.get(task_id)
+            if hit is not None and time.monotonic() - hit[0] < STALE_READ_CACHE_S:
+                return hit[1]
+        task = await self.run(lambda: self.store.get_task(task_id))
+        if cache is not None:
+            cache[task_id] = (time.monotonic(), task)
+        return task
 
     async def list_tasks(
         self, repository: str, after_position: int, limit: int, include_deleted: bool
     ) -> TaskPage:
+        if "page_token_skip" in self.bugs:
+            return await self._list_tasks_skipping(repository, after_position, limit,
+                                                   include_deleted)
         tasks, next_position = await self.run(
             lambda: self.store.list_tasks(repository, after_position, limit, include_deleted)
         )
         return TaskPage(tasks=tasks, next=None if next_position is None else str(next_position))
 
+    async def _list_tasks_skipping(
+        self, repository: str, after_position: int, limit: int, include_deleted: bool
+    ) -> TaskPage:
+        """Seeded bug "page_token_skip": one extra row is read to learn whether more follow,
+        and the token is that row's position; the next page reads after it, so that task
+        is never listed (when it is the last, the page says there is no more)."""
+        tasks, next_position = await self.run(
+            lambda: self.store.list_tasks(repository, after_position, limit + 1,
+                                          include_deleted)
+        )
+        return TaskPage(tasks=tasks[:limit],
+                        next=None if next_position is None else str(next_position))
+
     async def changes(self, repository: str, after: int, limit: int) -> ChangePage:
         def read() -> ChangePage:
             events = self.store.changes(repository, after, limit)
             earliest, last = self.store.log_bounds(repository)
+            if "prune_without_resync" in self.bugs and earliest > after + 1:
+                earliest = after + 1  # seeded bug: the pruned gap is not reported
             has_more = bool(events) and events[-1].seq < last
             return ChangePage(
                 repository=repository, events=events, last_seq=last, earliest_seq=earliest,
@@ -259,7 +290,8 @@ class TaskService:
             current = self.store.get_task(task_id)
             if current is None:
                 return 404, _not_found(task_id, None), []
-            if if_match is not None and if_match != current.version:
+            if (if_match is not None and if_match != current.version
+                    and "if_match_ignored_on_delete" not in self.bugs):
                 return 412, _stale(task_id, if_match, current), []
             if current.deleted:
                 return 200, current, []
@@ -353,7 +385,8 @@ class TaskService:
             if base is None and base_version > 0:
                 snapshot = store.snapshot_at(server.id, base_version)
                 base = task_fields(snapshot) if snapshot is not None else None
-            resolution = resolve(request.strategy, server, item.task, item.updated_at, base)
+            resolution = resolve(request.strategy, server, item.task, item.updated_at, base,
+                                 bugs=self.bugs)
             result_task = server
             if resolution.apply is not None and resolution.apply != task_fields(server):
                 result_task = _changed(server, resolution.apply, origin, now)

@@ -163,7 +163,7 @@ class Hub:
 
     def __init__(
         self, service: TaskService, metrics: ServerMetrics, config: WebSocketConfig,
-        skip_every: int = 0,
+        skip_every: int = 0, bugs: frozenset[str] = frozenset(),
     ) -> None:
         self.service = service
         self.metrics = metrics
@@ -173,6 +173,10 @@ class Hub:
         # Seeded bug "skip_event": drop every n-th live event, to prove the checks see it.
         self._skip_every = skip_every
         self._published = 0
+        # Seeded bugs (tasksync.bugs): "resume_off_by_one" replays from after+2;
+        # "replay_live_race" starts live delivery where the log ends once the replay is read.
+        self._replay_from = 2 if "resume_off_by_one" in bugs else 1
+        self._live_race = "replay_live_race" in bugs
 
     def publish(self, events: list[Any]) -> None:
         """Called on the event loop right after a commit, in seq order."""
@@ -263,7 +267,8 @@ class Hub:
     async def _replay(self, subscriber: Subscriber, repository: str, after: int) -> None:
         subscription = subscriber.subscriptions[repository]
         try:
-            page = await self.service.changes(repository, after, self.config.replay_page)
+            page = await self.service.changes(repository, after + self._replay_from - 1,
+                                              self.config.replay_page)
         except Exception as exc:  # storage down: tell the client, who will retry
             subscriber.send(_frame(ErrorMessage(
                 error="storage_unavailable",
@@ -287,12 +292,24 @@ class Hub:
             if not page.has_more or subscriber.subscriptions.get(repository) is not subscription:
                 break
             page = await self.service.changes(repository, subscription.last_sent, self.config.replay_page)
+        if self._live_race:
+            await self._join_live_late(subscription, repository)
         for seq, text in sorted(subscription.pending):
             if seq > subscription.last_sent:
                 subscription.last_sent = seq
                 subscriber.send(text)
         subscription.pending.clear()
         subscription.live = True
+
+    async def _join_live_late(self, subscription: Subscription, repository: str) -> None:
+        """Seeded bug "replay_live_race": after the replay, live delivery is set up from the
+        log's end as read now (one more storage round trip), not from where the replay
+        ended: events committed in between are neither replayed nor sent live."""
+        try:
+            page = await self.service.changes(repository, 2**62, 1)
+        except Exception:
+            return
+        subscription.last_sent = max(subscription.last_sent, page.last_seq)
 
     def _drop(self, subscriber: Subscriber, repository: str) -> None:
         subscriber.subscriptions.pop(repository, None)

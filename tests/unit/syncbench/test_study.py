@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -18,14 +19,18 @@ from syncbench.study import (
     StudyParamError,
     StudyParams,
     StudyResult,
+    enable_seeded_bug,
     get_study,
     param,
     parameters_cell,
     register,
     registered_studies,
     require,
+    seeded_bug_options,
 )
 from syncbench.verdict import CheckResult
+from tasksync import bugs
+from tasksync.bugs import BUGS
 
 
 @dataclass(frozen=True)
@@ -80,6 +85,39 @@ def test_an_unknown_seeded_bug_is_refused_naming_the_known_ones() -> None:
     assert DemoParams(seeded_bug="skip_event").seeded_bug == "skip_event"
 
 
+@pytest.mark.parametrize("name", sorted(BUGS))
+def test_every_seeded_bug_is_accepted(name: str) -> None:
+    assert DemoParams(seeded_bug=name).seeded_bug == name
+
+
+def test_a_server_bug_becomes_serve_flags_and_switches_nothing_here() -> None:
+    params = DemoParams(seeded_bug="resume_off_by_one")
+    assert seeded_bug_options(params) == ("--seeded-bug", "resume_off_by_one")
+    assert seeded_bug_options(DemoParams()) == ()
+    before = bugs.switched_on()
+    with enable_seeded_bug(params):
+        assert bugs.switched_on() == before
+
+
+def test_a_client_bug_is_on_in_this_process_until_the_switch_closes(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # set, then removed: monkeypatch then restores the variable, whoever set it since
+    monkeypatch.setenv(bugs.ENV_VAR, "")
+    monkeypatch.delenv(bugs.ENV_VAR)
+    bugs.refresh()
+    params = DemoParams(seeded_bug="retry_new_idempotency_key")
+    assert seeded_bug_options(params) == ()
+    switch = enable_seeded_bug(params)  # on at once, `with` or not
+    assert bugs.active("retry_new_idempotency_key")
+    assert os.environ[bugs.ENV_VAR] == "retry_new_idempotency_key"
+    with switch:
+        pass
+    assert not bugs.active("retry_new_idempotency_key")
+    assert bugs.ENV_VAR not in os.environ
+    switch.close()  # closing twice changes nothing
+    assert bugs.switched_on() == frozenset()
+
+
 def test_a_schedule_that_is_not_a_schedule_is_refused() -> None:
     with pytest.raises(StudyParamError, match="parameter 'schedule'"):
         DemoParams(schedule=[{"fault": "no-such-fault"}])
@@ -118,8 +156,8 @@ def test_parameters_cell_writes_every_field_with_its_type_default_and_help() -> 
     assert parameters_cell(SmallParams).splitlines() == [
         'output_dir: str = "."  # where results and raw data go (the runner sets it)',
         "seed: int = 1  # seeds every random choice of the run (workload, faults, timing)",
-        "seeded_bug: str = ''  # a deliberate server defect (tasksync serve --seeded-bug), "
-        "only to prove the checks catch it; '' for none",
+        "seeded_bug: str = ''  # a deliberate defect of server, client or replica "
+        "(tasksync.bugs), only to prove the checks catch it; '' for none",
         "schedule: list[dict] = []  # fault schedule to play instead of the study's own "
         "(a list of windows; --replay fills it); [] for the study's",
         "clients: int = 2  # clients that write",

@@ -15,7 +15,7 @@ from syncbench.studies.conflicts.phases import CELL_TIMEOUT_S, GROUP_A, GROUP_B,
 from syncbench.studies.conflicts.scenarios import CellRecord, run_cell
 from syncbench.studies.conflicts.sweep import TrialRecord, run_skew_trial
 from syncbench.studies.conflicts.workload import SkewTrial, plan_workload
-from syncbench.study import StudyResult
+from syncbench.study import StudyResult, enable_seeded_bug, seeded_bug_options
 
 STUDY = "conflicts"
 
@@ -23,8 +23,13 @@ STUDY = "conflicts"
 async def run(params: ConflictParams | None = None) -> StudyResult:
     """Run the matrix and the clock-skew sweep on a fresh Stack; the result with its checks."""
     params = params or ConflictParams()
+    with enable_seeded_bug(params):  # a client or replica bug is on for this run only
+        return await _run(params)
+
+
+async def _run(params: ConflictParams) -> StudyResult:
     workload = plan_workload(params)
-    options = ("--seeded-bug", params.seeded_bug) if params.seeded_bug else ()
+    options = seeded_bug_options(params)
     print(f"conflicts: {len(workload.cells)} cells, {len(workload.trials)} skew trials,"
           f" seed {params.seed}" + (f", seeded bug {params.seeded_bug}" if params.seeded_bug
                                     else "")

@@ -21,7 +21,7 @@ from syncbench.studies.performance.fanout import fanout
 from syncbench.studies.performance.figures import fanout_percentiles
 from syncbench.studies.performance.params import LOAD, PerformanceParams
 from syncbench.studies.performance.phases import NO_RETRY, Bench, say
-from syncbench.study import StudyResult
+from syncbench.study import StudyResult, enable_seeded_bug
 
 STUDY = "performance"
 # The phase of the direct-vs-proxied comparison: the load proxy without toxics.
@@ -51,6 +51,11 @@ class PerformanceResult(StudyResult):
 
 async def run(params: PerformanceParams) -> PerformanceResult:
     """Run the whole study on a fresh embedded stack and return its result."""
+    with enable_seeded_bug(params):  # a client or replica bug is on for this run only
+        return await _run(params)
+
+
+async def _run(params: PerformanceParams) -> PerformanceResult:
     replay = parse_schedule(params.schedule) if params.schedule else None
     history = History()
     config = StackConfig(groups=(LOAD,), server_options=params.server_options())

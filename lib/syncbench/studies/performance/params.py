@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from syncbench.profiles import load_profiles
-from syncbench.study import StudyParams, param, require
+from syncbench.study import StudyParams, param, require, seeded_bug_options
 
 REPO_ROOT = Path(__file__).resolve().parents[4]
 DEFAULT_BASELINE = REPO_ROOT / "params" / "baselines" / "performance.json"
@@ -109,10 +109,7 @@ class PerformanceParams(StudyParams):
     def server_options(self) -> tuple[str, ...]:
         # The per-client token bucket stays in the middleware chain but is switched off:
         # the study measures the server's capacity, not the limiter's configured rate.
-        options: tuple[str, ...] = ("--rate-limit", "0")
-        if self.seeded_bug:
-            options += ("--seeded-bug", self.seeded_bug)
-        return options
+        return ("--rate-limit", "0", *seeded_bug_options(self))
 
 
 __all__ = ["DEFAULT_BASELINE", "LOAD", "MAX_BATCH", "REPO_ROOT", "PerformanceParams"]

@@ -39,11 +39,16 @@ from syncbench.studies.resilience.faults import schedule_to_play
 from syncbench.studies.resilience.params import ResilienceParams
 from syncbench.studies.resilience.phases import observe
 from syncbench.studies.resilience.result import ResilienceResult
-from syncbench.study import Study, register
+from syncbench.study import Study, enable_seeded_bug, register
 
 
 async def run(params: ResilienceParams) -> ResilienceResult:
     """Run the study on fresh stacks: its frames, checks, metrics and the schedule played."""
+    with enable_seeded_bug(params):  # a client or replica bug is on for this run only
+        return await _run(params)
+
+
+async def _run(params: ResilienceParams) -> ResilienceResult:
     schedule = schedule_to_play(params)
     print(f"resilience: seed {params.seed}, faults {', '.join(params.faults) or 'none'}"
           f"{' (schedule given)' if params.schedule else ''}"

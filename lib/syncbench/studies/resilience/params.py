@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from syncbench.profiles import NetworkProfile, ProfileError, load_profiles, parse_profile
-from syncbench.study import StudyParamError, StudyParams, param, require
+from syncbench.study import StudyParamError, StudyParams, param, require, seeded_bug_options
 from tasksync.client import RetryPolicy
 
 GROUP = "clients"  # the Toxiproxy proxy every faulted client goes through
@@ -155,7 +155,7 @@ class ResilienceParams(StudyParams):
         return options + self.bug_options()
 
     def bug_options(self) -> tuple[str, ...]:
-        return ("--seeded-bug", self.seeded_bug) if self.seeded_bug else ()
+        return seeded_bug_options(self)
 
     def rate_server_options(self) -> tuple[str, ...]:
         """The rate-limit phase's server flags."""

@@ -36,11 +36,16 @@ from syncbench.studies.sync.phases import (
     run_profile,
 )
 from syncbench.studies.sync.workload import content_key, fault_schedule, plan_workload
-from syncbench.study import Study, register
+from syncbench.study import Study, enable_seeded_bug, register
 
 
 async def run(params: SyncParams) -> SyncResult:
     """Run the workload under each profile on a fresh stack; the frames, checks and metrics."""
+    with enable_seeded_bug(params):  # a client or replica bug is on for this run only
+        return await _run(params)
+
+
+async def _run(params: SyncParams) -> SyncResult:
     workload = plan_workload(params)
     schedule = fault_schedule(params, workload)
     history = History()

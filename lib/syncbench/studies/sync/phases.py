@@ -23,6 +23,7 @@ from syncbench.nemesis import FaultSchedule, Nemesis
 from syncbench.stack import Stack, StackConfig
 from syncbench.studies.sync.params import SyncParams
 from syncbench.studies.sync.workload import ReplicaPlan, Step, Workload, content_key
+from syncbench.study import seeded_bug_options
 from tasksync.client import RetryPolicy
 from tasksync.client.websocket import ReceivedEvent
 from tasksync.models import EDITABLE_FIELDS
@@ -61,8 +62,8 @@ async def run_profile(params: SyncParams, workload: Workload, schedule: FaultSch
                       run: ProfileRun, environment: dict[str, Any]) -> None:
     """Run the workload under `run.name` on a fresh stack; fills `run` (outcome: states,
     log, conflicts, pending, convergence figures)."""
-    options = ("--seeded-bug", params.seeded_bug) if params.seeded_bug else ()
-    config = StackConfig(groups=params.groups, server_options=options, base_profile=run.name)
+    config = StackConfig(groups=params.groups, server_options=seeded_bug_options(params),
+                         base_profile=run.name)
     async with Stack(config) as stack:
         if stack.toxiproxy_info is not None:
             environment["toxiproxy_version"] = stack.toxiproxy_info.version

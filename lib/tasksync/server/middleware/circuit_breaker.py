@@ -60,8 +60,10 @@ class CircuitBreaker:
         clock: Callable[[], float] = time.monotonic,
         on_transition: Callable[[str, str], None] = lambda old, new: None,
         max_transitions: int = 1000,
+        skip_half_open: bool = False,
     ) -> None:
         self.config = config
+        self._skip_half_open = skip_half_open  # the seeded bug "breaker_skips_half_open"
         self.state = CLOSED
         self.transitions: deque[Transition] = deque(maxlen=max_transitions)
         self._clock = clock
@@ -76,6 +78,9 @@ class CircuitBreaker:
         if self.state == OPEN:
             if self._clock() - self._opened_at < self.config.open_seconds:
                 return False
+            if self._skip_half_open:
+                self._move(CLOSED, f"open for {self.config.open_seconds}s")
+                return True
             self._move(HALF_OPEN, f"open for {self.config.open_seconds}s")
         if self.state == HALF_OPEN:
             if self._trials_in_flight + self._trial_successes >= self.config.half_open_max_calls:

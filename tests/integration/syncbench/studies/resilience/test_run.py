@@ -10,6 +10,7 @@ import pytest
 from syncbench.studies.resilience import STUDY, ResilienceParams
 from syncbench.studies.resilience.faults import study_schedule
 from syncbench.studies.resilience.timeline import PROTECTION_PHASE, RATE_PHASE
+from tasksync import bugs
 
 # One fault that loses responses after the server applied the write, so creates are retried.
 TINY = dict(faults=("cut-responses",), clients=2, lead_seconds=0.3, fault_seconds=1.0,
@@ -94,3 +95,17 @@ async def test_a_replay_plays_the_same_schedule_with_the_same_params_and_seed() 
     assert replay.schedule == first.schedule
     assert replay.windows["profile"].tolist() == first.windows["profile"].tolist()
     assert [c.name for c in replay.checks] == [c.name for c in first.checks]
+
+
+@pytest.mark.timeout(60)
+async def test_a_client_bug_reaches_the_studys_clients_and_is_off_afterwards() -> None:
+    # The seeded client bug runs in this process (the study's clients), not in the server.
+    params = ResilienceParams(**{**TINY, "faults": ()}, ws_clients=0, protection_phase=False,
+                              rate_limit_requests=6, seeded_bug="retry_after_ignored")
+    before = bugs.switched_on()
+    result = await STUDY.run(params)
+
+    honoured = result.check("client_honoured_retry_after")
+    assert honoured.verdict == "fail" and honoured.counterexample
+    assert result.check("no_duplicates_from_retries").verdict != "fail"
+    assert bugs.switched_on() == before
