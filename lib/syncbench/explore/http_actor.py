@@ -99,7 +99,9 @@ class HttpActor:
             task_id = candidates[min(len(candidates) - 1,
                                      int(float(target.get("pick", 0.0)) * len(candidates)))]
         known = self.seen.get(task_id)
-        return task_id, believed or (known.repository if known else None)
+        # the single-task routes name no repository: the request's is where this client
+        # last saw the task (else where it meant it to be)
+        return task_id, (known.repository if known else None) or believed
 
     def _version(self, word: str | int | None, task_id: str) -> int | None:
         """The If-Match / base version a word names: `seen` (newest this client saw, 1 when
