@@ -51,15 +51,17 @@ class SyncParams(StudyParams):
     replicas: int = param(3, "CLI replicas, each behind its own proxy")
     subscribers: int = param(2, "WebSocket subscribers, each behind its own proxy")
     repositories: int = param(1, "replicas are spread round-robin over these repositories")
-    operations_per_replica: int = param(20, "local creates/updates/deletes per replica")
-    mix: dict[str, float] = param(dict(DEFAULT_MIX), "weights of the writes (create, update, "
-                                                     "delete)")
-    sync_every: float = param(3.0, "mean local writes between two periodic syncs of a replica")
+    operations_per_replica: int = param(20, "nominal workload: local creates/updates/deletes "
+                                            "per replica")
+    mix: dict[str, float] = param(dict(DEFAULT_MIX), "nominal workload: weights of the writes "
+                                                     "(create, update, delete)")
+    sync_every: float = param(3.0, "nominal workload: mean local writes between two periodic "
+                                   "syncs of a replica")
     think_s: float = param(0.05, "mean pause (s) before each step of a replica (exponential)")
-    offline_replicas: int = param(1, "replicas that go offline once (an `offline` fault on "
-                                     "their proxy)")
-    offline_s: float = param(0.4, "seconds each offline replica stays offline (its syncs fail "
-                                  "meanwhile)")
+    offline_replicas: int = param(1, "nominal workload: replicas that go offline once (an "
+                                     "`offline` fault on their proxy)")
+    offline_s: float = param(0.4, "seconds each offline replica (generated: the first HTTP "
+                                  "client) stays offline")
     subscriber_outage_s: float = param(0.5, "seconds each subscriber is cut off once (0: never)")
     workload: str = param("generated", "generated: a seeded mix of everything the protocol "
                                        "allows (syncbench.explore); nominal: the replicas' "

@@ -165,10 +165,21 @@ def workload_frame(operations: list[dict] | Any) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=[*head, "args"])
 
 
+def operations_of(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """The schedule a `workload` frame holds (its CSV read back too): `operations` to replay."""
+    ops = []
+    for row in frame.to_dict(orient="records"):
+        args = row.get("args")
+        op = {"step": int(row["step"]), "client": str(row["client"]), "op": str(row["op"]),
+              "kind": str(row["kind"]), "pause": float(row["pause"])}
+        ops.append({**op, **(json.loads(args) if isinstance(args, str) and args else {})})
+    return ops
+
+
 def content_key(content: str) -> str:
     """The logical key a task's content starts with (one key per logical create)."""
     return content.split(" ", 1)[0]
 
 
 __all__ = ["PRIORITIES", "STATUSES", "ReplicaPlan", "Step", "SubscriberPlan", "Workload",
-           "content_key", "fault_schedule", "generated_fault_schedule", "plan_workload", "workload_frame"]
+           "content_key", "fault_schedule", "generated_fault_schedule", "operations_of", "plan_workload", "workload_frame"]
