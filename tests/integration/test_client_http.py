@@ -95,6 +95,28 @@ async def test_a_write_whose_answer_was_lost_is_applied_once(
         assert len((await direct.changes("once")).events) == 1
 
 
+async def test_a_write_sent_again_with_the_callers_key_is_replayed(server: ServerThread) -> None:
+    attempts: list[Attempt] = []
+    async with HTTPClient(server.base_url, client_id="carol", observer=attempts.append) as client:
+        first = await client.create_task("keyed", "once", idempotency_key="carol-1")
+        again = await client.create_task("keyed", "once", idempotency_key="carol-1")
+        edited = await client.update_task(first.id, status="completed", idempotency_key="carol-2")
+        assert await client.update_task(first.id, status="completed",
+                                         idempotency_key="carol-2") == edited
+        assert (await client.delete_task(first.id, idempotency_key="carol-3")).deleted
+    async with BatchClient(server.base_url, client_id="carol") as batch:
+        items = [SyncItem(change_id="1", task_id="k1", task=SyncTaskFields(content="k"))]
+        sent = await batch.batch_sync("keyed", items, idempotency_key="carol-4")
+        assert await batch.batch_sync("keyed", items, idempotency_key="carol-4") == sent
+    assert again == first
+    assert [a.idempotency_key for a in attempts] == ["carol-1", "carol-1", "carol-2", "carol-2",
+                                                     "carol-3"]
+    async with HTTPClient(server.base_url) as direct:
+        assert [t.id async for t in direct.iter_tasks("keyed", include_deleted=True)] == [
+            first.id, "k1"]
+        assert len((await direct.changes("keyed")).events) == 4
+
+
 async def test_a_lost_batch_answer_is_replayed_not_reapplied(
     dropping_proxy: AnswerDroppingProxy, server: ServerThread
 ) -> None:

@@ -102,6 +102,7 @@ class BaseClient:
         body: Any = None,
         headers: Mapping[str, str] | None = None,
         write: bool = False,
+        idempotency_key: str | None = None,
     ) -> Reply:
         """The 2xx response to `method API_PREFIX+path`, sent with retries (see sender.py)."""
         content = None if body is None else msgspec.json.encode(body)
@@ -113,6 +114,7 @@ class BaseClient:
             content=content,
             headers=headers,
             write=write,
+            idempotency_key=idempotency_key,
         )
 
     @staticmethod

@@ -24,11 +24,13 @@ class BatchClient(BaseClient):
         client_id: str | None = None,
         *,
         pull_limit: int = 10_000,
+        idempotency_key: str | None = None,
     ) -> SyncResponse:
         """Each item's result, the conflicts, and the events after `cursor` (new cursor too).
 
         `client_id` defaults to this client's id; it is what the server compares to decide
-        that a client never conflicts with its own earlier writes.
+        that a client never conflicts with its own earlier writes. `idempotency_key`: the key
+        to send instead of a fresh one (to retry this very batch later).
         """
         body = SyncRequest(
             repository=repository,
@@ -38,5 +40,6 @@ class BatchClient(BaseClient):
             strategy=strategy,
             pull_limit=pull_limit,
         )
-        response = await self._send("batch_sync", "POST", "/sync/batch", body=body, write=True)
+        response = await self._send("batch_sync", "POST", "/sync/batch", body=body, write=True,
+                                   idempotency_key=idempotency_key)
         return self._decode(response, SyncResponse)

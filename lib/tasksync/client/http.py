@@ -42,12 +42,18 @@ class HTTPClient(BaseClient):
         id: str | None = None,
         status: str = "pending",
         priority: str = "medium",
+        idempotency_key: str | None = None,
     ) -> Task:
-        """The created task (or the stored one when `id` exists with identical fields)."""
+        """The created task (or the stored one when `id` exists with identical fields).
+
+        `idempotency_key` (on every write): the key to send instead of a fresh one, so that
+        the caller can retry the very same write later (the server replays its reply).
+        """
         body = _given(
             repository=repository, content=content, id=id, status=status, priority=priority
         )
-        response = await self._send("create_task", "POST", "/tasks", body=body, write=True)
+        response = await self._send("create_task", "POST", "/tasks", body=body, write=True,
+                                   idempotency_key=idempotency_key)
         return self._decode(response, Task)
 
     async def get_task(self, task_id: str) -> Task:
@@ -106,6 +112,7 @@ class HTTPClient(BaseClient):
         status: str | None = None,
         priority: str | None = None,
         if_match: int | None = None,
+        idempotency_key: str | None = None,
     ) -> Task:
         """The task after the edit; only the given fields change.
 
@@ -120,10 +127,13 @@ class HTTPClient(BaseClient):
             body=body,
             headers=_if_match(if_match),
             write=True,
+            idempotency_key=idempotency_key,
         )
         return self._decode(response, Task)
 
-    async def delete_task(self, task_id: str, *, if_match: int | None = None) -> Task:
+    async def delete_task(
+        self, task_id: str, *, if_match: int | None = None, idempotency_key: str | None = None
+    ) -> Task:
         """The tombstone of the deleted task (deleting a tombstone returns it unchanged)."""
         response = await self._send(
             "delete_task",
@@ -131,6 +141,7 @@ class HTTPClient(BaseClient):
             f"/tasks/{_segment(task_id)}",
             headers=_if_match(if_match),
             write=True,
+            idempotency_key=idempotency_key,
         )
         return self._decode(response, Task)
 

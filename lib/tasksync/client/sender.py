@@ -91,13 +91,15 @@ class RetryingSender:
         content: bytes | None = None,
         headers: Mapping[str, str] | None = None,
         write: bool = False,
+        idempotency_key: str | None = None,
     ) -> Reply:
         """The 2xx response to the request, after retries; raises a TaskSyncError otherwise.
 
-        A `write` gets one Idempotency-Key, reused by every attempt of this call, so a
+        A `write` gets one Idempotency-Key (`idempotency_key` when the caller gives one, to
+        retry a write of its own later), reused by every attempt of this call, so a
         retried write is applied at most once.
         """
-        key = new_id() if write else None
+        key = (idempotency_key or new_id()) if write else None
         request_headers = dict(headers or {})
         if key is not None:
             request_headers["Idempotency-Key"] = key

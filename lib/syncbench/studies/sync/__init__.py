@@ -14,20 +14,30 @@ toxics) leaks from one profile into the next:
   off once for `offline_s` (their syncs fail meanwhile, their edits queue), every subscriber
   once for `subscriber_outage_s` (it must resume from its last seq). The windows come from
   the seed (`workload.fault_schedule`), or from `schedule` when given (a replay).
+- With `workload: generated` (the default) the work is instead a seeded operation schedule
+  (syncbench.explore.generate): HTTP clients, replicas and subscribers doing everything the
+  protocol allows, boundary values and races on purpose; `operations` replays a given one.
+  Replicas go offline through their own ops; the nemesis cuts subscribers and the first
+  HTTP client off (`workload.generated_fault_schedule`).
 - Heal, then quiesce: every replica syncs in rounds until all replicas and the server hold
   identical tasks and every outbox is empty (deadline `converge_timeout_s`); the time from
   the last write's completion to that moment is the convergence time. Subscribers then get
   `delivery_timeout_s` to reach the last seq. Then the final reads.
 
 Modules: `params` (SyncParams), `workload` (the seeded plan and its fault schedule),
-`phases` (one profile's run), `checks` (acknowledged changes, settled), `analysis` (frames,
+`phases` (one profile's run), `generated` (one profile's run of a generated workload), `checks` (acknowledged changes, settled), `analysis` (frames,
 the six checks, metrics; SyncResult).
 """
 
 from __future__ import annotations
 
+import time
+from typing import Any
+
+from syncbench.explore import generate, op_counts
 from syncbench.history import History
 from syncbench.studies.sync.analysis import SyncResult, assemble
+from syncbench.studies.sync.generated import run_generated_profile
 from syncbench.studies.sync.params import SYNC_STRATEGIES, SyncParams
 from syncbench.studies.sync.phases import (
     REPLICA_RETRY,
@@ -35,13 +45,20 @@ from syncbench.studies.sync.phases import (
     ProfileRun,
     run_profile,
 )
-from syncbench.studies.sync.workload import content_key, fault_schedule, plan_workload
+from syncbench.studies.sync.workload import (
+    content_key,
+    fault_schedule,
+    generated_fault_schedule,
+    plan_workload,
+)
 from syncbench.study import Study, enable_seeded_bug, register
 
 
 async def run(params: SyncParams) -> SyncResult:
     """Run the workload under each profile on a fresh stack; the frames, checks and metrics."""
     with enable_seeded_bug(params):  # a client or replica bug is on for this run only
+        if params.generated:
+            return await _run_generated(params)
         return await _run(params)
 
 
@@ -64,6 +81,30 @@ async def _run(params: SyncParams) -> SyncResult:
         print(f"sync study: profile {profile}: converged={outcome['converged']} in "
               f"{outcome['convergence_s']:.2f}s after the last write", flush=True)
     return assemble(params, history, runs, environment)
+
+
+async def _run_generated(params: SyncParams) -> SyncResult:
+    """The generated workload (or the given `operations`) under each profile."""
+    operations = [dict(op) for op in params.operations] or generate(params, params.seed)
+    schedule = generated_fault_schedule(params, operations)
+    history = History()
+    environment: dict[str, Any] = {"toxiproxy_version": None}
+    counts = op_counts(operations)
+    runs = []
+    for profile in params.profiles:
+        print(f"sync study: profile {profile}: generated workload, {len(operations)} operations "
+              f"({len(counts)} kinds), {params.http_clients} HTTP clients, {params.replicas} "
+              f"replicas, {params.subscribers} subscribers, "
+              f"{len(schedule.for_phase(profile))} faults, seed {params.seed}", flush=True)
+        profile_run = ProfileRun(profile, history)
+        started = time.monotonic()
+        await run_generated_profile(params, operations, schedule, profile_run, environment)
+        runs.append(profile_run)
+        outcome = profile_run.outcome
+        print(f"sync study: profile {profile}: converged={outcome['converged']} in "
+              f"{outcome['convergence_s']:.2f}s after the last write; the profile took "
+              f"{time.monotonic() - started:.1f}s", flush=True)
+    return assemble(params, history, runs, environment, operations)
 
 
 STUDY = register(Study("sync", SyncParams, run, "sync.ipynb",

@@ -19,23 +19,26 @@ from syncbench.checks import (
     no_lost_acknowledged_writes,
     subscribers_saw_every_event,
 )
+from syncbench.explore.records import frames_of
 from syncbench.history import OK, History, Operation
 from syncbench.metric import COUNT, MS, RATIO, Metrics, S
 from syncbench.nemesis import PROCESS, fault_windows
 from syncbench.studies.sync.checks import (
     ACK_FIELDS,
     CONFLICT_FIELDS,
+    CREATE_OPERATIONS,
     LOG_FIELDS,
     PENDING_FIELDS,
     acknowledged_changes_applied_or_reported,
     acknowledged_write_operations,
     every_local_change_acknowledged,
+    generated_checks,
     resume_reached,
     settle_acknowledged,
 )
 from syncbench.studies.sync.params import SyncParams, subscriber_group
 from syncbench.studies.sync.phases import ProfileRun
-from syncbench.studies.sync.workload import content_key
+from syncbench.studies.sync.workload import content_key, workload_frame
 from syncbench.study import StudyResult
 from syncbench.verdict import CheckResult, compose
 
@@ -56,6 +59,11 @@ class SyncResult(StudyResult):
     delivered), `syncs` (one row per sync), `acknowledged` (acknowledged changes and how each
     was settled), `change_log`, `conflicts`, `pending` (changes still queued at the end),
     `convergence` (one row per profile) and `latency_cdf`.
+
+    A generated run (`workload: generated`) adds the frames the checkers read
+    (syncbench.explore.records: `observations`, `subscriptions`, `final_states`,
+    `replica_syncs`; its `deliveries` have their columns, duplicates included) and
+    `workload`, the operation schedule it played (one row per op, `args` as JSON).
     """
 
     def live_deliveries(self) -> pd.DataFrame:
@@ -74,11 +82,15 @@ class SyncResult(StudyResult):
 
 
 def assemble(params: SyncParams, history: History, runs: Sequence[ProfileRun],
-             environment: Mapping[str, Any]) -> SyncResult:
-    """The result of a run whose profiles recorded `runs` into `history`."""
+             environment: Mapping[str, Any],
+             operations: Sequence[Mapping[str, Any]] | None = None) -> SyncResult:
+    """The result of a run whose profiles recorded `runs` into `history` (`operations`: the
+    schedule a generated run played)."""
     history.complete_pending("the study ended first")
     outcomes = [run.outcome for run in runs]
-    deliveries = _frame((d for run in runs for d in run.deliveries), DELIVERY_FIELDS)
+    recorders = [run.recorder for run in runs if run.recorder is not None]
+    deliveries = (frames_of(recorders, "deliveries") if recorders else
+                  _frame((d for run in runs for d in run.deliveries), DELIVERY_FIELDS))
     acks = _frame((a for run in runs for a in run.acks), ACK_FIELDS)
     change_log = _frame((e for o in outcomes for e in o["log"]), LOG_FIELDS)
     conflicts = _frame((c for o in outcomes for c in o["conflicts"]), CONFLICT_FIELDS)
@@ -98,11 +110,16 @@ def assemble(params: SyncParams, history: History, runs: Sequence[ProfileRun],
                               CONVERGENCE_FIELDS),
         "latency_cdf": stats.ecdf_by(live, "latency_ms", "profile"),
     }
+    if recorders:
+        # the checkers' frames (lib/syncbench/checks reads them), and the schedule played
+        for name in ("observations", "subscriptions", "final_states", "replica_syncs"):
+            frames[name] = frames_of(recorders, name)
+        frames["workload"] = workload_frame(operations or [])
     result = SyncResult(
         study="sync", params=params, frames=frames, history=history,
         schedule=[window for run in runs for window in run.played],
         environment=dict(environment))
-    result.checks = _checks(params, history, outcomes, frames)
+    result.checks = _checks(params, history, outcomes, frames) + generated_checks(frames)
     _metrics(result.metrics, params, frames)
     return result
 
@@ -159,18 +176,31 @@ def _checks(params: SyncParams, history: History, outcomes: Sequence[Mapping[str
             o["profile"]: no_duplicates_from_retries(
                 ops_by[o["profile"]], _server_tasks(o),
                 task_key=lambda task: content_key(str(task.get("content", ""))),
-                op_key=lambda op: op.args.get("key"),
-                create_operations={"local_create"})
+                op_key=lambda op: op.args.get("key") or op.args.get("content_key"),
+                create_operations=CREATE_OPERATIONS)
             for o in outcomes}),
         compose("subscribers_saw_every_event", {
             o["profile"]: resume_reached(subscribers_saw_every_event(
-                deliveries_by.get(o["profile"], empty_deliveries)[delivery_columns],
+                *_drained(o, deliveries_by.get(o["profile"], empty_deliveries)[
+                    [*delivery_columns, "connection"]]),
                 {repo: log_seqs[o["profile"]][repo] for repo in o["states"]},
-                subscriptions={sub: dict.fromkeys(o["states"], 0) for sub in subscribers}),
+                subscriptions=o.get("drain_positions") or {
+                    sub: dict.fromkeys(o["states"], 0) for sub in subscribers}),
                 o["profile"] in cut_off, o["reconnects"])
             for o in outcomes}),
     ]
     return checks
+
+
+def _drained(outcome: Mapping[str, Any], deliveries: pd.DataFrame) -> tuple[pd.DataFrame]:
+    """The deliveries subscribers_saw_every_event judges: all of them in a nominal run; in a
+    generated run those of each subscriber's final drain (a resume from the last seq it was
+    delivered), since its earlier connections started where the schedule said."""
+    last = outcome.get("drain_connections")
+    if not last:
+        return (deliveries[["subscriber", "repository", "seq", "received_time"]],)
+    final = deliveries["connection"] == deliveries["subscriber"].map(last)
+    return (deliveries[final][["subscriber", "repository", "seq", "received_time"]],)
 
 
 def _server_tasks(outcome: Mapping[str, Any]) -> dict[str, Any]:

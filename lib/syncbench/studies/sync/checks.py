@@ -33,6 +33,8 @@ CONFLICT_FIELDS = ["profile", "replica", "repository", "change_id", "task_id", "
                    "strategy", "winner", "base_version"]
 PENDING_FIELDS = ["profile", "replica", "repository", "change_id", "task_id"]
 SETTLED_AS = ("applied", "conflict", "lost")
+# the operations that create a task (a logical create each, keyed by `key` or `content_key`)
+CREATE_OPERATIONS = frozenset({"local_create", "create", "retry_create"})
 
 
 def _fields(row: Mapping[str, Any]) -> tuple[Any, ...]:
@@ -164,6 +166,24 @@ def resume_reached(result: CheckResult, cut_off: bool, reconnects: int) -> Check
     return result
 
 
-__all__ = ["ACK_FIELDS", "CONFLICT_FIELDS", "LOG_FIELDS", "PENDING_FIELDS", "SETTLED_AS",
+def generated_checks(frames: Mapping[str, pd.DataFrame]) -> list[CheckResult]:
+    """The checks of a generated run's own frames (none without them).
+
+    TODO(integrator, issue 10): wire the checkers of lib/syncbench/checks here, each on the
+    frames of contract section 2 (all frames carry `profile`: compose per profile):
+    - sessions.session_guarantees(frames["observations"]) -> read_your_writes,
+      monotonic_reads, monotonic_writes, writes_follow_reads
+    - feeds.change_feed(frames["deliveries"], frames["subscriptions"], frames["change_log"])
+    - integrity.response_integrity(frames["observations"])
+    - conditional.conditional_writes(frames["observations"]) (the History's If-Match args:
+      op args `if_match`, `task_id`; observations' op_id joins them)
+    - stability.time_to_stable(...) and replica_matches_server(frames["replica_syncs"])
+    """
+    if "observations" not in frames:
+        return []
+    return []
+
+
+__all__ = ["ACK_FIELDS", "CONFLICT_FIELDS", "CREATE_OPERATIONS", "LOG_FIELDS", "PENDING_FIELDS", "SETTLED_AS",
            "acknowledged_changes_applied_or_reported", "acknowledged_write_operations",
-           "every_local_change_acknowledged", "resume_reached", "settle_acknowledged"]
+           "every_local_change_acknowledged", "generated_checks", "resume_reached", "settle_acknowledged"]

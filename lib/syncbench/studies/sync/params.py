@@ -6,6 +6,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from syncbench.explore import resolve_weights
 from syncbench.nemesis import fault_kind, parse_schedule
 from syncbench.profiles import ProfileError, get_profile, load_profiles
 from syncbench.study import StudyParamError, StudyParams, param, require
@@ -27,6 +28,20 @@ def subscriber_group(index: int) -> str:
     return f"subscriber-{index}"
 
 
+def client_group(index: int) -> str:
+    """The proxy group of HTTP client `index` of a generated workload (a fault's target)."""
+    return f"client-{index}"
+
+
+def group_of(client: str) -> str:
+    """The proxy group of a generated workload's client: c<i>, r<i> or s<i>."""
+    makers = {"c": client_group, "r": replica_group, "s": subscriber_group}
+    return makers[client[:1]](int(client[1:]))
+
+
+WORKLOADS = ("generated", "nominal")
+
+
 @dataclass(frozen=True)
 class SyncParams(StudyParams):
     """What the sync study runs. Types are checked on construction; `validate` the rest."""
@@ -36,16 +51,28 @@ class SyncParams(StudyParams):
     replicas: int = param(3, "CLI replicas, each behind its own proxy")
     subscribers: int = param(2, "WebSocket subscribers, each behind its own proxy")
     repositories: int = param(1, "replicas are spread round-robin over these repositories")
-    operations_per_replica: int = param(20, "local creates/updates/deletes per replica")
-    mix: dict[str, float] = param(dict(DEFAULT_MIX), "weights of the writes (create, update, "
-                                                     "delete)")
-    sync_every: float = param(3.0, "mean local writes between two periodic syncs of a replica")
+    operations_per_replica: int = param(20, "nominal workload: local creates/updates/deletes "
+                                            "per replica")
+    mix: dict[str, float] = param(dict(DEFAULT_MIX), "nominal workload: weights of the writes "
+                                                     "(create, update, delete)")
+    sync_every: float = param(3.0, "nominal workload: mean local writes between two periodic "
+                                   "syncs of a replica")
     think_s: float = param(0.05, "mean pause (s) before each step of a replica (exponential)")
-    offline_replicas: int = param(1, "replicas that go offline once (an `offline` fault on "
-                                     "their proxy)")
-    offline_s: float = param(0.4, "seconds each offline replica stays offline (its syncs fail "
-                                  "meanwhile)")
+    offline_replicas: int = param(1, "nominal workload: replicas that go offline once (an "
+                                     "`offline` fault on their proxy)")
+    offline_s: float = param(0.4, "seconds each offline replica (generated: the first HTTP "
+                                  "client) stays offline")
     subscriber_outage_s: float = param(0.5, "seconds each subscriber is cut off once (0: never)")
+    workload: str = param("generated", "generated: a seeded mix of everything the protocol "
+                                       "allows (syncbench.explore); nominal: the replicas' "
+                                       "plain create/update/delete mix (`mix`)")
+    operations: list[dict] = param([], "generated workload: play exactly these operations "
+                                       "instead of generating them (replay, shrinking)")
+    weights: dict[str, float] = param({}, "generated workload: weights of op kinds over "
+                                          "syncbench.explore.DEFAULT_WEIGHTS (0 excludes one)")
+    generated_operations: int = param(600, "generated workload: operations to generate")
+    http_clients: int = param(3, "generated workload: HTTP clients (task routes and batch "
+                                 "sync), each behind its own proxy")
     strategy: str = param("server_wins", "conflict strategy: server_wins, client_wins, "
                                          "last_write_wins, merge")
     converge_timeout_s: float = param(30.0, "deadline for the final sync rounds to converge")
@@ -83,6 +110,26 @@ class SyncParams(StudyParams):
             value = getattr(self, name)
             require(value > 0 and math.isfinite(value), name, value, "seconds above 0")
         self._validate_schedule()
+        self._validate_generated()
+
+    def _validate_generated(self) -> None:
+        require(self.workload in WORKLOADS, "workload", self.workload,
+                f"one of {', '.join(WORKLOADS)}")
+        require(self.generated_operations >= 1, "generated_operations",
+                self.generated_operations, "1 or more")
+        require(self.http_clients >= 0, "http_clients", self.http_clients, "0 or more")
+        resolve_weights(self.weights)
+        counts = {"c": self.http_clients, "r": self.replicas, "s": self.subscribers}
+        for index, op in enumerate(self.operations):
+            ok = isinstance(op, dict) and {"step", "client", "op"} <= set(op)
+            require(ok, "operations", self.operations, f"operation {index}: a mapping with "
+                    "step, client and op (as a generated run's `workload` frame holds)")
+            client = str(op["client"])
+            role, number = client[:1], client[1:]
+            require(role in counts and number.isdigit() and int(number) < counts[role],
+                    "operations", self.operations,
+                    f"operation {index}: a client among c0..c{self.http_clients - 1}, "
+                    f"r0..r{self.replicas - 1}, s0..s{self.subscribers - 1}, not {client!r}")
 
     def _validate_profiles(self) -> None:
         require(bool(self.profiles), "profiles", self.profiles,
@@ -112,11 +159,18 @@ class SyncParams(StudyParams):
                     f"({', '.join(self.profiles)}) or none, not {fault.phase!r}")
 
     @property
+    def generated(self) -> bool:
+        """Whether the run plays a generated workload (or the given `operations`)."""
+        return self.workload == "generated"
+
+    @property
     def groups(self) -> tuple[str, ...]:
-        """Every proxy group of a profile's stack: one per replica, one per subscriber."""
+        """Every proxy group of a profile's stack: one per replica, one per subscriber, and
+        with a generated workload one per HTTP client."""
+        clients = tuple(map(client_group, range(self.http_clients))) if self.generated else ()
         return (*map(replica_group, range(self.replicas)),
-                *map(subscriber_group, range(self.subscribers)))
+                *map(subscriber_group, range(self.subscribers)), *clients)
 
 
-__all__ = ["DEFAULT_MIX", "SYNC_STRATEGIES", "WRITE_KINDS", "SyncParams", "replica_group",
-           "subscriber_group"]
+__all__ = ["DEFAULT_MIX", "SYNC_STRATEGIES", "WORKLOADS", "WRITE_KINDS", "SyncParams",
+           "client_group", "group_of", "replica_group", "subscriber_group"]

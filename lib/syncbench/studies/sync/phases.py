@@ -56,6 +56,7 @@ class ProfileRun:
     creates: dict[str, int] = field(default_factory=dict)
     played: list[dict[str, Any]] = field(default_factory=list)
     outcome: dict[str, Any] = field(default_factory=dict)  # see `run_profile`
+    recorder: Any = None  # a generated run's syncbench.explore.records.Recorder
 
 
 async def run_profile(params: SyncParams, workload: Workload, schedule: FaultSchedule,

@@ -15,13 +15,18 @@ between 10% and 50% of the longest replica's planned pauses, while live events s
 
 from __future__ import annotations
 
+import json
 import random
 from dataclasses import dataclass, replace
+from typing import Any
+
+import pandas as pd
 
 from syncbench.nemesis import FaultSchedule, parse_schedule
 from syncbench.studies.sync.params import (
     WRITE_KINDS,
     SyncParams,
+    client_group,
     replica_group,
     subscriber_group,
 )
@@ -127,10 +132,54 @@ def fault_schedule(params: SyncParams, workload: Workload) -> FaultSchedule:
         for profile in params.profiles for group, at, duration in windows])
 
 
+def generated_fault_schedule(params: SyncParams, operations: list[dict]) -> FaultSchedule:
+    """The schedule a generated workload plays: `params.schedule` when given (a replay),
+    else, once per profile, an `offline` window of `subscriber_outage_s` on every subscriber
+    and one of `offline_s` on the first HTTP client, each starting between 10% and 60% of
+    the longest client's planned pauses (replicas go offline through their own ops)."""
+    if params.schedule:
+        return parse_schedule(params.schedule)
+    rng = random.Random(params.seed + 1)  # apart from the generator's draws
+    planned: dict[str, float] = {}
+    for op in operations:
+        planned[op["client"]] = planned.get(op["client"], 0.0) + float(op.get("pause") or 0.0)
+    span = max(planned.values(), default=1.0)
+    windows = [(subscriber_group(index), params.subscriber_outage_s)
+               for index in range(params.subscribers) if params.subscriber_outage_s > 0]
+    if params.http_clients:
+        windows.append((client_group(0), params.offline_s))
+    timed = [(group, round(rng.uniform(0.1, 0.6) * span, 3), duration)
+             for group, duration in windows]
+    return parse_schedule([
+        {"at": at, "for": duration, "fault": "offline", "target": group, "phase": profile}
+        for profile in params.profiles for group, at, duration in timed])
+
+
+def workload_frame(operations: list[dict] | Any) -> pd.DataFrame:
+    """A schedule as a frame: step, client, op, kind, pause, and the rest as JSON `args`
+    (`json.loads` of each, merged with the first five, gives the op back)."""
+    head = ("step", "client", "op", "kind", "pause")
+    rows = [{**{name: op.get(name) for name in head},
+             "args": json.dumps({k: v for k, v in op.items() if k not in head}, sort_keys=True)}
+            for op in operations]
+    return pd.DataFrame(rows, columns=[*head, "args"])
+
+
+def operations_of(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """The schedule a `workload` frame holds (its CSV read back too): `operations` to replay."""
+    ops = []
+    for row in frame.to_dict(orient="records"):
+        args = row.get("args")
+        op = {"step": int(row["step"]), "client": str(row["client"]), "op": str(row["op"]),
+              "kind": str(row["kind"]), "pause": float(row["pause"])}
+        ops.append({**op, **(json.loads(args) if isinstance(args, str) and args else {})})
+    return ops
+
+
 def content_key(content: str) -> str:
     """The logical key a task's content starts with (one key per logical create)."""
     return content.split(" ", 1)[0]
 
 
 __all__ = ["PRIORITIES", "STATUSES", "ReplicaPlan", "Step", "SubscriberPlan", "Workload",
-           "content_key", "fault_schedule", "plan_workload"]
+           "content_key", "fault_schedule", "generated_fault_schedule", "operations_of", "plan_workload", "workload_frame"]

@@ -1,4 +1,5 @@
-"""The sync study end to end on real stacks (tasksync server + Toxiproxy), tiny parameters."""
+"""The sync study's nominal workload end to end on real stacks (tasksync server + Toxiproxy),
+tiny parameters (the generated workload: test_generated.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from syncbench.nemesis import parse_schedule
 from syncbench.studies.sync import SyncParams, run
 
 # Subscribers are offline for a short part of the run only: live events must flow too.
-TINY = dict(replicas=3, subscribers=2, operations_per_replica=12, think_s=0.05, offline_s=0.3,
+TINY = dict(workload="nominal", replicas=3, subscribers=2, operations_per_replica=12, think_s=0.05, offline_s=0.3,
             subscriber_outage_s=0.15, delivery_timeout_s=5.0, seed=4)
 
 

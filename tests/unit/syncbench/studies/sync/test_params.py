@@ -13,8 +13,12 @@ def test_defaults_are_valid_and_lists_become_tuples() -> None:
     params = SyncParams(profiles=["lan", "wan"])  # type: ignore[arg-type]
     assert params.profiles == ("lan", "wan")
     assert params.to_dict()["profiles"] == ["lan", "wan"]
+    assert params.workload == "generated" and params.operations == []
     assert params.groups == ("replica-0", "replica-1", "replica-2", "subscriber-0",
-                             "subscriber-1")
+                             "subscriber-1", "client-0", "client-1", "client-2")
+    nominal = params.replace(workload="nominal")
+    assert nominal.groups == ("replica-0", "replica-1", "replica-2", "subscriber-0",
+                              "subscriber-1"), "the nominal workload has no HTTP clients"
 
 
 def test_the_notebook_parameters_cell_is_the_params_class() -> None:
@@ -63,6 +67,14 @@ def test_params_come_back_from_their_plain_form() -> None:
                         "phase": "mobile-3g"}]}, "schedule"),
         ({"schedule": [{"at": 0, "for": 0, "fault": "offline", "target": "replica-0"}]},
          "schedule"),
+        ({"workload": "chaos"}, "workload"),
+        ({"generated_operations": 0}, "generated_operations"),
+        ({"http_clients": -1}, "http_clients"),
+        ({"weights": {"teleport": 1.0}}, "weights"),
+        ({"weights": {"create": -1.0}}, "weights"),
+        ({"operations": [{"client": "c0", "op": "create"}]}, "operations"),
+        ({"operations": [{"step": 0, "client": "c9", "op": "get"}]}, "operations"),
+        ({"operations": [{"step": 0, "client": "x0", "op": "get"}]}, "operations"),
     ],
 )
 def test_a_bad_parameter_is_refused_naming_it(overrides: dict, parameter: str) -> None:

@@ -1,0 +1,251 @@
+"""The other two roles of a generated run: CLI replicas and WebSocket subscribers.
+
+A replica (tasksync.replica.Replica, its own SQLite file) edits locally and syncs; `offline`
+and `online` put its proxy group out and back through the nemesis (recorded as faults), so
+its writes queue meanwhile. After every sync its state is compared with the server's
+(`replica_syncs`), and each change that left its outbox is acknowledged (the rows the sync
+study's own checks read). A subscriber is a `Feed`: each subscribe or resume a new
+connection from a position, recorded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+from syncbench.explore.context import RunContext, position
+from syncbench.explore.feed import Feed, FeedError
+from syncbench.explore.http_actor import content_key
+from syncbench.explore.records import shown_content
+from syncbench.history import OK, attempt_applied_nothing
+from syncbench.nemesis import ActiveFault
+from tasksync.models import EDITABLE_FIELDS
+from tasksync.replica import Replica, SyncError
+from tasksync.replica.records import LocalTask
+
+COMPARED = (*EDITABLE_FIELDS, "version")
+
+
+def _snapshot(task: Any) -> tuple[Any, ...]:
+    """What replica and server states are compared on: fields and version."""
+    get = task.get if isinstance(task, dict) else lambda name: getattr(task, name)
+    return tuple(bool(get(name)) if name == "deleted" else get(name) for name in COMPARED)
+
+
+def differing_tasks(local: dict[str, Any], server: dict[str, Any]) -> int:
+    """How many task ids the two states disagree on (absent on one side counts)."""
+    return sum(1 for task_id in set(local) | set(server)
+               if task_id not in local or task_id not in server
+               or _snapshot(local[task_id]) != _snapshot(server[task_id]))
+
+
+class ReplicaActor:
+    """Replica `name` of `repository`, syncing through its own proxy group."""
+
+    def __init__(self, ctx: RunContext, name: str, repository: str) -> None:
+        self.ctx = ctx
+        self.name = name
+        self.repository = repository
+        self.group = ctx.group_of(name)
+        self.replica: Replica = ctx.stack.replica(name, self.group, repository,
+                                                  client_options=ctx.client_options())
+        self.offline_fault: ActiveFault | None = None
+
+    async def run(self, op: dict[str, Any]) -> None:
+        await getattr(self, f"_{op['op']}")(op)
+
+    def _live(self) -> list[LocalTask]:
+        return self.replica.list()
+
+    def _target(self, op: dict[str, Any], live: list[LocalTask]) -> LocalTask | None:
+        """The task an edit names: by content key (`key_of`) when the replica has it, else
+        the pick-th of its live tasks."""
+        if op.get("key_of"):
+            named = [task for task in live if content_key(task.content) == op["key_of"]]
+            if named:
+                return named[0]
+        if not live:
+            return None
+        return live[min(len(live) - 1, int(float(op.get("pick", 0.0)) * len(live)))]
+
+    async def _local_create(self, op: dict[str, Any]) -> None:
+        key = op["key"]
+        async with self.ctx.op(self.name, op, "local_create", key=key,
+                               repository=self.repository) as (handle, _):
+            task = await asyncio.to_thread(self.replica.add, f"{key} new", status=op["status"],
+                                           priority=op["priority"])
+            handle.note(task_id=task.id)
+        await self._queued(handle, "create", key)
+
+    async def _local_update(self, op: dict[str, Any]) -> None:
+        await self._local_edit(op, "update")
+
+    async def _local_delete(self, op: dict[str, Any]) -> None:
+        await self._local_edit(op, "delete")
+
+    async def _local_edit(self, op: dict[str, Any], action: str) -> None:
+        target = self._target(op, await asyncio.to_thread(self._live))
+        key = content_key(target.content) if target else None
+        async with self.ctx.op(self.name, op, f"local_{action}", key=key,
+                               task_id=target.id if target else None,
+                               repository=self.repository, key_of=op.get("key_of")) as (handle, _):
+            if target is None:
+                handle.fail("no live task in this replica to edit")
+            elif action == "update":
+                await asyncio.to_thread(
+                    self.replica.edit, target.id, content=f"{key} {op['content_suffix']}",
+                    status=op.get("status"), priority=op.get("priority"))
+            else:
+                await asyncio.to_thread(self.replica.rm, target.id)
+        if target is not None:
+            await self._queued(handle, action, key, target.id)
+
+    async def _queued(self, handle: Any, action: str, key: str | None,
+                      task_id: str | None = None) -> None:
+        """Remember the change a local write queued (an edit that changes nothing queues
+        nothing: the newest change is then an older one, already remembered)."""
+        if handle.outcome != OK:
+            return
+        pending = await asyncio.to_thread(self.replica.pending_changes)
+        if pending and (self.name, pending[-1].change_id) not in self.ctx.changes:
+            change = pending[-1]
+            self.ctx.changes[(self.name, change.change_id)] = {
+                "local_op_id": handle.op_id, "kind": action, "key": key,
+                "task_id": task_id or handle.op.task_id,
+                **{name: getattr(change.task, name) for name in EDITABLE_FIELDS},
+                "content": shown_content(change.task.content)}
+
+    async def _offline(self, op: dict[str, Any]) -> None:
+        async with self.ctx.op(self.name, op, "offline", group=self.group):
+            if self.offline_fault is None:
+                self.offline_fault = await self.ctx.nemesis.start("offline", self.group)
+
+    async def _online(self, op: dict[str, Any]) -> None:
+        async with self.ctx.op(self.name, op, "online", group=self.group):
+            fault, self.offline_fault = self.offline_fault, None
+            if fault is not None:
+                await self.ctx.nemesis.stop(fault)
+
+    async def _sync(self, op: dict[str, Any]) -> None:
+        await self.sync(op)
+
+    async def sync(self, op: dict[str, Any] | None, stage: str = "periodic",
+                   strategy: str | None = None) -> None:
+        """One sync, recorded; the changes that left the outbox meanwhile are acknowledged by
+        it; then the replica's state against the server's."""
+        ctx = self.ctx
+        strategy = strategy or (op or {}).get("strategy") or ctx.config.strategy
+        before = [c.change_id for c in await asyncio.to_thread(self.replica.pending_changes)]
+        report = None
+        async with ctx.op(self.name, op, "sync", stage=stage, strategy=strategy,
+                          repository=self.repository, queued=len(before)) as (handle, _):
+            try:
+                report = await self.replica.sync(strategy)
+            except SyncError as exc:
+                tried = handle.op.attempt_outcomes
+                if tried and all(attempt_applied_nothing(outcome) for outcome in tried):
+                    handle.fail(exc)
+                else:
+                    handle.info(exc)
+            else:
+                handle.note(seq=report.cursor)
+        after = {c.change_id for c in await asyncio.to_thread(self.replica.pending_changes)}
+        acknowledged = [change_id for change_id in before if change_id not in after]
+        for change_id in acknowledged:
+            local = ctx.changes.get((self.name, change_id), {})
+            ctx.acks.append({
+                "profile": ctx.profile, "replica": self.name, "repository": self.repository,
+                "change_id": change_id, "sync_op_id": handle.op_id,
+                "sync_outcome": handle.outcome, "local_op_id": local.get("local_op_id"),
+                "kind": local.get("kind"), "key": local.get("key"),
+                "task_id": local.get("task_id"),
+                **{name: local.get(name) for name in EDITABLE_FIELDS}})
+        ctx.syncs.append({
+            "profile": ctx.profile, "replica": self.name, "op_id": handle.op_id, "stage": stage,
+            "outcome": handle.outcome, "queued": len(before), "acknowledged": len(acknowledged),
+            "pushed": report.pushed if report else None,
+            "pulled": report.pulled if report else None,
+            "applied": report.applied if report else None,
+            "conflicts": len(report.conflicts) if report else None,
+            "round_trips": report.round_trips if report else None,
+            "attempts": len(handle.op.attempt_outcomes or ()),
+            "duration_s": handle.op.latency_s})
+        await self.compare(handle.op_id)
+
+    async def compare(self, op_id: int | None) -> bool:
+        """Record this replica's state against the server's now; whether they match."""
+        server = await self.ctx.stack.server_tasks(self.repository)
+        local = await asyncio.to_thread(self.replica.tasks)
+        differing = differing_tasks(local, server)
+        self.ctx.recorder.add(
+            "replica_syncs", replica=self.name, op_id=op_id, time=time.time(),
+            repository=self.repository, cursor=await asyncio.to_thread(self.replica.cursor),
+            matches_server=differing == 0, differing_tasks=differing)
+        return differing == 0
+
+
+class SubscriberActor:
+    """Subscriber `name`: subscribe, resume and unsubscribe at chosen positions."""
+
+    def __init__(self, ctx: RunContext, name: str) -> None:
+        self.ctx = ctx
+        self.name = name
+        self.feed = Feed(name, ctx.stack.ws_url(ctx.group_of(name)), ctx.recorder,
+                         answer_timeout=ctx.config.answer_timeout_s)
+
+    async def run(self, op: dict[str, Any]) -> None:
+        await getattr(self, f"_{op['op']}")(op)
+
+    async def _subscribe(self, op: dict[str, Any]) -> None:
+        repositories = [repo for repo in op["repositories"] if repo in self.ctx.repositories] \
+            or list(self.ctx.repositories)
+        positions = {repo: position(op["at"], self.feed.known_last(repo)) for repo in repositories}
+        await self._open(op, "subscribe", positions)
+
+    async def _resume(self, op: dict[str, Any] | None) -> None:
+        repositories = sorted(self.feed.subscribed) or list(self.ctx.repositories)
+        positions = {repo: self.feed.last_delivered.get(repo, 0) for repo in repositories}
+        await self._open(op, "resume", positions)
+
+    async def _open(self, op: dict[str, Any] | None, action: str,
+                    positions: dict[str, int]) -> None:
+        async with self.ctx.op(self.name, op, action, positions=positions) as (handle, _):
+            try:
+                last = await self.feed.open(positions, action, handle.op_id)
+            except FeedError as exc:
+                handle.fail(exc)  # a subscription changes nothing on the server
+            else:
+                handle.op.args["server_last"] = last
+                handle.note(seq=max(last.values(), default=0))
+
+    async def _unsubscribe(self, op: dict[str, Any]) -> None:
+        async with self.ctx.op(self.name, op, "unsubscribe",
+                               repositories=op["repositories"]) as (handle, _):
+            try:
+                await self.feed.unsubscribe(op["repositories"], handle.op_id)
+            except FeedError as exc:
+                handle.fail(exc)
+
+    async def drain(self, last_seqs: dict[str, int], timeout: float) -> bool:
+        """The final drain: resume every repository from the last seq delivered and wait
+        until each reached the server's last seq; whether all did in time."""
+        self.feed.subscribed = set(last_seqs)
+        async with self.ctx.op(self.name, None, "final_drain") as (handle, _):
+            positions = {repo: self.feed.last_delivered.get(repo, 0) for repo in last_seqs}
+            try:
+                await self.feed.open(positions, "resume", handle.op_id)
+            except FeedError as exc:
+                handle.fail(exc)
+                return False
+            handle.op.args["positions"] = positions
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if all(self.feed.last_delivered.get(repo, 0) >= seq
+                   for repo, seq in last_seqs.items()):
+                return True
+            await asyncio.sleep(0.05)
+        return False
+
+
+__all__ = ["ReplicaActor", "SubscriberActor", "differing_tasks"]
