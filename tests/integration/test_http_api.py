@@ -37,6 +37,16 @@ async def test_create_with_client_id_is_idempotent_for_identical_fields(http: ht
     assert different.json()["current"]["content"] == "x"
 
 
+async def test_create_with_an_id_taken_in_another_repository_never_shows_that_task(
+        http: httpx.AsyncClient) -> None:
+    await create(http, id="shared-id", repository="alpha", content="alpha's secret")
+    response = await http.post("/api/v1/tasks", json={"repository": "beta", "content": "x",
+                                                      "id": "shared-id"})
+    assert response.status_code == 409 and response.json()["error"] == "id_conflict"
+    assert response.json().get("current") is None
+    assert "alpha's secret" not in response.text and "another repository" in response.text
+
+
 async def test_get_returns_task_and_404_for_unknown(http: httpx.AsyncClient) -> None:
     task = await create(http)
     response = await http.get(f"/api/v1/tasks/{task['id']}")

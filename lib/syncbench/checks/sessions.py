@@ -30,7 +30,10 @@ is one state. Adapted to this protocol:
   version is known: a deleted row in any client's observations, or, when `change_log` is
   given, a deleted event there. Pass `change_log` when deletes can end `info` (their reply,
   and so their row, lost), else such a delete makes a false absence;
-- an empty listing leaves no row, so only listings that returned something are seen.
+- an empty listing leaves no row, so only listings that returned something are seen;
+- the reply to a write re-sent with its Idempotency-Key (an operation named `retry_*`) may
+  be the stored reply of the first send (PROTOCOL.md: same status and body), a state as of
+  then: its read rows (an error reply's `current`) are left out, as the first send's are.
 
 Each failure is one counterexample entry: the client, the task, `why`, and the two `rows`
 that show it (for an absence, the write or read, and the listing op it is missing from);
@@ -64,7 +67,8 @@ Row = dict[str, Any]
 def session_guarantees(observations: Any, *, change_log: Any = None) -> dict[str, CheckResult]:
     """The four session guarantees (GUARANTEES, in order) over `observations`, per client."""
     rows = [row for row in frame_rows(observations, ("op_id", "version", "seq"))
-            if row.get("version") is not None and row.get("task_id") is not None]
+            if row.get("version") is not None and row.get("task_id") is not None
+            and not _stored_reply(row)]
     deleted_at = _deletions(rows, change_log)
     found = {name: _Found() for name in GUARANTEES}
     ops: dict[tuple[str, int], list[Row]] = defaultdict(list)
@@ -188,6 +192,11 @@ class _Session:
             if task not in store or version > store[task]["version"]:
                 store[task] = row
             index[repository].add(task)
+
+
+def _stored_reply(row: Row) -> bool:
+    """A read row of a write re-sent with its key: possibly the first send's stored reply."""
+    return row.get("kind") == "read" and str(row.get("operation", "")).startswith("retry_")
 
 
 def _state(row: Row) -> tuple[Any, Any]:

@@ -245,6 +245,13 @@ class TaskService:
                     )
                     if same:
                         return 200, existing, []
+                    if existing.repository != body.repository:
+                        # ids are global; a reply never carries another repository's task
+                        return 409, ErrorBody(
+                            error="id_conflict",
+                            message=f"task id {body.id} is taken in another repository; "
+                            "choose another id",
+                        ), []
                     return 409, ErrorBody(
                         error="id_conflict",
                         message=f"task {body.id} exists with different fields; choose another id"

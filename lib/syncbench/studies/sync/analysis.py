@@ -119,7 +119,10 @@ def assemble(params: SyncParams, history: History, runs: Sequence[ProfileRun],
         study="sync", params=params, frames=frames, history=history,
         schedule=[window for run in runs for window in run.played],
         environment=dict(environment))
-    result.checks = _checks(params, history, outcomes, frames) + generated_checks(frames)
+    checks, stable = generated_checks(frames, history)
+    if stable is not None:
+        result.frames["time_to_stable"] = stable
+    result.checks = _checks(params, history, outcomes, frames) + checks
     _metrics(result.metrics, params, frames)
     return result
 

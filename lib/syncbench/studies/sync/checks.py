@@ -15,15 +15,24 @@ Every function here is linear in its rows: events and conflicts are indexed in d
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 import pandas as pd
 
-from syncbench.history import OK, Operation
+from syncbench.checks import (
+    change_feed,
+    conditional_writes,
+    replica_matches_server,
+    response_integrity,
+    session_guarantees,
+    time_to_stable,
+)
+from syncbench.history import OK, History, Operation
 from syncbench.plain import is_missing, plain
 from syncbench.studies.sync.phases import TASK_FIELDS
-from syncbench.verdict import PASS, CheckResult
+from syncbench.verdict import PASS, CheckResult, compose
 
 ACK_FIELDS = ["profile", "replica", "repository", "change_id", "sync_op_id", "sync_outcome",
               "local_op_id", "kind", "key", "task_id", *TASK_FIELDS]
@@ -166,22 +175,45 @@ def resume_reached(result: CheckResult, cut_off: bool, reconnects: int) -> Check
     return result
 
 
-def generated_checks(frames: Mapping[str, pd.DataFrame]) -> list[CheckResult]:
-    """The checks of a generated run's own frames (none without them).
+def generated_checks(frames: Mapping[str, pd.DataFrame],
+                     history: History) -> tuple[list[CheckResult], pd.DataFrame | None]:
+    """The checkers of lib/syncbench/checks over a generated run's frames, each composed
+    over the profiles; and the time-to-stable distribution (None without those frames).
 
-    TODO(integrator, issue 10): wire the checkers of lib/syncbench/checks here, each on the
-    frames of contract section 2 (all frames carry `profile`: compose per profile):
-    - sessions.session_guarantees(frames["observations"]) -> read_your_writes,
-      monotonic_reads, monotonic_writes, writes_follow_reads
-    - feeds.change_feed(frames["deliveries"], frames["subscriptions"], frames["change_log"])
-    - integrity.response_integrity(frames["observations"])
-    - conditional.conditional_writes(frames["observations"]) (the History's If-Match args:
-      op args `if_match`, `task_id`; observations' op_id joins them)
-    - stability.time_to_stable(...) and replica_matches_server(frames["replica_syncs"])
+    Session guarantees, the change feed, response integrity, conditional writes, time to
+    stable and each replica against the server at every sync (see each checker's docstring).
     """
     if "observations" not in frames:
-        return []
-    return []
+        return [], None
+    profiles = list(dict.fromkeys(frames["observations"]["profile"]))
+    parts: dict[str, dict[str, CheckResult]] = defaultdict(dict)
+    stable_frames = []
+    for profile in profiles:
+        mine = {name: _of_profile(frames[name], profile) for name in GENERATED_FRAMES}
+        ops = [op for op in history.operations if op.args.get("profile") == profile]
+        for name, result in session_guarantees(mine["observations"],
+                                               change_log=mine["change_log"]).items():
+            parts[name][profile] = result
+        parts["change_feed"][profile] = change_feed(mine["deliveries"], mine["subscriptions"],
+                                                    mine["change_log"])
+        parts["response_integrity"][profile] = response_integrity(mine["observations"])
+        parts["conditional_writes"][profile] = conditional_writes(ops, mine["observations"])
+        stable = time_to_stable(mine["observations"], mine["replica_syncs"],
+                                mine["final_states"])
+        parts["time_to_stable"][profile] = stable.check
+        stable_frames.append(stable.frame.assign(profile=profile))
+        parts["replica_matches_server"][profile] = replica_matches_server(
+            mine["replica_syncs"], mine["observations"])
+    checks = [compose(name, by_profile) for name, by_profile in parts.items()]
+    return checks, pd.concat(stable_frames, ignore_index=True)
+
+
+GENERATED_FRAMES = ("observations", "deliveries", "subscriptions", "change_log",
+                    "final_states", "replica_syncs")
+
+
+def _of_profile(frame: pd.DataFrame, profile: str) -> pd.DataFrame:
+    return frame[frame["profile"] == profile] if "profile" in frame else frame
 
 
 __all__ = ["ACK_FIELDS", "CONFLICT_FIELDS", "CREATE_OPERATIONS", "LOG_FIELDS", "PENDING_FIELDS", "SETTLED_AS",

@@ -57,6 +57,18 @@ def test_a_read_older_than_the_clients_own_write_breaks_read_your_writes() -> No
     assert results["monotonic_reads"].verdict == "unknown"
 
 
+def test_the_stored_reply_to_a_resent_write_is_not_read_as_a_fresh_read() -> None:
+    # the first send got 412 with `current` at version 1; its re-send with the same key gets
+    # that stored reply again, after the client's own write of version 2
+    first, resent = row(2, "c1", "read", "t1", 1, 2), row(3, "c1", "read", "t1", 1, 3)
+    resent["operation"] = "retry_update"
+    rows = [row(1, "c1", "write", "t1", 2, 0), resent]
+    assert session_guarantees(pd.DataFrame(rows))["read_your_writes"].verdict == "unknown"
+    first["operation"] = "update"   # the same stale state read afresh is a violation
+    rows = [row(1, "c1", "write", "t1", 2, 0), first]
+    assert session_guarantees(pd.DataFrame(rows))["read_your_writes"].verdict == "fail"
+
+
 def test_a_read_that_overlaps_the_write_need_not_show_it() -> None:
     # invoked before the write completed: not a later op, so nothing to check
     rows = [row(1, "c1", "write", "t1", 2, 0, 1.0), row(2, "c1", "read", "t1", 1, 0.9)]
