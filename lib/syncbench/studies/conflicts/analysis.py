@@ -83,7 +83,9 @@ def outcome_rows(cells: Sequence[CellRecord], final: FinalState,
         }
         row["outcome"] = outcome_label(row)
         rows.append(row)
-    return pd.DataFrame(rows, columns=list(OUTCOME_COLUMNS))
+    frame = pd.DataFrame(rows, columns=list(OUTCOME_COLUMNS))
+    frame["contest"] = frame["contest"].astype("Int64")  # None for nominal cells
+    return frame
 
 
 def _contest_columns(record: CellRecord) -> dict[str, Any]:

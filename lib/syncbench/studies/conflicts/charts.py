@@ -52,7 +52,12 @@ def outcome_heatmap(
                                                                           columns=columns)
     texts = frame.assign(_text=frame[outcome] + "<br>" + frame[label].astype(str)).pivot(
         index=row, columns=column, values="_text").reindex(index=rows, columns=columns)
-    z = codes.apply(lambda series: series.map(categories.index)).to_numpy(dtype=float)
+    # a (row, column) pair with no outcome (the contest grid need not fill every pair) stays
+    # blank
+    index = {name: float(n) for n, name in enumerate(categories)}
+    z = codes.apply(lambda series: series.map(lambda v: index.get(v, float("nan")))
+                    ).to_numpy(dtype=float)
+    texts = texts.fillna("")
     last = max(len(categories) - 1, 1)
     scale = []
     for index, name in enumerate(categories):
