@@ -11,8 +11,20 @@ A second part sweeps client clock skew under last_write_wins: an "honest" replic
 skewed one edit the same task a random real-time gap apart, and the sweep records whether
 the write made later in real time survived.
 
+A third part plays generated contests (`generated_contests`, from the seed; `generator`):
+two or three replicas edit one task concurrently, random fields on each side (the same
+field to the same or different values, different fields, delete against edit or delete, a
+create under the same client-chosen id), a random strategy, sometimes B offline for several
+edits or two contenders pushing at once, and boundaries on purpose: an `updated_at` equal to
+the server's (a last_write_wins tie, pinned through the replica's clock), the maximal
+content and task id. The same model judges them from what was actually pushed (pushes made
+at once: the serial order that explains the server's outcome), so the same checks apply.
+Each contest's spec is in the outcomes frame (`spec`, with `features` and `push_order`);
+the `contests` parameter runs exactly the given specs (replay, shrinking). `workload`
+picks "nominal" (matrix and sweep), "generated" or "both" (the default).
+
 Faults go through the Nemesis and are recorded in the History: B cut off (`offline`) in
-long_offline_edit, B's clock skewed (`clock`, this package's fault kind) in the clock_skew_*
+long_offline_edit and in offline contests, B's clock skewed (`clock`, this package's fault kind) in the clock_skew_*
 scenarios and the sweep. A `schedule` parameter replaces them (see `phases`).
 
     params/workload  what a run does, the seeded cells and trials
@@ -22,36 +34,43 @@ scenarios and the sweep. A `schedule` parameter replaces them (see `phases`).
     phases           the run's state: replicas, recorded syncs, fault slots, heal/quiesce/reads
     contest          base, tracked writes, the contested push, manual resolution
     scenarios        the nine scenarios and run_cell
+    generator        generated contest specs: made from the seed, checked, described
+    play             playing one contest spec on the stack (run_contest)
     sweep            the last_write_wins clock-skew trials
     checks           expected_conflicts_reported, winner_matches_strategy,
                      no_silently_lost_changes
     analysis         frames, checks and metrics from the records and final reads
-    charts           outcome heatmap, LWW skew chart
+    charts           outcome heatmap (matrix, or `contest_grid` of the contests), LWW skew
+                     chart
     run              run(params)
 
     result = await run(ConflictParams(seed=1))
-    result.outcomes            # scenario, strategy, conflicts, winner, final, expected, lost
+    result.outcomes            # scenario, strategy, conflicts, winner, final, expected, lost,
+                               # workload, contest, features, push_order, spec
+    await run(ConflictParams(workload="generated", contests=[json.loads(spec)]))  # replay
     report = result.report(output_dir)
 
-Checks: conflicts_reported_once and convergence (syncbench.checks),
+Checks: conflicts_reported_once and convergence (syncbench.checks; a third replica compared
+on its own repositories),
 expected_conflicts_reported, winner_matches_strategy, no_silently_lost_changes (`checks`).
 """
 
 from syncbench.studies.conflicts import clock as _clock  # noqa: F401  (registers `clock`)
-from syncbench.studies.conflicts.analysis import outcome_label, skew_summary
+from syncbench.studies.conflicts.analysis import contest_grid, outcome_label, skew_summary
 from syncbench.studies.conflicts.charts import lww_skew_chart, outcome_heatmap
 from syncbench.studies.conflicts.checks import (
     expected_conflicts_reported,
     no_silently_lost_changes,
     winner_matches_strategy,
 )
+from syncbench.studies.conflicts.generator import FEATURES, check_contest, generate_contests
 from syncbench.studies.conflicts.model import (
     BatchExpectation,
     ModelItem,
     expected_batch,
     three_way_merge,
 )
-from syncbench.studies.conflicts.params import SCENARIOS, ConflictParams
+from syncbench.studies.conflicts.params import SCENARIOS, WORKLOADS, ConflictParams
 from syncbench.studies.conflicts.records import Side, describe, short_label
 from syncbench.studies.conflicts.run import run
 from syncbench.studies.conflicts.workload import Cell, SkewTrial, Workload, plan_workload
@@ -59,11 +78,13 @@ from syncbench.study import Study, register
 
 STUDY = register(Study("conflicts", ConflictParams, run, "conflicts.ipynb",
                        "every conflict scenario against every resolution strategy, "
+                       "generated contests with boundaries on purpose, "
                        "and last_write_wins under clock skew"))
 
 __all__ = [
-    "SCENARIOS", "STUDY", "BatchExpectation", "Cell", "ConflictParams", "ModelItem", "Side",
-    "SkewTrial", "Workload", "describe", "expected_batch", "expected_conflicts_reported",
+    "FEATURES", "SCENARIOS", "STUDY", "WORKLOADS", "BatchExpectation", "Cell", "ConflictParams",
+    "ModelItem", "Side", "SkewTrial", "Workload", "check_contest", "contest_grid", "describe",
+    "expected_batch", "expected_conflicts_reported", "generate_contests",
     "lww_skew_chart", "no_silently_lost_changes", "outcome_heatmap", "outcome_label",
     "plan_workload", "run", "short_label", "skew_summary", "three_way_merge",
     "winner_matches_strategy",

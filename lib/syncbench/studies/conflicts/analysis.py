@@ -23,16 +23,24 @@ from syncbench.studies.conflicts.checks import (
     silently_lost,
     winner_matches_strategy,
 )
+from syncbench.studies.conflicts.generator import contest_features, spec_json
 from syncbench.studies.conflicts.phases import FinalState
-from syncbench.studies.conflicts.records import describe, in_state, short_label, task_fields
+from syncbench.studies.conflicts.records import (
+    describe,
+    in_state,
+    short_fields,
+    short_label,
+    task_fields,
+)
 from syncbench.studies.conflicts.scenarios import CellRecord
 from syncbench.studies.conflicts.sweep import TrialRecord
-from syncbench.verdict import CheckResult
+from syncbench.verdict import CheckResult, compose
 
 OUTCOME_COLUMNS: tuple[str, ...] = (
     "scenario", "strategy", "conflicts_reported", "expected_conflicts", "winner",
     "expected_winner", "final_value", "expected_value", "final_label", "silently_lost",
     "newer_side", "newer_kept", "outcome", "repository", "task_id", "push_op_id", "op_ids",
+    "workload", "contest", "features", "push_order", "spec",
 )
 SKEW_COLUMNS: tuple[str, ...] = (
     "trial", "skew_s", "ordering", "gap_s", "measured_gap_s", "newer", "winner",
@@ -71,10 +79,46 @@ def outcome_rows(cells: Sequence[CellRecord], final: FinalState,
             "push_op_id": contest.push_op_id,
             "op_ids": sorted({op for s in contest.sides for op in s.op_ids}
                              | {contest.push_op_id}),
+            **_contest_columns(record),
         }
         row["outcome"] = outcome_label(row)
         rows.append(row)
-    return pd.DataFrame(rows, columns=list(OUTCOME_COLUMNS))
+    frame = pd.DataFrame(rows, columns=list(OUTCOME_COLUMNS))
+    frame["contest"] = frame["contest"].astype("Int64")  # None for nominal cells
+    return frame
+
+
+def _contest_columns(record: CellRecord) -> dict[str, Any]:
+    """What a row says about its workload: for a generated contest its number, the
+    boundaries it exercised, the order its pushes were served in and its spec (JSON: what
+    the `contests` parameter takes back to replay it)."""
+    spec = record.spec
+    if spec is None:
+        return {"workload": "nominal", "contest": None, "features": "", "push_order": "",
+                "spec": ""}
+    return {"workload": "generated", "contest": int(spec["contest"]),
+            "features": ",".join(contest_features(spec)),
+            "push_order": ",".join(record.push_order), "spec": spec_json(spec)}
+
+
+def contest_grid(outcomes: pd.DataFrame) -> pd.DataFrame:
+    """Generated contests by kind (rows) and strategy, one row per pair for the outcome
+    heatmap: the worst outcome seen there and how many contests had which outcome."""
+    columns = ["kind", "strategy", "outcome", "label", "contests"]
+    generated = outcomes[outcomes["workload"] == "generated"]
+    if generated.empty:
+        return pd.DataFrame(columns=columns)
+    severity = {name: rank for rank, name in enumerate(
+        ("silently lost", "unexpected", "mixed winners", "manual, resolved", "merged",
+         "client won", "server won", "no conflict"))}
+    rows = []
+    for (kind, strategy), group in generated.groupby(["scenario", "strategy"], sort=True):
+        counts = group["outcome"].value_counts()
+        worst = min(counts.index, key=lambda name: severity.get(name, -1))
+        rows.append({"kind": str(kind).removeprefix("generated "), "strategy": strategy,
+                     "outcome": worst, "contests": len(group),
+                     "label": "<br>".join(f"{count} {name}" for name, count in counts.items())})
+    return pd.DataFrame(rows, columns=columns)
 
 
 def winner_label(winners: Sequence[str], strategy: str, keep: str) -> str:
@@ -163,7 +207,8 @@ def analyse(cells: Sequence[CellRecord], trials: Sequence[TrialRecord], final: F
     skew_trials = skew_rows(trials, final)
     frames = {
         "outcomes": outcomes,
-        "sides": pd.DataFrame([s.to_dict() for s in sides], columns=list(SIDE_COLUMNS)),
+        "sides": pd.DataFrame([{**s.to_dict(), "changed": short_fields(s.changed)}
+                               for s in sides], columns=list(SIDE_COLUMNS)),
         "conflicts": pd.DataFrame([flat_conflict(c) for c in final.conflict_log]),
         "skew_trials": skew_trials,
         "skew_summary": skew_summary(skew_trials),
@@ -175,15 +220,32 @@ def analyse(cells: Sequence[CellRecord], trials: Sequence[TrialRecord], final: F
         expected_conflicts_reported(outcomes),
         winner_matches_strategy(outcomes),
         no_silently_lost_changes(sides, final.server, list(final.conflict_log) + list(reported)),
-        convergence(final.states()),
+        replicas_converge(final),
     ]
     return frames, checks, outcome_metrics(outcomes, skew_trials)
+
+
+def replicas_converge(final: FinalState) -> CheckResult:
+    """`convergence` of the server and the replicas: A and B hold every unit's repository;
+    a third replica (C, in generated contests) is compared on the repositories it holds."""
+    whole = convergence(final.states())
+    partial = final.partial_holders()
+    if not partial:
+        return whole
+    return compose("convergence", {"server, A, B": whole, **{
+        f"server, {holder}": convergence(final.states_of(holder)) for holder in partial}})
 
 
 def outcome_metrics(outcomes: pd.DataFrame, trials: pd.DataFrame) -> Metrics:
     """Counts over the matrix and the sweep's losses, each with its unit."""
     metrics = Metrics()
-    metrics.add("cells", len(outcomes), COUNT)
+    generated = outcomes["workload"] == "generated"
+    metrics.add("cells", int((~generated).sum()), COUNT)
+    metrics.add("generated_contests", int(generated.sum()), COUNT)
+    if generated.any():
+        metrics.add("generated_contests_as_expected", int(
+            (~outcomes.loc[generated, "outcome"].isin(["unexpected", "silently lost"])).sum()),
+            COUNT)
     metrics.add("conflicts_reported", int(outcomes["conflicts_reported"].sum()), COUNT)
     metrics.add("cells_as_expected",
                 int((~outcomes["outcome"].isin(["unexpected", "silently lost"])).sum()), COUNT)
@@ -200,5 +262,6 @@ def outcome_metrics(outcomes: pd.DataFrame, trials: pd.DataFrame) -> Metrics:
     return metrics
 
 
-__all__ = ["OUTCOME_COLUMNS", "SKEW_COLUMNS", "analyse", "flat_conflict", "outcome_label",
-           "outcome_metrics", "outcome_rows", "skew_rows", "skew_summary", "winner_label"]
+__all__ = ["OUTCOME_COLUMNS", "SKEW_COLUMNS", "analyse", "contest_grid", "flat_conflict",
+           "outcome_label", "outcome_metrics", "outcome_rows", "replicas_converge", "skew_rows",
+           "skew_summary", "winner_label"]

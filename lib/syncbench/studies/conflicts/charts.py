@@ -39,9 +39,12 @@ def outcome_heatmap(
     """Scenarios x strategies, each cell coloured by its outcome and labelled with `label`.
 
     `frame` has one row per (row, column) with an `outcome` category (keys of
-    OUTCOME_COLOURS) and a text `label` (e.g. the final value in short).
+    OUTCOME_COLOURS) and a text `label` (e.g. the final value in short): the nominal rows
+    of the outcomes frame, or `contest_grid` of the generated contests (row="kind").
     """
     require_columns(frame, (row, column, outcome, label), "outcome heatmap")
+    if frame.empty:  # e.g. the nominal rows of a run with workload 'generated'
+        return go.Figure(layout=dict(title="Conflict outcomes: none in this run"))
     categories = list(OUTCOME_COLOURS)
     rows = list(dict.fromkeys(frame[row]))
     columns = list(dict.fromkeys(frame[column]))
@@ -49,7 +52,12 @@ def outcome_heatmap(
                                                                           columns=columns)
     texts = frame.assign(_text=frame[outcome] + "<br>" + frame[label].astype(str)).pivot(
         index=row, columns=column, values="_text").reindex(index=rows, columns=columns)
-    z = codes.apply(lambda series: series.map(categories.index)).to_numpy(dtype=float)
+    # a (row, column) pair with no outcome (the contest grid need not fill every pair) stays
+    # blank
+    index = {name: float(n) for n, name in enumerate(categories)}
+    z = codes.apply(lambda series: series.map(lambda v: index.get(v, float("nan")))
+                    ).to_numpy(dtype=float)
+    texts = texts.fillna("")
     last = max(len(categories) - 1, 1)
     scale = []
     for index, name in enumerate(categories):
@@ -61,8 +69,8 @@ def outcome_heatmap(
                       hovertemplate="%{y} / %{x}<br>%{text}<extra></extra>")
     fig.update_coloraxes(colorbar=dict(
         title="outcome", tickvals=list(range(len(categories))), ticktext=categories))
-    fig.update_layout(title="Conflict outcome by scenario and strategy",
-                      xaxis_title="strategy", yaxis_title="scenario",
+    fig.update_layout(title=f"Conflict outcome by {row} and {column}",
+                      xaxis_title=column, yaxis_title=row,
                       height=max(360, 70 * len(rows) + 120),
                       width=max(760, 170 * len(columns) + 300))
     return fig

@@ -21,6 +21,7 @@ from syncbench.studies.conflicts.records import (
     describe,
     in_state,
     plain_record,
+    short_fields,
     task_fields,
 )
 from syncbench.verdict import CheckResult
@@ -89,9 +90,9 @@ def no_silently_lost_changes(
 ) -> CheckResult:
     """Proves that no side's change vanished: each is in the final state or in a conflict.
 
-    A side's change (the fields it changed against the shared base) is kept when the final
-    task holds those values, or when a conflict record for the task holds them on its
-    `client` or `server` side. `final_tasks` maps (repository, task_id) to the server's
+    A side's change (the fields it changed against the shared base) is kept when each of
+    its values is in the final task or on the `client` or `server` side of a conflict
+    record for the task (`lost_fields`). `final_tasks` maps (repository, task_id) to the server's
     final task. The counterexample names the scenario, strategy, the lost side, its fields,
     its operations and the operations of the sides that overwrote it.
 
@@ -108,18 +109,19 @@ def no_silently_lost_changes(
         total += len(task_sides)
         final = task_fields(final_tasks.get(key))
         for side in task_sides:
-            if not silently_lost(side, final, records.get(key, ())):
+            lost = lost_fields(side, final, records.get(key, ()))
+            if not lost:
                 continue
             overwritten_by = sorted({op for other in task_sides if other.side != side.side
                                      for op in other.op_ids})
             counterexample.append({
                 "scenario": side.scenario, "strategy": side.strategy,
                 "repository": side.repository, "task_id": side.task_id, "side": side.side,
-                "client": side.client, "lost_fields": dict(side.changed),
+                "client": side.client, "lost_fields": short_fields(lost),
                 "final": describe(final), "op_ids": list(side.op_ids),
                 "overwritten_by_op_ids": overwritten_by,
-                "violation": f"side {side.side}'s change {side.changed} is neither in the "
-                             "final task nor in a conflict record",
+                "violation": f"side {side.side}'s change {short_fields(side.changed)} is "
+                             "neither in the final task nor in a conflict record",
             })
     return CheckResult(
         name="no_silently_lost_changes", passed=not counterexample,
@@ -141,12 +143,26 @@ def records_by_task(conflict_records: Iterable[Any]) -> dict[TaskKey, list[dict[
 
 def silently_lost(side: Side, final: SyncTaskFields | None,
                   records: Sequence[Mapping[str, Any]]) -> bool:
-    """True when `side`'s change is neither in `final` nor on a side of one of `records`
-    (the conflict records of the side's task)."""
+    """True when a field of `side`'s change is neither in `final` nor on a side of one of
+    `records` (the conflict records of the side's task)."""
+    return bool(lost_fields(side, final, records))
+
+
+def lost_fields(side: Side, final: SyncTaskFields | None,
+                records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """The fields of `side`'s change whose value is neither in `final` nor on the `client`
+    or `server` side of one of `records`.
+
+    Field by field, not the change as a whole: a side whose offline edits meet a merge can
+    keep one field in the task and lose another to the other side, where that loss is
+    reported in a conflict record of one of its edits (not of its last).
+    """
     if in_state(side.changed, final):
-        return False
-    return not any(in_state(side.changed, task_fields(record.get(part)))
-                   for record in records for part in ("client", "server"))
+        return {}
+    kept = [final, *(task_fields(record.get(part)) for record in records
+                     for part in ("client", "server"))]
+    return {name: value for name, value in side.changed.items()
+            if not any(in_state({name: value}, fields) for fields in kept)}
 
 
 def _cells_message(counterexample: list[dict[str, Any]], ok: str) -> str:
@@ -157,5 +173,6 @@ def _cells_message(counterexample: list[dict[str, Any]], ok: str) -> str:
     return shown + (" ..." if len(counterexample) > 4 else "")
 
 
-__all__ = ["expected_conflicts_reported", "no_silently_lost_changes", "records_by_task",
+__all__ = ["expected_conflicts_reported", "lost_fields", "no_silently_lost_changes",
+           "records_by_task",
            "silently_lost", "winner_matches_strategy"]

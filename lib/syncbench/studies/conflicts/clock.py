@@ -12,7 +12,8 @@ clients take a clock function can use it (it registers globally, by name, on imp
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from weakref import WeakKeyDictionary
@@ -26,19 +27,38 @@ MAX_SKEW_S = 86_400.0
 
 
 class ClientClocks:
-    """The clocks of one stack's clients, by client name; each real time unless skewed."""
+    """The clocks of one stack's clients, by client name; each real time unless skewed
+    (the `clock` fault) or pinned to one instant (`pinned`: a tie made on purpose)."""
 
     def __init__(self) -> None:
         self._skew: dict[str, float] = {}
+        self._pinned: dict[str, datetime] = {}
 
     def clock(self, name: str) -> Callable[[], datetime]:
         """A clock function for client `name` (what Replica(clock=...) takes)."""
-        skew = self._skew
+        skew, pinned = self._skew, self._pinned
 
         def now() -> datetime:
+            if name in pinned:
+                return pinned[name]
             return datetime.now(UTC) + timedelta(seconds=skew.get(name, 0.0))
 
         return now
+
+    @contextmanager
+    def pinned(self, name: str, moment: datetime | None) -> Iterator[None]:
+        """Client `name`'s clock reads exactly `moment` inside the block (None: unchanged).
+
+        A write stamped with the instant the server stamped the task it meets makes an
+        exact last_write_wins tie, which no skew can make reliably (microseconds)."""
+        if moment is None:
+            yield
+            return
+        self._pinned[name] = moment
+        try:
+            yield
+        finally:
+            self._pinned.pop(name, None)
 
     def skew(self, name: str) -> float:
         return self._skew.get(name, 0.0)

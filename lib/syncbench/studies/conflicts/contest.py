@@ -4,7 +4,7 @@ contested push with the model's expectation of it, and a manual conflict's resol
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -48,14 +48,18 @@ class SideTracker:
         self.after: SyncTaskFields | None = None
         self.last_time = 0.0
 
-    def write(self, operation: str, **fields: Any) -> None:
+    def write(self, operation: str, *, recorded: Mapping[str, Any] | None = None,
+              **fields: Any) -> None:
+        """One local write ("add", "edit" or "rm") of `fields`, recorded in the History with
+        `recorded` in place of the fields when given (a long content shortened)."""
         replica = self.replica
         assert replica is not None
-        op = self.run.local(self.side, operation, self.cell, **fields)
+        op = self.run.local(self.side, operation, self.cell,
+                            **(fields if recorded is None else recorded))
         self.last_time = time.time()
         task_id = self.cell.task_id
         if operation == "add":
-            task = replica.add(fields["content"], task_id=task_id)
+            task = replica.add(task_id=task_id, **fields)
         elif operation == "rm":
             task = replica.rm(task_id)
         else:
@@ -130,7 +134,8 @@ async def model_inputs(run: ConflictRun, cell: Cell, pending: Sequence[Any]
                 snapshots = {(event["task_id"], event["version"]): task_fields(event["task"])
                              for event in await run.stack.change_log(cell.repository)}
             base = snapshots.get((change.task_id, change.base_version))
-        items.append(ModelItem(change.task, base, parse_rfc3339(change.updated_at)))
+        items.append(ModelItem(change.task, base, parse_rfc3339(change.updated_at),
+                               change.base_version))
     server_time = parse_rfc3339(server["updated_at"]) if server else None
     return items, task_fields(server), server_time
 

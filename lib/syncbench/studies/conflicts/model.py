@@ -23,6 +23,7 @@ class ModelItem:
     fields: SyncTaskFields
     base: SyncTaskFields | None  # the base the server will merge against (None: none)
     client_time: datetime | None  # the item's updated_at (client clock)
+    base_version: int | None = None  # the server version the item's edit started from
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,7 @@ class BatchExpectation:
 
     final: SyncTaskFields | None
     winners: tuple[str, ...]  # one per expected conflict, in item order
+    wrote: bool = False  # the push changed the task (its version moved)
 
     @property
     def conflicts(self) -> int:
@@ -65,6 +67,7 @@ def expected_batch(
     server_time: datetime | None,
     items: Sequence[ModelItem],
     push_time: datetime,
+    server_version: int | None = None,
 ) -> BatchExpectation:
     """The outcome PROTOCOL.md's batch rules give when `items` meet a task other clients
     last wrote at `server_time` (every version after each item's base written by others).
@@ -73,6 +76,8 @@ def expected_batch(
     task is a conflict resolved by `strategy`, until the push itself writes the task: the
     client's later items then build on its own write (no conflict), each replayed onto it
     (fields the item changed from its base take the item's value, the rest stay).
+    With `server_version` given, an item whose `base_version` is that version builds on
+    the current task (nobody wrote it since): it applies, no conflict.
     A write the push makes is stamped `push_time`.
     """
     winners: list[str] = []
@@ -83,6 +88,9 @@ def expected_batch(
             continue
         if item.fields == server:
             continue
+        if not own_write and _builds_on_current(item, server_version):
+            server, server_time, own_write = item.fields, push_time, True
+            continue
         if own_write:
             result = item.fields if item.base is None else replay_edit(item.base, server,
                                                                        item.fields)
@@ -92,7 +100,37 @@ def expected_batch(
         winners.append(winner)
         if result != server:
             server, server_time, own_write = result, push_time, True
-    return BatchExpectation(server, tuple(winners))
+    return BatchExpectation(server, tuple(winners), own_write)
+
+
+def expected_pushes(
+    strategy: str,
+    server: SyncTaskFields | None,
+    server_time: datetime | None,
+    server_version: int | None,
+    pushes: Sequence[tuple[str, Sequence[ModelItem]]],
+    push_time: datetime,
+) -> tuple[dict[str, BatchExpectation], SyncTaskFields | None]:
+    """Several clients' pushes served one after the other, in the given order: each
+    client's expectation (by name) and the task's final fields.
+
+    Each push meets what the ones before it left; a push that wrote moves the version past
+    every later pusher's base, so their items conflict.
+    """
+    expectations: dict[str, BatchExpectation] = {}
+    for name, items in pushes:
+        expectation = expected_batch(strategy, server, server_time, items, push_time,
+                                     server_version)
+        expectations[name] = expectation
+        if expectation.wrote:
+            server, server_time = expectation.final, push_time
+            server_version = None if server_version is None else server_version + 1
+    return expectations, server
+
+
+def _builds_on_current(item: ModelItem, server_version: int | None) -> bool:
+    return (server_version is not None and item.base_version is not None
+            and item.base_version >= server_version)
 
 
 def _resolve(strategy: str, server: SyncTaskFields, server_time: datetime | None,
@@ -113,5 +151,5 @@ def _resolve(strategy: str, server: SyncTaskFields, server_time: datetime | None
     return "server", server
 
 
-__all__ = ["EDIT_FIELDS", "BatchExpectation", "ModelItem", "expected_batch", "replay_edit",
-           "three_way_merge"]
+__all__ = ["EDIT_FIELDS", "BatchExpectation", "ModelItem", "expected_batch", "expected_pushes",
+           "replay_edit", "three_way_merge"]

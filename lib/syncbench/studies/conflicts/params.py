@@ -6,7 +6,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
-from syncbench.study import StudyParams, param, require
+from syncbench.studies.conflicts.generator import ContestSpecError, check_contests
+from syncbench.study import StudyParamError, StudyParams, param, require
 from tasksync.models import STRATEGIES
 
 SCENARIOS: tuple[str, ...] = (
@@ -22,6 +23,7 @@ SCENARIOS: tuple[str, ...] = (
 )
 MANUAL_KEEPS: tuple[str, ...] = ("local", "server")
 SKEW_ORDERINGS: tuple[str, ...] = ("skewed_first", "skewed_last")
+WORKLOADS: tuple[str, ...] = ("nominal", "generated", "both")
 DEFAULT_SKEW_SWEEP_S: tuple[float, ...] = (-2.0, -1.0, -0.5, -0.25, 0.0, 0.25, 0.5, 1.0, 2.0)
 
 
@@ -30,6 +32,8 @@ class ConflictParams(StudyParams):
     """scenarios x strategies is the matrix; the last_write_wins sweep runs `skew_trials`
     trials per skew value (`skew_sweep_s`) and ordering, the two writes `min_gap_s`..
     `max_gap_s` apart in real time (drawn from the seed); `skew_trials=0` skips it.
+    `workload` picks the nominal part (matrix and sweep), the generated contests, or both;
+    `contests` replays given contest specs instead of generating `generated_contests`.
     """
 
     study_name: ClassVar[str] = "conflicts"
@@ -49,6 +53,13 @@ class ConflictParams(StudyParams):
                                    "writes (s)")
     max_gap_s: float = param(1.0, "LWW sweep: largest real-time gap between the two writes (s)")
     concurrency: int = param(6, "LWW sweep: trials run at once")
+    workload: str = param("both", "what runs: 'nominal' (the matrix and the LWW sweep), "
+                                  "'generated' (the generated contests) or 'both'")
+    generated_contests: int = param(60, "generated contests: random concurrent edits of one "
+                                        "task by 2-3 replicas, boundaries on purpose "
+                                        "(0: none)")
+    contests: list[dict] = param([], "contest specs to run exactly, instead of generating "
+                                     "them (replay; see conflicts.generator); [] to generate")
 
     def validate(self) -> None:
         _require_known("scenarios", self.scenarios, SCENARIOS)
@@ -69,6 +80,32 @@ class ConflictParams(StudyParams):
                 f"a number of seconds in min_gap_s ({self.min_gap_s:g})..10")
         require(1 <= self.concurrency <= 32, "concurrency", self.concurrency,
                 "an integer in 1..32")
+        require(self.workload in WORKLOADS, "workload", self.workload,
+                f"one of {', '.join(WORKLOADS)}")
+        require(0 <= self.generated_contests <= 2000, "generated_contests",
+                self.generated_contests, "an integer in 0..2000")
+        if self.contests:
+            require(self.workload != "nominal", "contests", self.contests,
+                    "contests to replay with workload 'nominal', which runs none: set "
+                    "workload to 'generated' (or 'both')")
+            try:
+                check_contests(self.contests)
+            except ContestSpecError as exc:
+                raise StudyParamError("contests", self.contests, str(exc)) from None
+        elif self.workload == "generated":
+            require(self.generated_contests > 0, "generated_contests", self.generated_contests,
+                    "at least 1 with workload 'generated' (or give `contests`), else the "
+                    "run does nothing")
+
+    @property
+    def runs_nominal(self) -> bool:
+        """The scenario matrix and the LWW sweep run."""
+        return self.workload in ("nominal", "both")
+
+    @property
+    def runs_generated(self) -> bool:
+        """Generated (or given) contests run."""
+        return self.workload in ("generated", "both")
 
 
 def _require_known(name: str, values: Sequence[str], known: Sequence[str]) -> None:
@@ -79,5 +116,5 @@ def _require_known(name: str, values: Sequence[str], known: Sequence[str]) -> No
     require(len(set(values)) == len(values), name, values, "each name at most once")
 
 
-__all__ = ["DEFAULT_SKEW_SWEEP_S", "MANUAL_KEEPS", "SCENARIOS", "SKEW_ORDERINGS",
+__all__ = ["DEFAULT_SKEW_SWEEP_S", "MANUAL_KEEPS", "SCENARIOS", "SKEW_ORDERINGS", "WORKLOADS",
            "ConflictParams"]

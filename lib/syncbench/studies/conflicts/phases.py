@@ -66,9 +66,25 @@ class FinalState:
     conflict_log: list[dict[str, Any]] = field(default_factory=list)
     unquiesced: list[str] = field(default_factory=list)  # replicas left with an outbox
 
+    scope: dict[str, set[str]] = field(default_factory=dict)  # holder -> its repositories
+
+    def partial_holders(self) -> list[str]:
+        """Holders with a replica in only some units' repositories (C of generated contests)."""
+        every = set().union(*self.scope.values()) if self.scope else set()
+        return [holder for holder, held in self.scope.items() if held != every]
+
     def states(self) -> dict[str, dict[TaskKey, Any]]:
-        """Every holder's tasks, the server first (what `convergence` compares)."""
-        return {"server": dict(self.server), **self.holders}
+        """The server's and every whole holder's tasks, the server first (what
+        `convergence` compares); partial holders are compared with `states_of`."""
+        partial = self.partial_holders()
+        return {"server": dict(self.server),
+                **{h: tasks for h, tasks in self.holders.items() if h not in partial}}
+
+    def states_of(self, holder: str) -> dict[str, dict[TaskKey, Any]]:
+        """The server's tasks in `holder`'s repositories and `holder`'s tasks."""
+        held = self.scope.get(holder, set())
+        return {"server": {key: task for key, task in self.server.items() if key[0] in held},
+                holder: dict(self.holders.get(holder, {}))}
 
 
 async def _stop_at_end(nemesis: Nemesis, active: ActiveFault) -> None:
@@ -200,6 +216,7 @@ class ConflictRun:
                                  for task_id, task in tasks.items()})
             final.conflict_log += await self.stack.conflict_log(unit.repository)
         for held in self._held:
+            final.scope.setdefault(held.holder, set()).add(held.unit.repository)
             tasks = final.holders.setdefault(held.holder, {})
             tasks.update({(held.unit.repository, task_id): task
                           for task_id, task in held.replica.tasks().items()})

@@ -8,6 +8,7 @@ tuples), SyncTaskFields. `task_fields` is the one place that reads them.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -86,11 +87,30 @@ class Side:
         }
 
 
+# Longer contents (generated contests write the maximal 65,536 characters) are shown by
+# their start, length and a digest: two that differ anywhere still read differently.
+SHOWN_CHARS = 80
+
+
+def short_text(value: Any) -> Any:
+    """`value` itself, or a long string as "start…[N chars, #digest]"."""
+    if not isinstance(value, str) or len(value) <= SHOWN_CHARS:
+        return value
+    digest = hashlib.sha1(value.encode()).hexdigest()[:10]
+    return f"{value[:32]}…[{len(value)} chars, #{digest}]"
+
+
+def short_fields(changed: Mapping[str, Any]) -> dict[str, Any]:
+    """A side's changed fields with long contents shortened (for frames and witnesses)."""
+    return {name: short_text(value) for name, value in changed.items()}
+
+
 def describe(fields: SyncTaskFields | None) -> str:
-    """A task's fields in one short line: "content [status, priority]" (+ " deleted")."""
+    """A task's fields in one short line: "content [status, priority]" (+ " deleted"); a
+    long content by its start, length and digest (`short_text`)."""
     if fields is None:
         return "(absent)"
-    text = f"{fields.content} [{fields.status}, {fields.priority}]"
+    text = f"{short_text(fields.content)} [{fields.status}, {fields.priority}]"
     return text + " deleted" if fields.deleted else text
 
 
@@ -99,10 +119,12 @@ def short_label(fields: SyncTaskFields | None, token: str = "") -> str:
     fields that differ from a new task's ("A3, completed, high", "base, deleted")."""
     if fields is None:
         return "(absent)"
-    parts = [fields.content.replace(f" {token}", "") if token else fields.content]
+    content = short_text(fields.content)
+    parts = [content.replace(f" {token}", "") if token else content]
     parts += [value for value, default in ((fields.status, "pending"),
                                             (fields.priority, "medium")) if value != default]
     return ", ".join(parts + (["deleted"] if fields.deleted else []))
 
 
-__all__ = ["Side", "describe", "in_state", "plain_record", "short_label", "task_fields"]
+__all__ = ["SHOWN_CHARS", "Side", "describe", "in_state", "plain_record", "short_fields",
+           "short_label", "short_text", "task_fields"]

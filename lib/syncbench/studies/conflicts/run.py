@@ -1,4 +1,5 @@
-"""`run(params)`: the matrix, then the clock-skew sweep, then heal -> quiesce -> final reads."""
+"""`run(params)`: the matrix, the generated contests, the clock-skew sweep, then heal ->
+quiesce -> final reads."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from syncbench.stack import Stack, StackConfig
 from syncbench.studies.conflicts.analysis import analyse
 from syncbench.studies.conflicts.params import ConflictParams
 from syncbench.studies.conflicts.phases import CELL_TIMEOUT_S, GROUP_A, GROUP_B, ConflictRun
+from syncbench.studies.conflicts.play import contest_cell, run_contest
 from syncbench.studies.conflicts.scenarios import CellRecord, run_cell
 from syncbench.studies.conflicts.sweep import TrialRecord, run_skew_trial
 from syncbench.studies.conflicts.workload import SkewTrial, plan_workload
@@ -30,7 +32,8 @@ async def run(params: ConflictParams | None = None) -> StudyResult:
 async def _run(params: ConflictParams) -> StudyResult:
     workload = plan_workload(params)
     options = seeded_bug_options(params)
-    print(f"conflicts: {len(workload.cells)} cells, {len(workload.trials)} skew trials,"
+    print(f"conflicts: {len(workload.cells)} cells, {len(workload.contests)} generated "
+          f"contests, {len(workload.trials)} skew trials,"
           f" seed {params.seed}" + (f", seeded bug {params.seeded_bug}" if params.seeded_bug
                                     else "")
           + (f", given schedule of {len(params.schedule)} windows" if params.schedule else ""))
@@ -42,6 +45,15 @@ async def _run(params: ConflictParams) -> StudyResult:
             async with asyncio.timeout(CELL_TIMEOUT_S):
                 cells.append(await run_cell(conflict_run, cell))
         matrix_s = time.monotonic() - started
+
+        started = time.monotonic()
+        if workload.contests:
+            print(f"  generated contests: {len(workload.contests)}"
+                  + (" (given)" if params.contests else ""))
+        for spec in workload.contests:
+            async with asyncio.timeout(CELL_TIMEOUT_S):
+                cells.append(await run_contest(conflict_run, spec))
+        contests_s = time.monotonic() - started
 
         started = time.monotonic()
         trials: list[TrialRecord] = []
@@ -58,7 +70,9 @@ async def _run(params: ConflictParams) -> StudyResult:
 
         healed = await conflict_run.heal()
         unquiesced = await conflict_run.quiesce()
-        final = await conflict_run.final_reads([*workload.cells, *workload.trials])
+        units = [*workload.cells, *(contest_cell(spec) for spec in workload.contests),
+                 *workload.trials]
+        final = await conflict_run.final_reads(units)
         final.unquiesced = unquiesced
         environment = {"toxiproxy_version":
                        stack.toxiproxy_info.version if stack.toxiproxy_info else ""}
@@ -66,6 +80,7 @@ async def _run(params: ConflictParams) -> StudyResult:
     history.complete_pending()
     frames, checks, metrics = analyse(cells, trials, final, conflict_run.reported, history)
     metrics.add("matrix_duration_s", round(matrix_s, 2), S)
+    metrics.add("generated_contests_duration_s", round(contests_s, 2), S)
     metrics.add("sweep_duration_s", round(sweep_s, 2), S)
     metrics.add("faults_healed_at_end", healed)
     metrics.add("replicas_not_quiesced", len(unquiesced))
@@ -76,9 +91,15 @@ async def _run(params: ConflictParams) -> StudyResult:
 
 
 def _print_outcomes(outcomes: pd.DataFrame) -> None:
-    for scenario, rows in outcomes.groupby("scenario", sort=False):
+    nominal = outcomes[outcomes["workload"] == "nominal"]
+    for scenario, rows in nominal.groupby("scenario", sort=False):
         print(f"  {scenario}: " + ", ".join(f"{row.strategy}={row.outcome}"
                                             for row in rows.itertuples(index=False)))
+    generated = outcomes[outcomes["workload"] == "generated"]
+    if len(generated):
+        counts = generated["outcome"].value_counts()
+        print("  generated contests: " + ", ".join(f"{name} {count}"
+                                                   for name, count in counts.items()))
 
 
 __all__ = ["STUDY", "run"]

@@ -51,11 +51,14 @@ Scenario = Callable[[ConflictRun, Cell, Replica, Replica], Awaitable[Contest]]
 
 @dataclass
 class CellRecord:
-    """What one cell left for the analysis: the cell, its contest, and the manual choice."""
+    """What one cell left for the analysis: the cell, its contest, and the manual choice;
+    for a generated contest also its spec and the order its pushes were served in."""
 
     cell: Cell
     contest: Contest
     manual_keep: str
+    spec: dict[str, Any] | None = None
+    push_order: tuple[str, ...] = ()
 
 
 async def run_cell(run: ConflictRun, cell: Cell) -> CellRecord:

@@ -1,4 +1,5 @@
-"""The seeded plan of a run: one cell per (scenario, strategy), one trial per sweep point.
+"""The seeded plan of a run: one cell per (scenario, strategy), one trial per sweep point,
+and the generated contests (conflicts.generator).
 
 Every cell and trial has its own repository and task, so none can disturb another; the
 repository also names the cell's nemesis phase (its faults in a schedule).
@@ -8,7 +9,9 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
+from typing import Any
 
+from syncbench.studies.conflicts.generator import generate_contests
 from syncbench.studies.conflicts.params import SKEW_ORDERINGS, ConflictParams
 
 
@@ -57,10 +60,18 @@ class Workload:
     seed: int
     cells: tuple[Cell, ...]
     trials: tuple[SkewTrial, ...]
+    contests: tuple[dict[str, Any], ...] = ()  # generated (or given) contest specs
 
 
 def plan_workload(params: ConflictParams) -> Workload:
-    """The cells and sweep trials a run executes; every random choice comes from the seed."""
+    """The cells, sweep trials and contests a run executes (the parts `workload` picks);
+    every random choice comes from the seed."""
+    contests: tuple[dict[str, Any], ...] = ()
+    if params.runs_generated:
+        contests = tuple(params.contests) if params.contests else tuple(generate_contests(
+            params.seed, params.generated_contests, params.strategies))
+    if not params.runs_nominal:
+        return Workload(params.seed, (), (), contests)
     rng = random.Random(params.seed)
     cells = []
     for scenario in params.scenarios:
@@ -80,7 +91,7 @@ def plan_workload(params: ConflictParams) -> Workload:
                     repository=repository, task_id=f"{repository}.t",
                     token=f"{rng.randrange(16**6):06x}",
                 ))
-    return Workload(params.seed, tuple(cells), tuple(trials))
+    return Workload(params.seed, tuple(cells), tuple(trials), contests)
 
 
 __all__ = ["Cell", "SkewTrial", "Workload", "plan_workload"]

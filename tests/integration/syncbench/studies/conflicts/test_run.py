@@ -9,7 +9,7 @@ from tasksync.models import STRATEGIES
 
 async def test_every_scenario_under_every_strategy_passes_its_checks(tmp_path) -> None:
     params = ConflictParams(seed=3, offline_edits=2, skew_sweep_s=(-1.0, 1.0), skew_trials=1,
-                            min_gap_s=0.05, max_gap_s=0.2)
+                            min_gap_s=0.05, max_gap_s=0.2, workload="nominal")
     result = await run(params)
 
     assert result.passed, result.checks_frame().to_string()
@@ -57,7 +57,7 @@ async def test_every_scenario_under_every_strategy_passes_its_checks(tmp_path) -
 async def test_blind_overwrite_is_caught_as_silently_lost_unreported_conflicts() -> None:
     # With the bug the batch sync overwrites without a version check: no conflict at all.
     params = ConflictParams(seed=3, scenarios=("edit_edit_same_field", "delete_delete"),
-                            skew_trials=0, seeded_bug="blind_overwrite")
+                            skew_trials=0, seeded_bug="blind_overwrite", workload="nominal")
     result = await run(params)
 
     lost = result.check("no_silently_lost_changes")

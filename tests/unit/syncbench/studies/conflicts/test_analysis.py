@@ -6,7 +6,13 @@ import pandas as pd
 import pytest
 
 from syncbench.studies.conflicts import outcome_label, short_label, skew_summary
-from syncbench.studies.conflicts.analysis import outcome_metrics, winner_label
+from syncbench.studies.conflicts.analysis import (
+    contest_grid,
+    outcome_metrics,
+    replicas_converge,
+    winner_label,
+)
+from syncbench.studies.conflicts.phases import FinalState
 from tasksync.models import SyncTaskFields
 
 from .test_checks import outcome_row
@@ -61,3 +67,29 @@ def test_metrics_carry_their_units_and_count_lost_sides() -> None:
     assert metrics["lww_smallest_losing_skew_s"].unit == "s"
     assert metrics.value("lww_smallest_losing_skew_s") == 1.0
     assert metrics.value("lww_newer_write_lost_share") == 0.5
+
+
+def test_the_contest_grid_shows_the_worst_outcome_per_kind_and_strategy() -> None:
+    generated = {"workload": "generated", "scenario": "generated edit/edit"}
+    outcomes = pd.DataFrame([outcome_row(), outcome_row(**generated),
+                             outcome_row(**generated, outcome="unexpected"),
+                             outcome_row(**generated, strategy="merge", outcome="merged")])
+    grid = contest_grid(outcomes).set_index(["kind", "strategy"])
+    assert len(grid) == 2  # the nominal row is not in it
+    assert grid.loc[("edit/edit", "server_wins"), "outcome"] == "unexpected"
+    assert grid.loc[("edit/edit", "server_wins"), "contests"] == 2
+    assert "1 unexpected" in grid.loc[("edit/edit", "server_wins"), "label"]
+    assert contest_grid(pd.DataFrame([outcome_row()])).empty
+
+
+def test_a_third_replica_is_compared_on_its_own_repositories() -> None:
+    task = {"content": "x", "status": "pending", "priority": "medium", "deleted": False}
+    final = FinalState(server={("c-1", "t"): task, ("g-2", "t"): task},
+                       holders={"A": {("c-1", "t"): task, ("g-2", "t"): task},
+                                "C": {("g-2", "t"): task}},
+                       scope={"A": {"c-1", "g-2"}, "C": {"g-2"}})
+    assert final.partial_holders() == ["C"]
+    assert replicas_converge(final).passed
+    final.holders["C"][("g-2", "t")] = {**task, "content": "y"}
+    result = replicas_converge(final)
+    assert not result.passed and result.counterexample[0]["scope"] == "server, C"

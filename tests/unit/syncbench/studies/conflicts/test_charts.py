@@ -6,7 +6,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import pytest
 
-from syncbench.studies.conflicts import lww_skew_chart, outcome_heatmap
+from syncbench.studies.conflicts import contest_grid, lww_skew_chart, outcome_heatmap
 
 from .test_checks import outcome_row
 
@@ -34,3 +34,18 @@ def test_charts_name_missing_columns() -> None:
         outcome_heatmap(pd.DataFrame({"scenario": [], "strategy": []}))
     with pytest.raises(ValueError, match="ordering"):
         lww_skew_chart(pd.DataFrame({"skew_s": [], "newer_write_lost_share": []}))
+
+
+def test_the_contest_grid_draws_as_an_outcome_heatmap() -> None:
+    generated = {"workload": "generated", "scenario": "generated edit/delete"}
+    outcomes = pd.DataFrame([outcome_row(**generated), outcome_row(**generated,
+                                                                   outcome="unexpected"),
+                             outcome_row(workload="generated", scenario="generated edit/edit",
+                                         strategy="merge", outcome="merged")])
+    fig = outcome_heatmap(contest_grid(outcomes), row="kind", label="label")
+    assert list(fig.data[0].y) == ["edit/delete", "edit/edit"]
+    assert "1 unexpected" in fig.data[0].text[0][0]
+    assert fig.data[0].text[0][1] == ""  # no edit/delete contest under merge: a blank cell
+    assert "none in this run" in outcome_heatmap(
+        contest_grid(pd.DataFrame([outcome_row()])), row="kind", label="label"
+    ).layout.title.text

@@ -22,6 +22,7 @@ def outcome_row(**overrides) -> dict:
         "final_label": "A",
         "silently_lost": "", "newer_side": "B", "newer_kept": False, "outcome": "server won",
         "repository": "c-x", "task_id": "c-x.t", "push_op_id": 7, "op_ids": [4, 5, 6, 7],
+        "workload": "nominal", "contest": None, "features": "", "push_order": "", "spec": "",
     }
     row.update(overrides)
     return row
@@ -72,6 +73,19 @@ def test_a_side_neither_final_nor_recorded_is_silently_lost() -> None:
     assert entry["scenario"] == "edit_edit_same_field" and entry["side"] == "A"
     assert entry["op_ids"] == [1, 2] and entry["overwritten_by_op_ids"] == [3, 4]
     assert entry["lost_fields"] == {"content": "A"}
+
+
+def test_a_change_kept_field_by_field_in_the_task_and_a_record_is_not_lost() -> None:
+    # Offline edits under merge: the content lost to the server's (reported in the first
+    # edit's conflict), the status arrived with a later edit (no conflict of its own).
+    changed = Side("generated edit/edit", "merge", "r", "t", "C", "r.C",
+                   {"content": "same", "status": "cancelled"}, [5], 0.0)
+    final = {("r", "t"): {"content": "A1", "status": "cancelled"}}
+    first_edit = {"repository": "r", "task_id": "t", "server": {"content": "A1"},
+                  "client": {"content": "same", "status": "completed"}}
+    assert no_silently_lost_changes([changed], final, [first_edit]).passed
+    result = no_silently_lost_changes([changed], final, [])
+    assert result.counterexample[0]["lost_fields"] == {"content": "same"}
 
 
 def test_a_record_of_another_task_does_not_preserve_a_side() -> None:

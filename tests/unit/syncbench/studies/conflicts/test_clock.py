@@ -35,3 +35,14 @@ async def test_a_clients_clock_is_skewed_while_the_fault_is_on() -> None:
     assert abs((other() - datetime.now(UTC)).total_seconds()) < 1
     await kind.stop(stack, "c1", None)
     assert abs((clock() - datetime.now(UTC)).total_seconds()) < 1
+
+
+def test_a_pinned_clock_reads_the_instant_until_the_block_ends() -> None:
+    clocks = client_clocks(FakeStack())
+    clock = clocks.clock("c1")
+    moment = datetime(2026, 1, 1, 12, 0, 0, 123456, tzinfo=UTC)
+    with clocks.pinned("c1", moment):
+        assert clock() == moment and clock() == moment
+    assert abs((clock() - datetime.now(UTC)).total_seconds()) < 1
+    with clocks.pinned("c1", None):  # nothing to pin to: the clock runs on
+        assert abs((clock() - datetime.now(UTC)).total_seconds()) < 1

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from syncbench.studies.conflicts import ModelItem, expected_batch, three_way_merge
+from syncbench.studies.conflicts.model import expected_pushes
 from tasksync.models import SyncTaskFields
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -79,3 +80,26 @@ def test_three_way_merge_field_by_field() -> None:
     client = SyncTaskFields(content="c", status="completed", priority="medium")
     assert three_way_merge(base, server, client) == SyncTaskFields(
         content="s", status="completed", priority="low")
+
+
+def test_an_item_on_the_current_version_applies_without_a_conflict() -> None:
+    fresh = ModelItem(B, A, T0, base_version=2)
+    expectation = expected_batch("server_wins", A, T0, [fresh], T0, server_version=2)
+    assert expectation.final == B and expectation.winners == () and expectation.wrote
+    stale = ModelItem(B, BASE, T0, base_version=1)
+    expectation = expected_batch("server_wins", A, T0, [stale], T0, server_version=2)
+    assert expectation.final == A and expectation.winners == ("server",)
+    assert not expectation.wrote
+
+
+def test_pushes_served_in_turn_each_meet_what_the_last_left() -> None:
+    c = SyncTaskFields(content="C")
+    pushes = [("B", [ModelItem(B, BASE, T0, 1)]), ("C", [ModelItem(c, BASE, T0, 1)])]
+    expectations, final = expected_pushes("client_wins", A, T0, 2, pushes, T0)
+    assert final == c and expectations["B"].winners == expectations["C"].winners == ("client",)
+    # under last_write_wins a push that wrote is newer than the next pusher's edit
+    later = T0 + timedelta(seconds=1)
+    pushes = [("B", [ModelItem(B, BASE, later, 1)]), ("C", [ModelItem(c, BASE, later, 1)])]
+    expectations, final = expected_pushes("last_write_wins", A, T0, 2, pushes,
+                                          T0 + timedelta(seconds=2))
+    assert final == B and expectations["C"].winners == ("server",)

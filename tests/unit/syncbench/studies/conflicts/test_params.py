@@ -72,3 +72,27 @@ def test_the_notebook_parameters_cell_is_the_params_class() -> None:
     from syncbench.studies.notebook import parameters_cell_of
 
     assert parameters_cell_of(STUDY.notebook_path) == parameters_cell(ConflictParams)
+
+
+@pytest.mark.parametrize(("overrides", "named", "says"), [
+    ({"workload": "random"}, "workload", "one of nominal, generated, both"),
+    ({"generated_contests": -1}, "generated_contests", "0..2000"),
+    ({"workload": "generated", "generated_contests": 0}, "generated_contests", "give `contests`"),
+    ({"workload": "nominal", "contests": [{"contest": 1}]}, "contests", "set workload"),
+    ({"contests": [{"contest": 1}]}, "contests", "missing"),
+    ({"contests": ["edit"]}, "contests", "a list of mappings"),
+])
+def test_a_bad_workload_parameter_says_what_to_do(overrides: dict, named: str,
+                                                 says: str) -> None:
+    with pytest.raises(StudyParamError, match=f"parameter '{named}'") as caught:
+        ConflictParams(**overrides)
+    assert says in str(caught.value)
+
+
+def test_either_part_runs_alone() -> None:
+    generated = ConflictParams(workload="generated", generated_contests=3)
+    assert generated.runs_generated and not generated.runs_nominal
+    nominal = ConflictParams(workload="nominal", generated_contests=0)
+    assert nominal.runs_nominal and not nominal.runs_generated
+    both = ConflictParams()
+    assert both.runs_nominal and both.runs_generated and both.generated_contests > 0
