@@ -38,8 +38,9 @@ PATH = click.Path(path_type=Path)
 @click.option("--list", "list_only", is_flag=True,
               help="List the studies and their parameters, run nothing.")
 @click.option("--replay", type=PATH,
-              help="Run a study again as it ran: a <study>.summary.json from a run's output "
-              "directory (same parameters, seed and fault schedule).")
+              help="Run a study again: a <study>.summary.json from a run's output directory "
+              "(same parameters, seed and fault schedule), or a <study>.minimal.json (the "
+              "shrunk failing case: its operations and fault schedule).")
 @click.option("--progress/--no-progress", default=True, show_default=True,
               help="Show Papermill's per-cell progress bar.")
 def run_command(

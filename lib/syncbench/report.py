@@ -6,6 +6,7 @@ A study ends with::
     report.check(result)                   # a CheckResult per check
     report.metric("p99_ms", 123.4, unit="ms")
     report.data("latencies", frame)        # <output_dir>/example.latencies.csv
+    report.minimal = {...}                 # a shrunk failing run (syncbench.minimal), if any
     report.save()                          # <output_dir>/example.results.json
     report                                 # shows the verdict table in the notebook
 
@@ -22,6 +23,7 @@ from typing import Any
 import pandas as pd
 
 from syncbench.metric import Metric
+from syncbench.minimal import completed_record, minimal_file, minimal_path
 from syncbench.plain import json_ready
 from syncbench.verdict import CheckResult, overall
 
@@ -60,6 +62,8 @@ class Report:
         self.data_files: dict[str, str] = {}
         # the fault schedule as played (syncbench.nemesis), what `--replay` plays again
         self.schedule: list[dict[str, Any]] = []
+        # a failing generated run shrunk to a minimal one (syncbench.minimal), or None
+        self.minimal: dict[str, Any] | None = None
 
     @property
     def passed(self) -> bool:
@@ -110,15 +114,21 @@ class Report:
             },
             "data_files": dict(self.data_files),
             "schedule": list(self.schedule),
+            "minimal": (completed_record(self.minimal, self.study, self.output_dir)
+                        if self.minimal else None),
             "environment": self.environment,
         }
 
     def save(self) -> Path:
-        """Write `<output_dir>/<study>.results.json` and return its path."""
+        """Write `<output_dir>/<study>.results.json` (and `<study>.minimal.json` when there
+        is a minimal failing case) and return the results file's path."""
         path = results_path(self.output_dir, self.study)
         path.parent.mkdir(parents=True, exist_ok=True)
-        text = json.dumps(json_ready(self.to_dict()), indent=2, allow_nan=False)
-        path.write_text(text + "\n", encoding="utf-8")
+        data = self.to_dict()
+        _write_json(path, data)
+        if data["minimal"]:
+            _write_json(minimal_path(self.output_dir, self.study),
+                        minimal_file(self.study, self.seed, self.parameters, data["minimal"]))
         return path
 
     def show(self) -> None:
@@ -180,3 +190,8 @@ def verdict_table_html(
 
 def _esc(value: Any) -> str:
     return html.escape(str(value))
+
+
+def _write_json(path: Path, data: Any) -> None:
+    text = json.dumps(json_ready(data), indent=2, allow_nan=False)
+    path.write_text(text + "\n", encoding="utf-8")

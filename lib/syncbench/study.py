@@ -242,7 +242,9 @@ class StudyResult(StudyChecks):
     """What `run(params)` gives back; `report(output_dir)` is what the runner reads.
 
     `frames` are the raw data behind every chart (each saved as `<study>.<name>.csv`);
-    `schedule` is the fault schedule as played (syncbench.nemesis), saved for `--replay`.
+    `schedule` is the fault schedule as played (syncbench.nemesis), saved for `--replay`;
+    `minimal`, for a failing generated run, the shrunk operation and fault schedules that
+    still fail (see syncbench.minimal), saved as `<study>.minimal.json`.
     """
 
     study: str
@@ -253,6 +255,7 @@ class StudyResult(StudyChecks):
     history: History | None = None
     schedule: list[dict[str, Any]] = field(default_factory=list)
     environment: dict[str, Any] = field(default_factory=dict)
+    minimal: dict[str, Any] | None = None
 
     @property
     def seed(self) -> int:
@@ -287,6 +290,7 @@ class StudyResult(StudyChecks):
         for name, frame in self.frames.items():
             report.data(name, frame)
         report.schedule = plain(self.schedule)
+        report.minimal = plain(self.minimal) if self.minimal else None
         return report
 
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from syncbench.minimal import MINIMAL_SUFFIX
 from syncbench.params import (
     OUTPUT_DIR_HELP,
     Parameter,
@@ -126,38 +127,64 @@ def plan_studies(
 
 
 def plan_replay(
-    summary_path: Path,
+    path: Path,
     notebooks_dir: Path,
     overrides: dict[str, Any] | None = None,
+    study_named: str | None = None,
 ) -> StudyPlan:
-    """The plan that runs a study again as `<study>.summary.json` recorded it: the same
-    parameters and seed, and the fault schedule it played (in place of a generated one)."""
-    if not summary_path.is_file():
-        raise ParameterError(f"--replay: no such file {summary_path}; give a "
-                             "<study>.summary.json from a run's output directory")
-    try:
-        summary = json.loads(summary_path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ParameterError(f"--replay: {summary_path} is not a study summary (JSON): "
-                             f"{exc}") from None
-    if not isinstance(summary, dict) or not isinstance(summary.get("study"), str) or (
-            not isinstance(summary.get("parameters"), dict)):
-        raise ParameterError(f"--replay: {summary_path} has no study and parameters; give a "
-                             "<study>.summary.json (not the run's summary.json)")
-    study = summary["study"]
+    """The plan that runs a study again from a file a run left:
+
+    - `<study>.summary.json`: the same parameters and seed, and the fault schedule it played
+      (in place of a generated one);
+    - `<study>.minimal.json` (syncbench.minimal): the shrunk failing case, whose parameters
+      carry the minimal `operations` and `schedule`.
+
+    `study_named`, when the command line names a study too, must be the file's study.
+    """
+    recorded = _replay_file(path)
+    study = recorded["study"]
+    if study_named is not None and study_named != study:
+        raise ParameterError(f"--replay: {path} is of study {study!r}, not {study_named!r}; "
+                             f"run `syncbench run {study} --replay {path}` or drop the name")
     available = find_studies(notebooks_dir)
     if study not in available:
-        raise ParameterError(f"--replay: the summary is of study {study!r}, which has no "
+        raise ParameterError(f"--replay: the file is of study {study!r}, which has no "
                              f"notebook in {notebooks_dir}")
     declared = declared_parameters(study, available[study])
-    values = {name: value for name, value in summary["parameters"].items()
+    minimal = path.name.endswith(MINIMAL_SUFFIX)
+    if minimal and "operations" not in declared:
+        raise ParameterError(f"--replay: {path} is a minimal case (an operation schedule), but "
+                             f"study {study!r} takes no `operations` parameter to play it; "
+                             "replay its <study>.summary.json instead")
+    values = {name: value for name, value in recorded["parameters"].items()
               if name in declared and name != "output_dir"}
-    if summary.get("schedule") and "schedule" in declared:
-        values["schedule"] = summary["schedule"]
-    replayed = ParameterSet(path=summary_path, studies={study: values})
+    if recorded.get("seed") is not None and "seed" in declared:
+        values["seed"] = recorded["seed"]
+    # a summary keeps the schedule as played beside the parameters; a minimal file keeps its
+    # minimal schedule in them
+    if not minimal and recorded.get("schedule") and "schedule" in declared:
+        values["schedule"] = recorded["schedule"]
+    replayed = ParameterSet(path=path, studies={study: values})
     overrides = overrides or {}
     check_overrides(overrides, {study: declared})
     parameters = resolve_parameters(study, declared, replayed, overrides)
-    check_study_parameters(study, available[study], parameters, f"--replay {summary_path}")
+    check_study_parameters(study, available[study], parameters, f"--replay {path}")
     return StudyPlan(study=study, notebook=available[study], parameters=parameters,
                      declared=declared)
+
+
+def _replay_file(path: Path) -> dict[str, Any]:
+    """A `<study>.summary.json` or `<study>.minimal.json`, read and shape-checked."""
+    what = "a <study>.summary.json or <study>.minimal.json from a run's output directory"
+    if not path.is_file():
+        raise ParameterError(f"--replay: no such file {path}; give {what}")
+    try:
+        recorded = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ParameterError(f"--replay: {path} is not a study summary or minimal case "
+                             f"(JSON): {exc}") from None
+    if not isinstance(recorded, dict) or not isinstance(recorded.get("study"), str) or (
+            not isinstance(recorded.get("parameters"), dict)):
+        raise ParameterError(f"--replay: {path} has no study and parameters; give {what} "
+                             "(not the run's summary.json)")
+    return recorded

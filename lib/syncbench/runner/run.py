@@ -12,6 +12,7 @@ from typing import Any
 
 import nbformat
 
+from syncbench.minimal import minimal_path
 from syncbench.params import ParameterError
 from syncbench.plain import json_ready
 from syncbench.report import load_results, results_path
@@ -45,7 +46,7 @@ class RunOptions:
     outputs_root: Path = Path("outputs")
     kernel_name: str = KERNEL_NAME
     progress: bool = True
-    replay: Path | None = None  # a <study>.summary.json to run again as it ran
+    replay: Path | None = None  # a <study>.summary.json or .minimal.json to run again
 
 
 @dataclass(frozen=True)
@@ -62,10 +63,12 @@ def run(options: RunOptions, echo: Callable[[str], None] = print) -> RunResult:
     """Run the selected studies and write all artifacts; ParameterError (before anything
     runs) for unknown studies, parameters or a bad params file."""
     if options.replay is not None:
-        if options.studies or options.params_file:
-            raise ParameterError("--replay runs the one study its summary names with the "
-                                 "parameters it recorded; drop the study names and --params")
-        plans = [plan_replay(options.replay, options.notebooks_dir, options.overrides)]
+        if len(options.studies) > 1 or options.params_file:
+            raise ParameterError("--replay runs the one study its file names with the "
+                                 "parameters it recorded; drop --params and the other study "
+                                 "names")
+        plans = [plan_replay(options.replay, options.notebooks_dir, options.overrides,
+                             options.studies[0] if options.studies else None)]
     else:
         plans = plan_studies(
             options.notebooks_dir, options.studies, options.params_file, options.overrides
@@ -118,8 +121,9 @@ def run_study(plan: StudyPlan, out_dir: Path, options: RunOptions) -> StudyOutco
     """Execute one study and leave `<study>.ipynb` (verdict first) and `<study>.html`."""
     started_at = _now()
     output_notebook = out_dir / f"{plan.study}.ipynb"
-    # never read a stale result or notebook from an earlier run into this one
+    # never read a stale result, minimal case or notebook from an earlier run into this one
     results_path(out_dir, plan.study).unlink(missing_ok=True)
+    minimal_path(out_dir, plan.study).unlink(missing_ok=True)
     output_notebook.unlink(missing_ok=True)
     execution = execute_notebook(
         plan.notebook,

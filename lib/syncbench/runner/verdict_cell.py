@@ -12,6 +12,9 @@ from syncbench.runner.outcome import ERROR, StudyOutcome
 
 VERDICT_TAG = "syncbench-verdict"
 _SHOWN_OPERATIONS = 3
+_SHOWN_MINIMAL = 30  # a minimal case is short; past this the file has the rest
+_OP_COLUMNS = ("step", "client", "op")
+_WINDOW_COLUMNS = ("at", "for", "fault", "target")
 # Plain text symbols: they render in every font, emoji do not (headless browsers, CI logs).
 _BADGES = {"pass": "✓ PASS", "fail": "✗ FAIL", "unknown": "? UNKNOWN", "error": "⚠ ERROR"}
 
@@ -39,6 +42,8 @@ def verdict_markdown(outcome: StudyOutcome) -> str:
         lines += ["No checks were recorded.", ""]
     for check in outcome.failed_checks:
         lines += _failure_details(check)
+    if outcome.results.get("minimal"):
+        lines += minimal_markdown(outcome.study, outcome.results["minimal"])
     parameters = ", ".join(f"`{k}={v!r}`" for k, v in outcome.parameters.items())
     lines.append(f"Parameters: {parameters or '(defaults)'}; run took {outcome.duration_s:.1f} s.")
     return "\n".join(lines)
@@ -71,6 +76,57 @@ def _failure_details(check: dict[str, Any]) -> list[str]:
         ]
     lines.append("")
     return lines
+
+
+def minimal_markdown(study: str, minimal: dict[str, Any]) -> list[str]:
+    """The shrunk failing case as markdown lines: what was found, the operations and fault
+    windows as compact tables, and the one command that replays it."""
+    operations = minimal.get("operations") or []
+    windows = minimal.get("schedule") or []
+    how = ("1-minimal: dropping any one operation or window makes it pass"
+           if minimal.get("complete") else "the shrinking budget ran out: the smallest found")
+    lines = [
+        f"**Minimal failing case** for {_cell(minimal.get('check', '?'))}: "
+        f"{_count(len(operations), 'operation')}, {_count(len(windows), 'fault window')} "
+        f"({_count(minimal.get('trials', 0), 'trial')}, {minimal.get('elapsed_s') or 0:.1f} s; "
+        f"{how}).",
+        "",
+    ]
+    if operations:
+        lines += ["| step | client | op | arguments |", "|---|---|---|---|"]
+        lines += [
+            f"| {_cell(op.get('step', ''))} | {_cell(op.get('client', ''))} "
+            f"| {_cell(op.get('op', ''))} | {_cell(_arguments(op, _OP_COLUMNS))} |"
+            for op in operations[:_SHOWN_MINIMAL]
+        ]
+        lines += _more(len(operations), minimal)
+    if windows:
+        lines += ["| at (s) | for (s) | fault | target | details |", "|---|---|---|---|---|"]
+        lines += [
+            f"| {_cell(w.get('at', ''))} | {_cell(w.get('for', ''))} | {_cell(w.get('fault', ''))} "
+            f"| {_cell(w.get('target', ''))} | {_cell(_arguments(w, _WINDOW_COLUMNS))} |"
+            for w in windows[:_SHOWN_MINIMAL]
+        ]
+        lines += _more(len(windows), minimal)
+    replay = minimal.get("replay") or f"syncbench run {study} --replay {minimal.get('file', '')}"
+    lines += [f"Replay: `{replay}`", ""]
+    return lines
+
+
+def _arguments(row: dict[str, Any], shown: tuple[str, ...]) -> str:
+    """The fields a table has no column for, as compact `key=value` pairs."""
+    return ", ".join(f"{key}={json.dumps(json_ready(value), sort_keys=True)}"
+                     for key, value in row.items() if key not in shown)
+
+
+def _more(count: int, minimal: dict[str, Any]) -> list[str]:
+    if count <= _SHOWN_MINIMAL:
+        return [""]
+    return ["", f"... and {count - _SHOWN_MINIMAL} more in {minimal.get('file', 'the file')}.", ""]
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 def _cell(value: Any) -> str:

@@ -49,8 +49,68 @@ def test_replay_refuses_what_is_not_a_study_summary(tmp_path: Path) -> None:
         result = syncbench("--replay", str(path))
         assert result.returncode == 2
         assert message in result.stderr and "Traceback" not in result.stderr
-    result = syncbench("replaying", "--replay", str(run_summary))
-    assert result.returncode == 2 and "drop the study names" in result.stderr
+    result = syncbench("replaying", "other", "--replay", str(run_summary))
+    assert result.returncode == 2 and "drop --params and the other study names" in result.stderr
+
+
+def test_replay_refuses_a_study_name_that_is_not_the_files(tmp_path: Path) -> None:
+    path = tmp_path / "replaying.minimal.json"
+    path.write_text(json.dumps({"study": "replaying", "seed": 1, "parameters": {}}))
+    result = syncbench("other", "--replay", str(path))
+    assert result.returncode == 2
+    assert "is of study 'replaying', not 'other'" in result.stderr
+
+
+def test_a_hand_made_minimal_case_replays_and_its_verdict_shows_the_schedule(
+        tmp_path: Path) -> None:
+    window = {"at": 0.5, "for": 1.25, "fault": "offline", "target": "b"}
+    operations = [{"step": 1, "client": "c1", "op": "create", "task_id": "t1"},
+                  {"step": 4, "client": "c2", "op": "bad", "task_id": "t1"}]
+    minimal = tmp_path / "replaying.minimal.json"
+    minimal.write_text(json.dumps({
+        "study": "replaying", "seed": 3, "check": "no_bad_operation",
+        "parameters": {"seed": 3, "operations": operations, "schedule": [window]},
+        "trials": 5, "elapsed_s": 1.0, "complete": True}))
+
+    first = syncbench("replaying", "--replay", str(minimal), "--out", str(tmp_path / "first"))
+    assert first.returncode == 1, first.stderr
+    recorded = summary(tmp_path / "first")
+    assert recorded["seed"] == 3
+    assert recorded["parameters"]["operations"] == operations
+    assert recorded["schedule"] == [window], "the minimal schedule is played, not a generated one"
+    written = tmp_path / "first" / "replaying.minimal.json"
+    assert recorded["minimal"]["operations"] == [operations[1]]
+    assert recorded["minimal"]["replay"] == f"syncbench run replaying --replay {written}"
+
+    verdict = json.loads((tmp_path / "first" / "replaying.ipynb").read_text())["cells"][0]
+    text = "".join(verdict["source"])
+    assert "**Minimal failing case** for no_bad_operation: 1 operation, 1 fault window" in text
+    assert '| 4 | c2 | bad | task_id="t1" |' in text
+    assert "| 0.5 | 1.25 | offline | b |" in text
+    assert f"Replay: `syncbench run replaying --replay {written}`" in text
+    assert text.index("Minimal failing case") < text.index("Parameters:")
+
+    # the minimal file the run wrote replays too: the same failure, from one operation
+    again = syncbench("--replay", str(written), "--out", str(tmp_path / "again"))
+    assert again.returncode == 1, again.stderr
+    replayed = summary(tmp_path / "again")
+    assert replayed["parameters"]["operations"] == [operations[1]]
+    assert [c["verdict"] for c in replayed["checks"]] == ["pass", "fail"]
+
+
+def test_a_minimal_case_for_a_study_that_cannot_play_operations_is_refused(
+        tmp_path: Path) -> None:
+    notebooks = tmp_path / "notebooks"
+    notebooks.mkdir()
+    source = (NOTEBOOKS / "replaying.ipynb").read_text()
+    (notebooks / "replaying.ipynb").write_text(source.replace("operations: list[dict]", "ops: list[dict]"))
+    minimal = tmp_path / "replaying.minimal.json"
+    minimal.write_text(json.dumps({"study": "replaying", "seed": 1, "parameters": {}}))
+    result = subprocess.run(
+        [sys.executable, "-m", "syncbench.cli", "run", "--notebooks", str(notebooks),
+         "--replay", str(minimal)], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2
+    assert "takes no `operations` parameter" in result.stderr
 
 
 def test_an_unknown_check_is_no_pass(tmp_path: Path) -> None:
