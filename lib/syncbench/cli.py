@@ -1,4 +1,5 @@
-"""The `syncbench` command: `syncbench run [STUDY ...] --params params/smoke.yaml`."""
+"""The `syncbench` command: `syncbench run [STUDY ...] --params params/smoke.yaml`, and
+`syncbench zoo` (every study against every seeded bug)."""
 
 from __future__ import annotations
 
@@ -81,6 +82,82 @@ def run_command(
         click.echo("syncbench: interrupted", err=True)
         sys.exit(130)
     sys.exit(result.exit_code)
+
+
+@main.command("zoo")
+@click.option("--list", "list_only", is_flag=True,
+              help="Print the seeded bugs, one a line (name, component, area, summary).")
+@click.option("--params", "params_file", type=PATH,
+              help="Parameter set (YAML) every row runs with, e.g. params/smoke.yaml.")
+@click.option("-p", "overrides", multiple=True, metavar="KEY=VALUE",
+              help="Override a parameter in every study (not seeded_bug: use --bugs).")
+@click.option("--bugs", metavar="A,B", help="Only these bugs (default: every bug).")
+@click.option("--studies", metavar="S1,S2",
+              help="Only these studies, or 'expected' for each bug's own (default: every study).")
+@click.option("--sample", type=click.IntRange(min=1), metavar="N",
+              help="Run N of the bugs, chosen by --seed.")
+@click.option("--seed", type=int, help="Seed of --sample (printed; drawn when not given).")
+@click.option("--out", "out_dir", type=PATH,
+              help="Output directory. Default: outputs/zoo/<UTC timestamp>-<git rev>.")
+@click.option("--timeout", type=float, default=DEFAULT_CELL_TIMEOUT_S, show_default=True,
+              help="Seconds a single notebook cell may run (0: no limit).")
+@click.option("--notebooks", "notebooks_dir", type=PATH, default=Path("notebooks"),
+              show_default=True, help="Where study notebooks live.")
+@click.option("--progress/--no-progress", default=False, show_default=True,
+              help="Show Papermill's per-cell progress bar too.")
+def zoo_command(
+    list_only: bool,
+    params_file: Path | None,
+    overrides: tuple[str, ...],
+    bugs: str | None,
+    studies: str | None,
+    sample: int | None,
+    seed: int | None,
+    out_dir: Path | None,
+    timeout: float,
+    notebooks_dir: Path,
+    progress: bool,
+) -> None:
+    """Run every study against every seeded bug (after a baseline with none) and write the
+    detection matrix: zoo.json, zoo.csv and zoo.html.
+
+    A bug is caught when a check of its class (its caught_by) fails; a crash, timeout or
+    unknown verdict is not a catch. Exit code: 0 every bug caught by some study on a clean
+    baseline, 1 otherwise, 2 bad input, 130 interrupted (what finished is written).
+    """
+    from syncbench.zoo import ZooOptions, run_zoo
+    from syncbench.zoo.selection import split_names
+
+    if list_only:
+        _list_bugs()
+        return
+    try:
+        options = ZooOptions(
+            bugs=split_names(bugs),
+            studies=split_names(studies),
+            sample=sample,
+            seed=seed,
+            params_file=params_file,
+            overrides=parse_overrides(overrides),
+            out_dir=out_dir,
+            timeout=timeout if timeout > 0 else None,
+            notebooks_dir=notebooks_dir,
+            progress=progress,
+        )
+        result = run_zoo(options, echo=lambda line: click.echo(line, err=True))
+    except ParameterError as exc:
+        click.echo(f"syncbench zoo: error: {exc}", err=True)
+        sys.exit(EXIT_BAD_INPUT)
+    sys.exit(result.exit_code)
+
+
+def _list_bugs() -> None:
+    from tasksync.bugs import BUGS
+
+    rows = [(bug.name, bug.component, bug.area, bug.summary) for bug in BUGS.values()]
+    widths = [max((len(row[i]) for row in rows), default=0) for i in range(3)]
+    for row in rows:
+        click.echo("  ".join([*(row[i].ljust(widths[i]) for i in range(3)), row[3]]))
 
 
 def _list_studies(notebooks_dir: Path, studies: tuple[str, ...]) -> None:
