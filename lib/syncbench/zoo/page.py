@@ -47,7 +47,8 @@ th {{ background: #f6f8fa; }}
 <p>A cell is one study run with the bug switched on: <b>caught</b> when a check of the bug's
 class (its <code>caught_by</code>) failed; <b>missed</b> when none did (other failed checks are
 named); <b>error</b> when the study could not finish or only had unknown verdicts. The
-<b>no bug</b> row must pass everywhere, or a catch in that column proves nothing.</p>
+<b>no bug</b> row must pass everywhere, or a catch in that column proves nothing. Green:
+caught (or, without a bug, pass); red: missed (or a false alarm); amber: error; grey: not run.</p>
 {chart}
 {_rates(document["detection"])}
 {_bugs(document["bugs"])}

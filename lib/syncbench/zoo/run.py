@@ -137,7 +137,9 @@ def run_zoo(options: ZooOptions, echo: Callable[[str], None] = print) -> ZooResu
             bug = options.registry.get(row)
             for study_plan in plans:
                 echo(progress.starting(row, study_plan.study))
-                outcome = run_study(study_plan, out_dir / row_directory(row), run_options)
+                row_dir = out_dir / row_directory(row)
+                row_dir.mkdir(exist_ok=True)
+                outcome = run_study(study_plan, row_dir, run_options)
                 cell = state.add(row, bug, outcome)
                 echo(progress.finished(row, study_plan.study, cell.duration_s, _described(cell)))
     except KeyboardInterrupt:
