@@ -148,6 +148,9 @@ def zoo_command(
     except ParameterError as exc:
         click.echo(f"syncbench zoo: error: {exc}", err=True)
         sys.exit(EXIT_BAD_INPUT)
+    except KeyboardInterrupt:  # before the first study ran (run_zoo handles it after)
+        click.echo("syncbench zoo: interrupted", err=True)
+        sys.exit(130)
     sys.exit(result.exit_code)
 
 
