@@ -124,7 +124,8 @@ def replica_matches_server(replica_syncs: Any, observations: Any = None) -> Chec
     Rows of `replica_syncs` are completed syncs; with a `pending` column (changes left in
     the replica's outbox), only rows with pending 0 are checked. A checked row with
     `matches_server` false is explained (allowed) when another operation's write to that
-    repository (`observations` write rows, by `task_repository`) was in flight during the
+    repository (`observations` write rows, by `task_repository`, or another replica's sync
+    of it, from its `started` to its comparison when that column is given) was in flight during the
     sync: invoked before the comparison (`time`) and completed after the sync began (the
     sync op's first `invoke_time` in observations, else the replica's previous sync of the
     repository). Unexplained mismatches fail; each entry is the sync row with `why`.
@@ -132,6 +133,7 @@ def replica_matches_server(replica_syncs: Any, observations: Any = None) -> Chec
     """
     syncs = sorted(frame_rows(replica_syncs, ("op_id", "cursor", "differing_tasks")),
                    key=lambda r: float(r["time"]))
+    syncs_all = syncs
     if syncs and "pending" in syncs[0]:
         syncs = [row for row in syncs if not row.get("pending")]
     if not syncs:
@@ -141,12 +143,19 @@ def replica_matches_server(replica_syncs: Any, observations: Any = None) -> Chec
     began = {}
     for row in rows:
         began[row["op_id"]] = min(float(row["invoke_time"]), began.get(row["op_id"], math.inf))
-    writes = _Writes([r for r in rows if r.get("kind") == "write"])
+    # other replicas' syncs (from `started`, when recorded, to their comparison) push
+    # changes too: they count as writes in flight
+    pushes = [{"task_repository": r["repository"], "repository": r["repository"],
+               "invoke_time": r["started"], "complete_time": r["time"],
+               "op_id": r.get("op_id")}
+              for r in syncs_all if not _missing(r.get("started"))]
+    writes = _Writes([r for r in rows if r.get("kind") == "write"] + pushes)
     previous: dict[tuple[str, str], float] = {}
     unexplained, explained = [], 0
     for row in syncs:
         key, at = (str(row["replica"]), str(row["repository"])), float(row["time"])
-        start = began.get(row.get("op_id"), previous.get(key, -math.inf))
+        start = (float(row["started"]) if not _missing(row.get("started")) else
+                 began.get(row.get("op_id"), previous.get(key, -math.inf)))
         previous[key] = at
         if row.get("matches_server"):
             continue
@@ -163,6 +172,10 @@ def replica_matches_server(replica_syncs: Any, observations: Any = None) -> Chec
         observed=(f"{len(unexplained)} unexplained of {len(syncs)} syncs "
                   f"({explained} differed while a write was in flight)"),
         expected="0 unexplained", message=message)
+
+
+def _missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
 
 
 def _first_at_or_after(times: list[float], moment: float) -> float | None:

@@ -171,17 +171,25 @@ class ReplicaActor:
             "round_trips": report.round_trips if report else None,
             "attempts": len(handle.op.attempt_outcomes or ()),
             "duration_s": handle.op.latency_s})
-        await self.compare(handle.op_id)
+        await self.compare(handle.op_id, started=handle.op.invoke_time, pending=len(after))
 
-    async def compare(self, op_id: int | None) -> bool:
-        """Record this replica's state against the server's now; whether they match."""
+    async def compare(self, op_id: int | None, *, started: float | None = None,
+                      pending: int | None = None) -> bool:
+        """Record this replica's state against the server's now; whether they match.
+
+        `started`: when the sync began (other replicas' syncs overlapping it may have
+        changed the server meanwhile); `pending`: changes its outbox still holds after it.
+        """
         server = await self.ctx.stack.server_tasks(self.repository)
         local = await asyncio.to_thread(self.replica.tasks)
         differing = differing_tasks(local, server)
+        if pending is None:
+            pending = await asyncio.to_thread(self.replica.pending_count)
         self.ctx.recorder.add(
             "replica_syncs", replica=self.name, op_id=op_id, time=time.time(),
             repository=self.repository, cursor=await asyncio.to_thread(self.replica.cursor),
-            matches_server=differing == 0, differing_tasks=differing)
+            matches_server=differing == 0, differing_tasks=differing,
+            started=started if started is not None else time.time(), pending=pending)
         return differing == 0
 
 

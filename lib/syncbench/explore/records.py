@@ -46,7 +46,7 @@ FINAL_STATE_COLUMNS = [
     "priority"]
 REPLICA_SYNC_COLUMNS = [
     "profile", "replica", "op_id", "time", "repository", "cursor", "matches_server",
-    "differing_tasks"]
+    "differing_tasks", "started", "pending"]
 
 # `source` of an observation: where in the reply the task state was
 SOURCES = ("task", "current", "item", "change", "page")

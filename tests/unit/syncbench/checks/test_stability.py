@@ -108,6 +108,15 @@ def test_a_mismatch_while_another_write_was_in_flight_is_explained() -> None:
     assert "1 differed while a write was in flight" in result.observed
 
 
+def test_a_mismatch_while_another_replica_synced_is_explained_but_not_by_its_own_sync() -> None:
+    own = [sync("a", 2, True, op_id=50, started=1.5), sync("a", 5, False, op_id=51, started=4)]
+    assert replica_matches_server(pd.DataFrame(own)).verdict == "fail"
+    other = sync("b", 4.6, True, op_id=60, started=4.4)     # b pushed while a synced
+    assert replica_matches_server(pd.DataFrame([*own, other])).verdict == "pass"
+    earlier = sync("b", 3.5, True, op_id=61, started=3)      # b done before a began
+    assert replica_matches_server(pd.DataFrame([*own, earlier])).verdict == "fail"
+
+
 def test_only_syncs_with_nothing_pending_are_checked() -> None:
     syncs = pd.DataFrame([sync("a", 1, False, pending=2), sync("a", 2, True, pending=0)])
     assert replica_matches_server(syncs).verdict == "pass"
