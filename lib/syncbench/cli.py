@@ -105,6 +105,9 @@ def run_command(
               show_default=True, help="Where study notebooks live.")
 @click.option("--progress/--no-progress", default=False, show_default=True,
               help="Show Papermill's per-cell progress bar too.")
+@click.option("--shrink/--no-shrink", default=False, show_default=True,
+              help="Let studies shrink a failing run to a minimal one (slower; off: their "
+                   "shrink_budget_s is set to 0).")
 def zoo_command(
     list_only: bool,
     params_file: Path | None,
@@ -117,6 +120,7 @@ def zoo_command(
     timeout: float,
     notebooks_dir: Path,
     progress: bool,
+    shrink: bool,
 ) -> None:
     """Run every study against every seeded bug (after a baseline with none) and write the
     detection matrix: zoo.json, zoo.csv and zoo.html.
@@ -143,6 +147,7 @@ def zoo_command(
             timeout=timeout if timeout > 0 else None,
             notebooks_dir=notebooks_dir,
             progress=progress,
+            shrink=shrink,
         )
         result = run_zoo(options, echo=lambda line: click.echo(line, err=True))
     except ParameterError as exc:

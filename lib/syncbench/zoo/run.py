@@ -61,6 +61,7 @@ class ZooOptions:
     kernel_name: str = KERNEL_NAME
     progress: bool = False  # Papermill's per-cell bar (the zoo prints its own progress)
     registry: Mapping[str, SeededBug] = field(default_factory=lambda: BUGS)
+    shrink: bool = False  # studies keep their shrink_budget_s (else it is set to 0)
 
 
 @dataclass(frozen=True)
@@ -86,6 +87,9 @@ class ZooResult:
         return self.verdict.exit_code
 
 
+SHRINK_PARAMETER = "shrink_budget_s"
+
+
 def plan_zoo(options: ZooOptions) -> ZooPlan:
     """Every row's study plans, all validated before anything runs; ParameterError for an
     unknown bug or study, a bad params file, or a parameter the zoo sets itself."""
@@ -105,10 +109,22 @@ def plan_zoo(options: ZooOptions) -> ZooPlan:
     rows = {NO_BUG: (None, selection.baseline_studies)}
     rows.update({bug.name: (bug.name, selection.studies[bug.name]) for bug in selection.bugs})
     return ZooPlan(selection=selection, rows={
-        row: plan_studies(options.notebooks_dir, studies, options.params_file,
-                          {**options.overrides, BUG_PARAMETER: bug or ""})
+        row: [plan for study in studies
+              for plan in plan_studies(options.notebooks_dir, [study], options.params_file,
+                                       _overrides(options, bug, available[study], study))]
         for row, (bug, studies) in rows.items()
     })
+
+
+def _overrides(options: ZooOptions, bug: str | None, notebook: Path,
+               study: str) -> dict[str, Any]:
+    """The user's overrides, the row's bug and, unless --shrink, no shrinking: the zoo asks
+    whether a bug is caught, and a minimal case per bug would double its time."""
+    overrides = {**options.overrides, BUG_PARAMETER: bug or ""}
+    if (not options.shrink and SHRINK_PARAMETER not in overrides
+            and SHRINK_PARAMETER in declared_parameters(study, notebook)):
+        overrides[SHRINK_PARAMETER] = 0.0
+    return overrides
 
 
 def run_zoo(options: ZooOptions, echo: Callable[[str], None] = print) -> ZooResult:

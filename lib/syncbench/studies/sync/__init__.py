@@ -45,21 +45,27 @@ from syncbench.studies.sync.phases import (
     ProfileRun,
     run_profile,
 )
+from syncbench.studies.sync.shrinking import first_failure, shrink_failure
 from syncbench.studies.sync.workload import (
     content_key,
     fault_schedule,
     generated_fault_schedule,
+    operations_of,
     plan_workload,
 )
 from syncbench.study import Study, enable_seeded_bug, register
+from syncbench.verdict import CheckResult
 
 
 async def run(params: SyncParams) -> SyncResult:
     """Run the workload under each profile on a fresh stack; the frames, checks and metrics."""
     with enable_seeded_bug(params):  # a client or replica bug is on for this run only
-        if params.generated:
-            return await _run_generated(params)
-        return await _run(params)
+        if not params.generated:
+            return await _run(params)
+        result = await _run_generated(params)
+        if params.shrink_budget_s > 0:
+            result.minimal = await _shrunk(params, result)
+        return result
 
 
 async def _run(params: SyncParams) -> SyncResult:
@@ -105,6 +111,27 @@ async def _run_generated(params: SyncParams) -> SyncResult:
               f"{outcome['convergence_s']:.2f}s after the last write; the profile took "
               f"{time.monotonic() - started:.1f}s", flush=True)
     return assemble(params, history, runs, environment, operations)
+
+
+async def _shrunk(params: SyncParams, result: SyncResult) -> dict[str, Any] | None:
+    """The failing run shrunk to a minimal one (see `shrinking`), or None when it passed."""
+    failure = first_failure(result.checks, params.profiles)
+    if failure is None:
+        return None
+    check, profile = failure
+    operations = operations_of(result.frames["workload"])
+    schedule = [window for window in params.schedule] or [
+        w.to_dict() for w in generated_fault_schedule(params, operations).faults]
+    steps_by_op = {op.op_id: int(op.args["step"]) for op in result.history.operations
+                   if isinstance(op.args.get("step"), int)}
+
+    async def trial(candidate: SyncParams) -> list[CheckResult]:
+        return (await _run_generated(candidate)).checks
+
+    print(f"sync study: {check.name} failed under {profile}: shrinking its schedule "
+          f"(budget {params.shrink_budget_s:g}s)", flush=True)
+    return await shrink_failure(params, operations, schedule, check, profile, steps_by_op,
+                                trial)
 
 
 STUDY = register(Study("sync", SyncParams, run, "sync.ipynb",

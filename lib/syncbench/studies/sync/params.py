@@ -71,6 +71,8 @@ class SyncParams(StudyParams):
     weights: dict[str, float] = param({}, "generated workload: weights of op kinds over "
                                           "syncbench.explore.DEFAULT_WEIGHTS (0 excludes one)")
     generated_operations: int = param(600, "generated workload: operations to generate")
+    shrink_budget_s: float = param(90.0, "generated workload: seconds to spend shrinking a "
+                                         "failing run to a minimal one (0: do not shrink)")
     http_clients: int = param(3, "generated workload: HTTP clients (task routes and batch "
                                  "sync), each behind its own proxy")
     strategy: str = param("server_wins", "conflict strategy: server_wins, client_wins, "
@@ -118,6 +120,8 @@ class SyncParams(StudyParams):
         require(self.generated_operations >= 1, "generated_operations",
                 self.generated_operations, "1 or more")
         require(self.http_clients >= 0, "http_clients", self.http_clients, "0 or more")
+        require(0 <= self.shrink_budget_s <= 24 * 3600 and math.isfinite(self.shrink_budget_s),
+                "shrink_budget_s", self.shrink_budget_s, "0 (do not shrink) to 86400 seconds")
         resolve_weights(self.weights)
         counts = {"c": self.http_clients, "r": self.replicas, "s": self.subscribers}
         for index, op in enumerate(self.operations):

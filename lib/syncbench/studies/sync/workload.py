@@ -133,11 +133,13 @@ def fault_schedule(params: SyncParams, workload: Workload) -> FaultSchedule:
 
 
 def generated_fault_schedule(params: SyncParams, operations: list[dict]) -> FaultSchedule:
-    """The schedule a generated workload plays: `params.schedule` when given (a replay),
+    """The schedule a generated workload plays: `params.schedule` when given (a replay; with
+    given `operations` only that schedule, even an empty one),
     else, once per profile, an `offline` window of `subscriber_outage_s` on every subscriber
     and one of `offline_s` on the first HTTP client, each starting between 10% and 60% of
     the longest client's planned pauses (replicas go offline through their own ops)."""
-    if params.schedule:
+    if params.schedule or params.operations:
+        # given operations (a replay, a shrinking trial) play only the given windows
         return parse_schedule(params.schedule)
     rng = random.Random(params.seed + 1)  # apart from the generator's draws
     planned: dict[str, float] = {}
