@@ -31,6 +31,7 @@ from syncbench.runner.coverage_summary import (
     ModuleCoverage,
     coverage_section,
     module_coverage,
+    package_label,
 )
 
 COVERAGE_DIR = "coverage"
@@ -145,7 +146,7 @@ class RunCoverage:
         if context:
             lines.append(f"context = {_ini(context)}")
         lines += ["", "[html]", "show_contexts = True",
-                  f"title = {_ini('lib/' + self.package.name + ' reached by the studies')}", ""]
+                  f"title = {_ini(package_label(self.package) + ' reached by the studies')}", ""]
         return "\n".join(lines)
 
     def finish(self) -> dict[str, Any]:
@@ -184,7 +185,7 @@ class RunCoverage:
         modules = self._modules(run_cov, files)
         html = self._html(run_cov, files) if data.measured_files() else None
         return coverage_section(
-            package=f"lib/{self.package.name}",
+            package=package_label(self.package),
             modules=modules,
             studies=per_study,
             processes=processes,
@@ -220,6 +221,10 @@ def hand_to_outer(data: Any, outer: OuterMeasurement) -> Path | None:
     target = CoverageData(basename=str(outer.data_file), suffix=True)
     if outer.branch and data.has_arcs():
         target.add_arcs({f: data.arcs(f) or [] for f in files})
+    elif data.has_arcs():
+        # line 0 too: a line measurement records it for an empty module (lines() drops it)
+        target.add_lines({f: sorted({n for arc in data.arcs(f) or [] for n in arc if n >= 0})
+                          for f in files})
     else:
         target.add_lines({f: data.lines(f) or [] for f in files})
     target.write()

@@ -16,7 +16,7 @@ class ModuleCoverage:
     """One module's statements and how many of them no study ran."""
 
     module: str  # dotted, e.g. "tasksync.server.http_api"
-    path: str  # relative to the package's parent, e.g. "tasksync/server/http_api.py"
+    path: str  # as the project names it, e.g. "lib/tasksync/server/http_api.py"
     statements: int
     missed: int
 
@@ -51,13 +51,19 @@ def module_name(path: Path, package_dir: Path) -> str:
     return ".".join(parts)
 
 
+def package_label(package_dir: Path) -> str:
+    """The package as the project names it: <root>/lib/tasksync -> "lib/tasksync"."""
+    return f"{package_dir.parent.name}/{package_dir.name}"
+
+
 def module_coverage(path: Path, package_dir: Path, statements: int,
                     missed: int) -> ModuleCoverage:
     """A ModuleCoverage for the file `path` of the package at `package_dir`."""
     if not 0 <= missed <= statements:
         raise ValueError(f"{path}: {missed} missed of {statements} statements is impossible")
+    inside = path.relative_to(package_dir).as_posix()
     return ModuleCoverage(module=module_name(path, package_dir),
-                          path=path.relative_to(package_dir.parent).as_posix(),
+                          path=f"{package_label(package_dir)}/{inside}",
                           statements=statements, missed=missed)
 
 
