@@ -97,6 +97,11 @@ class RunCoverage:
         # read before any study changes the environment: it is the outer one's
         self.outer = outer_measurement()
         self.studies: list[str] = []
+        self.left_out: dict[str, str] = {}
+
+    def leave_out(self, study: str, reason: str) -> None:
+        """Run `study` unmeasured (say why in the summary)."""
+        self.left_out[study] = reason
 
     def _study_dir(self, study: str) -> Path:
         return self.root / "data" / study
@@ -191,6 +196,7 @@ class RunCoverage:
             processes=processes,
             html=html,
             data_file=f"{COVERAGE_DIR}/.coverage",
+            left_out=self.left_out,
         )
 
     def _modules(self, cov: Any, files: list[Path]) -> list[ModuleCoverage]:

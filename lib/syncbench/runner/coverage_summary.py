@@ -88,9 +88,11 @@ def coverage_section(
     processes: Mapping[str, int],
     html: str | None,
     data_file: str | None,
+    left_out: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """The summary's `coverage` section: the run's total and modules (combined over every
-    study), each study's total and how many processes wrote data, and where the files are."""
+    measured study), each study's total and how many processes wrote data, the studies left
+    out (and why), and where the files are."""
     modules = sorted(modules, key=lambda m: m.module)
     return {
         "enabled": True,
@@ -103,6 +105,7 @@ def coverage_section(
             study: {**totals(study_modules), "processes": processes.get(study, 0)}
             for study, study_modules in studies.items()
         },
+        "left_out": dict(left_out or {}),
         "html": html,
         "data_file": data_file,
     }

@@ -12,6 +12,7 @@ def index_html(run: dict[str, Any]) -> str:
     """Return a self-contained HTML page over the run summary `run` (see summary.run_summary)."""
     coverage = run.get("coverage") or {}
     per_study = coverage.get("studies") or {}
+    left_out = coverage.get("left_out") or {}
     rows = []
     for study in run["studies"]:
         status = study["status"]
@@ -26,7 +27,7 @@ def index_html(run: dict[str, Any]) -> str:
             f"{_esc(status.upper())}</td>"
             f"<td>{_esc(detail)}</td>"
             f"<td>{study['duration_s']:.1f} s</td>"
-            f"<td>{_reach(per_study.get(study['study']))}</td>"
+            f"<td>{_reach(per_study.get(study['study']), left_out.get(study['study']))}</td>"
             f"<td><a href='{_esc(study['html'])}'>HTML</a> · "
             f"<a href='{_esc(study['notebook'])}'>notebook</a> · "
             f"<a href='{_esc(study['study'])}.summary.json'>summary</a></td>"
@@ -83,7 +84,7 @@ def coverage_html(coverage: dict[str, Any]) -> str:
     return f"""<h2>Reach: {coverage['percent']:.1f}% of {_esc(coverage['package'])}</h2>
 <p>{coverage['covered']} of {coverage['statements']} statements run by the studies (every
 process they started: kernel, servers, CLI){link}.
-Lowest: {_esc(', '.join(coverage['lowest']))}.</p>
+Lowest: {_esc(', '.join(coverage['lowest']))}.{_left_out(coverage.get('left_out') or {})}</p>
 <details><summary>per module</summary>
 <table>
 <thead><tr><th>module</th><th>statements</th><th>missed</th><th>covered</th></tr></thead>
@@ -93,7 +94,13 @@ Lowest: {_esc(', '.join(coverage['lowest']))}.</p>
 </details>"""
 
 
-def _reach(study: dict[str, Any] | None) -> str:
+def _left_out(left_out: dict[str, str]) -> str:
+    return "".join(f" Not measured: {_esc(study)} ({_esc(why)})." for study, why in left_out.items())
+
+
+def _reach(study: dict[str, Any] | None, left_out: str | None) -> str:
+    if left_out:
+        return f"<span title='{_esc(left_out)}'>not measured</span>"
     return "" if not study else f"{study['percent']:.1f}%"
 
 

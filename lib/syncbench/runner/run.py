@@ -89,7 +89,13 @@ def run(options: RunOptions, echo: Callable[[str], None] = print) -> RunResult:
     for number, plan in enumerate(plans, 1):
         prefix = f"[{number}/{len(plans)}] {plan.study}"
         echo(f"{prefix}: running {plan.notebook}")
-        with measurement.study(plan.study) if measurement else contextlib.nullcontext():
+        measuring: contextlib.AbstractContextManager[None] = contextlib.nullcontext()
+        if measurement is not None and plan.timed:
+            measurement.leave_out(plan.study, "its verdicts rest on timings, which the "
+                                  "coverage tracer would distort")
+        elif measurement is not None:
+            measuring = measurement.study(plan.study)
+        with measuring:
             outcome = run_study(plan, out_dir, options)
         outcomes.append(outcome)
         summary = study_summary(outcome, git, run_id)

@@ -12,12 +12,15 @@ from syncbench.runner.coverage_measure import OuterMeasurement, hand_to_outer
 from syncbench.runner.coverage_summary import (
     ModuleCoverage,
     coverage_section,
+    disabled_section,
     lowest,
     module_coverage,
     module_name,
     percent,
     totals,
 )
+from syncbench.runner.index import coverage_html, index_html
+from syncbench.runner.plan import plan_studies
 
 PACKAGE = Path("/project/lib/tasksync")
 
@@ -137,3 +140,34 @@ def test_an_outer_line_measurement_gets_lines_only_for_its_source(tmp_path: Path
     assert data.measured_files() == {inside, empty}
     assert sorted(data.lines(inside)) == [1, 3]
     assert data.lines(empty) == [0]  # as a line measurement records an empty module
+
+
+def test_a_study_left_out_is_named_with_its_reason_in_the_section_and_the_index() -> None:
+    section = coverage_section(
+        package="lib/tasksync", modules=[module("tasksync.cli", 10, 4)],
+        studies={"sync": [module("tasksync.cli", 10, 4)]}, processes={"sync": 2},
+        html=None, data_file="coverage/.coverage",
+        left_out={"performance": "its verdicts rest on timings"})
+    assert section["left_out"] == {"performance": "its verdicts rest on timings"}
+    run = {"run_id": "r", "status": "pass", "git": {"revision": "abc", "dirty": False},
+           "params_file": None, "started_at": "now", "coverage": section,
+           "studies": [{"study": name, "status": "pass", "checks": [], "reason": "",
+                        "duration_s": 1.0, "html": f"{name}.html",
+                        "notebook": f"{name}.ipynb"} for name in ("sync", "performance")]}
+    page = index_html(run)
+    assert "<h2>Reach: 60.0% of lib/tasksync</h2>" in page
+    assert "<td>60.0%</td>" in page  # the sync row's reach column
+    assert "title='its verdicts rest on timings'>not measured" in page
+    assert "<tr><td>tasksync.cli</td><td>10</td><td>4</td><td>60.0%</td></tr>" in page
+
+
+def test_the_index_says_when_reach_was_not_measured() -> None:
+    assert "Reach not measured (--no-coverage)" in coverage_html(disabled_section("--no-coverage"))
+
+
+def test_the_performance_study_is_planned_as_timed_and_the_others_not() -> None:
+    plans = plan_studies(Path(__file__).resolve().parents[3] / "notebooks")
+    timed = {plan.study: plan.timed for plan in plans}
+    assert timed["performance"] is True
+    assert not any(timed[name] for name in ("sync", "resilience", "conflicts"))
+    assert timed["example"] is False  # not registered: an ad-hoc notebook is measured
