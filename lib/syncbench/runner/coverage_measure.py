@@ -169,6 +169,7 @@ class RunCoverage:
             processes[study] = len(parts)
             cov = coverage.Coverage(data_file=str(directory / ".coverage"),
                                     config_file=str(directory / "coveragerc"))
+            cov.load()  # unread data would be erased by the first update, not added to
             if parts:
                 cov.combine([str(directory)], keep=False)
                 cov.save()
