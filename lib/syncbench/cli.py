@@ -44,6 +44,9 @@ PATH = click.Path(path_type=Path)
               "shrunk failing case: its operations and fault schedule).")
 @click.option("--progress/--no-progress", default=True, show_default=True,
               help="Show Papermill's per-cell progress bar.")
+@click.option("--coverage/--no-coverage", default=True, show_default=True,
+              help="Measure which lines of lib/tasksync the studies run (kernel, servers, CLI "
+              "processes); reported in summary.json, index.html and <out>/coverage/html/.")
 def run_command(
     studies: tuple[str, ...],
     params_file: Path | None,
@@ -54,6 +57,7 @@ def run_command(
     list_only: bool,
     replay: Path | None,
     progress: bool,
+    coverage: bool,
 ) -> None:
     """Run STUDY notebooks (default: those in --params, else all) and write the artifacts.
 
@@ -73,6 +77,7 @@ def run_command(
             notebooks_dir=notebooks_dir,
             progress=progress,
             replay=replay,
+            coverage=coverage,
         )
         result = run(options, echo=lambda line: click.echo(line, err=True))
     except ParameterError as exc:

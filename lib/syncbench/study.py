@@ -303,6 +303,9 @@ class Study(Generic[P]):
     run: Callable[[P], Awaitable[StudyResult]]
     notebook: str
     summary: str = ""
+    # Its verdicts rest on timings: `syncbench run` leaves it out of the coverage measurement,
+    # whose tracer would slow the server and clients (2-4x) and so distort them.
+    timed: bool = False
 
     @property
     def notebook_path(self) -> Path:

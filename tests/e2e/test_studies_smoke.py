@@ -48,6 +48,12 @@ def test_smoke_run_of_every_study_passes_and_leaves_all_artifacts(tmp_path: Path
         assert "data:image/png;base64" in page, f"{study}.html shows no chart image"
         assert "<script src=\"http" not in page
     assert (tmp_path / "index.html").exists()
+    # reach: lines of lib/tasksync the studies ran, servers' and kernels' alike
+    coverage = summary["coverage"]
+    assert coverage.get("percent", 0) > 60, coverage.get("error", coverage.get("lowest"))
+    http_api = next(m for m in coverage["modules"] if m["module"] == "tasksync.server.http_api")
+    assert http_api["missed"] < http_api["statements"]
+    assert (tmp_path / coverage["html"]).is_file()
     suites = ElementTree.parse(tmp_path / "junit.xml").getroot()
     assert sum(int(s.get("failures", 0)) + int(s.get("errors", 0)) for s in suites.iter("testsuite")) == 0
 

@@ -33,6 +33,7 @@ class StudyPlan:
     notebook: Path
     parameters: dict[str, Any]
     declared: dict[str, Parameter]
+    timed: bool = False  # its verdicts rest on timings (Study.timed): run without coverage
 
     @property
     def seed(self) -> Any:
@@ -58,6 +59,12 @@ def _registered(study: str, notebook: Path) -> Study[Any] | None:
     if registered is None or registered.notebook_path.resolve() != notebook.resolve():
         return None
     return registered
+
+
+def is_timed(study: str, notebook: Path) -> bool:
+    """Whether the registered study's verdicts rest on timings (ad-hoc notebooks: no)."""
+    registered = _registered(study, notebook)
+    return bool(registered and registered.timed)
 
 
 def declared_parameters(study: str, notebook: Path) -> dict[str, Parameter]:
@@ -117,6 +124,7 @@ def plan_studies(
             notebook=available[study],
             parameters=resolve_parameters(study, declared[study], param_set, overrides),
             declared=declared[study],
+            timed=is_timed(study, available[study]),
         )
         for study in selected
     ]
@@ -170,7 +178,7 @@ def plan_replay(
     parameters = resolve_parameters(study, declared, replayed, overrides)
     check_study_parameters(study, available[study], parameters, f"--replay {path}")
     return StudyPlan(study=study, notebook=available[study], parameters=parameters,
-                     declared=declared)
+                     declared=declared, timed=is_timed(study, available[study]))
 
 
 def _replay_file(path: Path) -> dict[str, Any]:

@@ -3,6 +3,7 @@ run's index, summary and JUnit report. It orchestrates; it computes no metric.""
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -16,6 +17,8 @@ from syncbench.minimal import minimal_path
 from syncbench.params import ParameterError
 from syncbench.plain import json_ready
 from syncbench.report import load_results, results_path
+from syncbench.runner.coverage_measure import RunCoverage
+from syncbench.runner.coverage_summary import disabled_section
 from syncbench.runner.execute import KERNEL_NAME, execute_notebook
 from syncbench.runner.html import write_notebook_html
 from syncbench.runner.index import index_html
@@ -47,6 +50,7 @@ class RunOptions:
     kernel_name: str = KERNEL_NAME
     progress: bool = True
     replay: Path | None = None  # a <study>.summary.json or .minimal.json to run again
+    coverage: bool = True  # measure lib/tasksync in every process the studies start
 
 
 @dataclass(frozen=True)
@@ -82,12 +86,20 @@ def run(options: RunOptions, echo: Callable[[str], None] = print) -> RunResult:
         f"syncbench run {run_id}: {len(plans)} stud{'y' if len(plans) == 1 else 'ies'} -> {out_dir}"
     )
 
+    measurement = RunCoverage(out_dir) if options.coverage else None
     outcomes: list[StudyOutcome] = []
     summaries: list[dict[str, Any]] = []
     for number, plan in enumerate(plans, 1):
         prefix = f"[{number}/{len(plans)}] {plan.study}"
         echo(f"{prefix}: running {plan.notebook}")
-        outcome = run_study(plan, out_dir, options)
+        measuring: contextlib.AbstractContextManager[None] = contextlib.nullcontext()
+        if measurement is not None and plan.timed:
+            measurement.leave_out(plan.study, "its verdicts rest on timings, which the "
+                                  "coverage tracer would distort")
+        elif measurement is not None:
+            measuring = measurement.study(plan.study)
+        with measuring:
+            outcome = run_study(plan, out_dir, options)
         outcomes.append(outcome)
         summary = study_summary(outcome, git, run_id)
         _write_json(out_dir / f"{plan.study}.summary.json", summary)
@@ -95,6 +107,7 @@ def run(options: RunOptions, echo: Callable[[str], None] = print) -> RunResult:
         echo(f"{prefix}: {_describe(outcome)}")
 
     code = exit_code(outcomes)
+    coverage = _finish_coverage(measurement)
     run_info = run_summary(
         summaries,
         git,
@@ -103,10 +116,15 @@ def run(options: RunOptions, echo: Callable[[str], None] = print) -> RunResult:
         str(options.replay or options.params_file or "") or None,
         options.overrides,
         code,
+        coverage=coverage,
     )
     _write_json(out_dir / "summary.json", run_info)
     (out_dir / "index.html").write_text(index_html(run_info), encoding="utf-8")
     (out_dir / "junit.xml").write_text(junit_xml(run_info), encoding="utf-8")
+    if coverage.get("enabled") and "percent" in coverage:
+        echo(f"reach: {coverage['percent']:.1f}% of {coverage['package']} lines run by the "
+             f"studies; lowest: {', '.join(coverage['lowest'])}; "
+             f"{out_dir / (coverage['html'] or coverage['data_file'])}")
     bugs = run_info["seeded_bugs"]
     if bugs["run"]:
         echo(f"seeded bugs caught: {bugs['caught']} of {bugs['run']}")
@@ -115,6 +133,16 @@ def run(options: RunOptions, echo: Callable[[str], None] = print) -> RunResult:
         f"({_counts(run_info['counts'])}); open {out_dir / 'index.html'}"
     )
     return RunResult(run_id=run_id, out_dir=out_dir, outcomes=outcomes, exit_code=code)
+
+
+def _finish_coverage(measurement: RunCoverage | None) -> dict[str, Any]:
+    """The summary's coverage section; a failure to report it never fails the run."""
+    if measurement is None:
+        return disabled_section("--no-coverage")
+    try:
+        return measurement.finish()
+    except Exception as exc:  # coverage.py's data or report: the studies' verdicts stand
+        return {"enabled": True, "error": f"{type(exc).__name__}: {exc}"}
 
 
 def run_study(plan: StudyPlan, out_dir: Path, options: RunOptions) -> StudyOutcome:

@@ -110,8 +110,10 @@ def run_summary(
     params_file: str | None,
     overrides: dict[str, Any],
     exit_code: int,
+    coverage: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Return the summary over all studies of a run, as written to summary.json."""
+    """Return the summary over all studies of a run, as written to summary.json; `coverage`
+    is the section coverage_summary.coverage_section made (None: not measured)."""
     counts = {
         status: sum(1 for s in studies if s["status"] == status)
         for status in (PASS, FAIL, UNKNOWN, ERROR)
@@ -129,6 +131,7 @@ def run_summary(
         "versions": versions(),
         "counts": counts,
         "seeded_bugs": seeded_bugs(studies),
+        "coverage": coverage or {"enabled": False, "reason": "not measured"},
         "studies": studies,
     }
 

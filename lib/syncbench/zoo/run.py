@@ -136,7 +136,7 @@ def run_zoo(options: ZooOptions, echo: Callable[[str], None] = print) -> ZooResu
     run_id = new_run_id(git)
     out_dir = options.out_dir or options.outputs_root / "zoo" / run_id
     out_dir.mkdir(parents=True, exist_ok=True)
-    run_options = RunOptions(timeout=options.timeout, notebooks_dir=options.notebooks_dir,
+    run_options = RunOptions(timeout=options.timeout, coverage=False, notebooks_dir=options.notebooks_dir,
                              kernel_name=options.kernel_name, progress=options.progress)
     planned = [(row, plan.study) for row, plans in plan.rows.items() for plan in plans]
     progress = Progress(planned)

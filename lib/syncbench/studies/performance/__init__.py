@@ -48,7 +48,8 @@ from syncbench.studies.performance.workload import batch_items, task_contents
 from syncbench.study import Study, register
 
 STUDY = register(Study("performance", PerformanceParams, run, "performance.ipynb",
-                       "throughput, batch sync, fan-out and memory against a stored baseline"))
+                       "throughput, batch sync, fan-out and memory against a stored baseline",
+                       timed=True))
 
 __all__ = [
     "DEFAULT_BASELINE", "FIGURE_COLUMNS", "GATED_SCENARIOS", "STUDY", "PerformanceParams",
