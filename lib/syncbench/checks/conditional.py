@@ -28,9 +28,10 @@ def conditional_writes(history: History | pd.DataFrame | Iterable[Operation],
     (result if_match + 1) or changed nothing (result if_match: an empty patch, a delete of
     a tombstone). Anomalies (ANOMALIES):
 
-        same_base_twice  two ok writes of one task named the same If-Match version and are
-                         not one application seen twice (their results differ in version,
-                         or in content or deleted): both cannot have found it current
+        same_base_twice  two ok writes of one task named the same If-Match version, both
+                         applied (result if_match + 1), and are not one application seen
+                         twice (their results differ in content or deleted): both cannot
+                         have found it current (a write that changed nothing claims nothing)
         not_current      an ok If-Match write whose result is neither if_match nor
                          if_match + 1: it was applied to another version than it named
 
@@ -59,6 +60,8 @@ def conditional_writes(history: History | pd.DataFrame | Iterable[Operation],
             entries.append({"anomaly": "not_current", "task_id": str(task), "why": (
                 f"op {op.op_id} named If-Match {base} of {task} and got version {version}"),
                 "ops": [op_dict(op, reply=reply)]})
+        if version != base + 1:
+            continue  # changed nothing (or already reported): no claim on the base
         earlier = first_by_base.setdefault((str(task), base), (op, result))
         if earlier[0] is not op and earlier[1] != result:
             entries.append({"anomaly": "same_base_twice", "task_id": str(task), "why": (

@@ -23,6 +23,7 @@ from syncbench.checks import convergence
 from syncbench.explore.actors import ReplicaActor, SubscriberActor
 from syncbench.explore.context import RunContext
 from syncbench.explore.http_actor import HttpActor
+from syncbench.explore.listener import Listener
 from syncbench.explore.records import shown_content
 from tasksync.models import EDITABLE_FIELDS
 
@@ -37,10 +38,14 @@ Actor = HttpActor | ReplicaActor | SubscriberActor
 class Driver:
     """Plays schedules in `ctx`; replicas hold the repositories `replica_repositories` says."""
 
-    def __init__(self, ctx: RunContext, replica_repositories: Mapping[str, str]) -> None:
+    def __init__(self, ctx: RunContext, replica_repositories: Mapping[str, str],
+                 listeners: Mapping[str, str] | None = None) -> None:
         self.ctx = ctx
         self.replica_repositories = dict(replica_repositories)
         self.actors: dict[str, Actor] = {}
+        # name -> proxy group: WebSocketClient subscribers live for the whole run
+        self.listeners = [Listener(ctx, name, group)
+                          for name, group in (listeners or {}).items()]
 
     def actor(self, client: str) -> Actor:
         """The actor playing `client`'s ops (made on first use): c* HTTP, r* replica,
@@ -67,6 +72,7 @@ class Driver:
         # every replica exists from the start, so that the final rounds reach all of them
         for client in [*lanes, *self.replica_repositories]:
             self.actor(client)
+        await asyncio.gather(*(listener.start() for listener in self.listeners))
         await asyncio.gather(*(self._lane(self.actors[client], ops)
                                for client, ops in lanes.items()))
 
@@ -96,10 +102,12 @@ class Driver:
         converged_at, rounds = await self._sync_until_converged()
         last_seqs = {repo: await _last_seq(ctx, repo) for repo in ctx.repositories}
         drained = await asyncio.gather(*(subscriber.drain(last_seqs, ctx.config.delivery_timeout_s)
-                                         for subscriber in self.subscribers))
+                                         for subscriber in [*self.subscribers, *self.listeners]))
         outcome = await self._final_state()
         for subscriber in self.subscribers:
             await subscriber.feed.close()
+        for listener in self.listeners:
+            await listener.close()
         deliveries = ctx.recorder.rows["deliveries"]
         seen: set[tuple[Any, ...]] = set()
         duplicates = 0
@@ -113,6 +121,7 @@ class Driver:
             last_write_time=last_write, converged_time=converged_at, final_rounds=rounds,
             subscribers_caught_up=all(drained),
             reconnects=sum(max(0, s.feed.connection - 1) for s in self.subscribers),
+            listener_reconnects=sum(max(0, li.connection - 1) for li in self.listeners),
             duplicates_dropped=duplicates,
             drain_connections={s.name: s.feed.connection for s in self.subscribers},
             drain_positions={s.name: {row["repository"]: row["after"]

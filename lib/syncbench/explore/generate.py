@@ -122,6 +122,9 @@ class _ClientState:
     counted_keys: int = 0
 
 
+STORM_RESUMES = 8  # resumes in one resume_storm
+
+
 class _Generator:
     def __init__(self, shape: Shape, seed: int) -> None:
         self.shape = shape
@@ -189,7 +192,9 @@ class _Generator:
         for subscriber in self.clients[SUBSCRIBER]:
             mine = [op for op in self.ops if op["client"] == subscriber]
             for op in mine:
-                op["pause"] = round(self.rng.uniform(0, 1.6 * span / len(mine)), 4)
+                # a storm's resumes follow each other at once
+                op["pause"] = (0.0 if op.get("storm") and op is not mine[0] else
+                               round(self.rng.uniform(0, 1.6 * span / len(mine)), 4))
 
     # -- helpers ----------------------------------------------------------------------------
 
@@ -431,9 +436,11 @@ class _Generator:
         return [{"op": "retry", "of": step, "key": original["key"]}]
 
     def _shared_key(self, client: str) -> list[dict[str, Any]]:
-        """A create keyed "1", "2", ...: a client that counts its keys, as others do too."""
+        """A create keyed "1", "2", ...: a client that counts its keys, as others do too, and
+        sometimes starts counting again."""
         state = self.state[client]
-        state.counted_keys += 1
+        # a reinstalled app counts from 1 again: the same client reuses a key too
+        state.counted_keys = 1 if self.rng.random() < 0.25 else state.counted_keys + 1
         return self._create_op(client, None, self._repository(), key=str(state.counted_keys))
 
     # -- replicas -------------------------------------------------------------------------------
@@ -498,6 +505,11 @@ class _Generator:
 
     def _resume(self, subscriber: str) -> list[dict[str, Any]]:
         return [{"op": "resume"}]
+
+    def _resume_storm(self, subscriber: str) -> list[dict[str, Any]]:
+        """Back-to-back resumes while the writers work: a race on purpose (a write committed
+        while the server turns a replay into a live feed)."""
+        return [{"op": "resume", "storm": True} for _ in range(STORM_RESUMES)]
 
     def _unsubscribe(self, subscriber: str) -> list[dict[str, Any]]:
         return [{"op": "unsubscribe", "repositories": [self._repository()]}]

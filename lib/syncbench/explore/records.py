@@ -32,7 +32,8 @@ CONTENT_SHOWN = 256
 OBSERVATION_COLUMNS = [
     "profile", "op_id", "step", "client", "operation", "kind", "repository",
     "requested_task_id", "task_id", "task_repository", "version", "deleted", "content",
-    "status", "priority", "seq", "source", "invoke_time", "complete_time", "listing_complete"]
+    "status", "priority", "seq", "source", "invoke_time", "complete_time", "listing_complete",
+    "origin"]
 DELIVERY_COLUMNS = [
     "profile", "subscriber", "connection", "repository", "seq", "task_id", "version", "type",
     "replay", "received_time", "event_time", "latency_ms"]
@@ -91,7 +92,7 @@ class Recorder:
             "deleted": bool(task.deleted), "content": shown_content(task.content),
             "status": task.status, "priority": task.priority, "seq": seq, "source": source,
             "invoke_time": invoke_time, "complete_time": None, "listing_complete": False,
-            "generated_kind": kind,
+            "generated_kind": kind, "origin": task.origin,
         }
         self.rows["observations"].append(row)
         return row

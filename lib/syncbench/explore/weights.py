@@ -45,7 +45,7 @@ KINDS: dict[str, tuple[str, float]] = {
     "equal_timestamps": (CLIENT, 1.0),         # a batch whose items share one updated_at
     # HTTP clients: idempotency keys
     "retry_write": (CLIENT, 2.0),              # an earlier write again, same Idempotency-Key
-    "shared_key": (CLIENT, 0.5),               # a key counted "1", "2", ... as others count
+    "shared_key": (CLIENT, 2.0),               # a key counted "1", "2", ... as others count
     # CLI replicas
     "local_create": (REPLICA, 3.0),
     "local_update": (REPLICA, 4.0),
@@ -54,8 +54,9 @@ KINDS: dict[str, tuple[str, float]] = {
     "sync": (REPLICA, 4.0),
     "offline_burst": (REPLICA, 0.4),           # offline, several writes (a sync fails), online, sync
     # WebSocket subscribers
-    "subscribe": (SUBSCRIBER, 1.5),            # a new connection from a chosen position
-    "resume": (SUBSCRIBER, 1.5),               # a new connection from the last seq delivered
+    "subscribe": (SUBSCRIBER, 3.0),            # a new connection from a chosen position
+    "resume": (SUBSCRIBER, 3.0),               # a new connection from the last seq delivered
+    "resume_storm": (SUBSCRIBER, 1.0),         # resumes back to back under concurrent writers
     "unsubscribe": (SUBSCRIBER, 0.6),
 }
 

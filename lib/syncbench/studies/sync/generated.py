@@ -43,8 +43,11 @@ async def run_generated_profile(params: SyncParams, operations: list[dict[str, A
                          converge_timeout_s=params.converge_timeout_s,
                          delivery_timeout_s=params.delivery_timeout_s),
             repository_names(shape), group_of)
+        # one WebSocketClient listener beside each probe subscriber, on its proxy group
         driver = Driver(ctx, {f"r{index}": replica_repository(shape, index)
-                              for index in range(params.replicas)})
+                              for index in range(params.replicas)},
+                        listeners={f"w{index}": group_of(f"s{index}")
+                                   for index in range(params.subscribers)})
         mine = schedule.for_phase(run.name)
         async with nemesis.playing(mine) as faults:
             await driver.run(operations)
