@@ -60,8 +60,9 @@ _ALL = (
               "missed event is skipped",
               ("change_feed",), ("sync",)),
     SeededBug("replay_live_race", "server", "resume and replay",
-              "on subscribe the server reads the replay, then registers for live events "
-              "with an await in between: events committed in that window are never sent",
+              "on subscribe the server joins live delivery only after sending the replay, "
+              "from the log's end as read then: events committed while it replayed are "
+              "never sent",
               ("change_feed",), ("sync",)),
     SeededBug("page_token_skip", "server", "cursors and paging",
               "GET /tasks paging: the next page starts one task after where it should "

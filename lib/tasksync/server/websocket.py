@@ -302,9 +302,11 @@ class Hub:
         subscription.live = True
 
     async def _join_live_late(self, subscription: Subscription, repository: str) -> None:
-        """Seeded bug "replay_live_race": after the replay, live delivery is set up from the
-        log's end as read now (one more storage round trip), not from where the replay
-        ended: events committed in between are neither replayed nor sent live."""
+        """Seeded bug "replay_live_race": live delivery is set up only once the replay is
+        sent, from the log's end as read then (one more storage round trip), not from where
+        the replay ended: events committed meanwhile (buffered as pending while the replay
+        ran, or in between) are neither replayed nor sent live."""
+        subscription.pending.clear()
         try:
             page = await self.service.changes(repository, 2**62, 1)
         except Exception:
