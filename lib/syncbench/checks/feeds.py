@@ -17,7 +17,10 @@ intervals; an interval lives on its connection and owes the log's events with se
   any position, e.g. after a resync_required): hi = the highest seq received in it (what
   was in flight at the end is not owed).
 A connection whose deliveries start before its subscribe row's time counts them in its first
-interval; events the log no longer holds (pruned) are never due.
+interval; events the log no longer holds (pruned) are never due, but a `resync` row (the
+server's resync_required) must then end the interval: an interval whose first delivery
+skips seqs the log no longer holds, with no resync on its connection, is a `gap` (pruned).
+A `resync` row ends the intervals of its connection like an unsubscribe.
 
 Anomalies, named as Jepsen's queue and Kafka checkers name them:
     lost          due, never received by the subscriber, though it received a later seq
@@ -57,7 +60,8 @@ class _Interval:
     subscription: Row
     after: int
     deliveries: list[Row] = field(default_factory=list)
-    ended: bool = False            # by an unsubscribe on its connection
+    ended: bool = False            # by an unsubscribe (or a resync_required) on its connection
+    resynced: bool = False         # the server said resync_required on its connection
     next_resume: Row | None = None  # the resume that followed it, when one did
     highest: Row | None = None     # the delivery with the highest seq above `after`
 
@@ -115,10 +119,11 @@ def _intervals(subs: list[Row]) -> dict[tuple[str, str], list[_Interval]]:
     ordered = sorted(enumerate(subs), key=lambda item: (float(item[1]["time"]), item[0]))
     for _, row in ordered:
         chain = chains[(str(row["subscriber"]), str(row["repository"]))]
-        if row["action"] == "unsubscribe":
+        if row["action"] in ("unsubscribe", "resync"):
             for interval in chain:
                 if interval.subscription["connection"] == row["connection"]:
                     interval.ended = True
+                    interval.resynced = interval.resynced or row["action"] == "resync"
             continue
         if chain and row["action"] == "resume" and not chain[-1].ended:
             chain[-1].next_resume = row
@@ -205,6 +210,15 @@ def _scan(number: int, interval: _Interval, log: dict[int, Row], seqs: list[int]
                                                 f"connection {row['connection']}",
                                                 [highest, row]))
             continue
+        if highest is None and not interval.resynced and seq > interval.after + 1 and (
+                seqs and seqs[0] > interval.after + 1):
+            # the log no longer holds what came right after the position (pruned), and the
+            # server replayed from later on instead of saying resync_required
+            found["gap"].append(_entry(
+                f"seqs {interval.after + 1}..{seq - 1} skipped (pruned from the log) without "
+                f"resync_required on connection {row['connection']}",
+                [interval.subscription, row], seq=interval.after + 1, filled=False,
+                pruned=True))
         floor = interval.after if highest is None else highest["seq"]
         for skipped in seqs[bisect_right(seqs, floor):bisect_left(seqs, seq)]:
             gaps.append((number, position, skipped, row, interval))

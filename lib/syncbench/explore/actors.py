@@ -49,7 +49,8 @@ class ReplicaActor:
         self.repository = repository
         self.group = ctx.group_of(name)
         self.replica: Replica = ctx.stack.replica(name, self.group, repository,
-                                                  client_options=ctx.client_options())
+                                                  client_options=ctx.client_options(),
+                                                  pull_limit=ctx.config.replica_pull_limit)
         self.offline_fault: ActiveFault | None = None
 
     async def run(self, op: dict[str, Any]) -> None:

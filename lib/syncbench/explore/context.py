@@ -34,6 +34,7 @@ class DriverConfig:
     answer_timeout_s: float = 5.0     # a WebSocket subscribe/unsubscribe answer
     retry: RetryPolicy = CLIENT_RETRY
     request_timeout_s: float = 10.0
+    replica_pull_limit: int = 10_000  # events a replica pulls per round trip
 
 
 @dataclass

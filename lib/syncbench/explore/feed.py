@@ -177,6 +177,11 @@ class Feed:
                                          message.repository, "after": message.after,
                                          "earliest_seq": message.earliest_seq,
                                          "last_seq": message.last_seq, "time": received})
+                    # the server dropped this repository's subscription: nothing more is due
+                    self.recorder.add("subscriptions", subscriber=self.name,
+                                      connection=connection, repository=message.repository,
+                                      action="resync", after=message.after, time=received,
+                                      op_id=None)
                 elif isinstance(message, Subscribed | Unsubscribed):
                     self._answers.put_nowait(message)
         except (websockets.WebSocketException, OSError):

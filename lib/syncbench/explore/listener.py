@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from syncbench.explore.context import RunContext
 from tasksync.client import RetryPolicy
 from tasksync.client.websocket import ReceivedEvent, WebSocketClient
+from tasksync.models import ResyncRequired
 
 # Cut off for a window, the listener keeps trying until it is back.
 RECONNECT = RetryPolicy(max_attempts=None, base_delay=0.05, max_delay=0.5, deadline=120.0)
@@ -36,7 +37,7 @@ class Listener:
         self.connection = 0
         self.client: WebSocketClient = ctx.stack.ws_client(
             dict.fromkeys(ctx.repositories, 0), group, client_id=name, reconnect=RECONNECT,
-            heartbeat_timeout=5.0, on_event=self._on_event)
+            heartbeat_timeout=5.0, on_event=self._on_event, on_resync=self._on_resync)
 
     async def start(self, timeout: float = 15.0) -> None:
         self._positions("subscribe", 1)
@@ -49,6 +50,19 @@ class Listener:
             self.ctx.recorder.add("subscriptions", subscriber=self.name, connection=connection,
                                   repository=repository, action=action, after=after, time=now,
                                   op_id=None)
+
+    def _on_resync(self, message: ResyncRequired) -> int:
+        """The log was pruned past its position: as an application would after fetching the
+        full state, it follows the repository again from the log's end (recorded: what was
+        before it is not due on this connection)."""
+        now = time.time()
+        for action, after in (("resync", message.after), ("subscribe", message.last_seq)):
+            self.ctx.recorder.add("subscriptions", subscriber=self.name,
+                                  connection=self.connection, repository=message.repository,
+                                  action=action, after=after, time=now, op_id=None)
+        self.delivered[message.repository] = max(self.delivered.get(message.repository, 0),
+                                                 message.last_seq)
+        return message.last_seq
 
     def _on_event(self, received: ReceivedEvent) -> None:
         if received.connection != self.connection:

@@ -41,7 +41,7 @@ LOG_FIELDS = ["profile", "repository", "seq", "type", "task_id", "version", "ori
 CONFLICT_FIELDS = ["profile", "replica", "repository", "change_id", "task_id", "conflict_id",
                    "strategy", "winner", "base_version"]
 PENDING_FIELDS = ["profile", "replica", "repository", "change_id", "task_id"]
-SETTLED_AS = ("applied", "conflict", "lost")
+SETTLED_AS = ("applied", "conflict", "pruned", "lost")
 # the operations that create a task (a logical create each, keyed by `key` or `content_key`)
 CREATE_OPERATIONS = frozenset({"local_create", "create", "retry_create"})
 
@@ -74,10 +74,14 @@ def settle_acknowledged(acks: pd.DataFrame, change_log: pd.DataFrame,
     `settled_as` is "applied" when the change log holds an event of the change's task with
     exactly its fields (the first such event by the same replica preferred; another's
     counts, for a change the server found already equal), "conflict" when its replica
-    recorded a conflict for its change id, else "lost". `version` and `seq` are the matching
-    event's.
+    recorded a conflict for its change id, "pruned" when neither and the repository's log
+    no longer starts at seq 1 (its event may have been pruned), else "lost". `version` and
+    `seq` are the matching event's.
     """
     events = _event_index(change_log)
+    # logs that no longer start at seq 1: tasksync serve --log-retention pruned them
+    earliest = change_log.groupby(["profile", "repository"])["seq"].min()
+    pruned = {key for key, seq in earliest.items() if seq > 1}
     reported = set(zip(conflicts["profile"], conflicts["replica"], conflicts["change_id"],
                        strict=True))
     rows = []
@@ -89,6 +93,10 @@ def settle_acknowledged(acks: pd.DataFrame, change_log: pd.DataFrame,
                          "seq": match["seq"]})
         elif (ack["profile"], ack["replica"], ack["change_id"]) in reported:
             rows.append({**ack, "settled_as": "conflict", "version": None, "seq": None})
+        elif (ack["profile"], ack["repository"]) in pruned:
+            # its event may be among those the log no longer holds: no evidence either way
+            # here (no_lost_acknowledged_writes and convergence still judge the task)
+            rows.append({**ack, "settled_as": "pruned", "version": None, "seq": None})
         else:
             rows.append({**ack, "settled_as": "lost", "version": None, "seq": None})
     frame = pd.DataFrame(rows, columns=[*acks.columns, "settled_as", "version", "seq"])
@@ -119,7 +127,9 @@ def acknowledged_changes_applied_or_reported(settled: pd.DataFrame) -> CheckResu
         name="acknowledged_changes_applied_or_reported",
         passed=not entries,
         observed=(f"{len(entries)} lost of {len(settled)} acknowledged "
-                  f"({counts.get('applied', 0)} applied, {counts.get('conflict', 0)} conflicts)"),
+                  f"({counts.get('applied', 0)} applied, {counts.get('conflict', 0)} conflicts"
+                  + (f", {counts['pruned']} in pruned logs" if counts.get("pruned") else "")
+                  + ")"),
         expected="0 lost",
         message=message,
         counterexample=entries,

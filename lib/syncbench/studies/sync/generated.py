@@ -29,7 +29,9 @@ async def run_generated_profile(params: SyncParams, operations: list[dict[str, A
     """Play `operations` under `run.name` on a fresh stack; fills `run` (outcome as the
     nominal run's, plus `run.recorder`)."""
     shape = shape_of(params)
-    config = StackConfig(groups=params.groups, server_options=seeded_bug_options(params),
+    retention = ("--log-retention", str(params.log_retention)) if params.log_retention else ()
+    config = StackConfig(groups=params.groups,
+                         server_options=(*seeded_bug_options(params), *retention),
                          base_profile=run.name)
     async with Stack(config) as stack:
         if stack.toxiproxy_info is not None:
@@ -41,6 +43,7 @@ async def run_generated_profile(params: SyncParams, operations: list[dict[str, A
             stack, run.history, recorder, nemesis,
             DriverConfig(run.name, strategy=params.strategy,
                          converge_timeout_s=params.converge_timeout_s,
+                         replica_pull_limit=params.replica_pull_limit,
                          delivery_timeout_s=params.delivery_timeout_s),
             repository_names(shape), group_of)
         # one WebSocketClient listener beside each probe subscriber, on its proxy group

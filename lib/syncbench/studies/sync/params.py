@@ -71,6 +71,11 @@ class SyncParams(StudyParams):
     weights: dict[str, float] = param({}, "generated workload: weights of op kinds over "
                                           "syncbench.explore.DEFAULT_WEIGHTS (0 excludes one)")
     generated_operations: int = param(600, "generated workload: operations to generate")
+    log_retention: int = param(120, "generated workload: events each repository's change "
+                                    "log keeps (tasksync serve --log-retention; 0 keeps all): "
+                                    "readers further behind must resync")
+    replica_pull_limit: int = param(40, "generated workload: events a replica pulls per "
+                                        "round trip (more wait for the next: has_more)")
     shrink_budget_s: float = param(90.0, "generated workload: seconds to spend shrinking a "
                                          "failing run to a minimal one (0: do not shrink)")
     http_clients: int = param(3, "generated workload: HTTP clients (task routes and batch "
@@ -120,6 +125,10 @@ class SyncParams(StudyParams):
         require(self.generated_operations >= 1, "generated_operations",
                 self.generated_operations, "1 or more")
         require(self.http_clients >= 0, "http_clients", self.http_clients, "0 or more")
+        require(self.log_retention >= 0, "log_retention", self.log_retention,
+                "0 (keep every event) or more events")
+        require(1 <= self.replica_pull_limit <= 10_000, "replica_pull_limit",
+                self.replica_pull_limit, "1 to 10000 events")
         require(0 <= self.shrink_budget_s <= 24 * 3600 and math.isfinite(self.shrink_budget_s),
                 "shrink_budget_s", self.shrink_budget_s, "0 (do not shrink) to 86400 seconds")
         resolve_weights(self.weights)

@@ -191,3 +191,24 @@ def test_dropping_any_event_delivered_once_fails_as_lost_or_never_seen(
     assert result.verdict == "fail"
     assert {(a, s) for a, s in anomalies(result)} & {("lost", dropped["seq"]),
                                                      ("never_seen", dropped["seq"])}
+
+
+def pruned_log(earliest: int, last: int) -> pd.DataFrame:
+    return log(last)[lambda frame: frame["seq"] >= earliest]
+
+
+def test_a_replay_that_skips_pruned_events_without_resync_required_is_a_gap() -> None:
+    feed = Feed().act("subscribe", 1, after=0).get(1, 8, 9, 10)
+    result = change_feed(pd.DataFrame(feed.deliveries), pd.DataFrame(feed.subscriptions),
+                         pruned_log(8, 10))
+    assert result.verdict == "fail"
+    (entry,) = [e for e in result.counterexample if e["anomaly"] == "gap"]
+    assert entry["pruned"] and "1..7 skipped" in entry["why"]
+
+
+def test_resync_required_for_a_pruned_position_then_following_from_the_end_passes() -> None:
+    feed = (Feed().act("subscribe", 1, after=0).act("resync", 1, after=0)
+            .act("subscribe", 1, after=10).get(1, 11, 12))
+    result = change_feed(pd.DataFrame(feed.deliveries), pd.DataFrame(feed.subscriptions),
+                         pruned_log(8, 12))
+    assert result.verdict == "pass", result.message
