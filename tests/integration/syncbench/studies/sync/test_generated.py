@@ -40,4 +40,5 @@ async def test_given_operations_are_played_exactly() -> None:
     assert operations_of(replay.frame("workload")) == chosen
     played = replay.workload_operations()
     assert sorted(played["arg_step"].dropna().astype(int)) == [op["step"] for op in chosen]
-    assert replay.passed, replay.checks_frame().to_string()
+    # a few operations leave some checks nothing to judge (unknown), but none may fail
+    assert "fail" not in set(replay.checks_frame()["verdict"]), replay.checks_frame().to_string()
