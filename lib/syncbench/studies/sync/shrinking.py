@@ -30,15 +30,15 @@ Trial = Callable[[SyncParams], Awaitable[list[CheckResult]]]
 
 def first_failure(checks: list[CheckResult], profiles: tuple[str, ...]
                   ) -> tuple[CheckResult, str] | None:
-    """The first failing check and the profile it failed in (its first scoped entry)."""
-    for check in checks:
-        if check.verdict != FAIL:
-            continue
-        scopes = [entry.get("scope") for entry in check.counterexample
-                  if isinstance(entry, dict)]
-        profile = next((scope for scope in scopes if scope in profiles), profiles[0])
-        return check, profile
-    return None
+    """The check to shrink and its profile: the first profile (in the order run, the
+    quickest usually first) in which a check failed, and the first check failing there."""
+    failing = [check for check in checks if check.verdict == FAIL]
+    for profile in profiles:
+        for check in failing:
+            if any(isinstance(entry, dict) and entry.get("scope") == profile
+                   for entry in check.counterexample):
+                return check, profile
+    return (failing[0], profiles[0]) if failing else None
 
 
 def _values(data: Any, key: str) -> Iterator[Any]:
