@@ -170,6 +170,7 @@ class ReplicaActor:
             "applied": report.applied if report else None,
             "conflicts": len(report.conflicts) if report else None,
             "round_trips": report.round_trips if report else None,
+            "resynced": report.resynced if report else None,
             "attempts": len(handle.op.attempt_outcomes or ()),
             "duration_s": handle.op.latency_s})
         await self.compare(handle.op_id, started=handle.op.invoke_time, pending=len(after))

@@ -181,7 +181,7 @@ class Feed:
                     self.recorder.add("subscriptions", subscriber=self.name,
                                       connection=connection, repository=message.repository,
                                       action="resync", after=message.after, time=received,
-                                      op_id=None)
+                                      op_id=None, earliest_seq=message.earliest_seq)
                 elif isinstance(message, Subscribed | Unsubscribed):
                     self._answers.put_nowait(message)
         except (websockets.WebSocketException, OSError):

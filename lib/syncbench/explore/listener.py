@@ -59,7 +59,8 @@ class Listener:
         for action, after in (("resync", message.after), ("subscribe", message.last_seq)):
             self.ctx.recorder.add("subscriptions", subscriber=self.name,
                                   connection=self.connection, repository=message.repository,
-                                  action=action, after=after, time=now, op_id=None)
+                                  action=action, after=after, time=now, op_id=None,
+                                  earliest_seq=message.earliest_seq)
         self.delivered[message.repository] = max(self.delivered.get(message.repository, 0),
                                                  message.last_seq)
         return message.last_seq

@@ -38,7 +38,8 @@ DELIVERY_COLUMNS = [
     "profile", "subscriber", "connection", "repository", "seq", "task_id", "version", "type",
     "replay", "received_time", "event_time", "latency_ms"]
 SUBSCRIPTION_COLUMNS = [
-    "profile", "subscriber", "connection", "repository", "action", "after", "time", "op_id"]
+    "profile", "subscriber", "connection", "repository", "action", "after", "time", "op_id",
+    "earliest_seq"]
 CHANGE_LOG_COLUMNS = [
     "profile", "repository", "seq", "task_id", "version", "type", "origin", "timestamp",
     "content", "status", "priority", "deleted"]

@@ -32,6 +32,7 @@ from syncbench.studies.sync.checks import (
     acknowledged_changes_applied_or_reported,
     acknowledged_write_operations,
     every_local_change_acknowledged,
+    fallbacks_justified,
     generated_checks,
     resume_reached,
     settle_acknowledged,
@@ -184,7 +185,9 @@ def _checks(params: SyncParams, history: History, outcomes: Sequence[Mapping[str
             for o in outcomes}),
     ]
     if "observations" in frames:
-        return checks  # a generated run's feeds are judged whole by change_feed
+        # a generated run's feeds are judged whole by change_feed
+        return [*checks, fallbacks_justified(frames["subscriptions"], frames["syncs"],
+                                             params.log_retention)]
     checks += [
         compose("subscribers_saw_every_event", {
             o["profile"]: resume_reached(subscribers_saw_every_event(
@@ -250,6 +253,17 @@ def _metrics(metrics: Metrics, params: SyncParams, frames: Mapping[str, pd.DataF
     operations = frames["operations"]
     metrics.add("local_writes", int(operations["operation"].str.startswith("local_").sum()),
                 COUNT)
+    if "subscriptions" in frames:
+        # fallbacks hide bugs: how often each was taken (fallbacks_justified checks why)
+        subscriptions = frames["subscriptions"]
+        resyncs = subscriptions[subscriptions["action"] == "resync"].groupby("profile").size()
+        reloads = (syncs[syncs["resynced"].fillna(False).astype(bool)].groupby("profile").size()
+                   if "resynced" in syncs else pd.Series(dtype=int))
+        retried = operations[operations["attempts"].fillna(0) > 1].groupby("profile").size()
+        for profile in params.profiles:
+            metrics.add(f"resync_required_{profile}", int(resyncs.get(profile, 0)), COUNT)
+            metrics.add(f"replica_full_reloads_{profile}", int(reloads.get(profile, 0)), COUNT)
+            metrics.add(f"operations_retried_{profile}", int(retried.get(profile, 0)), COUNT)
 
 
 __all__ = ["CONVERGENCE_FIELDS", "DELIVERY_FIELDS", "SyncResult", "assemble"]

@@ -218,6 +218,41 @@ def generated_checks(frames: Mapping[str, pd.DataFrame],
     return checks, pd.concat(stable_frames, ignore_index=True)
 
 
+def fallbacks_justified(subscriptions: pd.DataFrame, syncs: pd.DataFrame,
+                        log_retention: int) -> CheckResult:
+    """Proves that every fallback the run took had the cause it claims.
+
+    Fallbacks hide bugs: a resync that refetches everything papers over lost events. So each
+    is counted and held to its cause: a WebSocket resync_required (a `resync` row of
+    `subscriptions`) only where the log no longer holds the seq right after the position
+    (`earliest_seq > after + 1`), and a replica's full reload (`resynced` in `syncs`) and
+    any resync only when the server prunes its log at all (`log_retention` > 0).
+    """
+    resyncs = (subscriptions[subscriptions["action"] == "resync"] if len(subscriptions)
+               else subscriptions)
+    reloads = (syncs[syncs["resynced"].fillna(False).astype(bool)]
+               if "resynced" in syncs and len(syncs) else syncs.iloc[0:0])
+    entries: list[dict[str, Any]] = []
+    for row in resyncs.to_dict(orient="records"):
+        earliest, after = row.get("earliest_seq"), int(row.get("after") or 0)
+        if not log_retention or is_missing(earliest) or int(earliest) <= after + 1:
+            entries.append({**{k: plain(v) for k, v in row.items()}, "why": (
+                f"resync_required for {row['subscriber']} at {after} although the log "
+                f"{'is never pruned' if not log_retention else f'still starts at {earliest}'}")})
+    if not log_retention:
+        for row in reloads.to_dict(orient="records"):
+            entries.append({**{k: plain(v) for k, v in row.items()},
+                            "why": f"{row['replica']} reloaded the full state from a log that "
+                                   "is never pruned"})
+    return CheckResult.from_counterexample(
+        "fallbacks_justified", entries,
+        observed=(f"{len(resyncs)} resync_required, {len(reloads)} replica full reloads; "
+                  f"{len(entries)} without their cause"),
+        expected="every fallback with its cause",
+        message=("every resync and full reload had a pruned log behind it" if not entries
+                 else "; ".join(e["why"] for e in entries[:5])))
+
+
 GENERATED_FRAMES = ("observations", "deliveries", "subscriptions", "change_log",
                     "final_states", "replica_syncs")
 
@@ -227,5 +262,5 @@ def _of_profile(frame: pd.DataFrame, profile: str) -> pd.DataFrame:
 
 
 __all__ = ["ACK_FIELDS", "CONFLICT_FIELDS", "CREATE_OPERATIONS", "LOG_FIELDS", "PENDING_FIELDS", "SETTLED_AS",
-           "acknowledged_changes_applied_or_reported", "acknowledged_write_operations",
+           "acknowledged_changes_applied_or_reported", "fallbacks_justified", "acknowledged_write_operations",
            "every_local_change_acknowledged", "generated_checks", "resume_reached", "settle_acknowledged"]
