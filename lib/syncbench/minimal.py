@@ -51,8 +51,11 @@ def minimal_file(study: str, seed: Any, parameters: dict[str, Any],
         "seed": seed,
         "check": minimal["check"],
         # `parameters` in the record: what else the minimal run changed (e.g. one profile)
+        # the parameter that plays the operations: `operations`, or a study's own (contests)
+        "operations_parameter": minimal.get("operations_parameter", "operations"),
         "parameters": {**parameters, **minimal.get("parameters", {}), "seed": seed,
-                       "operations": minimal["operations"], "schedule": minimal["schedule"]},
+                       minimal.get("operations_parameter", "operations"): minimal["operations"],
+                       "schedule": minimal["schedule"]},
         "trials": minimal.get("trials"),
         "elapsed_s": minimal.get("elapsed_s"),
         "complete": minimal.get("complete"),

@@ -22,6 +22,11 @@ from tasksync.models import MAX_SEQ, Task
 CLIENT_RETRY = RetryPolicy(max_attempts=3, base_delay=0.05, max_delay=0.5, deadline=5.0)
 
 
+# operations whose request names a repository (in its body or path); the others are by id
+NAMING_REPOSITORY = frozenset({"create", "retry_create", "batch", "retry_batch", "list",
+                               "changes"})
+
+
 @dataclass(frozen=True)
 class DriverConfig:
     """The limits of a generated run: each op, the final sync rounds, the final drain."""
@@ -80,8 +85,10 @@ class RunContext:
             except TaskSyncError as exc:
                 current = stored_task(exc)
                 if current is not None:
+                    # a route by id (PATCH, DELETE) names no repository to hold it against
+                    named = args.get("repository") if operation in NAMING_REPOSITORY else None
                     rows.append(self.observe(handle, client, op, operation, current,
-                                             write=False, repository=args.get("repository"),
+                                             write=False, repository=named,
                                              requested=args.get("task_id"), source="current"))
                 raise
         complete = handle.op.complete_time or time.time()

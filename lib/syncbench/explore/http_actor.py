@@ -176,8 +176,9 @@ class HttpActor:
                        ) -> None:
             task = await self.http.update_task(task_id, **fields, if_match=if_match,
                                                idempotency_key=op.get("key"))
+            # PATCH /tasks/{id} names no repository: nothing to hold the reply's against
             rows.append(self._observe(handle, at, handle.op.operation, task, write=True,
-                                      repository=repository, requested=task_id))
+                                      repository=None, requested=task_id))
             handle.note(task_id=task.id, version=task.version)
 
         await self._write(op, "update", args, send)
@@ -196,7 +197,7 @@ class HttpActor:
             task = await self.http.delete_task(task_id, if_match=if_match,
                                                idempotency_key=op.get("key"))
             rows.append(self._observe(handle, at, handle.op.operation, task, write=True,
-                                      repository=repository, requested=task_id))
+                                      repository=None, requested=task_id))
             handle.note(task_id=task.id, version=task.version)
 
         await self._write(op, "delete", args, send)
@@ -221,7 +222,7 @@ class HttpActor:
                                task_id=task_id) as (handle, rows):
             task = await self.http.get_task(task_id)
             rows.append(self._observe(handle, op, "get", task, write=False,
-                                      repository=repository, requested=task_id))
+                                      repository=None, requested=task_id))
             handle.note(task_id=task.id, version=task.version)
 
     async def _list(self, op: dict[str, Any]) -> None:

@@ -160,9 +160,10 @@ def plan_replay(
                              f"notebook in {notebooks_dir}")
     declared = declared_parameters(study, available[study])
     minimal = path.name.endswith(MINIMAL_SUFFIX)
-    if minimal and "operations" not in declared:
+    played_by = str(recorded.get("operations_parameter") or "operations")
+    if minimal and played_by not in declared:
         raise ParameterError(f"--replay: {path} is a minimal case (an operation schedule), but "
-                             f"study {study!r} takes no `operations` parameter to play it; "
+                             f"study {study!r} takes no `{played_by}` parameter to play it; "
                              "replay its <study>.summary.json instead")
     values = {name: value for name, value in recorded["parameters"].items()
               if name in declared and name != "output_dir"}

@@ -58,6 +58,8 @@ class ConflictParams(StudyParams):
     generated_contests: int = param(60, "generated contests: random concurrent edits of one "
                                         "task by 2-3 replicas, boundaries on purpose "
                                         "(0: none)")
+    shrink_budget_s: float = param(60.0, "seconds to spend shrinking failing generated "
+                                         "contests to the fewest that still fail (0: do not)")
     contests: list[dict] = param([], "contest specs to run exactly, instead of generating "
                                      "them (replay; see conflicts.generator); [] to generate")
 
@@ -82,6 +84,8 @@ class ConflictParams(StudyParams):
                 "an integer in 1..32")
         require(self.workload in WORKLOADS, "workload", self.workload,
                 f"one of {', '.join(WORKLOADS)}")
+        require(0 <= self.shrink_budget_s <= 86400, "shrink_budget_s", self.shrink_budget_s,
+                "0 (do not shrink) to 86400 seconds")
         require(0 <= self.generated_contests <= 2000, "generated_contests",
                 self.generated_contests, "an integer in 0..2000")
         if self.contests:

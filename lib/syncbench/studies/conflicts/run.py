@@ -15,6 +15,7 @@ from syncbench.studies.conflicts.params import ConflictParams
 from syncbench.studies.conflicts.phases import CELL_TIMEOUT_S, GROUP_A, GROUP_B, ConflictRun
 from syncbench.studies.conflicts.play import contest_cell, run_contest
 from syncbench.studies.conflicts.scenarios import CellRecord, run_cell
+from syncbench.studies.conflicts.shrinking import shrink_contests
 from syncbench.studies.conflicts.sweep import TrialRecord, run_skew_trial
 from syncbench.studies.conflicts.workload import SkewTrial, plan_workload
 from syncbench.study import StudyResult, enable_seeded_bug, seeded_bug_options
@@ -26,7 +27,10 @@ async def run(params: ConflictParams | None = None) -> StudyResult:
     """Run the matrix and the clock-skew sweep on a fresh Stack; the result with its checks."""
     params = params or ConflictParams()
     with enable_seeded_bug(params):  # a client or replica bug is on for this run only
-        return await _run(params)
+        result = await _run(params)
+        if params.shrink_budget_s > 0 and not result.passed:
+            result.minimal = await shrink_contests(params, result, _run)
+        return result
 
 
 async def _run(params: ConflictParams) -> StudyResult:
