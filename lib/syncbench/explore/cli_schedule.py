@@ -6,9 +6,13 @@ a user types, as plain JSON dicts (played by explore/cli_actor.py).
     cli_rm        {"own", "pick", "by_prefix"}
     cli_list      {"all"}
     cli_sync      {"strategy"}
-    cli_conflicts {}                      made together with the cli_resolve that follows it
+    cli_conflicts {}
     cli_resolve   {"pick", "keep": "local" | "server"}
     cli_watch     {"seconds"}
+
+Kind cli_resolve is a contest as a user meets one: the task replicas share edited, a
+manual sync, `conflicts`, then `resolve` of one it listed (cli_edit, cli_sync,
+cli_conflicts and cli_resolve ops, in that order).
 
 Tasks are named as a CLI user names them, resolved at run time from the replica's file:
 `own` (a task whose content key is this replica's) or pulled, the `pick`-th of those, by
@@ -24,7 +28,7 @@ from typing import Any
 
 # Mostly the study's strategy; manual now and then, so that conflicts wait for `resolve`.
 OTHER_STRATEGIES = ("manual", "merge", "last_write_wins", "client_wins")
-WATCH_SECONDS = (0.75, 1.0, 1.5)
+WATCH_SECONDS = (0.5, 0.75, 1.0)
 
 Ops = list[dict[str, Any]] | None
 
@@ -94,9 +98,19 @@ class CliSchedule:
         return [{"op": "cli_sync", "strategy": strategy}]
 
     def _cli_resolve(self, name: str) -> Ops:
+        """A contest, as a user meets one: the task replicas share edited (others edit it
+        too), a manual sync, `conflicts`, then `resolve` of one listed (when any is)."""
         if not self._cli_syncs[name]:
-            return None  # conflicts come from syncs
-        return [{"op": "cli_conflicts"},
+            return None  # nothing pulled yet: the shared task is not here
+        ops: list[dict[str, Any]] = []
+        shared = self.shared_key.get(self.cli_repo[name])
+        if shared:
+            ops.append({"op": "cli_edit", "own": False, "pick": round(self.rng.random(), 4),
+                        "by_prefix": False, "done": False, "key_of": shared,
+                        "content_suffix": f"v{self.step}"})
+            self._cli_writes[name] += 1
+        self._cli_syncs[name] += 1
+        return [*ops, {"op": "cli_sync", "strategy": "manual"}, {"op": "cli_conflicts"},
                 {"op": "cli_resolve", "pick": round(self.rng.random(), 4),
                  "keep": self.rng.choice(("local", "server"))}]
 

@@ -61,13 +61,14 @@ KINDS: dict[str, tuple[str, float]] = {
     "resume_storm": (SUBSCRIBER, 1.0),         # resumes back to back under concurrent writers
     "unsubscribe": (SUBSCRIBER, 0.6),
     # CLI replicas: a `tasksync` process per command (explore/cli_actor.py)
-    "cli_add": (CLI_REPLICA, 1.2),             # `add`, sometimes with its own --id
-    "cli_edit": (CLI_REPLICA, 1.5),            # `edit` or `done`: own or pulled task, id prefix
+    "cli_add": (CLI_REPLICA, 1.0),             # `add`, sometimes with its own --id
+    "cli_edit": (CLI_REPLICA, 1.2),            # `edit` or `done`: own or pulled task, id prefix
     "cli_rm": (CLI_REPLICA, 0.6),
-    "cli_list": (CLI_REPLICA, 0.6),            # `list --json [--all]`
-    "cli_sync": (CLI_REPLICA, 1.5),            # `sync --strategy S` (manual sometimes)
-    "cli_resolve": (CLI_REPLICA, 0.7),         # `conflicts`, then `resolve --keep` when any
-    "cli_watch": (CLI_REPLICA, 0.5),           # `watch --seconds S` while others write
+    "cli_list": (CLI_REPLICA, 0.5),            # `list --json [--all]`
+    "cli_sync": (CLI_REPLICA, 0.8),            # `sync --strategy S` (manual sometimes)
+    "cli_resolve": (CLI_REPLICA, 0.6),         # the shared task edited, a manual sync, then
+                                               # `conflicts` and `resolve --keep` when any
+    "cli_watch": (CLI_REPLICA, 0.6),           # `watch --seconds S` while others write
 }
 
 DEFAULT_WEIGHTS: dict[str, float] = {kind: weight for kind, (_, weight) in KINDS.items()}

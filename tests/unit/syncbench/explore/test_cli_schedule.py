@@ -41,8 +41,12 @@ def test_cli_replicas_edit_only_once_they_can_hold_tasks_and_resolve_after_listi
         assert all(op["op"] not in ("cli_edit", "cli_rm") for op in mine[:first_holding])
         for index, op in enumerate(mine):
             if op["op"] == "cli_resolve":
-                assert mine[index - 1]["op"] == "cli_conflicts"
-                assert mine[index - 1]["step"] == op["step"] - 1
+                contest = mine[index - 3:index + 1]
+                assert [o["op"] for o in contest] == ["cli_edit", "cli_sync", "cli_conflicts",
+                                                      "cli_resolve"]
+                assert [o["step"] for o in contest] == list(range(op["step"] - 3, op["step"] + 1))
+                assert contest[0]["key_of"] and contest[1]["strategy"] == "manual"
+                assert {o["kind"] for o in contest} == {"cli_resolve"}
                 assert op["keep"] in ("local", "server")
             if op["op"] == "cli_watch":
                 assert op["seconds"] in WATCH_SECONDS
