@@ -18,10 +18,11 @@ import pandas as pd
 import pytest
 import pytest_asyncio
 
-from syncbench.explore import Shape, cli_repository, generate, repository_names
+from syncbench.explore import KINDS, Shape, cli_repository, generate, repository_names
 from syncbench.explore.context import DriverConfig, RunContext
 from syncbench.explore.driver import Driver
 from syncbench.explore.records import FRAME_COLUMNS, Recorder, frames_of
+from syncbench.explore.weights import CLI_REPLICA
 from syncbench.history import FAIL, INFO, OK, History
 from syncbench.nemesis import Nemesis
 from syncbench.stack import Stack, StackConfig
@@ -208,10 +209,12 @@ async def test_acknowledged_changes_are_settled_and_the_end_converges(played: di
 
 
 async def test_a_generated_schedule_with_two_cli_replicas_converges() -> None:
+    # CLI kinds weigh 5 times their default here, so that each CLI replica does a few things
+    weights = {kind: 5 * weight for kind, (role, weight) in KINDS.items() if role == CLI_REPLICA}
     shape = Shape(clients=1, replicas=1, subscribers=0, cli_replicas=2, operations=50,
-                  think_s=0.01)
-    schedule = generate(shape, 11)
-    assert {"k0", "k1"} <= {op["client"] for op in schedule}
+                  think_s=0.01, weights=weights)
+    schedule = generate(shape, 5)
+    assert all(sum(op["client"] == name for op in schedule) >= 5 for name in ("k0", "k1"))
     history = History()
     recorder = Recorder("lan")
     groups = tuple(sorted({group_of(op["client"]) for op in schedule} | {group_of("r0")}))
@@ -225,5 +228,7 @@ async def test_a_generated_schedule_with_two_cli_replicas_converges() -> None:
         outcome = await driver.settle()
     assert outcome["converged"], outcome["states"]
     assert {"server", "r0", "k0", "k1"} <= set(frames_of([recorder], "final_states")["holder"])
+    compared = frames_of([recorder], "replica_syncs")
+    assert {"r0", "k0", "k1"} <= set(compared["replica"])
     steps = sorted(op.args["step"] for op in history.operations if "step" in op.args)
     assert steps == [op["step"] for op in schedule]
