@@ -21,6 +21,7 @@ from typing import Any
 
 from syncbench.checks import convergence
 from syncbench.explore.actors import ReplicaActor, SubscriberActor
+from syncbench.explore.cli_actor import CliActor
 from syncbench.explore.context import RunContext
 from syncbench.explore.http_actor import HttpActor
 from syncbench.explore.listener import Listener
@@ -29,14 +30,16 @@ from tasksync.models import EDITABLE_FIELDS
 
 WRITE_OPERATIONS = frozenset({"create", "update", "delete", "batch", "retry_create",
                               "retry_update", "retry_delete", "retry_batch", "local_create",
-                              "local_update", "local_delete"})
+                              "local_update", "local_delete", "cli_add", "cli_edit", "cli_done",
+                              "cli_rm", "cli_resolve"})
 POLL_INTERVAL_S = 0.05
 
-Actor = HttpActor | ReplicaActor | SubscriberActor
+Actor = HttpActor | ReplicaActor | SubscriberActor | CliActor
 
 
 class Driver:
-    """Plays schedules in `ctx`; replicas hold the repositories `replica_repositories` says."""
+    """Plays schedules in `ctx`; replicas (r*) and CLI replicas (k*) hold the repositories
+    `replica_repositories` says."""
 
     def __init__(self, ctx: RunContext, replica_repositories: Mapping[str, str],
                  listeners: Mapping[str, str] | None = None) -> None:
@@ -49,7 +52,7 @@ class Driver:
 
     def actor(self, client: str) -> Actor:
         """The actor playing `client`'s ops (made on first use): c* HTTP, r* replica,
-        s* subscriber."""
+        s* subscriber, k* CLI replica."""
         if client not in self.actors:
             role = client[:1]
             if role == "c":
@@ -59,9 +62,12 @@ class Driver:
                 self.actors[client] = ReplicaActor(self.ctx, client, repository)
             elif role == "s":
                 self.actors[client] = SubscriberActor(self.ctx, client)
+            elif role == "k":
+                repository = self.replica_repositories.get(client, self.ctx.repositories[0])
+                self.actors[client] = CliActor(self.ctx, client, repository)
             else:
                 raise ValueError(f"client {client!r}: names start with c (HTTP client), "
-                                 "r (replica) or s (subscriber)")
+                                 "r (replica), s (subscriber) or k (CLI replica)")
         return self.actors[client]
 
     async def run(self, schedule: Sequence[dict[str, Any]]) -> None:
@@ -84,8 +90,10 @@ class Driver:
     # -- the end ------------------------------------------------------------------------------
 
     @property
-    def replicas(self) -> list[ReplicaActor]:
-        return [a for a in self.actors.values() if isinstance(a, ReplicaActor)]
+    def replicas(self) -> list[ReplicaActor | CliActor]:
+        """Every replica, in-process and CLI: each syncs in the final rounds and holds a
+        final state."""
+        return [a for a in self.actors.values() if isinstance(a, ReplicaActor | CliActor)]
 
     @property
     def subscribers(self) -> list[SubscriberActor]:

@@ -14,6 +14,8 @@ by its content key (`key_of`). Versions (`if_match`, `base_version`) and positio
 zero, first, middle, last, beyond, max) are words the driver turns into numbers from what
 the client has seen, so a replayed or shrunk schedule means the same thing.
 
+CLI replicas' ops (`k0`, ... `tasksync` commands) are made by cli_schedule.py.
+
 Content starts with a key unique to its logical create (`c0.12`, `c0.12.3` for a batch item,
 `r1.40` for a replica), which updates keep (`content_suffix` replaces the rest), so the
 duplicate check can tell one logical task from another.
@@ -26,7 +28,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from syncbench.explore.cli_schedule import CliSchedule
 from syncbench.explore.weights import (
+    CLI_REPLICA,
     CLIENT,
     KINDS,
     REPLICA,
@@ -57,6 +61,7 @@ class Shape:
     clients: int = 3
     replicas: int = 3
     subscribers: int = 2
+    cli_replicas: int = 0          # `tasksync` CLI processes (the sync study: 1), spread as replicas
     repositories: int = 2          # HTTP clients use all of these (at least 2)
     replica_repositories: int = 1  # replicas are spread round-robin over the first ones
     operations: int = 600
@@ -72,6 +77,7 @@ def shape_of(params: Any) -> Shape:
         clients=int(getattr(params, "http_clients", Shape.clients)),
         replicas=int(getattr(params, "replicas", Shape.replicas)),
         subscribers=int(getattr(params, "subscribers", Shape.subscribers)),
+        cli_replicas=int(getattr(params, "cli_replicas", Shape.cli_replicas)),
         repositories=max(2, replica_repositories),
         replica_repositories=replica_repositories,
         operations=int(getattr(params, "generated_operations", Shape.operations)),
@@ -90,11 +96,18 @@ def replica_repository(shape: Shape, index: int) -> str:
     return f"tasks-{index % max(1, shape.replica_repositories)}"
 
 
+def cli_repository(shape: Shape, index: int) -> str:
+    """The repository CLI replica `index` holds (spread as replicas are)."""
+    return replica_repository(shape, index)
+
+
 def client_names(shape: Shape) -> dict[str, list[str]]:
-    """The clients of each role: c0.. (HTTP), r0.. (replicas), s0.. (subscribers)."""
+    """The clients of each role: c0.. (HTTP), r0.. (replicas), s0.. (subscribers), k0..
+    (CLI replicas)."""
     return {CLIENT: [f"c{i}" for i in range(shape.clients)],
             REPLICA: [f"r{i}" for i in range(shape.replicas)],
-            SUBSCRIBER: [f"s{i}" for i in range(shape.subscribers)]}
+            SUBSCRIBER: [f"s{i}" for i in range(shape.subscribers)],
+            CLI_REPLICA: [f"k{i}" for i in range(shape.cli_replicas)]}
 
 
 def generate(params: Any, seed: int) -> list[dict[str, Any]]:
@@ -125,7 +138,7 @@ class _ClientState:
 STORM_RESUMES = 8  # resumes in one resume_storm
 
 
-class _Generator:
+class _Generator(CliSchedule):
     def __init__(self, shape: Shape, seed: int) -> None:
         self.shape = shape
         self.rng = random.Random(seed)
@@ -138,12 +151,16 @@ class _Generator:
                              for index, name in enumerate(self.clients[REPLICA])}
         self.shared_key: dict[str, str] = {}  # repository -> content key of its shared task
         self.new_ids = 0  # client-chosen ids made so far
+        self._cli_init(self.clients[CLI_REPLICA],
+                       {name: cli_repository(shape, index)
+                        for index, name in enumerate(self.clients[CLI_REPLICA])})
         kinds = [kind for kind, weight in self.weights.items()
                  if weight > 0 and self.clients[role_of_kind(kind)]]
         if not kinds:
             raise StudyParamError("weights", dict(shape.weights),
                                   "a weight above 0 for a kind whose role has clients "
                                   f"({shape.clients} HTTP clients, {shape.replicas} replicas, "
+                                  f"{shape.cli_replicas} CLI replicas, "
                                   f"{shape.subscribers} subscribers)")
         self.kinds = kinds
         self.kind_weights = [self.weights[kind] for kind in kinds]
@@ -525,5 +542,6 @@ def op_counts(schedule: list[dict[str, Any]], by: str = "kind") -> dict[str, int
     return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
 
 
-__all__ = ["CHANGE_POSITIONS", "EQUAL_TIME", "MAX_SEQ", "Shape", "client_names", "generate",
+__all__ = ["CHANGE_POSITIONS", "EQUAL_TIME", "MAX_SEQ", "Shape", "cli_repository",
+           "client_names", "generate",
            "op_counts", "replica_repository", "repository_names", "shape_of"]

@@ -3,8 +3,9 @@
 A kind is what the generator decides to do (`update_stale`, `batch_resend`, ...); the op it
 emits names the request made (`update` with `if_match: "stale"`, `batch` with resent items).
 Every op carries its kind, so a run's mix can be counted and a weight of 0 shown to exclude
-its kind. Three roles make ops: HTTP clients (`c0`, `c1`, ...: the task routes and batch
-sync through tasksync.client), CLI replicas (`r0`, ...: tasksync.replica, offline-first) and
+its kind. Four roles make ops: HTTP clients (`c0`, `c1`, ...: the task routes and batch
+sync through tasksync.client), replicas (`r0`, ...: tasksync.replica in-process, offline-first),
+CLI replicas (`k0`, ...: a `tasksync` process per command on its own replica file) and
 WebSocket subscribers (`s0`, ...).
 """
 
@@ -16,7 +17,8 @@ from collections.abc import Mapping
 from syncbench.study import StudyParamError
 
 CLIENT, REPLICA, SUBSCRIBER = "client", "replica", "subscriber"
-ROLES = (CLIENT, REPLICA, SUBSCRIBER)
+CLI_REPLICA = "cli_replica"
+ROLES = (CLIENT, REPLICA, SUBSCRIBER, CLI_REPLICA)
 
 # kind -> (role, default weight). The weights are relative; what they sum to does not matter.
 KINDS: dict[str, tuple[str, float]] = {
@@ -46,7 +48,7 @@ KINDS: dict[str, tuple[str, float]] = {
     # HTTP clients: idempotency keys
     "retry_write": (CLIENT, 2.0),              # an earlier write again, same Idempotency-Key
     "shared_key": (CLIENT, 2.0),               # a key counted "1", "2", ... as others count
-    # CLI replicas
+    # replicas (tasksync.replica in-process)
     "local_create": (REPLICA, 3.0),
     "local_update": (REPLICA, 4.0),
     "local_delete": (REPLICA, 1.0),
@@ -58,13 +60,22 @@ KINDS: dict[str, tuple[str, float]] = {
     "resume": (SUBSCRIBER, 3.0),               # a new connection from the last seq delivered
     "resume_storm": (SUBSCRIBER, 1.0),         # resumes back to back under concurrent writers
     "unsubscribe": (SUBSCRIBER, 0.6),
+    # CLI replicas: a `tasksync` process per command (explore/cli_actor.py)
+    "cli_add": (CLI_REPLICA, 1.0),             # `add`, sometimes with its own --id
+    "cli_edit": (CLI_REPLICA, 1.2),            # `edit` or `done`: own or pulled task, id prefix
+    "cli_rm": (CLI_REPLICA, 0.6),
+    "cli_list": (CLI_REPLICA, 0.5),            # `list --json [--all]`
+    "cli_sync": (CLI_REPLICA, 0.8),            # `sync --strategy S` (manual sometimes)
+    "cli_resolve": (CLI_REPLICA, 0.6),         # the shared task edited, a manual sync, then
+                                               # `conflicts` and `resolve --keep` when any
+    "cli_watch": (CLI_REPLICA, 0.6),           # `watch --seconds S` while others write
 }
 
 DEFAULT_WEIGHTS: dict[str, float] = {kind: weight for kind, (_, weight) in KINDS.items()}
 
 
 def role_of_kind(kind: str) -> str:
-    """The role (client, replica, subscriber) that makes ops of `kind`."""
+    """The role (client, replica, subscriber, cli_replica) that makes ops of `kind`."""
     return KINDS[kind][0]
 
 
@@ -91,5 +102,5 @@ def resolve_weights(weights: Mapping[str, float] | None, name: str = "weights") 
     return merged
 
 
-__all__ = ["CLIENT", "DEFAULT_WEIGHTS", "KINDS", "REPLICA", "ROLES", "SUBSCRIBER",
+__all__ = ["CLIENT", "CLI_REPLICA", "DEFAULT_WEIGHTS", "KINDS", "REPLICA", "ROLES", "SUBSCRIBER",
            "resolve_weights", "role_of_kind"]

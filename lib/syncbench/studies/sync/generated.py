@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from syncbench.explore import replica_repository, repository_names, shape_of
+from syncbench.explore import cli_repository, replica_repository, repository_names, shape_of
 from syncbench.explore.context import CLIENT_RETRY, DriverConfig, RunContext
 from syncbench.explore.driver import Driver
 from syncbench.explore.records import Recorder
@@ -47,8 +47,10 @@ async def run_generated_profile(params: SyncParams, operations: list[dict[str, A
                          delivery_timeout_s=params.delivery_timeout_s),
             repository_names(shape), group_of)
         # one WebSocketClient listener beside each probe subscriber, on its proxy group
-        driver = Driver(ctx, {f"r{index}": replica_repository(shape, index)
-                              for index in range(params.replicas)},
+        driver = Driver(ctx, {**{f"r{index}": replica_repository(shape, index)
+                                 for index in range(params.replicas)},
+                              **{f"k{index}": cli_repository(shape, index)
+                                 for index in range(params.cli_replicas)}},
                         listeners={f"w{index}": group_of(f"s{index}")
                                    for index in range(params.subscribers)})
         mine = schedule.for_phase(run.name)

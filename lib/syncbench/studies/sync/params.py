@@ -33,9 +33,14 @@ def client_group(index: int) -> str:
     return f"client-{index}"
 
 
+def cli_group(index: int) -> str:
+    """The proxy group of CLI replica `index` of a generated workload (a fault's target)."""
+    return f"cli-{index}"
+
+
 def group_of(client: str) -> str:
-    """The proxy group of a generated workload's client: c<i>, r<i> or s<i>."""
-    makers = {"c": client_group, "r": replica_group, "s": subscriber_group}
+    """The proxy group of a generated workload's client: c<i>, r<i>, s<i> or k<i>."""
+    makers = {"c": client_group, "r": replica_group, "s": subscriber_group, "k": cli_group}
     return makers[client[:1]](int(client[1:]))
 
 
@@ -80,6 +85,9 @@ class SyncParams(StudyParams):
                                          "failing run to a minimal one (0: do not shrink)")
     http_clients: int = param(3, "generated workload: HTTP clients (task routes and batch "
                                  "sync), each behind its own proxy")
+    cli_replicas: int = param(1, "generated workload: CLI replicas (k0, ...), each a "
+                                 "`tasksync` process per command on its own replica file, "
+                                 "behind its own proxy (0: none)")
     strategy: str = param("server_wins", "conflict strategy: server_wins, client_wins, "
                                          "last_write_wins, merge")
     converge_timeout_s: float = param(30.0, "deadline for the final sync rounds to converge")
@@ -129,10 +137,12 @@ class SyncParams(StudyParams):
                 "0 (keep every event) or more events")
         require(1 <= self.replica_pull_limit <= 10_000, "replica_pull_limit",
                 self.replica_pull_limit, "1 to 10000 events")
+        require(self.cli_replicas >= 0, "cli_replicas", self.cli_replicas, "0 or more")
         require(0 <= self.shrink_budget_s <= 24 * 3600 and math.isfinite(self.shrink_budget_s),
                 "shrink_budget_s", self.shrink_budget_s, "0 (do not shrink) to 86400 seconds")
         resolve_weights(self.weights)
-        counts = {"c": self.http_clients, "r": self.replicas, "s": self.subscribers}
+        counts = {"c": self.http_clients, "r": self.replicas, "s": self.subscribers,
+                  "k": self.cli_replicas}
         for index, op in enumerate(self.operations):
             ok = isinstance(op, dict) and {"step", "client", "op"} <= set(op)
             require(ok, "operations", self.operations, f"operation {index}: a mapping with "
@@ -142,7 +152,8 @@ class SyncParams(StudyParams):
             require(role in counts and number.isdigit() and int(number) < counts[role],
                     "operations", self.operations,
                     f"operation {index}: a client among c0..c{self.http_clients - 1}, "
-                    f"r0..r{self.replicas - 1}, s0..s{self.subscribers - 1}, not {client!r}")
+                    f"r0..r{self.replicas - 1}, s0..s{self.subscribers - 1}, "
+                    f"k0..k{self.cli_replicas - 1}, not {client!r}")
 
     def _validate_profiles(self) -> None:
         require(bool(self.profiles), "profiles", self.profiles,
@@ -179,11 +190,12 @@ class SyncParams(StudyParams):
     @property
     def groups(self) -> tuple[str, ...]:
         """Every proxy group of a profile's stack: one per replica, one per subscriber, and
-        with a generated workload one per HTTP client."""
-        clients = tuple(map(client_group, range(self.http_clients))) if self.generated else ()
+        with a generated workload one per HTTP client and one per CLI replica."""
+        clients = ((*map(client_group, range(self.http_clients)),
+                    *map(cli_group, range(self.cli_replicas))) if self.generated else ())
         return (*map(replica_group, range(self.replicas)),
                 *map(subscriber_group, range(self.subscribers)), *clients)
 
 
 __all__ = ["DEFAULT_MIX", "SYNC_STRATEGIES", "WORKLOADS", "WRITE_KINDS", "SyncParams",
-           "client_group", "group_of", "replica_group", "subscriber_group"]
+           "cli_group", "client_group", "group_of", "replica_group", "subscriber_group"]

@@ -40,12 +40,15 @@ def test_ops_are_numbered_in_order_and_name_their_client_op_kind_and_pause() -> 
         assert {"step", "client", "op", "kind", "pause"} <= set(op)
         assert op["kind"] in KINDS and op["pause"] >= 0
         role = role_of_kind(op["kind"])
-        assert op["client"][0] == {"client": "c", "replica": "r", "subscriber": "s"}[role]
+        assert op["client"][0] == {"client": "c", "replica": "r", "subscriber": "s",
+                                   "cli_replica": "k"}[role]
 
 
 def test_every_kind_appears_at_default_weights_over_a_few_hundred_ops() -> None:
     counts = {kind for seed in (1, 2, 3) for kind in op_counts(generate(SHAPE, seed))}
-    assert counts == set(KINDS), f"missing: {set(KINDS) - counts}"
+    # SHAPE has no CLI replica (test_cli_schedule.py has their kinds)
+    kinds = {kind for kind in KINDS if role_of_kind(kind) != "cli_replica"}
+    assert counts == kinds, f"missing: {kinds - counts}"
 
 
 def test_boundary_values_are_generated_on_purpose() -> None:
@@ -139,7 +142,8 @@ def test_the_shape_comes_from_the_sync_studys_params() -> None:
     assert shape.repositories == 2, "HTTP clients always have two repositories to collide in"
     schedule = generate(params, params.seed)
     assert len(schedule) >= 120 and "list" not in op_counts(schedule)
-    assert {op["client"] for op in schedule} <= {"c0", "c1", "r0", "r1", "s0"}
+    assert shape.cli_replicas == 1, "one CLI replica by default in the sync study"
+    assert {op["client"] for op in schedule} <= {"c0", "c1", "r0", "r1", "s0", "k0"}
 
 
 def test_bad_weights_are_refused_by_the_sync_studys_params_too() -> None:

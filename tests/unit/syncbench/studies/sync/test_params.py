@@ -15,10 +15,11 @@ def test_defaults_are_valid_and_lists_become_tuples() -> None:
     assert params.to_dict()["profiles"] == ["lan", "wan"]
     assert params.workload == "generated" and params.operations == []
     assert params.groups == ("replica-0", "replica-1", "replica-2", "subscriber-0",
-                             "subscriber-1", "client-0", "client-1", "client-2")
+                             "subscriber-1", "client-0", "client-1", "client-2", "cli-0")
     nominal = params.replace(workload="nominal")
     assert nominal.groups == ("replica-0", "replica-1", "replica-2", "subscriber-0",
                               "subscriber-1"), "the nominal workload has no HTTP clients"
+    assert "cli-0" not in params.replace(cli_replicas=0).groups
 
 
 def test_the_notebook_parameters_cell_is_the_params_class() -> None:
@@ -70,6 +71,10 @@ def test_params_come_back_from_their_plain_form() -> None:
         ({"workload": "chaos"}, "workload"),
         ({"generated_operations": 0}, "generated_operations"),
         ({"http_clients": -1}, "http_clients"),
+        ({"cli_replicas": -1}, "cli_replicas"),
+        ({"operations": [{"step": 0, "client": "k1", "op": "cli_list"}]}, "operations"),
+        ({"cli_replicas": 0, "operations": [{"step": 0, "client": "k0", "op": "cli_list"}]},
+         "operations"),
         ({"weights": {"teleport": 1.0}}, "weights"),
         ({"weights": {"create": -1.0}}, "weights"),
         ({"operations": [{"client": "c0", "op": "create"}]}, "operations"),
