@@ -23,10 +23,11 @@ async def test_a_generated_run_passes_and_records_the_checkers_frames() -> None:
                  "replica_syncs", "workload"):
         assert len(result.frame(name)), name
     workload = operations_of(result.frame("workload"))
-    assert len(workload) == 120 and len(op_counts(workload)) > 15
+    # at least as many as asked (a kind may make several at once, a resume storm eight)
+    assert len(workload) >= 120 and len(op_counts(workload)) > 15
     # one History op per schedule op, each in the profile's run
     operations = result.workload_operations()
-    assert sorted(operations["arg_step"].dropna().astype(int)) == list(range(120))
+    assert sorted(operations["arg_step"].dropna().astype(int)) == list(range(len(workload)))
     assert set(result.frame("observations")["profile"]) == {"lan"}
 
 
