@@ -64,6 +64,8 @@ async def shrink_contests(params: ConflictParams, result: StudyResult,
 
     async def still_fails(contests: list[dict]) -> bool:
         nonlocal trials
+        if not contests:
+            return False  # no contests given means "generate them": not a smaller case
         trials += 1
         trial = replace(params, workload="generated", contests=contests, shrink_budget_s=0.0)
         failed = any(c.name == check.name and c.verdict == FAIL

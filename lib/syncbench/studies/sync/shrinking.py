@@ -88,6 +88,8 @@ async def shrink_failure(params: SyncParams, operations: Ops, schedule: list[dic
 
     async def still_fails(ops: Ops, windows: list[dict[str, Any]]) -> bool:
         nonlocal trials
+        if not ops:
+            return False  # no operations given means "generate them": not a smaller case
         trials += 1
         candidate = replace(params, operations=ops, schedule=windows, profiles=(profile,),
                             shrink_budget_s=0.0)
