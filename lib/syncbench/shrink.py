@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import inspect
 import time
-from collections.abc import Awaitable, Callable, Generator, Sequence
+from collections.abc import Awaitable, Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -180,6 +180,19 @@ async def ashrink(items: Sequence[T],
         return driver.result(complete=True)
 
 
+def nested_values(data: Any, key: str) -> Iterator[Any]:
+    """Every value of `key` anywhere in nested dicts and lists (what a counterexample names:
+    its op ids, steps, clients, repositories: where to start shrinking)."""
+    if isinstance(data, dict):
+        for name, value in data.items():
+            if name == key:
+                yield value
+            yield from nested_values(value, key)
+    elif isinstance(data, list):
+        for value in data:
+            yield from nested_values(value, key)
+
+
 @dataclass(frozen=True)
 class ScheduleShrinkResult:
     """A minimal operation schedule and fault schedule that still fail together."""
@@ -226,4 +239,4 @@ async def ashrink_schedule(
 
 
 __all__ = ["NotFailing", "ScheduleShrinkResult", "ShrinkResult", "ashrink", "ashrink_schedule",
-           "shrink"]
+           "nested_values", "shrink"]

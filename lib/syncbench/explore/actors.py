@@ -152,19 +152,10 @@ class ReplicaActor:
             else:
                 handle.note(seq=report.cursor)
         after = {c.change_id for c in await asyncio.to_thread(self.replica.pending_changes)}
-        acknowledged = [change_id for change_id in before if change_id not in after]
-        for change_id in acknowledged:
-            local = ctx.changes.get((self.name, change_id), {})
-            ctx.acks.append({
-                "profile": ctx.profile, "replica": self.name, "repository": self.repository,
-                "change_id": change_id, "sync_op_id": handle.op_id,
-                "sync_outcome": handle.outcome, "local_op_id": local.get("local_op_id"),
-                "kind": local.get("kind"), "key": local.get("key"),
-                "task_id": local.get("task_id"),
-                **{name: local.get(name) for name in EDITABLE_FIELDS}})
+        acknowledged = ctx.acknowledge(self.name, self.repository, handle, before, after)
         ctx.syncs.append({
             "profile": ctx.profile, "replica": self.name, "op_id": handle.op_id, "stage": stage,
-            "outcome": handle.outcome, "queued": len(before), "acknowledged": len(acknowledged),
+            "outcome": handle.outcome, "queued": len(before), "acknowledged": acknowledged,
             "pushed": report.pushed if report else None,
             "pulled": report.pulled if report else None,
             "applied": report.applied if report else None,

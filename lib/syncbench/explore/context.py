@@ -15,7 +15,7 @@ from syncbench.nemesis import Nemesis
 from syncbench.stack import Stack
 from tasksync.client import RetryPolicy
 from tasksync.client.errors import HTTPStatusError, RetriesExhausted, TaskSyncError
-from tasksync.models import MAX_SEQ, Task
+from tasksync.models import EDITABLE_FIELDS, MAX_SEQ, Task
 
 # HTTP clients and replicas ride out a short reset (three attempts within a few seconds) and
 # fail fast while cut off, as the sync study's replicas do.
@@ -66,6 +66,22 @@ class RunContext:
         """What every HTTP client and replica of the run is built with."""
         return {"retry": self.config.retry, "observer": self.history.observe_attempt,
                 "timeout": self.config.request_timeout_s}
+
+    def acknowledge(self, replica: str, repository: str, handle: OpHandle,
+                    before: list[str], after: set[str]) -> int:
+        """Record each change of `before` that left `replica`'s outbox during the sync
+        `handle` (the sync study's acknowledgement rows); how many did."""
+        acknowledged = [change_id for change_id in before if change_id not in after]
+        for change_id in acknowledged:
+            local = self.changes.get((replica, change_id), {})
+            self.acks.append({
+                "profile": self.profile, "replica": replica, "repository": repository,
+                "change_id": change_id, "sync_op_id": handle.op_id,
+                "sync_outcome": handle.outcome, "local_op_id": local.get("local_op_id"),
+                "kind": local.get("kind"), "key": local.get("key"),
+                "task_id": local.get("task_id"),
+                **{name: local.get(name) for name in EDITABLE_FIELDS}})
+        return len(acknowledged)
 
     @asynccontextmanager
     async def op(self, client: str, op: dict[str, Any] | None, operation: str,

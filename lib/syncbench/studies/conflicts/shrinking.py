@@ -11,27 +11,16 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import Any
 
-from syncbench.shrink import NotFailing, ashrink
+from syncbench.shrink import NotFailing, ashrink, nested_values
 from syncbench.studies.conflicts.params import ConflictParams
 from syncbench.study import StudyResult
 from syncbench.verdict import FAIL, CheckResult
 
 Run = Callable[[ConflictParams], Awaitable[StudyResult]]
-
-
-def _values(data: Any, key: str) -> Iterator[Any]:
-    if isinstance(data, dict):
-        for name, value in data.items():
-            if name == key:
-                yield value
-            yield from _values(value, key)
-    elif isinstance(data, list):
-        for value in data:
-            yield from _values(value, key)
 
 
 def failing_contests(result: StudyResult) -> tuple[CheckResult, list[dict], list[dict]] | None:
@@ -46,7 +35,7 @@ def failing_contests(result: StudyResult) -> tuple[CheckResult, list[dict], list
     for check in result.checks:
         if check.verdict != FAIL:
             continue
-        named = [repo for repo in dict.fromkeys(_values(check.counterexample, "repository"))
+        named = [repo for repo in dict.fromkeys(nested_values(check.counterexample, "repository"))
                  if repo in specs]
         if named:
             return check, [specs[repo] for repo in named], list(specs.values())

@@ -20,7 +20,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import replace
 from typing import Any
 
-from syncbench.shrink import NotFailing, ashrink_schedule
+from syncbench.shrink import NotFailing, ashrink_schedule, nested_values
 from syncbench.studies.sync.params import SyncParams
 from syncbench.verdict import FAIL, CheckResult
 
@@ -41,26 +41,14 @@ def first_failure(checks: list[CheckResult], profiles: tuple[str, ...]
     return (failing[0], profiles[0]) if failing else None
 
 
-def _values(data: Any, key: str) -> Iterator[Any]:
-    """Every value of `key` anywhere in nested dicts and lists."""
-    if isinstance(data, dict):
-        for name, value in data.items():
-            if name == key:
-                yield value
-            yield from _values(value, key)
-    elif isinstance(data, list):
-        for value in data:
-            yield from _values(value, key)
-
-
 def witness(check: CheckResult, steps_by_op: dict[int, int]) -> tuple[int | None, set[str]]:
     """The last schedule step and the clients the counterexample names."""
-    steps = {int(step) for step in _values(check.counterexample, "step")
+    steps = {int(step) for step in nested_values(check.counterexample, "step")
              if isinstance(step, int | float) and step == step}
-    steps |= {steps_by_op[int(op)] for op in _values(check.counterexample, "op_id")
+    steps |= {steps_by_op[int(op)] for op in nested_values(check.counterexample, "op_id")
               if isinstance(op, int | float) and op == op and int(op) in steps_by_op}
     names = {"client", "replica", "subscriber"}
-    clients = {str(value) for name in names for value in _values(check.counterexample, name)
+    clients = {str(value) for name in names for value in nested_values(check.counterexample, name)
                if isinstance(value, str)}
     return (max(steps) if steps else None), clients
 
