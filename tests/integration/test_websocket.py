@@ -339,3 +339,19 @@ async def test_concurrent_writes_while_subscribing_arrive_once_each_in_order(
     seqs = [m["event"]["seq"] for m in events(received)]
     first_seen = list(dict.fromkeys(seqs))  # at-least-once: drop duplicates by seq
     assert first_seen == list(range(1, WRITES + 1)), "events missing or out of seq order"
+
+
+async def test_a_replay_longer_than_a_page_arrives_whole_and_in_order(
+        server_process: Callable[..., ServerProcess]) -> None:
+    server = server_process("--ws-replay-page", "2")   # 7 events: four storage reads
+    async with http_client(server.base_url) as client:
+        for n in range(7):
+            await create_task(client, "repo-a", f"task {n}")
+        async with ws_client(server.ws_url) as ws:
+            await send(ws, {"type": "subscribe", "repositories": {"repo-a": 0}})
+            assert await receive(ws) == {"type": "subscribed", "repositories": {"repo-a": 7}}
+            replayed = await receive_until(ws, is_event("repo-a", 7))
+            await create_task(client, "repo-a", "after replay")
+            live = await receive(ws)
+    assert [m["event"]["seq"] for m in replayed] == list(range(1, 8))
+    assert live["replay"] is False and live["event"]["seq"] == 8

@@ -42,6 +42,9 @@ from tasksync.server.websocket import WebSocketConfig
               type=click.FloatRange(0.01), help="Seconds between WebSocket pings.")
 @click.option("--heartbeat-timeout", default=30.0, show_default=True,
               type=click.FloatRange(0.01), help="Close a WebSocket silent for this long.")
+@click.option("--ws-replay-page", default=1000, show_default=True,
+              type=click.IntRange(1, 10_000),
+              help="Events read from the log per storage call while replaying to a subscriber.")
 @click.option("--seeded-bug", "seeded_bugs", multiple=True, type=click.Choice(sorted(server_bugs())),
               help="Switch on a deliberate server defect (to prove syncbench's checks catch "
                    "it); see `syncbench zoo --list`.")
@@ -52,8 +55,8 @@ def serve_command(
     storage_timeout: float, max_body_bytes: int, log_retention: int | None,
     breaker_window: int, breaker_threshold: int, breaker_open_seconds: float,
     breaker_half_open_calls: int, rate_limit: float, rate_burst: float,
-    heartbeat_interval: float, heartbeat_timeout: float, seeded_bugs: tuple[str, ...],
-    log_level: str,
+    heartbeat_interval: float, heartbeat_timeout: float, ws_replay_page: int,
+    seeded_bugs: tuple[str, ...], log_level: str,
 ) -> None:
     """Run the tasksync server."""
     from tasksync.server.main import serve
@@ -73,7 +76,8 @@ def serve_command(
         rate_limit=RateLimitConfig(rate=rate_limit or 1.0, burst=rate_burst,
                                    enabled=rate_limit > 0),
         websocket=WebSocketConfig(heartbeat_interval=heartbeat_interval,
-                                  heartbeat_timeout=heartbeat_timeout),
+                                  heartbeat_timeout=heartbeat_timeout,
+                                  replay_page=ws_replay_page),
         seeded_bugs=frozenset(seeded_bugs),
     )
     serve(config, host=host, port=port, log_level=log_level, port_file=port_file)

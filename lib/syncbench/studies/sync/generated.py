@@ -31,7 +31,8 @@ async def run_generated_profile(params: SyncParams, operations: list[dict[str, A
     shape = shape_of(params)
     retention = ("--log-retention", str(params.log_retention)) if params.log_retention else ()
     config = StackConfig(groups=params.groups,
-                         server_options=(*seeded_bug_options(params), *retention),
+                         server_options=(*seeded_bug_options(params), *retention,
+                                         "--ws-replay-page", str(params.ws_replay_page)),
                          base_profile=run.name)
     async with Stack(config) as stack:
         if stack.toxiproxy_info is not None:

@@ -79,6 +79,9 @@ class SyncParams(StudyParams):
     log_retention: int = param(120, "generated workload: events each repository's change "
                                     "log keeps (tasksync serve --log-retention; 0 keeps all): "
                                     "readers further behind must resync")
+    ws_replay_page: int = param(10, "generated workload: events the server reads per storage "
+                                    "call while replaying to a subscriber (tasksync serve "
+                                    "--ws-replay-page): long replays take many")
     replica_pull_limit: int = param(40, "generated workload: events a replica pulls per "
                                         "round trip (more wait for the next: has_more)")
     shrink_budget_s: float = param(90.0, "generated workload: seconds to spend shrinking a "
@@ -135,6 +138,8 @@ class SyncParams(StudyParams):
         require(self.http_clients >= 0, "http_clients", self.http_clients, "0 or more")
         require(self.log_retention >= 0, "log_retention", self.log_retention,
                 "0 (keep every event) or more events")
+        require(1 <= self.ws_replay_page <= 10_000, "ws_replay_page", self.ws_replay_page,
+                "1 to 10000 events")
         require(1 <= self.replica_pull_limit <= 10_000, "replica_pull_limit",
                 self.replica_pull_limit, "1 to 10000 events")
         require(self.cli_replicas >= 0, "cli_replicas", self.cli_replicas, "0 or more")
