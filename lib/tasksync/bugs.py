@@ -40,6 +40,8 @@ class SeededBug:
     summary: str  # the defect, as a release note would describe it
     caught_by: tuple[str, ...]  # the check classes expected to catch it
     studies: tuple[str, ...]  # the studies expected to catch it at default parameters
+    # caught only when a race is won (a write landing in a short window): a run can miss it
+    racy: bool = False
 
 
 _ALL = (
@@ -63,7 +65,7 @@ _ALL = (
               "on subscribe the server joins live delivery only after sending the replay, "
               "from the log's end as read then: events committed while it replayed are "
               "never sent",
-              ("change_feed",), ("sync",)),
+              ("change_feed",), ("sync",), racy=True),
     SeededBug("page_token_skip", "server", "cursors and paging",
               "GET /tasks paging: the next page starts one task after where it should "
               "(one task per page boundary is never listed)",

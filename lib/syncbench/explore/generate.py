@@ -135,7 +135,8 @@ class _ClientState:
     counted_keys: int = 0
 
 
-STORM_RESUMES = 8  # resumes in one resume_storm
+STORM_RESUMES = 8  # replays in one resume_storm
+STORM_PAUSE_S = (0.05, 0.2)  # how long each of its connections lives before the next
 
 
 class _Generator(CliSchedule):
@@ -211,8 +212,8 @@ class _Generator(CliSchedule):
             mine = [op for op in self.ops if op["client"] == subscriber]
             for op in mine:
                 # a storm's resumes follow each other at once
-                op["pause"] = (0.0 if op.get("storm") and op is not mine[0] else
-                               round(self.rng.uniform(0, 1.6 * span / len(mine)), 4))
+                op["pause"] = (round(self.rng.uniform(*STORM_PAUSE_S), 4) if op.get("storm")
+                               else round(self.rng.uniform(0, 1.6 * span / len(mine)), 4))
 
     # -- helpers ----------------------------------------------------------------------------
 
@@ -526,9 +527,13 @@ class _Generator(CliSchedule):
         return [{"op": "resume"}]
 
     def _resume_storm(self, subscriber: str) -> list[dict[str, Any]]:
-        """Back-to-back resumes while the writers work: a race on purpose (a write committed
-        while the server turns a replay into a live feed)."""
-        return [{"op": "resume", "storm": True} for _ in range(STORM_RESUMES)]
+        """Replays one after another while the writers work: a race on purpose (a write
+        committed while the server turns a replay into a live feed). Subscribes from zero
+        (the longest replays) alternate with resumes, each connection living a moment, so
+        an event lost in the switch is followed by later ones on the same connection."""
+        return [{"op": "subscribe", "repositories": list(self.repositories), "at": "zero",
+                 "storm": True} if index % 2 == 0 else {"op": "resume", "storm": True}
+                for index in range(STORM_RESUMES)]
 
     def _unsubscribe(self, subscriber: str) -> list[dict[str, Any]]:
         return [{"op": "unsubscribe", "repositories": [self._repository()]}]

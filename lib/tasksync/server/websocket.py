@@ -289,6 +289,8 @@ class Hub:
                 if event.seq > subscription.last_sent:
                     subscription.last_sent = event.seq
                     subscriber.send(_frame(EventMessage(replay=True, event=event)))
+                    if self._live_race:
+                        await asyncio.sleep(0)  # the bug's naive replay: one frame a turn
             if not page.has_more or subscriber.subscriptions.get(repository) is not subscription:
                 break
             page = await self.service.changes(repository, subscription.last_sent, self.config.replay_page)
@@ -303,9 +305,10 @@ class Hub:
 
     async def _join_live_late(self, subscription: Subscription, repository: str) -> None:
         """Seeded bug "replay_live_race": live delivery is set up only once the replay is
-        sent, from the log's end as read then (one more storage round trip), not from where
-        the replay ended: events committed meanwhile (buffered as pending while the replay
-        ran, or in between) are neither replayed nor sent live."""
+        sent (frame by frame, yielding to the loop after each), from the log's end as read
+        then (one more storage round trip), not from where the replay ended: events
+        committed meanwhile (buffered as pending while the replay ran, or in between) are
+        neither replayed nor sent live."""
         subscription.pending.clear()
         try:
             page = await self.service.changes(repository, 2**62, 1)
