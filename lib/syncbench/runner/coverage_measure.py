@@ -226,7 +226,7 @@ def hand_to_outer(data: Any, outer: OuterMeasurement) -> Path | None:
     if not files:
         return None
     target = CoverageData(basename=str(outer.data_file), suffix=True)
-    if outer.branch and data.has_arcs():
+    if _outer_measures_arcs(outer) and data.has_arcs():
         target.add_arcs({f: data.arcs(f) or [] for f in files})
     elif data.has_arcs():
         # line 0 too: a line measurement records it for an empty module (lines() drops it)
@@ -236,6 +236,26 @@ def hand_to_outer(data: Any, outer: OuterMeasurement) -> Path | None:
         target.add_lines({f: data.lines(f) or [] for f in files})
     target.write()
     return Path(target.data_filename())
+
+
+def _outer_measures_arcs(outer: OuterMeasurement) -> bool:
+    """Whether the outer measurement's data holds branches: what its data files already
+    hold when there are any (combining lines with branches fails the whole measurement),
+    else what a running in-process measurement says, else its config."""
+    from coverage import Coverage, CoverageData
+
+    for path in sorted(outer.data_file.parent.glob(outer.data_file.name + "*")):
+        try:
+            existing = CoverageData(basename=str(path))
+            existing.read()
+        except Exception:  # noqa: BLE001 - a file being written, or not a data file
+            continue
+        if existing.measured_files():
+            return existing.has_arcs()
+    current = Coverage.current()
+    if current is not None and Path(os.path.abspath(current.config.data_file)) == outer.data_file:
+        return bool(current.config.branch)
+    return outer.branch
 
 
 def _ini(value: str) -> str:
