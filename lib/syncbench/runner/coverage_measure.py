@@ -225,8 +225,11 @@ def hand_to_outer(data: Any, outer: OuterMeasurement) -> Path | None:
     files = [f for f in sorted(data.measured_files()) if outer.wants(f)]
     if not files:
         return None
+    arcs = _outer_measures_arcs(outer)
+    if arcs and not data.has_arcs():
+        return None  # lines cannot become branches, and a mixed combine fails outright
     target = CoverageData(basename=str(outer.data_file), suffix=True)
-    if _outer_measures_arcs(outer) and data.has_arcs():
+    if arcs:
         target.add_arcs({f: data.arcs(f) or [] for f in files})
     elif data.has_arcs():
         # line 0 too: a line measurement records it for an empty module (lines() drops it)
