@@ -17,7 +17,6 @@ from typing import Any
 from syncbench.explore.context import RunContext, position
 from syncbench.explore.feed import Feed, FeedError
 from syncbench.explore.http_actor import content_key
-from syncbench.explore.records import shown_content
 from syncbench.history import OK, attempt_applied_nothing
 from syncbench.nemesis import ActiveFault
 from tasksync.models import EDITABLE_FIELDS
@@ -109,13 +108,9 @@ class ReplicaActor:
         if handle.outcome != OK:
             return
         pending = await asyncio.to_thread(self.replica.pending_changes)
-        if pending and (self.name, pending[-1].change_id) not in self.ctx.changes:
-            change = pending[-1]
-            self.ctx.changes[(self.name, change.change_id)] = {
-                "local_op_id": handle.op_id, "kind": action, "key": key,
-                "task_id": task_id or handle.op.task_id,
-                **{name: getattr(change.task, name) for name in EDITABLE_FIELDS},
-                "content": shown_content(change.task.content)}
+        if pending:
+            self.ctx.remember_change(self.name, handle, action, pending[-1], key,
+                                     task_id or handle.op.task_id)
 
     async def _offline(self, op: dict[str, Any]) -> None:
         async with self.ctx.op(self.name, op, "offline", group=self.group):

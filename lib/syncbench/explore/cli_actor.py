@@ -39,9 +39,7 @@ from syncbench.explore.cli_process import (
 )
 from syncbench.explore.context import RunContext
 from syncbench.explore.http_actor import content_key
-from syncbench.explore.records import shown_content
 from syncbench.history import FAIL, INFO, OK, OpHandle
-from tasksync.models import EDITABLE_FIELDS
 from tasksync.replica import ConflictRecord, LocalTask, PendingChange, Replica
 
 # A command's deadline: above a sync's own retry deadline (tasksync.replica.sync's
@@ -196,14 +194,11 @@ class CliActor:
         if handle.outcome != OK:
             return
         pending = await asyncio.to_thread(self.replica.pending_changes)
-        if pending and (self.name, pending[-1].change_id) not in self.ctx.changes:
+        if pending:
             change = pending[-1]
-            self.ctx.changes[(self.name, change.change_id)] = {
-                "local_op_id": handle.op_id, "kind": action,
-                "key": key or content_key(change.task.content),
-                "task_id": task_id or handle.op.task_id or change.task_id,
-                **{name: getattr(change.task, name) for name in EDITABLE_FIELDS},
-                "content": shown_content(change.task.content)}
+            self.ctx.remember_change(self.name, handle, action, change,
+                                     key or content_key(change.task.content),
+                                     task_id or handle.op.task_id or change.task_id)
 
     async def _cli_list(self, op: dict[str, Any]) -> None:
         # The local list is no server reply: it goes into the History args, not observations.

@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from syncbench.explore.records import Recorder
+from syncbench.explore.records import Recorder, shown_content
 from syncbench.history import History, OpHandle
 from syncbench.nemesis import Nemesis
 from syncbench.stack import Stack
@@ -66,6 +66,18 @@ class RunContext:
         """What every HTTP client and replica of the run is built with."""
         return {"retry": self.config.retry, "observer": self.history.observe_attempt,
                 "timeout": self.config.request_timeout_s}
+
+    def remember_change(self, replica: str, handle: OpHandle, action: str, change: Any,
+                        key: str | None, task_id: str | None) -> None:
+        """Remember `change` (the newest outbox row after a local write `handle` that ended
+        ok) unless it is already remembered: an edit that changes nothing queues nothing,
+        so the newest row is then an older change."""
+        if (replica, change.change_id) in self.changes:
+            return
+        self.changes[(replica, change.change_id)] = {
+            "local_op_id": handle.op_id, "kind": action, "key": key, "task_id": task_id,
+            **{name: getattr(change.task, name) for name in EDITABLE_FIELDS},
+            "content": shown_content(change.task.content)}
 
     def acknowledge(self, replica: str, repository: str, handle: OpHandle,
                     before: list[str], after: set[str]) -> int:
