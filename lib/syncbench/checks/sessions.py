@@ -28,7 +28,7 @@ is one state. Adapted to this protocol:
   result), not a violation of monotonic_writes or writes_follow_reads;
 - a task absent from a complete listing is excused when a deletion of it at a higher
   version is known: a deleted row in any client's observations, or, when `change_log` is
-  given, a deleted event there. Pass `change_log` when deletes can end `info` (their reply,
+  given, a deleted event there (or in `tombstones`, when a short log was pruned). Pass `change_log` when deletes can end `info` (their reply,
   and so their row, lost), else such a delete makes a false absence;
 - an empty listing leaves no row, so only listings that returned something are seen;
 - the reply to a write re-sent with its Idempotency-Key (an operation named `retry_*`) may
@@ -64,12 +64,17 @@ _NOTHING_TO_CHECK = {
 Row = dict[str, Any]
 
 
-def session_guarantees(observations: Any, *, change_log: Any = None) -> dict[str, CheckResult]:
-    """The four session guarantees (GUARANTEES, in order) over `observations`, per client."""
+def session_guarantees(observations: Any, *, change_log: Any = None,
+                       tombstones: Any = None) -> dict[str, CheckResult]:
+    """The four session guarantees (GUARANTEES, in order) over `observations`, per client.
+
+    `tombstones`: more rows that show a task deleted at a version (a subscriber's
+    task_deleted deliveries, the server's final states), for deletes a pruned change log
+    no longer holds."""
     rows = [row for row in frame_rows(observations, ("op_id", "version", "seq"))
             if row.get("version") is not None and row.get("task_id") is not None
             and not _stored_reply(row)]
-    deleted_at = _deletions(rows, change_log)
+    deleted_at = _deletions(rows, change_log, tombstones)
     found = {name: _Found() for name in GUARANTEES}
     ops: dict[tuple[str, int], list[Row]] = defaultdict(list)
     for row in rows:
@@ -203,11 +208,12 @@ def _state(row: Row) -> tuple[Any, Any]:
     return (row.get("content"), bool(row.get("deleted")))
 
 
-def _deletions(rows: list[Row], change_log: Any) -> dict[str, int]:
+def _deletions(rows: list[Row], *frames: Any) -> dict[str, int]:
     """task -> the highest version at which it is known deleted."""
     deleted_at: dict[str, int] = {}
-    log = frame_rows(change_log, ("version",)) if change_log is not None else []
-    for row in [*rows, *log]:
+    known = [row for frame in frames if frame is not None
+             for row in frame_rows(frame, ("version",))]
+    for row in [*rows, *known]:
         if row.get("deleted") or row.get("type") == "task_deleted":
             task, version = str(row["task_id"]), int(row["version"])
             deleted_at[task] = max(version, deleted_at.get(task, version))

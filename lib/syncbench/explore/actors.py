@@ -16,7 +16,7 @@ from typing import Any
 
 from syncbench.explore.context import RunContext, position
 from syncbench.explore.feed import Feed, FeedError
-from syncbench.explore.http_actor import content_key
+from syncbench.explore.http_actor import HttpActor, content_key
 from syncbench.history import OK, attempt_applied_nothing
 from syncbench.nemesis import ActiveFault
 from tasksync.models import EDITABLE_FIELDS
@@ -189,6 +189,7 @@ class SubscriberActor:
         self.name = name
         self.feed = Feed(name, ctx.stack.ws_url(ctx.group_of(name)), ctx.recorder,
                          answer_timeout=ctx.config.answer_timeout_s)
+        self.writer: HttpActor | None = None  # made for the first replay_under_writes
 
     async def run(self, op: dict[str, Any]) -> None:
         await getattr(self, f"_{op['op']}")(op)
@@ -205,15 +206,38 @@ class SubscriberActor:
         await self._open(op, "resume", positions)
 
     async def _open(self, op: dict[str, Any] | None, action: str,
-                    positions: dict[str, int]) -> None:
+                    positions: dict[str, int], sent: asyncio.Event | None = None) -> None:
         async with self.ctx.op(self.name, op, action, positions=positions) as (handle, _):
             try:
-                last = await self.feed.open(positions, action, handle.op_id)
+                last = await self.feed.open(positions, action, handle.op_id, sent)
             except FeedError as exc:
                 handle.fail(exc)  # a subscription changes nothing on the server
             else:
                 handle.op.args["server_last"] = last
                 handle.note(seq=max(last.values(), default=0))
+
+    async def _replay_under_writes(self, op: dict[str, Any]) -> None:
+        """Subscribe from near where `op`'s repository's retained log starts and, once the
+        subscribe message is sent, play the op's creates one after another as HTTP client
+        `name` (none if the subscribe never went out)."""
+        repository = op["repository"] if op["repository"] in self.ctx.repositories \
+            else self.ctx.repositories[0]
+        log = await self.ctx.stack.change_log(repository)  # an observer's read, not the probe's
+        # a quarter in: the oldest events may be pruned by the time the subscribe arrives
+        after = log[len(log) // 4]["seq"] - 1 if log else 0
+        if self.writer is None:
+            self.writer = HttpActor(self.ctx, self.name)
+        sent = asyncio.Event()
+        opening = asyncio.create_task(self._open(op, "subscribe", {repository: after}, sent))
+        waiting = asyncio.create_task(sent.wait())
+        await asyncio.wait({opening, waiting}, return_when=asyncio.FIRST_COMPLETED)
+        waiting.cancel()
+        try:
+            for write in op["writes"] if sent.is_set() else ():
+                await self.writer.run({**op, "op": "create", "repository": repository,
+                                       "task_id": None, **write})
+        finally:
+            await opening
 
     async def _unsubscribe(self, op: dict[str, Any]) -> None:
         async with self.ctx.op(self.name, op, "unsubscribe",

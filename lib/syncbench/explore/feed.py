@@ -70,10 +70,11 @@ class Feed:
         """The newest seq of `repository` this subscriber knows of."""
         return max(self.server_last.get(repository, 0), self.last_delivered.get(repository, 0))
 
-    async def open(self, positions: Mapping[str, int], action: str, op_id: int | None
-                   ) -> dict[str, int]:
+    async def open(self, positions: Mapping[str, int], action: str, op_id: int | None,
+                   sent: asyncio.Event | None = None) -> dict[str, int]:
         """A new connection subscribed from `positions` ({repository: after}); the server's
-        last seqs. `action` ("subscribe" or "resume") is what the subscriptions row says."""
+        last seqs. `action` ("subscribe" or "resume") is what the subscriptions row says;
+        `sent` is set once the subscribe message is on its way."""
         await self.close()
         self.connection += 1
         connection = self.connection
@@ -94,6 +95,8 @@ class Feed:
                               repository=repository, action=action, after=int(after), time=now,
                               op_id=op_id)
         await self._send(ws, Subscribe(repositories=dict(positions)))
+        if sent is not None:
+            sent.set()
         answer = await self._answer(Subscribed)
         self.subscribed = set(positions)
         self.server_last.update(answer.repositories)

@@ -136,6 +136,7 @@ class _ClientState:
 
 
 STORM_RESUMES = 8  # replays in one resume_storm
+REPLAY_WRITES = (3, 6)  # creates sent one after another while a replay runs
 STORM_PAUSE_S = (0.05, 0.2)  # how long each of its connections lives before the next
 
 
@@ -534,6 +535,22 @@ class _Generator(CliSchedule):
         return [{"op": "subscribe", "repositories": list(self.repositories), "at": "zero",
                  "storm": True} if index % 2 == 0 else {"op": "resume", "storm": True}
                 for index in range(STORM_RESUMES)]
+
+    def _replay_under_writes(self, subscriber: str) -> list[dict[str, Any]]:
+        """The seam between a replay and live delivery, on purpose rather than by luck: a
+        subscribe from where the retained log starts (the longest replay, many pages) while
+        the subscriber itself creates tasks in that repository, one after another from the
+        moment it subscribed. Writes committed while the replay runs must arrive live."""
+        key = f"{subscriber}.{self.step}"
+        return [{"op": "replay_under_writes", "repository": self._busiest_repository(),
+                 "writes": [{"content": self._content(f"{key}.{index}"), **self._fields()}
+                            for index in range(self.rng.randint(*REPLAY_WRITES))]}]
+
+    def _busiest_repository(self) -> str:
+        """The repository most ops so far named (the first on a tie): the longest replay."""
+        named = [op.get("repository") for op in self.ops]
+        return max(self.repositories, key=lambda repo: (named.count(repo),
+                                                        -self.repositories.index(repo)))
 
     def _unsubscribe(self, subscriber: str) -> list[dict[str, Any]]:
         return [{"op": "unsubscribe", "repositories": [self._repository()]}]

@@ -59,6 +59,8 @@ KINDS: dict[str, tuple[str, float]] = {
     "subscribe": (SUBSCRIBER, 3.0),            # a new connection from a chosen position
     "resume": (SUBSCRIBER, 3.0),               # a new connection from the last seq delivered
     "resume_storm": (SUBSCRIBER, 2.5),         # replays one after another under the writers
+    "replay_under_writes": (SUBSCRIBER, 1.0),  # the whole retained log replayed while this
+                                               # subscriber writes: the replay/live seam
     "unsubscribe": (SUBSCRIBER, 0.6),
     # CLI replicas: a `tasksync` process per command (explore/cli_actor.py)
     "cli_add": (CLI_REPLICA, 1.0),             # `add`, sometimes with its own --id

@@ -21,6 +21,7 @@ import msgspec
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from tasksync.models import (
+    MAX_SEQ,
     ClientMessage,
     ErrorMessage,
     EventMessage,
@@ -284,14 +285,17 @@ class Hub:
             )))
             self._drop(subscriber, repository)
             return
+        # the bug's naive replay stops at the log's end as announced in `subscribed`
+        replay_end = page.last_seq if self._live_race else MAX_SEQ
         while True:
             for event in page.events:
-                if event.seq > subscription.last_sent:
+                if subscription.last_sent < event.seq <= replay_end:
                     subscription.last_sent = event.seq
                     subscriber.send(_frame(EventMessage(replay=True, event=event)))
                     if self._live_race:
                         await asyncio.sleep(0)  # the bug's naive replay: one frame a turn
-            if not page.has_more or subscriber.subscriptions.get(repository) is not subscription:
+            if not page.has_more or subscription.last_sent >= replay_end \
+                    or subscriber.subscriptions.get(repository) is not subscription:
                 break
             page = await self.service.changes(repository, subscription.last_sent, self.config.replay_page)
         if self._live_race:
@@ -304,11 +308,11 @@ class Hub:
         subscription.live = True
 
     async def _join_live_late(self, subscription: Subscription, repository: str) -> None:
-        """Seeded bug "replay_live_race": live delivery is set up only once the replay is
-        sent (frame by frame, yielding to the loop after each), from the log's end as read
-        then (one more storage round trip), not from where the replay ended: events
-        committed meanwhile (buffered as pending while the replay ran, or in between) are
-        neither replayed nor sent live."""
+        """Seeded bug "replay_live_race": the replay runs to the log's end announced in
+        `subscribed` (frame by frame, yielding to the loop after each); live delivery is set
+        up only then, from the log's end as read then (one more storage round trip), not
+        from where the replay ended: events committed meanwhile (buffered as pending while
+        the replay ran) are neither replayed nor sent live."""
         subscription.pending.clear()
         try:
             page = await self.service.changes(repository, 2**62, 1)

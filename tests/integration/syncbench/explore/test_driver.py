@@ -22,7 +22,8 @@ from syncbench.studies.sync.params import group_of
 
 # Small, with subscribers cycling often, so that resumes happen while others write.
 SHAPE = Shape(clients=2, replicas=2, subscribers=2, operations=160, think_s=0.01,
-              weights={"subscribe": 4.0, "resume": 4.0, "unsubscribe": 2.0, "list": 3.0})
+              weights={"subscribe": 4.0, "resume": 4.0, "unsubscribe": 2.0, "list": 3.0,
+                       "replay_under_writes": 2.0})
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +56,10 @@ pytestmark = [pytest.mark.timeout(180), pytest.mark.asyncio(loop_scope="module")
 
 async def test_every_schedule_op_is_one_history_op(played: dict, schedule: list) -> None:
     steps = [op.args["step"] for op in played["history"].operations if "step" in op.args]
-    assert sorted(steps) == [op["step"] for op in schedule]
+    # but a replay_under_writes is its subscribe and one create per write
+    expected = [op["step"] for op in schedule
+                for _ in range(1 + len(op.get("writes", ())))]
+    assert sorted(steps) == expected
     assert all(op.completed for op in played["history"].operations)
 
 
@@ -98,6 +102,22 @@ async def test_deliveries_number_connections_increasing_on_each_resume(played: d
         subscribed = subscriptions[subscriptions["subscriber"] == subscriber]
         assert subscribed.sort_values("time", kind="stable")["connection"].is_monotonic_increasing
     assert deliveries["replay"].any() and not deliveries["replay"].all()
+
+
+async def test_a_replay_under_writes_subscribes_then_writes_and_sees_each_write(
+        played: dict, schedule: list) -> None:
+    steps = {op["step"]: op for op in schedule if op["op"] == "replay_under_writes"}
+    assert steps, "the seed plays replay_under_writes"
+    deliveries = played["frames"]["deliveries"]
+    for step, op in steps.items():
+        ops = [o for o in played["history"].operations if o.args.get("step") == step]
+        subscribe = next(o for o in ops if o.operation == "subscribe")
+        creates = [o for o in ops if o.operation == "create"]
+        assert len(creates) == len(op["writes"]) and subscribe.outcome == "ok"
+        # sent once the subscribe was on its way, so each is after the replay's start
+        assert all(o.invoke_time >= subscribe.invoke_time for o in creates)
+        seen = set(deliveries[deliveries["subscriber"] == op["client"]]["task_id"])
+        assert {o.task_id for o in creates if o.outcome == "ok"} <= seen
 
 
 async def test_the_end_states_agree_and_each_replica_sync_is_compared(played: dict) -> None:

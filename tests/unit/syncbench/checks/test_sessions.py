@@ -97,6 +97,22 @@ def test_a_known_delete_or_a_partial_listing_excuses_an_absence() -> None:
     assert verdicts([write, partial])["read_your_writes"] == "unknown"
 
 
+def test_a_delete_known_only_from_tombstones_excuses_an_absence() -> None:
+    # the short log was pruned; a subscriber saw the delete, or the server ends with a tombstone
+    write, listing = row(1, "c1", "write", "t1", 1, 0), row(3, "c1", "read", "t2", 4, 2,
+                                                                listing=True)
+    delivered = pd.DataFrame([{"subscriber": "s0", "repository": "r", "seq": 9,
+                               "task_id": "t1", "version": 2, "type": "task_deleted"}])
+    final = pd.DataFrame([{"holder": "server", "repository": "r", "task_id": "t1",
+                           "version": 3, "deleted": True}])
+    assert verdicts([write, listing])["read_your_writes"] == "fail"
+    for tombstones in (delivered, final):
+        assert verdicts([write, listing], tombstones=tombstones)["read_your_writes"] == "pass"
+    # a tombstone at the version written, not after it, excuses nothing
+    alive = final.assign(version=1, deleted=False)
+    assert verdicts([write, listing], tombstones=alive)["read_your_writes"] == "fail"
+
+
 def test_a_read_older_than_an_earlier_read_or_event_breaks_monotonic_reads() -> None:
     rows = [row(1, "c1", "read", "t1", 3, 0), row(2, "c1", "read", "t1", 2, 1)]
     assert witness_ops(session_guarantees(pd.DataFrame(rows))["monotonic_reads"]) == [[1, 2]]

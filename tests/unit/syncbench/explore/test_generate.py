@@ -66,6 +66,20 @@ def test_boundary_values_are_generated_on_purpose() -> None:
     assert any(op["pull_limit"] == 0 for op in batches)
 
 
+def test_a_replay_under_writes_names_the_busiest_repository_and_its_creates() -> None:
+    shape = Shape(operations=300, repositories=2)
+    for seed in (1, 2):
+        schedule = generate(shape, seed)
+        replays = [op for op in schedule if op["op"] == "replay_under_writes"]
+        assert replays
+        for op in replays:
+            named = Counter(o.get("repository") for o in schedule[:op["step"]])
+            busiest = max(named[repo] for repo in ("tasks-0", "tasks-1"))
+            assert named[op["repository"]] == busiest
+            assert 3 <= len(op["writes"]) <= 6
+            assert all({"content", "status", "priority"} <= set(w) for w in op["writes"])
+
+
 def test_collisions_and_retries_name_what_they_collide_with() -> None:
     schedule = generate(SHAPE, 2)
     by_step = {op["step"]: op for op in schedule}
