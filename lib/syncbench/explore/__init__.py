@@ -2,7 +2,9 @@
 
     weights    the op kinds, the role making each, their default weights
     generate   `generate(params, seed)`: the seeded operation schedule (plain dicts)
-    cli_schedule  the CLI replicas' part of it (`tasksync` commands)
+    client_schedule   the HTTP clients' part of it
+    replica_schedule  the replicas' and subscribers' part
+    cli_schedule      the CLI replicas' part (`tasksync` commands)
     records    the frames a run fills (observations, deliveries, subscriptions, ...)
     feed       a WebSocket subscriber that records every event it receives, per connection
     cli_actor  a CLI replica: a `tasksync` process per command (cli_process runs one)
