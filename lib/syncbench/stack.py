@@ -209,6 +209,13 @@ class Stack:
         self._closables.append(client)
         return client
 
+    def raw_http(self, group: str = "default", timeout: float = 10.0) -> httpx.AsyncClient:
+        """A bare httpx client through `group`'s proxy, for requests tasksync.client would
+        never send (no headers of its own: each request brings them)."""
+        client = httpx.AsyncClient(base_url=self.url(group), timeout=timeout, trust_env=False)
+        self._closables.append(client)
+        return client
+
     def direct_client(self, client_id: str = "syncbench-admin", **options: Any) -> HTTPClient:
         """A client that bypasses Toxiproxy (for setup and for reading final state)."""
         client = HTTPClient(self.server_url, client_id=client_id, **options)

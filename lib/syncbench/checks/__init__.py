@@ -17,6 +17,8 @@ holds only what shows the failure:
     response_integrity               every reply carries the request's own task, repository
                                      and client
     conditional_writes               an ok If-Match write applied to the version it named, once
+    gates_answer_as_documented       bad input got the documented status, error and field, and
+                                     a refused write wrote nothing
     time_to_stable                   each written task became alike on every holder; seconds
                                      from its last write, as a distribution (time_to_stable)
     replica_matches_server           a replica matched the server after each sync that left
@@ -35,6 +37,7 @@ from syncbench.checks.duplicates import (
     task_content,
 )
 from syncbench.checks.feeds import change_feed
+from syncbench.checks.gates import gates_answer_as_documented
 from syncbench.checks.integrity import response_integrity
 from syncbench.checks.lost_writes import WRITE_OPERATIONS, no_lost_acknowledged_writes
 from syncbench.checks.sessions import GUARANTEES, session_guarantees
@@ -61,6 +64,7 @@ __all__ = [
     "convergence",
     "create_key",
     "expected_winner",
+    "gates_answer_as_documented",
     "no_duplicates_from_retries",
     "no_lost_acknowledged_writes",
     "replica_matches_server",

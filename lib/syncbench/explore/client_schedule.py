@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from syncbench.explore.gates import GATE_PROBES
 from tasksync.models import MAX_CONTENT_CHARS, MAX_ID_CHARS, STRATEGIES
 
 # One instant many items share: equal client clocks, the tie last_write_wins must break.
@@ -290,6 +291,13 @@ class ClientSchedule:
         # a reinstalled app counts from 1 again: the same client reuses a key too
         state.counted_keys = 1 if self.rng.random() < 0.25 else state.counted_keys + 1
         return self._create_op(client, None, self._repository(), key=str(state.counted_keys))
+
+    # -- HTTP clients: gates -------------------------------------------------------------------
+
+    def _gate(self, client: str) -> list[dict[str, Any]]:
+        """A request PROTOCOL.md refuses, or a read outside the API (explore/gates.py)."""
+        return [{"op": "gate", "probe": self.rng.choice(sorted(GATE_PROBES)),
+                 "repository": self._repository()}]
 
 
 __all__ = ["CHANGE_POSITIONS", "COLLIDING_IDS", "ClientSchedule", "ClientState", "EQUAL_TIME", "Known",

@@ -40,6 +40,7 @@ class DriverConfig:
     retry: RetryPolicy = CLIENT_RETRY
     request_timeout_s: float = 10.0
     replica_pull_limit: int = 10_000  # events a replica pulls per round trip
+    max_body_bytes: int = 1_048_576   # the server's body limit (tasksync serve --max-body-bytes)
 
 
 @dataclass

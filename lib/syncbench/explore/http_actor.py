@@ -12,7 +12,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+import httpx
+
 from syncbench.explore.context import RunContext, position
+from syncbench.explore.gates import GATE_PROBES, send_probe
 from syncbench.history import OpHandle
 from tasksync.clock import now_rfc3339
 from tasksync.models import SyncItem, SyncTaskFields, Task, task_fields
@@ -57,6 +60,7 @@ class HttpActor:
         self.last_seq: dict[str, int] = {}        # repository -> newest seq seen
         self.sent: dict[int, _Sent] = {}          # step -> the write sent there
         self.items: dict[tuple[str, str], SyncItem] = {}  # (repository, change id) -> item
+        self.raw: httpx.AsyncClient | None = None  # for gate probes, made on first use
 
     async def run(self, op: dict[str, Any]) -> None:
         """Play one op of the schedule."""
@@ -212,6 +216,27 @@ class HttpActor:
             await sent.send(handle, rows, op)
 
     # -- reads ----------------------------------------------------------------------------
+
+    async def _gate(self, op: dict[str, Any]) -> None:
+        """A request PROTOCOL.md refuses (or a read outside the API): its answer recorded
+        against the documented one (explore/gates.py)."""
+        probe = GATE_PROBES[op["probe"]]
+        key = f"{self.name}.{op['step']}"
+        async with self.ctx.op(self.name, op, "gate", probe=op["probe"],
+                               repository=op["repository"], content_key=key,
+                               writes=probe.writes, documented_status=probe.status
+                               ) as (handle, _):
+            if self.raw is None:
+                self.raw = self.ctx.stack.raw_http(self.ctx.group_of(self.name),
+                                                   timeout=self.ctx.config.request_timeout_s)
+            try:
+                answer = await send_probe(self.raw, op["probe"], client=self.name,
+                                          repository=op["repository"], key=key,
+                                          max_body_bytes=self.ctx.config.max_body_bytes)
+            except httpx.TransportError as exc:  # no answer (a fault): nothing to hold it to
+                (handle.info if probe.writes else handle.fail)(exc)
+                return
+            handle.op.args.update(answer)
 
     async def _get(self, op: dict[str, Any]) -> None:
         resolved = self._resolve(op["target"])

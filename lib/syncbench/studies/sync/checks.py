@@ -24,6 +24,7 @@ import pandas as pd
 from syncbench.checks import (
     change_feed,
     conditional_writes,
+    gates_answer_as_documented,
     replica_matches_server,
     response_integrity,
     session_guarantees,
@@ -213,6 +214,8 @@ def generated_checks(frames: Mapping[str, pd.DataFrame],
                                                     mine["change_log"])
         parts["response_integrity"][profile] = response_integrity(mine["observations"])
         parts["conditional_writes"][profile] = conditional_writes(ops, mine["observations"])
+        parts["gates_answer_as_documented"][profile] = gates_answer_as_documented(
+            ops, mine["final_states"])
         stable = time_to_stable(mine["observations"], mine["replica_syncs"],
                                 mine["final_states"])
         parts["time_to_stable"][profile] = stable.check

@@ -32,7 +32,8 @@ async def run_generated_profile(params: SyncParams, operations: list[dict[str, A
     retention = ("--log-retention", str(params.log_retention)) if params.log_retention else ()
     config = StackConfig(groups=params.groups,
                          server_options=(*seeded_bug_options(params), *retention,
-                                         "--ws-replay-page", str(params.ws_replay_page)),
+                                         "--ws-replay-page", str(params.ws_replay_page),
+                                         "--max-body-bytes", str(params.max_body_bytes)),
                          base_profile=run.name)
     async with Stack(config) as stack:
         if stack.toxiproxy_info is not None:
@@ -45,6 +46,7 @@ async def run_generated_profile(params: SyncParams, operations: list[dict[str, A
             DriverConfig(run.name, strategy=params.strategy,
                          converge_timeout_s=params.converge_timeout_s,
                          replica_pull_limit=params.replica_pull_limit,
+                         max_body_bytes=params.max_body_bytes,
                          delivery_timeout_s=params.delivery_timeout_s),
             repository_names(shape), group_of)
         # one WebSocketClient listener beside each probe subscriber, on its proxy group

@@ -82,6 +82,9 @@ class SyncParams(StudyParams):
     ws_replay_page: int = param(10, "generated workload: events the server reads per storage "
                                     "call while replaying to a subscriber (tasksync serve "
                                     "--ws-replay-page): long replays take many")
+    max_body_bytes: int = param(1_048_576, "generated workload: the server's request body "
+                                           "limit (tasksync serve --max-body-bytes); the "
+                                           "body_too_large gate probe sends one byte more")
     replica_pull_limit: int = param(40, "generated workload: events a replica pulls per "
                                         "round trip (more wait for the next: has_more)")
     shrink_budget_s: float = param(90.0, "generated workload: seconds to spend shrinking a "
@@ -140,6 +143,9 @@ class SyncParams(StudyParams):
                 "0 (keep every event) or more events")
         require(1 <= self.ws_replay_page <= 10_000, "ws_replay_page", self.ws_replay_page,
                 "1 to 10000 events")
+        require(262_144 <= self.max_body_bytes <= 33_554_432, "max_body_bytes",
+                self.max_body_bytes, "256 KiB (room for the largest batch a client sends) to "
+                "32 MiB")
         require(1 <= self.replica_pull_limit <= 10_000, "replica_pull_limit",
                 self.replica_pull_limit, "1 to 10000 events")
         require(self.cli_replicas >= 0, "cli_replicas", self.cli_replicas, "0 or more")

@@ -1,0 +1,64 @@
+"""gates_answer_as_documented: bad input gets its documented answer and writes nothing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from syncbench.checks import gates_answer_as_documented
+from syncbench.history import History
+
+
+def probe(history: History, name: str, status: int, *, writes: bool, key: str,
+          why: str | None = None, **answer: Any) -> None:
+    history.invoke("c0", "gate", probe=name, content_key=key, writes=writes).ok()
+    history.operations[-1].args.update(status=status, as_documented=why is None, why=why,
+                                       **answer)
+
+
+def correct() -> History:
+    history = History()
+    probe(history, "bad_status", 422, writes=True, key="c0.1", error="validation_error",
+          field="$.status")
+    probe(history, "metrics", 200, writes=False, key="c0.2")
+    history.invoke("c0", "gate", probe="old_client", content_key="c0.3", writes=True).info(
+        "connection reset")  # no answer: not held to anything
+    return history
+
+
+FINAL = pd.DataFrame([{"holder": "server", "task_id": "t1", "content": "c0.7 draft"},
+                      {"holder": "r0", "task_id": "t2", "content": "c0.1 refused"}])
+
+
+def test_documented_answers_and_nothing_written_pass() -> None:
+    result = gates_answer_as_documented(correct(), FINAL)
+    assert result.verdict == "pass", result.message
+    assert result.observed == "0 undocumented_answer, 0 refused_write_applied in 2 answered probes"
+    assert "bad_status, metrics" in result.message
+
+
+def test_an_undocumented_answer_fails_naming_the_probe_and_the_difference() -> None:
+    history = correct()
+    probe(history, "bad_updated_at", 200, writes=True, key="c0.4",
+          why="status 200, documented 422")
+    result = gates_answer_as_documented(history, FINAL)
+    assert result.verdict == "fail"
+    [entry] = result.counterexample
+    assert entry["anomaly"] == "undocumented_answer" and entry["probe"] == "bad_updated_at"
+    assert "status 200, documented 422" in entry["why"]
+
+
+def test_a_refused_write_whose_key_is_on_the_server_fails() -> None:
+    final = pd.concat([FINAL, pd.DataFrame([{"holder": "server", "task_id": "t9",
+                                             "content": "c0.1 refused"}])])
+    result = gates_answer_as_documented(correct(), final)
+    assert result.verdict == "fail"
+    assert [e["anomaly"] for e in result.counterexample] == ["refused_write_applied"]
+    assert "task t9" in result.counterexample[0]["why"]
+
+
+def test_no_answered_probe_is_unknown() -> None:
+    history = History()
+    history.invoke("c0", "gate", probe="health", content_key="c0.1", writes=False).fail("cut")
+    assert gates_answer_as_documented(history, FINAL).verdict == "unknown"
