@@ -20,7 +20,7 @@ def gates_answer_as_documented(history: History | pd.DataFrame | Iterable[Operat
 
     Input: the run's History (its `gate` operations, as explore/gates.py records them:
     args `probe`, `status`, `error`, `field`, `as_documented`, `why`, `content_key`,
-    `writes`), and the `final_states` frame (`holder`, `content`). A probe that got no
+    `writes`; a WebSocket probe has `error` and `still_open` instead of a status), and the `final_states` frame (`holder`, `content`). A probe that got no
     answer (a fault cut it) is not checked. Anomalies (ANOMALIES):
 
         undocumented_answer    the status, error code or field differs from the documented
@@ -33,14 +33,14 @@ def gates_answer_as_documented(history: History | pd.DataFrame | Iterable[Operat
     """
     written = _server_keys(final_states)
     entries: list[dict[str, Any]] = []
-    probes = [op for op in operations_of(history, only=("gate",)) if "status" in op.args]
+    probes = [op for op in operations_of(history, only=("gate",)) if "as_documented" in op.args]
     for op in probes:
         args = op.args
         if not args.get("as_documented"):
             entries.append({"anomaly": "undocumented_answer", "probe": args.get("probe"),
                             "why": f"op {op.op_id} ({args.get('probe')}): {args.get('why')}",
                             "ops": [op_dict(op)]})
-        elif args.get("writes") and int(args["status"]) >= 400 \
+        elif args.get("writes") and int(args.get("status") or 0) >= 400 \
                 and args.get("content_key") in written:
             entries.append({"anomaly": "refused_write_applied", "probe": args.get("probe"),
                             "why": (f"op {op.op_id} ({args.get('probe')}) was refused with "

@@ -16,6 +16,7 @@ from typing import Any
 
 from syncbench.explore.context import RunContext, position
 from syncbench.explore.feed import Feed, FeedError
+from syncbench.explore.gates import WS_PROBES, ws_answer
 from syncbench.explore.http_actor import HttpActor, content_key
 from syncbench.history import OK, attempt_applied_nothing
 from syncbench.nemesis import ActiveFault
@@ -238,6 +239,17 @@ class SubscriberActor:
                                        "task_id": None, **write})
         finally:
             await opening
+
+    async def _ws_gate(self, op: dict[str, Any]) -> None:
+        """A message the server must refuse, on the open connection (explore/gates.py)."""
+        async with self.ctx.op(self.name, op, "gate", probe=op["probe"],
+                               writes=False) as (handle, _):
+            try:
+                error, still_open = await self.feed.probe(WS_PROBES[op["probe"]][1])
+            except FeedError as exc:
+                handle.fail(exc)  # not connected, or no answer: nothing to hold it to
+                return
+            handle.op.args.update(ws_answer(op["probe"], error.error, still_open))
 
     async def _unsubscribe(self, op: dict[str, Any]) -> None:
         async with self.ctx.op(self.name, op, "unsubscribe",

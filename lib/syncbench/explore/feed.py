@@ -24,6 +24,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from syncbench.explore.records import Recorder
 from tasksync.clock import parse_rfc3339
 from tasksync.models import (
+    ErrorMessage,
     EventMessage,
     Ping,
     Pong,
@@ -119,6 +120,25 @@ class Feed:
         self.subscribed.difference_update(answer.repositories)
         return list(answer.repositories)
 
+    async def probe(self, text: str) -> tuple[ErrorMessage, bool]:
+        """Send `text` (a message the server must refuse) on the open connection; the
+        server's error answer, and whether the connection still answers a ping after it."""
+        ws = self._ws
+        if not self.connected or ws is None:
+            raise FeedError(f"{self.name}: no open connection to probe")
+        try:
+            async with asyncio.timeout(self.answer_timeout):
+                await ws.send(text)
+        except (TimeoutError, websockets.WebSocketException, OSError) as exc:
+            raise FeedError(f"{self.name}: sending the probe failed: {exc!r}") from exc
+        error = await self._answer(ErrorMessage)
+        await self._send(ws, Ping())
+        try:
+            await self._answer(Pong)
+        except FeedError:
+            return error, False
+        return error, True
+
     async def close(self) -> None:
         """End the open connection, if any."""
         ws, reader = self._ws, self._reader
@@ -185,7 +205,7 @@ class Feed:
                                       connection=connection, repository=message.repository,
                                       action="resync", after=message.after, time=received,
                                       op_id=None, earliest_seq=message.earliest_seq)
-                elif isinstance(message, Subscribed | Unsubscribed):
+                elif isinstance(message, Subscribed | Unsubscribed | ErrorMessage | Pong):
                     self._answers.put_nowait(message)
         except (websockets.WebSocketException, OSError):
             return

@@ -4,7 +4,9 @@ A generated run's HTTP clients send these now and then (op kind `gate`), through
 proxy, while everyone else works: a body that is not JSON, a field out of its enum, a batch
 item whose `updated_at` is no time, a body over the server's limit, an old client version,
 bad query parameters, an X-Client-ID too long, a route that does not exist; and the reads
-outside the API (`/health`, `/metrics`, `/openapi.json`). Each refusal must carry the
+outside the API (`/health`, `/metrics`, `/openapi.json`); subscribers send WebSocket messages the server
+must refuse with an `error` frame while keeping the connection (`WS_PROBES`, op kind
+`ws_gate`). Each refusal must carry the
 documented status, error code and field, and change nothing: a write probe's content
 starts with a key unique to its op, which must never show up in the server's tasks.
 
@@ -99,6 +101,23 @@ GATE_PROBES: dict[str, GateProbe] = {
 }
 
 
+# WebSocket messages the server must refuse with an `error` frame, keeping the connection
+WS_PROBES: dict[str, tuple[str, str]] = {  # name -> (documented error code, the message)
+    "ws_bad_message": ("bad_message", '{"type": "subscribe", "repositories": "all of them"}'),
+    "ws_unknown_type": ("bad_message", '{"type": "teleport"}'),
+    "ws_message_too_large": ("message_too_large",
+                             '{"type": "ping", "pad": "' + "x" * 70_000 + '"}'),
+}
+
+
+def ws_answer(name: str, error: str | None, still_open: bool) -> dict[str, Any]:
+    """What WebSocket probe `name` got, held to the documented answer (as send_probe's)."""
+    documented = WS_PROBES[name][0]
+    why = (f"error {error!r}, documented {documented!r}" if error != documented
+           else None if still_open else "the connection did not answer a ping after it")
+    return {"error": error, "still_open": still_open, "why": why, "as_documented": why is None}
+
+
 async def send_probe(http: httpx.AsyncClient, name: str, *, client: str, repository: str,
                      key: str, max_body_bytes: int) -> dict[str, Any]:
     """Send probe `name` as `client`; what came back: status, error, field, and whether
@@ -137,4 +156,4 @@ def _differs(probe: GateProbe, answer: dict[str, Any], text: str) -> str | None:
     return None
 
 
-__all__ = ["GATE_PROBES", "GateProbe", "send_probe"]
+__all__ = ["GATE_PROBES", "GateProbe", "WS_PROBES", "send_probe", "ws_answer"]

@@ -13,6 +13,8 @@ import random
 from collections.abc import Callable
 from typing import Any
 
+from syncbench.explore.gates import WS_PROBES
+
 SUBSCRIBE_POSITIONS = ("zero", "first", "middle", "last", "beyond", "max")
 STORM_RESUMES = 8  # replays in one resume_storm
 REPLAY_WRITES = (3, 6)  # creates sent one after another while a replay runs
@@ -126,6 +128,9 @@ class ReplicaSchedule:
 
     def _unsubscribe(self, subscriber: str) -> list[dict[str, Any]]:
         return [{"op": "unsubscribe", "repositories": [self._repository()]}]
+
+    def _ws_gate(self, subscriber: str) -> list[dict[str, Any]]:
+        return [{"op": "ws_gate", "probe": self.rng.choice(sorted(WS_PROBES))}]
 
 
 __all__ = ["REPLAY_WRITES", "ReplicaSchedule", "STORM_PAUSE_S", "STORM_RESUMES",

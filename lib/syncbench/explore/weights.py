@@ -64,6 +64,7 @@ KINDS: dict[str, tuple[str, float]] = {
     "replay_under_writes": (SUBSCRIBER, 1.0),  # the whole retained log replayed while this
                                                # subscriber writes: the replay/live seam
     "unsubscribe": (SUBSCRIBER, 0.6),
+    "ws_gate": (SUBSCRIBER, 0.4),              # a message the server must refuse (gates.py)
     # CLI replicas: a `tasksync` process per command (explore/cli_actor.py)
     "cli_add": (CLI_REPLICA, 1.0),             # `add`, sometimes with its own --id
     "cli_edit": (CLI_REPLICA, 1.2),            # `edit` or `done`: own or pulled task, id prefix
