@@ -11,6 +11,7 @@ connection from a position, recorded.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from typing import Any
 
@@ -20,6 +21,7 @@ from syncbench.explore.gates import WS_PROBES, ws_answer
 from syncbench.explore.http_actor import HttpActor, content_key
 from syncbench.history import OK, attempt_applied_nothing
 from syncbench.nemesis import ActiveFault
+from tasksync.client.errors import TaskSyncError
 from tasksync.models import EDITABLE_FIELDS
 from tasksync.replica import Replica, SyncError
 from tasksync.replica.records import LocalTask
@@ -228,6 +230,8 @@ class SubscriberActor:
         after = log[len(log) // 4]["seq"] - 1 if log else 0
         if self.writer is None:
             self.writer = HttpActor(self.ctx, self.name)
+        with contextlib.suppress(TaskSyncError):  # a connection ready for the first write
+            await self.writer.http.noop()
         sent = asyncio.Event()
         opening = asyncio.create_task(self._open(op, "subscribe", {repository: after}, sent))
         waiting = asyncio.create_task(sent.wait())

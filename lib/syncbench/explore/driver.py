@@ -216,9 +216,15 @@ class Driver:
                 "pending": pending_rows}
 
 
+def played_steps(schedule: Sequence[dict[str, Any]]) -> list[int]:
+    """The steps of the History ops playing `schedule` makes, sorted: one per op, and a
+    replay_under_writes one more per create it sends."""
+    return sorted(op["step"] for op in schedule for _ in range(1 + len(op.get("writes", ()))))
+
+
 async def _last_seq(ctx: RunContext, repository: str) -> int:
     log = await ctx.stack.change_log(repository)
     return log[-1]["seq"] if log else 0
 
 
-__all__ = ["Driver", "WRITE_OPERATIONS"]
+__all__ = ["Driver", "WRITE_OPERATIONS", "played_steps"]

@@ -13,7 +13,7 @@ import pytest_asyncio
 
 from syncbench.explore import Shape, generate, replica_repository, repository_names
 from syncbench.explore.context import DriverConfig, RunContext
-from syncbench.explore.driver import Driver
+from syncbench.explore.driver import Driver, played_steps
 from syncbench.explore.records import FRAME_COLUMNS, Recorder, frames_of
 from syncbench.history import History
 from syncbench.nemesis import Nemesis
@@ -28,7 +28,7 @@ SHAPE = Shape(clients=2, replicas=2, subscribers=2, operations=160, think_s=0.01
 
 @pytest.fixture(scope="module")
 def schedule() -> list[dict[str, Any]]:
-    return generate(SHAPE, 1)  # a seed with every op the tests look at, at least twice
+    return generate(SHAPE, 6)  # a seed with every op the tests look at, at least twice
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
@@ -57,9 +57,7 @@ pytestmark = [pytest.mark.timeout(180), pytest.mark.asyncio(loop_scope="module")
 async def test_every_schedule_op_is_one_history_op(played: dict, schedule: list) -> None:
     steps = [op.args["step"] for op in played["history"].operations if "step" in op.args]
     # but a replay_under_writes is its subscribe and one create per write
-    expected = [op["step"] for op in schedule
-                for _ in range(1 + len(op.get("writes", ())))]
-    assert sorted(steps) == expected
+    assert sorted(steps) == played_steps(schedule)
     assert all(op.completed for op in played["history"].operations)
 
 

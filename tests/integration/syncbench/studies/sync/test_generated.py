@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from syncbench.explore import op_counts
+from syncbench.explore.driver import played_steps
 from syncbench.studies.sync import SyncParams, run
 from syncbench.studies.sync.workload import operations_of
 
@@ -27,7 +28,7 @@ async def test_a_generated_run_passes_and_records_the_checkers_frames() -> None:
     assert len(workload) >= 120 and len(op_counts(workload)) > 15
     # one History op per schedule op, each in the profile's run
     operations = result.workload_operations()
-    assert sorted(operations["arg_step"].dropna().astype(int)) == list(range(len(workload)))
+    assert sorted(operations["arg_step"].dropna().astype(int)) == played_steps(workload)
     assert set(result.frame("observations")["profile"]) == {"lan"}
 
 
@@ -40,6 +41,6 @@ async def test_given_operations_are_played_exactly() -> None:
 
     assert operations_of(replay.frame("workload")) == chosen
     played = replay.workload_operations()
-    assert sorted(played["arg_step"].dropna().astype(int)) == [op["step"] for op in chosen]
+    assert sorted(played["arg_step"].dropna().astype(int)) == played_steps(chosen)
     # a few operations leave some checks nothing to judge (unknown), but none may fail
     assert "fail" not in set(replay.checks_frame()["verdict"]), replay.checks_frame().to_string()
