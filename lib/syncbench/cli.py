@@ -113,6 +113,9 @@ def run_command(
 @click.option("--shrink/--no-shrink", default=False, show_default=True,
               help="Let studies shrink a failing run to a minimal one (slower; off: their "
                    "shrink_budget_s is set to 0).")
+@click.option("--baseline", "baseline_dir", type=PATH,
+              help="Take the no-bug baseline from this `syncbench run` output where it ran "
+                   "the same parameters and seed (else run it).")
 def zoo_command(
     list_only: bool,
     params_file: Path | None,
@@ -126,6 +129,7 @@ def zoo_command(
     notebooks_dir: Path,
     progress: bool,
     shrink: bool,
+    baseline_dir: Path | None,
 ) -> None:
     """Run every study against every seeded bug (after a baseline with none) and write the
     detection matrix: zoo.json, zoo.csv and zoo.html.
@@ -153,6 +157,7 @@ def zoo_command(
             notebooks_dir=notebooks_dir,
             progress=progress,
             shrink=shrink,
+            baseline_dir=baseline_dir,
         )
         result = run_zoo(options, echo=lambda line: click.echo(line, err=True))
     except ParameterError as exc:

@@ -11,6 +11,8 @@ from xml.etree import ElementTree
 
 import pytest
 
+from tests.e2e.conftest import SmokeRun, run_syncbench
+
 ROOT = Path(__file__).resolve().parents[2]
 STUDIES = ("sync", "resilience", "conflicts", "performance")
 SYNCBENCH = [sys.executable, "-m", "syncbench.cli"]
@@ -19,15 +21,8 @@ SYNCBENCH = [sys.executable, "-m", "syncbench.cli"]
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
 
-def run_syncbench(params: str, out: Path, *studies: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*SYNCBENCH, "run", *studies, "--params", params, "--out", str(out), "--no-progress"],
-        cwd=ROOT, capture_output=True, text=True, timeout=900,
-    )
-
-
-def test_smoke_run_of_every_study_passes_and_leaves_all_artifacts(tmp_path: Path) -> None:
-    result = run_syncbench("params/smoke.yaml", tmp_path)
+def test_smoke_run_of_every_study_passes_and_leaves_all_artifacts(smoke_run: SmokeRun) -> None:
+    result, tmp_path = smoke_run.result, smoke_run.out
     summary = json.loads((tmp_path / "summary.json").read_text())
     failed = {s["study"]: s["reason"] or [c for c in s["checks"] if not c["passed"]]
               for s in summary["studies"] if s["status"] != "pass"}
@@ -75,15 +70,15 @@ def test_each_seeded_bug_is_caught_by_its_study(tmp_path: Path) -> None:
 
 
 def test_a_study_replayed_from_its_summary_plays_the_same_schedule_and_seed(
-        tmp_path: Path) -> None:
-    first = run_syncbench("params/smoke.yaml", tmp_path / "first", "sync")
-    assert first.returncode == 0, first.stderr[-3000:]
-    recorded = json.loads((tmp_path / "first" / "sync.summary.json").read_text())
+        smoke_run: SmokeRun, tmp_path: Path) -> None:
+    first = smoke_run.out / "sync.summary.json"
+    recorded = json.loads(first.read_text())
+    assert recorded["status"] == "pass", smoke_run.result.stderr[-3000:]
     assert recorded["schedule"], "the sync study plays offline windows"
 
     again = subprocess.run(
-        [*SYNCBENCH, "run", "--replay", str(tmp_path / "first" / "sync.summary.json"),
-         "--out", str(tmp_path / "again"), "--no-progress"],
+        [*SYNCBENCH, "run", "--replay", str(first), "--out", str(tmp_path / "again"),
+         "--no-progress", "--no-coverage"],
         cwd=ROOT, capture_output=True, text=True, timeout=900)
     assert again.returncode == 0, again.stderr[-3000:]
     replayed = json.loads((tmp_path / "again" / "sync.summary.json").read_text())

@@ -4,7 +4,8 @@ Three bugs a run, chosen by a seed that changes every day (or SYNCBENCH_ZOO_SEED
 repeat a day's draw): over a few weeks of CI every bug is met. The seed is printed. Bugs
 caught only when a race is won (`racy`) are left to the full zoo: a test must not flake. Each sampled bug runs against the studies meant to catch it,
 after a clean no-bug baseline of those studies; every one must be caught by a check of its
-class (a crash or timeout is not a catch).
+class (a crash or timeout is not a catch). The baseline is the session's smoke run of every
+study (tests/e2e/conftest.py), taken by `--baseline` rather than run again.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from tasksync.bugs import BUGS, describe
+from tests.e2e.conftest import SmokeRun
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = 3
@@ -33,14 +35,15 @@ def todays_seed() -> int:
 
 
 def test_a_rotating_sample_of_the_zoo_is_caught_each_bug_by_a_check_of_its_class(
-        tmp_path: Path) -> None:
+        tmp_path: Path, smoke_run: SmokeRun) -> None:
     seed = todays_seed()
     sample = random.Random(seed).sample(sorted(n for n, bug in BUGS.items() if not bug.racy),
                                         SAMPLE)
     print(f"zoo sample seed {seed}: {', '.join(sample)}")
     result = subprocess.run(
         [sys.executable, "-m", "syncbench.cli", "zoo", "--bugs", ",".join(sample),
-         "--studies", "expected", "--params", "params/smoke.yaml", "--out", str(tmp_path)],
+         "--studies", "expected", "--params", "params/smoke.yaml", "--out", str(tmp_path),
+         "--baseline", str(smoke_run.out)],
         cwd=ROOT, capture_output=True, text=True, timeout=880)
     assert result.returncode == 0, result.stderr[-4000:]
     zoo = json.loads((tmp_path / "zoo.json").read_text())

@@ -62,6 +62,7 @@ class ZooOptions:
     progress: bool = False  # Papermill's per-cell bar (the zoo prints its own progress)
     registry: Mapping[str, SeededBug] = field(default_factory=lambda: BUGS)
     shrink: bool = False  # studies keep their shrink_budget_s (else it is set to 0)
+    baseline_dir: Path | None = None  # a `syncbench run` output to take the baseline from
 
 
 @dataclass(frozen=True)
@@ -155,6 +156,14 @@ def run_zoo(options: ZooOptions, echo: Callable[[str], None] = print) -> ZooResu
                 echo(progress.starting(row, study_plan.study))
                 row_dir = out_dir / row_directory(row)
                 row_dir.mkdir(exist_ok=True)
+                reused = (reusable_baseline(options.baseline_dir, study_plan, echo)
+                          if row == NO_BUG and options.baseline_dir else None)
+                if reused is not None:
+                    cell = state.add_reused(reused)
+                    echo(progress.finished(row, study_plan.study, 0.0,
+                                           f"{_described(cell)} (taken from "
+                                           f"{options.baseline_dir})"))
+                    continue
                 outcome = run_study(study_plan, row_dir, run_options)
                 cell = state.add(row, bug, outcome)
                 echo(progress.finished(row, study_plan.study, cell.duration_s, _described(cell)))
@@ -199,6 +208,16 @@ class _ZooState:
         self.write()
         return cell
 
+    def add_reused(self, summary: dict[str, Any]) -> Cell:
+        """A baseline study taken from an earlier run (`reusable_baseline`): its summary is
+        copied into the baseline's row, with where it came from."""
+        _write_json(self.out_dir / row_directory(NO_BUG) / f"{summary['study']}.summary.json",
+                    summary)
+        cell = classify(None, summary)
+        self.cells.append(cell)
+        self.write()
+        return cell
+
     def verdicts(self) -> list[BugVerdict]:
         selection = self.plan.selection
         return [bug_verdict(bug, [c for c in self.cells if c.bug == bug.name],
@@ -232,6 +251,36 @@ class _ZooState:
                                 cells=self.cells, verdicts=verdicts, verdict=verdict)
         write_artifacts(self.out_dir, document, self.cells, dict(self.options.registry))
         return verdict
+
+
+# what the zoo sets itself in every row: a baseline run without it is still the same run
+ZOO_SET = frozenset({BUG_PARAMETER, SHRINK_PARAMETER})
+
+
+def reusable_baseline(run_dir: Path | None, plan: StudyPlan,
+                      echo: Callable[[str], None]) -> dict[str, Any] | None:
+    """`plan`'s study summary from `run_dir` (a `syncbench run` output) when it ran the same
+    parameters and seed with no bug, so the zoo need not run its baseline again; None (and
+    why, echoed) otherwise: the zoo then runs it."""
+    if run_dir is None:
+        return None
+    path = run_dir / f"{plan.study}.summary.json"
+    try:
+        summary = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        echo(f"baseline {plan.study}: not taken from {run_dir} ({exc}); running it")
+        return None
+    ran = {k: v for k, v in (summary.get("parameters") or {}).items() if k not in ZOO_SET}
+    wanted = {k: v for k, v in plan.parameters.items() if k not in ZOO_SET}
+    differing = sorted(k for k in ran.keys() | wanted.keys()
+                       if json_ready(ran.get(k)) != json_ready(wanted.get(k)))
+    if (summary.get("parameters") or {}).get(BUG_PARAMETER):
+        differing.append(BUG_PARAMETER)
+    if differing:
+        echo(f"baseline {plan.study}: not taken from {path} (it ran other "
+             f"{', '.join(differing)}); running it")
+        return None
+    return {**summary, "reused_from": str(path)}
 
 
 def _described(cell: Cell) -> str:

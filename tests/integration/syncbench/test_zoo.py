@@ -97,3 +97,29 @@ def test_ctrl_c_writes_what_finished(tmp_path: Path) -> None:
     assert {b["name"]: b["status"] for b in zoo["bugs"]} == {
         "skip_event": "caught", "blind_overwrite": "incomplete"}
     assert "interrupted; writing what finished" in stderr
+
+
+def test_a_baseline_is_taken_from_an_earlier_run_of_the_same_parameters_only(
+        tmp_path: Path) -> None:
+    earlier = tmp_path / "earlier"
+    run = subprocess.run([sys.executable, "-m", "syncbench.cli", "run", "toy", "--notebooks",
+                          str(NOTEBOOKS), "--out", str(earlier), "--no-progress",
+                          "--no-coverage"], cwd=ROOT, capture_output=True, text=True,
+                         timeout=120)
+    assert run.returncode == 0, run.stderr
+    result = subprocess.run(command(tmp_path / "zoo", "--bugs", "skip_event", "--baseline",
+                                    str(earlier)),
+                            cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert f"(taken from {earlier})" in result.stderr
+    reused = json.loads((tmp_path / "zoo" / "no-bug" / "toy.summary.json").read_text())
+    assert reused["reused_from"] == str(earlier / "toy.summary.json")
+    assert json.loads((tmp_path / "zoo" / "zoo.json").read_text())["baseline"]["clean"]
+    # another parameter than the earlier run had: its baseline is run, and the zoo says why
+    other = subprocess.run(command(tmp_path / "other", "--bugs", "skip_event", "--baseline",
+                                   str(earlier), "-p", "seed=9"),
+                           cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert other.returncode == 0, other.stderr
+    assert "(it ran other seed); running it" in other.stderr
+    assert "reused_from" not in json.loads(
+        (tmp_path / "other" / "no-bug" / "toy.summary.json").read_text())
