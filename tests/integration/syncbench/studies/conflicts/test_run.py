@@ -89,7 +89,8 @@ def _shape(schedule: list[dict]) -> list[tuple]:
 async def test_a_replayed_schedule_plays_the_same_faults_and_gives_the_same_verdict() -> None:
     params = ConflictParams(seed=2, scenarios=("long_offline_edit", "clock_skew_behind"),
                             strategies=("server_wins", "last_write_wins"), offline_edits=2,
-                            skew_sweep_s=(1.0,), skew_trials=1, max_gap_s=0.1)
+                            skew_sweep_s=(1.0,), skew_trials=1, max_gap_s=0.1,
+                            workload="nominal")
     first = await run(params)
     assert first.passed, first.checks_frame().to_string()
     assert {w["fault"] for w in first.schedule} == {"offline", "clock"}
@@ -111,7 +112,7 @@ async def test_a_given_schedule_replaces_the_studys_own_faults() -> None:
     # the only fault played is the given one (a storage delay in one cell's slot).
     params = ConflictParams(seed=2, scenarios=("long_offline_edit",),
                             strategies=("server_wins",), offline_edits=1, skew_trials=0,
-                            schedule=[{"at": 0.0, "for": 0.3, "fault": "storage",
+                            workload="nominal", schedule=[{"at": 0.0, "for": 0.3, "fault": "storage",
                                        "target": "server", "delay_ms": 20.0,
                                        "phase": "c-long_offline_edit-server_wins"}])
     result = await run(params)
