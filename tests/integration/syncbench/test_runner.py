@@ -31,6 +31,7 @@ def command(*args: str, notebooks: Path = NOTEBOOKS) -> list[str]:
         "--notebooks",
         str(notebooks),
         "--no-progress",
+        "--no-coverage",  # reach is test_runner_coverage.py's business; this saves a second a run
         *args,
     ]
 

@@ -15,7 +15,7 @@ NOTEBOOKS = Path(__file__).parent / "replay_notebooks"
 def syncbench(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "syncbench.cli", "run", "--notebooks", str(NOTEBOOKS),
-         "--no-progress", *args],
+         "--no-progress", "--no-coverage", *args],
         cwd=ROOT, capture_output=True, text=True, timeout=120)
 
 
