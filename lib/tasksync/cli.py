@@ -321,7 +321,9 @@ def _sync_summary(report: SyncReport, server_url: str) -> str:
     if report.pending:
         parts.append(f"; {report.pending} change(s) still queued")
     if report.resynced:
-        parts.append("; full state fetched (the server's log no longer covered our cursor)")
+        gap = (f" {report.gap[0]}: the next event pulled was {report.gap[1]}"
+               if report.gap else "")
+        parts.append(f"; full state fetched (the server's log no longer covered our cursor{gap})")
     return "".join(parts)
 
 

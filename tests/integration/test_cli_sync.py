@@ -283,6 +283,7 @@ async def test_sync_fetches_the_full_state_when_the_log_was_pruned(tmp_path):
             report = await late.sync()
 
             assert report.resynced
+            assert report.gap == (0, 4), "its cursor, and the first seq the log still held"
             assert late.tasks() == writer.tasks()
     finally:
         server.stop()

@@ -152,7 +152,8 @@ class ReplicaActor:
         after = {c.change_id for c in await asyncio.to_thread(self.replica.pending_changes)}
         acknowledged = ctx.acknowledge(self.name, self.repository, handle, before, after)
         ctx.syncs.append({
-            "profile": ctx.profile, "replica": self.name, "op_id": handle.op_id, "stage": stage,
+            "profile": ctx.profile, "replica": self.name, "repository": self.repository,
+            "op_id": handle.op_id, "stage": stage,
             "outcome": handle.outcome, "queued": len(before), "acknowledged": acknowledged,
             "pushed": report.pushed if report else None,
             "pulled": report.pulled if report else None,
@@ -160,6 +161,8 @@ class ReplicaActor:
             "conflicts": len(report.conflicts) if report else None,
             "round_trips": report.round_trips if report else None,
             "resynced": report.resynced if report else None,
+            "gap_after": report.gap[0] if report and report.gap else None,
+            "gap_first": report.gap[1] if report and report.gap else None,
             "attempts": len(handle.op.attempt_outcomes or ()),
             "duration_s": handle.op.latency_s})
         await self.compare(handle.op_id, started=handle.op.invoke_time, pending=len(after))

@@ -274,10 +274,12 @@ class CliActor:
         after = {c.change_id for c in await asyncio.to_thread(self.replica.pending_changes)}
         acknowledged = ctx.acknowledge(self.name, self.repository, handle, before, after)
         ctx.syncs.append({
-            "profile": ctx.profile, "replica": self.name, "op_id": handle.op_id, "stage": stage,
+            "profile": ctx.profile, "replica": self.name, "repository": self.repository,
+            "op_id": handle.op_id, "stage": stage,
             "outcome": handle.outcome, "queued": len(before), "acknowledged": acknowledged,
             **{name: (summary or {}).get(name)
-               for name in ("pushed", "pulled", "applied", "conflicts", "round_trips")},
+               for name in ("pushed", "pulled", "applied", "conflicts", "round_trips",
+                            "resynced", "gap_after", "gap_first")},
             "attempts": None,  # made in the CLI process, out of this History's sight
             "duration_s": handle.op.latency_s})
         if handle.outcome == OK:

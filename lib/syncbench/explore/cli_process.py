@@ -42,6 +42,8 @@ USAGE_ERROR = 2
 _SYNC_SUMMARY = re.compile(
     r"pushed (?P<pushed>\d+), pulled (?P<pulled>\d+) \((?P<applied>\d+) applied\), "
     r"(?P<conflicts>\d+) conflicts?, (?P<round_trips>\d+) round trips?")
+_RELOAD = re.compile(r"full state fetched \(the server's log no longer covered our cursor"
+                     r"(?: (?P<gap_after>\d+): the next event pulled was (?P<gap_first>\d+))?")
 _WATCH_SUMMARY = re.compile(
     r"watched [\d.]+s: (?P<received>\d+) event\(s\), (?P<applied>\d+) applied, "
     r"cursor (?P<cursor>\d+)")
@@ -133,11 +135,21 @@ def outcome_of(run: CliRun, *, queued: int = 0) -> str:
     return FAIL if name == "sync" and queued == 0 else INFO
 
 
-def sync_summary(stdout: str) -> dict[str, int] | None:
+def sync_summary(stdout: str) -> dict[str, int | bool | None] | None:
     """pushed, pulled, applied, conflicts and round_trips from `tasksync sync`'s summary
-    line; None when there is none."""
+    line, and whether it fetched the full state (`resynced`, with the gap that made it:
+    `gap_after`, `gap_first`); None when there is no summary."""
     found = _SYNC_SUMMARY.search(stdout)
-    return {name: int(value) for name, value in found.groupdict().items()} if found else None
+    if not found:
+        return None
+    summary: dict[str, int | bool | None] = {
+        name: int(value) for name, value in found.groupdict().items()}
+    reload = _RELOAD.search(stdout)
+    summary["resynced"] = reload is not None
+    for name in ("gap_after", "gap_first"):
+        value = reload.group(name) if reload else None
+        summary[name] = int(value) if value is not None else None
+    return summary
 
 
 def watch_summary(stdout: str) -> dict[str, int] | None:

@@ -104,7 +104,8 @@ class SyncReport:
 
     `pulled` counts events received, `applied` those that changed a local task; `pending`
     is what is left in the outbox; `rejected` lists tasks whose id belongs to another
-    repository on the server; `resynced` says the full state was fetched (pruned log).
+    repository on the server; `resynced` says the full state was fetched (pruned log);
+    `gap` is why: (the cursor, the first seq pulled past it).
     """
 
     pushed: int
@@ -119,6 +120,7 @@ class SyncReport:
     replayed: int = 0
     rejected: list[str] = field(default_factory=list)
     resynced: bool = False
+    gap: tuple[int, int] | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -76,7 +76,7 @@ async def sync_replica(
     conflicts: list[ConflictRecord] = []
     rejected: list[str] = []
     more_to_pull = True  # nothing pulled yet: one request even with an empty outbox
-    log_gap = False
+    log_gap: tuple[int, int] | None = None  # (our cursor, the first seq pulled past it)
     while True:
         chunk = await asyncio.to_thread(
             store.pending_changes, repository, chunk_size, after_seq=after_seq, up_to_seq=last_seq
@@ -100,7 +100,8 @@ async def sync_replica(
         applied += result.applied_events
         pulled += len(reply.changes)
         # The log's seqs are contiguous; a jump past our cursor means pruned events.
-        log_gap = log_gap or bool(reply.changes and reply.changes[0].seq > cursor + 1)
+        if log_gap is None and reply.changes and reply.changes[0].seq > cursor + 1:
+            log_gap = (cursor, reply.changes[0].seq)
         conflicts += result.conflicts
         rejected += result.rejected
         if chunk:
@@ -111,7 +112,7 @@ async def sync_replica(
             # seeded bug: a truncated pull taken as the whole log; the cursor jumps to its end
             await asyncio.to_thread(store.apply_full_state, repository, [], await log_end())
             more_to_pull = False
-    if log_gap and resync is not None:
+    if log_gap is not None and resync is not None:
         try:
             await resync()
         except TaskSyncError as exc:
@@ -129,7 +130,8 @@ async def sync_replica(
         strategy=strategy,
         replayed=replayed,
         rejected=rejected,
-        resynced=log_gap and resync is not None,
+        resynced=log_gap is not None and resync is not None,
+        gap=log_gap,
     )
 
 

@@ -187,7 +187,7 @@ def _checks(params: SyncParams, history: History, outcomes: Sequence[Mapping[str
     if "observations" in frames:
         # a generated run's feeds are judged whole by change_feed
         return [*checks, fallbacks_justified(frames["subscriptions"], frames["syncs"],
-                                             params.log_retention)]
+                                             params.log_retention, frames["change_log"])]
     checks += [
         compose("subscribers_saw_every_event", {
             o["profile"]: resume_reached(subscribers_saw_every_event(

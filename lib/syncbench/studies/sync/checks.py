@@ -227,14 +227,19 @@ def generated_checks(frames: Mapping[str, pd.DataFrame],
 
 
 def fallbacks_justified(subscriptions: pd.DataFrame, syncs: pd.DataFrame,
-                        log_retention: int) -> CheckResult:
+                        log_retention: int, change_log: pd.DataFrame | None = None
+                        ) -> CheckResult:
     """Proves that every fallback the run took had the cause it claims.
 
     Fallbacks hide bugs: a resync that refetches everything papers over lost events. So each
     is counted and held to its cause: a WebSocket resync_required (a `resync` row of
     `subscriptions`) only where the log no longer holds the seq right after the position
     (`earliest_seq > after + 1`), and a replica's full reload (`resynced` in `syncs`) and
-    any resync only when the server prunes its log at all (`log_retention` > 0).
+    any resync only when the server prunes its log at all (`log_retention` > 0). A reload
+    names its gap (`gap_after`, the replica's cursor, and `gap_first`, the first seq its
+    pull returned past it): a seq of that gap still in the final `change_log` of the
+    replica's repository was never pruned (a log is only ever pruned from its start), so
+    the pull skipped it and the reload hid that.
     """
     resyncs = (subscriptions[subscriptions["action"] == "resync"] if len(subscriptions)
                else subscriptions)
@@ -247,11 +252,24 @@ def fallbacks_justified(subscriptions: pd.DataFrame, syncs: pd.DataFrame,
             entries.append({**{k: plain(v) for k, v in row.items()}, "why": (
                 f"resync_required for {row['subscriber']} at {after} although the log "
                 f"{'is never pruned' if not log_retention else f'still starts at {earliest}'}")})
-    if not log_retention:
-        for row in reloads.to_dict(orient="records"):
+    retained = _retained_seqs(change_log)
+    for row in reloads.to_dict(orient="records"):
+        if not log_retention:
             entries.append({**{k: plain(v) for k, v in row.items()},
                             "why": f"{row['replica']} reloaded the full state from a log that "
                                    "is never pruned"})
+            continue
+        after, first = row.get("gap_after"), row.get("gap_first")
+        if is_missing(after) or is_missing(first):
+            continue
+        held = sorted(seq for seq in retained.get((row.get("profile"), row.get("repository")),
+                                                  ()) if int(after) < seq < int(first))
+        if held:
+            entries.append({**{k: plain(v) for k, v in row.items()}, "why": (
+                f"{row['replica']} reloaded the full state after a pull from {int(after)} "
+                f"began at {int(first)}, yet the log still holds {held[0]}"
+                f"{f' (and {len(held) - 1} more)' if len(held) > 1 else ''}: never pruned, "
+                "so the pull skipped it")})
     return CheckResult.from_counterexample(
         "fallbacks_justified", entries,
         observed=(f"{len(resyncs)} resync_required, {len(reloads)} replica full reloads; "
@@ -259,6 +277,14 @@ def fallbacks_justified(subscriptions: pd.DataFrame, syncs: pd.DataFrame,
         expected="every fallback with its cause",
         message=("every resync and full reload had a pruned log behind it" if not entries
                  else "; ".join(e["why"] for e in entries[:5])))
+
+
+def _retained_seqs(change_log: pd.DataFrame | None) -> dict[tuple[Any, Any], set[int]]:
+    """(profile, repository) -> the seqs the final change log holds."""
+    if change_log is None or not len(change_log):
+        return {}
+    return {key: set(group["seq"].astype(int))
+            for key, group in change_log.groupby(["profile", "repository"])}
 
 
 GENERATED_FRAMES = ("observations", "deliveries", "subscriptions", "change_log",

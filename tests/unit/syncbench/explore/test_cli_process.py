@@ -75,7 +75,13 @@ def test_the_sync_and_conflicts_outputs_are_read_as_the_cli_writes_them() -> Non
                             duration_s=0.25, cursor=9, pending=1)
         assert sync_summary(_sync_summary(report, "http://127.0.0.1:1")) == {
             "pushed": 4, "pulled": 7, "applied": 2, "conflicts": conflicts,
-            "round_trips": round_trips}
+            "round_trips": round_trips, "resynced": False, "gap_after": None,
+            "gap_first": None}
+    reloaded = SyncReport(pushed=0, pulled=3, applied=3, round_trips=1, conflicts=[],
+                          duration_s=0.1, cursor=40, resynced=True, gap=(12, 31))
+    assert sync_summary(_sync_summary(reloaded, "http://127.0.0.1:1")) == {
+        "pushed": 0, "pulled": 3, "applied": 3, "conflicts": 0, "round_trips": 1,
+        "resynced": True, "gap_after": 12, "gap_first": 31}
     assert sync_summary("Error: server unreachable") is None
     listing = "\n".join(_conflict_text(record) for record in (
         _conflict("k0-1", "manual", "none"), _conflict("c0-2", "server_wins", "server"),

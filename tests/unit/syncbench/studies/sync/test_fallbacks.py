@@ -30,3 +30,22 @@ def test_a_resync_while_the_log_still_holds_the_next_seq_fails() -> None:
 def test_any_fallback_without_pruning_fails() -> None:
     result = fallbacks_justified(pd.DataFrame([resync(3, 10)]), SYNCS, log_retention=0)
     assert result.verdict == "fail" and len(result.counterexample) == 2
+
+
+def test_a_reload_whose_gap_the_final_log_still_holds_was_a_skipped_pull() -> None:
+    reload = {"profile": "lan", "replica": "r0", "repository": "r", "op_id": 5,
+              "resynced": True, "gap_after": 3, "gap_first": 8}
+    log = pd.DataFrame([{"profile": "lan", "repository": "r", "seq": seq}
+                        for seq in range(6, 12)])
+    result = fallbacks_justified(pd.DataFrame([resync(3, 10)]), pd.DataFrame([reload]),
+                                 log_retention=30, change_log=log)
+    assert result.verdict == "fail"
+    assert "the log still holds 6 (and 1 more): never pruned" in result.message
+    # pruned up to the seq the pull began at: the reload had its cause
+    pruned = log[log["seq"] >= 8]
+    assert fallbacks_justified(pd.DataFrame([resync(3, 10)]), pd.DataFrame([reload]),
+                               log_retention=30, change_log=pruned).verdict == "pass"
+    # another repository's log says nothing about this one's gap
+    other = log.assign(repository="elsewhere")
+    assert fallbacks_justified(pd.DataFrame([resync(3, 10)]), pd.DataFrame([reload]),
+                               log_retention=30, change_log=other).verdict == "pass"
