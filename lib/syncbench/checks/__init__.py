@@ -23,6 +23,8 @@ holds only what shows the failure:
                                      from its last write, as a distribution (time_to_stable)
     replica_matches_server           a replica matched the server after each sync that left
                                      nothing pending (or a write in flight explains it)
+    errors_only_under_faults         a 5xx, a broken connection or a retry only where a fault
+                                     the run put on explains it
 """
 
 from syncbench.checks.breaker import ALLOWED_TRANSITIONS, breaker_followed_state_machine
@@ -47,6 +49,7 @@ from syncbench.checks.stability import (
     replica_matches_server,
     time_to_stable,
 )
+from syncbench.checks.trouble import errors_only_under_faults
 
 __all__ = [
     "ALLOWED_TRANSITIONS",
@@ -63,6 +66,7 @@ __all__ = [
     "conflicts_reported_once",
     "convergence",
     "create_key",
+    "errors_only_under_faults",
     "expected_winner",
     "gates_answer_as_documented",
     "no_duplicates_from_retries",

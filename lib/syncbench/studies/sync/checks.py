@@ -24,6 +24,7 @@ import pandas as pd
 from syncbench.checks import (
     change_feed,
     conditional_writes,
+    errors_only_under_faults,
     gates_answer_as_documented,
     replica_matches_server,
     response_integrity,
@@ -32,6 +33,7 @@ from syncbench.checks import (
 )
 from syncbench.history import OK, History, Operation
 from syncbench.plain import is_missing, plain
+from syncbench.studies.sync.params import group_of
 from syncbench.studies.sync.phases import TASK_FIELDS
 from syncbench.verdict import PASS, CheckResult, compose
 
@@ -216,6 +218,9 @@ def generated_checks(frames: Mapping[str, pd.DataFrame],
         parts["conditional_writes"][profile] = conditional_writes(ops, mine["observations"])
         parts["gates_answer_as_documented"][profile] = gates_answer_as_documented(
             ops, mine["final_states"])
+        windows = frames["windows"]
+        parts["errors_only_under_faults"][profile] = errors_only_under_faults(
+            ops, windows[windows["phase"] == profile] if len(windows) else windows, _group)
         stable = time_to_stable(mine["observations"], mine["replica_syncs"],
                                 mine["final_states"])
         parts["time_to_stable"][profile] = stable.check
@@ -277,6 +282,14 @@ def fallbacks_justified(subscriptions: pd.DataFrame, syncs: pd.DataFrame,
         expected="every fallback with its cause",
         message=("every resync and full reload had a pruned log behind it" if not entries
                  else "; ".join(e["why"] for e in entries[:5])))
+
+
+def _group(client: str) -> str | None:
+    """The proxy group of a generated run's client (None for the nemesis and observers)."""
+    try:
+        return group_of(client)
+    except (KeyError, ValueError):
+        return None
 
 
 def _retained_seqs(change_log: pd.DataFrame | None) -> dict[tuple[Any, Any], set[int]]:
