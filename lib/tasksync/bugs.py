@@ -57,6 +57,10 @@ _ALL = (
               "reporting a conflict",
               ("no_silently_lost_changes", "expected_conflicts_reported",
                "winner_matches_strategy"), ("conflicts",)),
+    SeededBug("error_after_commit", "server", "retry timing and key reuse",
+              "one write in nine is committed, then answering it fails with a 500: clients "
+              "retry with their key and get the stored reply, so only the retries show it",
+              ("errors_only_under_faults",), ("sync",)),
     SeededBug("resume_off_by_one", "server", "resume and replay",
               "a WebSocket subscribe/resume with after=N replays from seq N+2: the first "
               "missed event is skipped",

@@ -94,6 +94,27 @@ def event_seqs(frames: list[Json]) -> list[int]:
     return [frame["event"]["seq"] for frame in frames if frame["type"] == "event"]
 
 
+# -- server: retry timing and key reuse ----------------------------------------------------
+
+@ON_OFF
+async def test_error_after_commit_answers_500_for_a_write_it_applied(
+        start_server: StartServer, on: bool) -> None:
+    server = with_bug(start_server, "error_after_commit", on)
+    async with http(server) as client:
+        statuses = []
+        for n in range(9):
+            response = await client.post("/tasks", json={"repository": "r", "content": f"t{n}"},
+                                         headers={"Idempotency-Key": f"k{n}"})
+            statuses.append(response.status_code)
+        assert statuses == [201] * 8 + [500 if on else 201]
+        # the ninth was applied all the same: the retry with its key gets the stored reply
+        again = await client.post("/tasks", json={"repository": "r", "content": "t8"},
+                                  headers={"Idempotency-Key": "k8"})
+        assert again.status_code == 201 and again.json()["content"] == "t8"
+        listed = (await client.get("/tasks", params={"repository": "r"})).json()["tasks"]
+    assert [task["content"] for task in listed] == [f"t{n}" for n in range(9)]
+
+
 # -- server: resume and replay ------------------------------------------------------------
 
 @ON_OFF

@@ -152,7 +152,14 @@ class WriteRoute:
         else:
             key = idempotency_key(raw_key, caller)
             used_for = fingerprint(scope["method"], scope["path"], body) if key else ""
-        await send_reply(send, await service.write(key, used_for, operation))
+        reply = await service.write(key, used_for, operation)
+        if service.answers_500_after_commit():
+            # seeded bug "error_after_commit": the write is committed (and its reply stored
+            # under its key), then answering it fails: a 500 for a write that was applied
+            await send_json(send, 500, b'{"error":"internal_error","message":"unexpected '
+                                       b'server error: the reply failed to encode"}')
+            return
+        await send_reply(send, reply)
 
 
 async def read_body(receive: Receive) -> bytes:

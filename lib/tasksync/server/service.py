@@ -53,6 +53,7 @@ T = TypeVar("T")
 _encode = msgspec.json.encode
 Payload = Any  # a msgspec Struct or plain JSON-able value
 Publish = Callable[[list[ChangeEvent]], None]
+ERROR_AFTER_COMMIT_EVERY = 9  # seeded bug "error_after_commit": one write answer in nine
 STALE_READ_CACHE_S = 2.0  # seeded bug "stale_read_cache": how long a cached read is served
 
 
@@ -108,6 +109,7 @@ class TaskService:
         self.storage_timeout = storage_timeout
         self.bugs = bugs
         self.key_scope_bug = "idempotency_key_scope" in bugs  # read on every keyed write
+        self._writes_answered = 0  # seeded bug "error_after_commit" counts them
         # seeded bug "stale_read_cache": task id -> (monotonic time read, task)
         self._read_cache: dict[str, tuple[float, Task | None]] | None = (
             {} if "stale_read_cache" in bugs else None)
@@ -118,6 +120,14 @@ class TaskService:
             publish=lambda events: None, isolate=lambda: self.faults.active,
             timeout=storage_timeout, timed_out=self._timed_out,
         )
+
+    def answers_500_after_commit(self) -> bool:
+        """Seeded bug "error_after_commit": every ERROR_AFTER_COMMIT_EVERY-th write, once
+        committed, fails to answer (a 500)."""
+        if "error_after_commit" not in self.bugs:
+            return False
+        self._writes_answered += 1
+        return self._writes_answered % ERROR_AFTER_COMMIT_EVERY == 0
 
     def attach(self, loop: asyncio.AbstractEventLoop, publish: Publish) -> None:
         """Deliver committed events to `publish` (called on the event loop)."""
