@@ -61,6 +61,10 @@ _ALL = (
               "one write in nine is committed, then answering it fails with a 500: clients "
               "retry with their key and get the stored reply, so only the retries show it",
               ("errors_only_under_faults",), ("sync",)),
+    SeededBug("status_checked_after_write", "server", "idempotency scope and transactions",
+              "a create or update with an unknown status is written with the other fields "
+              "first, then refused with 422: the client is told nothing happened",
+              ("gates_answer_as_documented",), ("sync",)),
     SeededBug("resume_off_by_one", "server", "resume and replay",
               "a WebSocket subscribe/resume with after=N replays from seq N+2: the first "
               "missed event is skipped",

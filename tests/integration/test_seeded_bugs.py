@@ -115,6 +115,18 @@ async def test_error_after_commit_answers_500_for_a_write_it_applied(
     assert [task["content"] for task in listed] == [f"t{n}" for n in range(9)]
 
 
+@ON_OFF
+async def test_status_checked_after_write_refuses_a_create_it_applied(
+        start_server: StartServer, on: bool) -> None:
+    server = with_bug(start_server, "status_checked_after_write", on)
+    async with http(server) as client:
+        refused = await client.post("/tasks", json={"repository": "r", "content": "k1 x",
+                                                     "status": "sleeping"})
+        assert refused.status_code == 422 and refused.json()["field"] == "$.status"
+        listed = (await client.get("/tasks", params={"repository": "r"})).json()["tasks"]
+    assert [task["content"] for task in listed] == (["k1 x"] if on else [])
+
+
 # -- server: resume and replay ------------------------------------------------------------
 
 @ON_OFF

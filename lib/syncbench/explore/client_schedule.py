@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from syncbench.explore.gates import GATE_PROBES
+from syncbench.explore.gates import PROBE_ORDER
 from tasksync.models import MAX_CONTENT_CHARS, MAX_ID_CHARS, STRATEGIES
 
 # One instant many items share: equal client clocks, the tie last_write_wins must break.
@@ -295,8 +295,10 @@ class ClientSchedule:
     # -- HTTP clients: gates -------------------------------------------------------------------
 
     def _gate(self, client: str) -> list[dict[str, Any]]:
-        """A request PROTOCOL.md refuses, or a read outside the API (explore/gates.py)."""
-        return [{"op": "gate", "probe": self.rng.choice(sorted(GATE_PROBES)),
+        """A request PROTOCOL.md refuses, or a read outside the API (explore/gates.py): the
+        next of PROBE_ORDER, so that a run sends each before any twice."""
+        sent = sum(op["op"] == "gate" for op in self.ops)
+        return [{"op": "gate", "probe": PROBE_ORDER[sent % len(PROBE_ORDER)],
                  "repository": self._repository()}]
 
 

@@ -118,6 +118,13 @@ def ws_answer(name: str, error: str | None, still_open: bool) -> dict[str, Any]:
     return {"error": error, "still_open": still_open, "why": why, "as_documented": why is None}
 
 
+# the order generated runs send them in, round after round: the write probes first (a
+# refusal that wrote anyway is the worst answer), so even a short run sends each of them
+PROBE_ORDER: tuple[str, ...] = (
+    *sorted(name for name, probe in GATE_PROBES.items() if probe.writes),
+    *sorted(name for name, probe in GATE_PROBES.items() if not probe.writes))
+
+
 async def send_probe(http: httpx.AsyncClient, name: str, *, client: str, repository: str,
                      key: str, max_body_bytes: int) -> dict[str, Any]:
     """Send probe `name` as `client`; what came back: status, error, field, and whether
@@ -156,4 +163,4 @@ def _differs(probe: GateProbe, answer: dict[str, Any], text: str) -> str | None:
     return None
 
 
-__all__ = ["GATE_PROBES", "GateProbe", "WS_PROBES", "send_probe", "ws_answer"]
+__all__ = ["GATE_PROBES", "GateProbe", "PROBE_ORDER", "WS_PROBES", "send_probe", "ws_answer"]

@@ -130,7 +130,8 @@ class ReplicaSchedule:
         return [{"op": "unsubscribe", "repositories": [self._repository()]}]
 
     def _ws_gate(self, subscriber: str) -> list[dict[str, Any]]:
-        return [{"op": "ws_gate", "probe": self.rng.choice(sorted(WS_PROBES))}]
+        sent = sum(op["op"] == "ws_gate" for op in self.ops)
+        return [{"op": "ws_gate", "probe": sorted(WS_PROBES)[sent % len(WS_PROBES)]}]
 
 
 __all__ = ["REPLAY_WRITES", "ReplicaSchedule", "STORM_PAUSE_S", "STORM_RESUMES",

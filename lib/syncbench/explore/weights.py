@@ -49,7 +49,7 @@ KINDS: dict[str, tuple[str, float]] = {
     "retry_write": (CLIENT, 2.0),              # an earlier write again, same Idempotency-Key
     "shared_key": (CLIENT, 2.0),               # a key counted "1", "2", ... as others count
     # HTTP clients: requests PROTOCOL.md refuses, and the reads outside the API (gates.py)
-    "gate": (CLIENT, 1.0),
+    "gate": (CLIENT, 2.0),
     # replicas (tasksync.replica in-process)
     "local_create": (REPLICA, 3.0),
     "local_update": (REPLICA, 4.0),

@@ -145,7 +145,12 @@ class WriteRoute:
         body = await read_body(receive) if self.uses_body or raw_key is not None else b""
         service: TaskService = scope["app"].state.service
         # The route's own checks (body, If-Match) come before the key's, as they always did.
-        operation = self.operation(service, scope, body, caller)
+        try:
+            operation = self.operation(service, scope, body, caller)
+        except ApiError as exc:
+            if exc.field == "$.status" and "status_checked_after_write" in service.bugs:
+                await _write_with_default_status(service, scope, body, caller, self.operation)
+            raise
         if service.key_scope_bug:
             # seeded bug "idempotency_key_scope": the key alone, whoever sent it, for whatever
             key, used_for = idempotency_key(raw_key, ""), ""
@@ -160,6 +165,16 @@ class WriteRoute:
                                        b'server error: the reply failed to encode"}')
             return
         await send_reply(send, reply)
+
+
+async def _write_with_default_status(service: TaskService, scope: Scope, body: bytes,
+                                     caller: str, route: Callable[..., Operation]) -> None:
+    """Seeded bug "status_checked_after_write": the write goes ahead with the default
+    status before the refusal of the unknown one is sent (a 422 for a write applied)."""
+    fields = msgspec.json.decode(body)
+    if isinstance(fields, dict):
+        fields.pop("status", None)
+        await service.write("", "", route(service, scope, msgspec.json.encode(fields), caller))
 
 
 async def read_body(receive: Receive) -> bytes:

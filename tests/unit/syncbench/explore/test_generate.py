@@ -17,6 +17,7 @@ from syncbench.explore import (
     op_counts,
     shape_of,
 )
+from syncbench.explore.gates import GATE_PROBES, PROBE_ORDER, WS_PROBES
 from syncbench.explore.weights import role_of_kind
 from syncbench.studies.sync import SyncParams
 from syncbench.study import StudyParamError
@@ -163,3 +164,14 @@ def test_the_shape_comes_from_the_sync_studys_params() -> None:
 def test_bad_weights_are_refused_by_the_sync_studys_params_too() -> None:
     with pytest.raises(StudyParamError, match="parameter 'weights'"):
         SyncParams(weights={"create": -2})
+
+
+def test_gate_probes_come_in_order_writes_first_each_before_any_twice() -> None:
+    schedule = generate(Shape(operations=600, cli_replicas=1), 1)
+    probes = [op["probe"] for op in schedule if op["op"] == "gate"]
+    assert probes == [PROBE_ORDER[i % len(PROBE_ORDER)] for i in range(len(probes))]
+    assert set(probes) == set(GATE_PROBES), "a default-sized run sends every probe"
+    writes = [name for name in PROBE_ORDER if GATE_PROBES[name].writes]
+    assert list(PROBE_ORDER[:len(writes)]) == writes
+    ws = [op["probe"] for op in schedule if op["op"] == "ws_gate"]
+    assert ws and len(set(ws)) == min(len(ws), len(WS_PROBES))
