@@ -6,6 +6,7 @@ BIN := $(VENV)/bin
 TOOLS := .tools/bin
 TOXIPROXY_TAG := v2.12.0
 PARAMS ?= params/default.yaml
+TEST_WORKERS ?= 2
 export PATH := $(abspath $(TOOLS)):$(PATH)
 
 .PHONY: setup python toxiproxy chromium wrk test studies lab bench lint clean
@@ -56,7 +57,7 @@ bench: setup wrk
 	@echo "  $(BIN)/python -m benchmarks.summary outputs/bench/$(BENCH_RUN_ID) --save params/baselines)"
 
 test: setup
-	$(BIN)/pytest --cov --cov-report=term --cov-fail-under=90 $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadgroup --cov --cov-report=term --cov-fail-under=90 $(PYTEST_ARGS)
 
 studies: setup
 	$(BIN)/syncbench run --params $(PARAMS)

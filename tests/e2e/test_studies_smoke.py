@@ -18,7 +18,7 @@ STUDIES = ("sync", "resilience", "conflicts", "performance")
 SYNCBENCH = [sys.executable, "-m", "syncbench.cli"]
 
 # Whole notebook runs: minutes, not the suite's default per-test timeout.
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
+pytestmark = [pytest.mark.xdist_group("e2e"), pytest.mark.slow, pytest.mark.timeout(900)]
 
 
 def test_smoke_run_of_every_study_passes_and_leaves_all_artifacts(smoke_run: SmokeRun) -> None:

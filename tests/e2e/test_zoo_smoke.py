@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = 3
 
 # A baseline of up to three studies and three bug runs: about 4 minutes here.
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
+pytestmark = [pytest.mark.xdist_group("e2e"), pytest.mark.slow, pytest.mark.timeout(900)]
 
 
 def todays_seed() -> int:

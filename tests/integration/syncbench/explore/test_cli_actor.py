@@ -213,7 +213,7 @@ async def test_a_generated_schedule_with_two_cli_replicas_converges() -> None:
     weights = {kind: 5 * weight for kind, (role, weight) in KINDS.items() if role == CLI_REPLICA}
     shape = Shape(clients=1, replicas=1, subscribers=0, cli_replicas=2, operations=50,
                   think_s=0.01, weights=weights)
-    schedule = generate(shape, 5)
+    schedule = generate(shape, 4)
     assert all(sum(op["client"] == name for op in schedule) >= 5 for name in ("k0", "k1"))
     history = History()
     recorder = Recorder("lan")
