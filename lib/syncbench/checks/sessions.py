@@ -33,7 +33,10 @@ is one state. Adapted to this protocol:
 - an empty listing leaves no row, so only listings that returned something are seen;
 - the reply to a write re-sent with its Idempotency-Key (an operation named `retry_*`) may
   be the stored reply of the first send (PROTOCOL.md: same status and body), a state as of
-  then: its read rows (an error reply's `current`) are left out, as the first send's are.
+  then: its read rows (an error reply's `current`) are left out, as the first send's are;
+  so is a batch item's result replayed by its change id (`source` "stored_item"): the
+  result of the change's first application, whose own reply may never have arrived (a
+  500 or a reset after the commit), so no earlier acknowledged write excuses it.
 
 Each failure is one counterexample entry: the client, the task, `why`, and the two `rows`
 that show it (for an absence, the write or read, and the listing op it is missing from);
@@ -200,7 +203,10 @@ class _Session:
 
 
 def _stored_reply(row: Row) -> bool:
-    """A read row of a write re-sent with its key: possibly the first send's stored reply."""
+    """A read row of a write re-sent with its key (possibly the first send's stored reply),
+    or a batch item's stored result (`source` "stored_item": replayed by its change id)."""
+    if row.get("source") == "stored_item":
+        return True
     return row.get("kind") == "read" and str(row.get("operation", "")).startswith("retry_")
 
 

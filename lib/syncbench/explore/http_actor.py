@@ -331,7 +331,7 @@ class HttpActor:
                 if result.task is not None:
                     rows.append(self._observe(handle, at, handle.op.operation, result.task, write=True,
                                               repository=repository, requested=item.task_id,
-                                              source="item"))
+                                              source="stored_item" if result.replayed else "item"))
             for event in reply.changes:
                 rows.append(self._observe(handle, at, handle.op.operation, event.task, write=False,
                                           repository=repository, requested=None,

@@ -50,8 +50,9 @@ REPLICA_SYNC_COLUMNS = [
     "profile", "replica", "op_id", "time", "repository", "cursor", "matches_server",
     "differing_tasks", "started", "pending"]
 
-# `source` of an observation: where in the reply the task state was
-SOURCES = ("task", "current", "item", "change", "page")
+# `source` of an observation: where in the reply the task state was ("stored_item": a batch
+# item result with `replayed`, the stored result of the change's first application)
+SOURCES = ("task", "current", "item", "stored_item", "change", "page")
 
 FRAME_COLUMNS: dict[str, list[str]] = {
     "observations": OBSERVATION_COLUMNS,
