@@ -22,6 +22,7 @@ from typing import Any
 import pandas as pd
 
 from syncbench.checks import (
+    STABILITY_COLUMNS,
     change_feed,
     conditional_writes,
     errors_only_under_faults,
@@ -198,7 +199,10 @@ def generated_checks(frames: Mapping[str, pd.DataFrame],
     """
     if "observations" not in frames:
         return [], None
-    profiles = list(dict.fromkeys(frames["observations"]["profile"]))
+    # every profile any frame saw (a short replayed schedule may observe no reply at all)
+    profiles = list(dict.fromkeys(
+        profile for name in GENERATED_FRAMES if name in frames and "profile" in frames[name]
+        for profile in frames[name]["profile"]))
     parts: dict[str, dict[str, CheckResult]] = defaultdict(dict)
     stable_frames = []
     for profile in profiles:
@@ -228,6 +232,8 @@ def generated_checks(frames: Mapping[str, pd.DataFrame],
         parts["replica_matches_server"][profile] = replica_matches_server(
             mine["replica_syncs"], mine["observations"])
     checks = [compose(name, by_profile) for name, by_profile in parts.items()]
+    if not stable_frames:
+        return checks, pd.DataFrame(columns=[*STABILITY_COLUMNS, "profile"])
     return checks, pd.concat(stable_frames, ignore_index=True)
 
 
