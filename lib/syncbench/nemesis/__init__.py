@@ -3,12 +3,14 @@
     kinds      the FaultKind interface and the registry of kinds by name
     network    `network` (a profile or a toxic on a group's proxy), `offline` (cut off)
     storage    `storage` (server storage errors and delay)
+    process    `pause` (the server process stopped, then continued)
     schedule   schedules as data: parse, check, generate from a seed
     nemesis    the Nemesis: plays schedules and single faults, records start/stop, heals
     windows    fault windows derived from the History, for charts and checks
 """
 
 from syncbench.nemesis import network as _network  # noqa: F401  (registers its kinds)
+from syncbench.nemesis import process as _process  # noqa: F401
 from syncbench.nemesis import storage as _storage  # noqa: F401
 from syncbench.nemesis.kinds import FaultError, FaultKind, fault_kind, fault_kinds, register_fault
 from syncbench.nemesis.nemesis import PROCESS, ActiveFault, Nemesis

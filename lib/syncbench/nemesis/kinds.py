@@ -7,8 +7,9 @@ the kind only does the work:
     network   a network profile or one toxic on a client group's proxy (Toxiproxy)
     offline   a client group cut off: its proxy refuses new connections and cuts open ones
     storage   the server's storage fails a fraction of writes and/or is slow (fault injection)
+    pause     the server process stopped (SIGSTOP) for the window: open sockets, no answers
 
-Later kinds (crash, pause, clock, partitions, ...) register the same way.
+Later kinds (crash, clock, partitions, ...) register the same way.
 """
 
 from __future__ import annotations

@@ -138,3 +138,30 @@ async def test_a_storage_fault_fails_the_servers_writes_until_it_is_stopped(
     assert task.version == 1
     (window,) = fault_windows(history).itertuples()
     assert window.fault == "storage" and window.target == "server" and window.healed
+
+
+async def test_a_paused_server_times_requests_out_and_answers_them_after(stack: Stack) -> None:
+    history = History()
+    nemesis = Nemesis(stack, history)
+    client = stack.direct_client(retry=RetryPolicy(max_attempts=1), timeout=0.5)
+    async with nemesis.fault("pause", "server"):
+        started = time.monotonic()
+        with pytest.raises(TaskSyncError, match="(?i)timeout|timed out"):
+            await client.create_task("nemesis", "while paused")
+        # a timeout, not a refusal: the kernel took the connection, nobody answered
+        assert time.monotonic() - started >= 0.45
+        assert not await asyncio.to_thread(refuses_now, stack.server_url)
+    task = await client.create_task("nemesis", "after the pause")
+    assert task.version == 1
+    (window,) = fault_windows(history).itertuples()
+    assert window.fault == "pause" and window.target == "server" and window.healed
+
+
+def refuses_now(url: str) -> bool:
+    """Whether a TCP connection to `url`'s host and port is refused."""
+    host, port = url.split("://", 1)[1].split(":")
+    try:
+        socket.create_connection((host, int(port)), timeout=0.5).close()
+    except ConnectionRefusedError:
+        return True
+    return False
