@@ -34,6 +34,7 @@ from syncbench.checks.convergence import convergence
 from syncbench.checks.deliveries import DELIVERY_COLUMNS, subscribers_saw_every_event
 from syncbench.checks.duplicates import (
     CREATE_OPERATIONS,
+    content_key,
     create_key,
     no_duplicates_from_retries,
     task_content,
@@ -64,6 +65,7 @@ __all__ = [
     "change_feed",
     "conditional_writes",
     "conflicts_reported_once",
+    "content_key",
     "convergence",
     "create_key",
     "errors_only_under_faults",

@@ -21,6 +21,12 @@ def task_content(task: Mapping[str, Any]) -> str | None:
     return None if content is None else str(content)
 
 
+def content_key(content: str) -> str:
+    """The logical key a task's content starts with (one key per logical create: the
+    workloads write `<key> <words>` and updates keep the key)."""
+    return content.split(" ", 1)[0]
+
+
 def create_key(op: Operation) -> str | None:
     """The default logical key of a create: its `key` argument, else its `content`."""
     key = op.args.get("key", op.args.get("content"))

@@ -8,6 +8,7 @@ from typing import Any
 import pandas as pd
 
 from syncbench.checks._common import first_few, frame_rows, op_dict
+from syncbench.checks.duplicates import content_key
 from syncbench.history import History, Operation, operations_of
 from syncbench.verdict import CheckResult
 
@@ -68,7 +69,7 @@ def _server_keys(final_states: Any) -> dict[str, str]:
     """content key -> task id, over the server's final tasks."""
     if final_states is None:
         return {}
-    return {str(row["content"]).split(" ", 1)[0]: str(row["task_id"])
+    return {content_key(str(row["content"])): str(row["task_id"])
             for row in frame_rows(final_states)
             if row.get("holder") == "server" and row.get("content")}
 

@@ -15,10 +15,11 @@ import contextlib
 import time
 from typing import Any
 
+from syncbench.checks import content_key
 from syncbench.explore.context import RunContext, position
 from syncbench.explore.feed import Feed, FeedError
 from syncbench.explore.gates import WS_PROBES, ws_answer
-from syncbench.explore.http_actor import HttpActor, content_key
+from syncbench.explore.http_actor import HttpActor
 from syncbench.history import OK, attempt_applied_nothing
 from syncbench.nemesis import ActiveFault
 from tasksync.client.errors import TaskSyncError

@@ -27,6 +27,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
+from syncbench.checks import content_key
 from syncbench.explore.actors import differing_tasks
 from syncbench.explore.cli_process import (
     CliRun,
@@ -38,7 +39,6 @@ from syncbench.explore.cli_process import (
     watch_summary,
 )
 from syncbench.explore.context import RunContext
-from syncbench.explore.http_actor import content_key
 from syncbench.history import FAIL, INFO, OK, OpHandle
 from tasksync.replica import ConflictRecord, LocalTask, PendingChange, Replica
 

@@ -126,11 +126,7 @@ class Feed:
         ws = self._ws
         if not self.connected or ws is None:
             raise FeedError(f"{self.name}: no open connection to probe")
-        try:
-            async with asyncio.timeout(self.answer_timeout):
-                await ws.send(text)
-        except (TimeoutError, websockets.WebSocketException, OSError) as exc:
-            raise FeedError(f"{self.name}: sending the probe failed: {exc!r}") from exc
+        await self._send(ws, text)
         error = await self._answer(ErrorMessage)
         await self._send(ws, Ping())
         try:
@@ -151,13 +147,15 @@ class Feed:
             reader.cancel()
             await asyncio.wait({reader}, timeout=2.0)
 
-    async def _send(self, ws: ClientConnection, message: msgspec.Struct) -> None:
+    async def _send(self, ws: ClientConnection, message: msgspec.Struct | str) -> None:
+        """Send `message` (a protocol Struct, or raw text as a probe) within the deadline."""
+        text = message if isinstance(message, str) else _encode(message).decode()
+        what = "the probe" if isinstance(message, str) else type(message).__name__
         try:
             async with asyncio.timeout(self.answer_timeout):
-                await ws.send(_encode(message).decode())
+                await ws.send(text)
         except (TimeoutError, websockets.WebSocketException, OSError) as exc:
-            raise FeedError(f"{self.name}: sending {type(message).__name__} failed: "
-                            f"{exc!r}") from exc
+            raise FeedError(f"{self.name}: sending {what} failed: {exc!r}") from exc
 
     async def _answer(self, kind: type) -> Any:
         """The next answer of type `kind` on this connection, within the deadline."""

@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 
+from syncbench.checks import content_key
 from syncbench.explore.context import RunContext, position
 from syncbench.explore.gates import GATE_PROBES, send_probe
 from syncbench.history import OpHandle
@@ -22,11 +23,6 @@ from tasksync.models import SyncItem, SyncTaskFields, Task, task_fields
 
 # sends a write: (the op's handle, its observation rows, the op played: the write or a retry)
 Send = Callable[[OpHandle, list[dict[str, Any]], dict[str, Any]], Awaitable[None]]
-
-
-def content_key(content: str) -> str:
-    """The logical key a content starts with (as the sync study's content_key)."""
-    return content.split(" ", 1)[0]
 
 
 def padded(content: str, size: int | None) -> str:
@@ -348,4 +344,4 @@ class HttpActor:
         await self._write(op, "batch", args, send)
 
 
-__all__ = ["HttpActor", "content_key", "padded"]
+__all__ = ["HttpActor", "padded"]

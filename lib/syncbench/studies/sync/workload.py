@@ -22,6 +22,7 @@ from typing import Any
 
 import pandas as pd
 
+from syncbench.checks import content_key
 from syncbench.nemesis import FaultSchedule, parse_schedule
 from syncbench.studies.sync.params import (
     WRITE_KINDS,
@@ -176,11 +177,6 @@ def operations_of(frame: pd.DataFrame) -> list[dict[str, Any]]:
               "kind": str(row["kind"]), "pause": float(row["pause"])}
         ops.append({**op, **(json.loads(args) if isinstance(args, str) and args else {})})
     return ops
-
-
-def content_key(content: str) -> str:
-    """The logical key a task's content starts with (one key per logical create)."""
-    return content.split(" ", 1)[0]
 
 
 __all__ = ["PRIORITIES", "STATUSES", "ReplicaPlan", "Step", "SubscriberPlan", "Workload",
