@@ -9,9 +9,9 @@ PARAMS ?= params/default.yaml
 TEST_WORKERS ?= 2
 export PATH := $(abspath $(TOOLS)):$(PATH)
 
-.PHONY: setup python toxiproxy chromium wrk test studies lab bench lint clean
+.PHONY: setup python toxiproxy chromium faketime wrk test studies lab bench lint clean
 
-setup: python toxiproxy chromium
+setup: python toxiproxy chromium faketime
 
 python: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml
@@ -34,6 +34,15 @@ chromium:
 	  echo "installing Debian's chromium for static chart images"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	else echo "warning: chromium not found and cannot install it; charts will be interactive only" >&2; fi
+
+# The clock fault runs the unmodified server under Debian's libfaketime (LD_PRELOAD).
+FAKETIME_LIB := /usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1
+faketime:
+	@if [ -e $(FAKETIME_LIB) ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "installing Debian's libfaketime for the server clock fault"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq faketime libfaketime >/dev/null; \
+	else echo "warning: libfaketime not found and cannot install it; the clock fault will refuse to run" >&2; fi
 
 # The create and memory benchmarks drive the server with wrk (C, on its own CPU).
 wrk:

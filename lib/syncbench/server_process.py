@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
 import httpx
@@ -22,7 +23,7 @@ class TasksyncProcess:
     """`tasksync serve --port 0` in a child process, its SQLite file and log in `workdir`."""
 
     def __init__(self, workdir: Path, *options: str, port: int = 0, name: str = "server",
-                 start_timeout: float = 30.0) -> None:
+                 start_timeout: float = 30.0, env: Mapping[str, str] | None = None) -> None:
         # The same workdir and name mean the same database: a restart after a kill finds it.
         self.workdir = Path(workdir)
         self.db_path = self.workdir / f"{name}.db"
@@ -30,6 +31,7 @@ class TasksyncProcess:
         self.options = options
         self.port = port
         self.start_timeout = start_timeout
+        self.env = dict(env or {})  # on top of ours (e.g. libfaketime's, syncbench.fake_clock)
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -44,8 +46,15 @@ class TasksyncProcess:
     def pid(self) -> int | None:
         return self.process.pid if self.process else None
 
+    @property
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
     def start(self) -> TasksyncProcess:
-        """Start and wait (with a deadline) until /health answers 200."""
+        """Start and wait (with a deadline) until /health answers 200. Started again after a
+        kill or stop, it serves the same database on the same port."""
+        if self.running:
+            raise RuntimeError(f"tasksync server (pid {self.pid}) is already running")
         self.workdir.mkdir(parents=True, exist_ok=True)
         port_file = self.workdir / f"{self.db_path.stem}.port"
         port_file.unlink(missing_ok=True)
@@ -55,7 +64,8 @@ class TasksyncProcess:
                 [sys.executable, "-m", "tasksync.cli", "serve", "--host", "127.0.0.1",
                  "--port", str(self.port), "--db", str(self.db_path),
                  "--port-file", str(port_file), *self.options],
-                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env={**os.environ},
+                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                env={**os.environ, **self.env},
                 preexec_fn=die_with_parent(),
             )
         finally:

@@ -23,6 +23,7 @@ from typing import Any
 
 import httpx
 
+from syncbench.fake_clock import ServerClock
 from syncbench.profiles import (
     AppliedProfile,
     NetworkProfile,
@@ -54,6 +55,8 @@ class StackConfig:
     `base_profile` names a network profile put on every group's proxy when the stack starts
     and kept for its whole life: the condition a study runs under, not a fault (faults, with
     their windows recorded, go through syncbench.nemesis).
+    `fake_clock` starts the embedded server under libfaketime (syncbench.fake_clock), so the
+    `clock` fault can move its wall clock; without it the server's clock is the machine's.
     """
 
     target: str = "embedded"
@@ -64,10 +67,14 @@ class StackConfig:
     profiles_path: Path | None = None
     start_timeout: float = 30.0
     base_profile: str | None = None
+    fake_clock: bool = False
 
     def __post_init__(self) -> None:
         if self.target not in TARGETS:
             raise StackError(f"unknown target {self.target!r}; choose one of {', '.join(TARGETS)}")
+        if self.fake_clock and self.target != "embedded":
+            raise StackError("fake_clock needs the embedded target: only a server this stack "
+                             "starts can be started under libfaketime")
         if self.target == "url" and not self.url:
             raise StackError("target 'url' needs url=http://host:port of a tasksync server")
         if not self.groups:
@@ -91,6 +98,10 @@ class Stack:
         self.config = StackConfig(**{**base.__dict__, **overrides}) if overrides else base
         self.toxiproxy_info: ToxiproxyInfo | None = None
         self.server: TasksyncProcess | None = None
+        self.server_clock: ServerClock | None = None
+        # the client commands (child processes) running now, by client name: what a client
+        # crash kills (see syncbench.nemesis.clients)
+        self.client_commands: dict[str, list[Any]] = {}
         self._toxiproxy: ToxiproxyServer | None = None
         self._control: ToxiproxyControl | None = None
         self._groups: dict[str, _Group] = {}
@@ -119,9 +130,13 @@ class Stack:
         self.workdir = Path(self._tmp.name if self._tmp else config.workdir)  # type: ignore[arg-type]
         self.workdir.mkdir(parents=True, exist_ok=True)
         if config.target == "embedded":
+            env = None
+            if config.fake_clock:
+                self.server_clock = ServerClock(self.workdir / "server.clock")
+                env = self.server_clock.environment()
             self.server = TasksyncProcess(
                 self.workdir, "--enable-fault-injection", *config.server_options,
-                start_timeout=config.start_timeout)
+                start_timeout=config.start_timeout, env=env)
             await asyncio.to_thread(self.server.start)
             self.server_url = self.server.base_url
         else:
@@ -280,6 +295,33 @@ class Stack:
 
     async def go_online(self, group: str) -> None:
         await asyncio.to_thread(self.control.enable, self.proxy(group))
+
+    # -- the server process (embedded only) ---------------------------------------------
+
+    def _embedded(self, what: str) -> TasksyncProcess:
+        if self.server is None:
+            raise StackError(f"{what} needs the embedded server (a process this stack "
+                             "started); an external server cannot be signalled")
+        return self.server
+
+    async def crash_server(self) -> None:
+        """SIGKILL the server: no shutdown code runs, requests in flight get no answer."""
+        await asyncio.to_thread(self._embedded("a server crash").kill)
+
+    async def stop_server(self) -> int:
+        """SIGTERM the server and wait for it to exit (a graceful shutdown: WebSocket
+        clients are closed with 1012); its exit code."""
+        return await asyncio.to_thread(self._embedded("a server restart").stop)
+
+    async def start_server_again(self) -> None:
+        """Start the stopped or crashed server again, on the same database and the same
+        port, so the proxies (and through them every client) reach it as before."""
+        await asyncio.to_thread(self._embedded("a server restart").start)
+
+    async def server_time(self) -> str:
+        """The server's wall clock as it stamps writes (from /health)."""
+        health = await self._admin("GET", "/health")
+        return str(health["time"])
 
     # -- server administration (direct, never through Toxiproxy) ------------------------
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import time
+
 import httpx
 import pytest
 
+from tasksync.clock import parse_rfc3339
 from tests.support.servers import ServerThread
 
 
@@ -231,7 +234,12 @@ async def test_unknown_route_and_method_get_json_errors(http: httpx.AsyncClient)
 
 
 async def test_health_metrics_and_openapi(http: httpx.AsyncClient) -> None:
-    assert (await http.get("/health")).json() == {"status": "ok", "storage": "ok"}
+    health = (await http.get("/health")).json()
+    assert {key: health.pop(key) for key in ("status", "storage")} == {"status": "ok",
+                                                                     "storage": "ok"}
+    stamped = parse_rfc3339(health.pop("time"))
+    assert stamped is not None and abs(stamped.timestamp() - time.time()) < 5, stamped
+    assert health == {}
     await create(http)
     metrics = (await http.get("/metrics")).text
     assert 'tasksync_http_requests_total{method="POST",route="/api/v1/tasks",status="201"} 1.0' in metrics

@@ -31,6 +31,7 @@ from syncbench.checks import content_key
 from syncbench.explore.actors import differing_tasks
 from syncbench.explore.cli_process import (
     CliRun,
+    RunningCommand,
     outcome_of,
     run_cli,
     sync_summary,
@@ -105,7 +106,8 @@ class CliActor:
         self.replica = CliReplicaFile(path, repository)
         self.options = ("--replica", str(path), "--server", ctx.stack.url(self.group),
                         "--repo", repository)
-        self.processes: list[asyncio.subprocess.Process] = []  # the command running now
+        # the command running now, where the stack's client crash fault finds it
+        self.processes: list[RunningCommand] = ctx.stack.client_commands.setdefault(name, [])
         self.open_conflicts: list[str] = []  # as the last `tasksync conflicts` listed them
 
     async def run(self, op: dict[str, Any]) -> None:

@@ -64,6 +64,8 @@ class CliRun:
     @property
     def error(self) -> str:
         """The one line that says what went wrong ("" when the command succeeded)."""
+        if self.exit_code is not None and self.exit_code < 0:
+            return f"killed by signal {-self.exit_code} after {self.duration_s:.1f}s"
         if self.exit_code is None:
             return f"killed after {self.duration_s:.1f}s (deadline)"
         if self.exit_code == 0:
@@ -90,18 +92,28 @@ def cli_environment() -> dict[str, str]:
     return env
 
 
+@dataclass(frozen=True)
+class RunningCommand:
+    """A CLI command running now: its words, its process, when it began (monotonic)."""
+
+    command: tuple[str, ...]
+    process: asyncio.subprocess.Process
+    began: float
+
+
 async def run_cli(options: Sequence[str], command: Sequence[str], *, deadline_s: float,
-                  started: list[asyncio.subprocess.Process] | None = None) -> CliRun:
+                  started: list[RunningCommand] | None = None) -> CliRun:
     """Run `tasksync <options> <command>` until it exits or `deadline_s` passes (then it is
-    killed); the run. `started` receives the process while it runs (whoever wants to kill
-    it mid-command, as a crash would)."""
+    killed); the run. `started` holds the command while it runs (for whoever kills it
+    mid-command, as a client crash does: syncbench.nemesis.clients)."""
     begun = time.monotonic()
     process = await asyncio.create_subprocess_exec(
         *CLI, *options, *command, stdin=asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
         env=cli_environment())
+    running = RunningCommand(tuple(command), process, begun)
     if started is not None:
-        started.append(process)
+        started.append(running)
     exit_code: int | None
     try:
         out, err = await asyncio.wait_for(process.communicate(), deadline_s)
@@ -113,7 +125,7 @@ async def run_cli(options: Sequence[str], command: Sequence[str], *, deadline_s:
             process.kill()
             await asyncio.shield(process.wait())
         if started is not None:
-            started.remove(process)
+            started.remove(running)
     return CliRun(tuple(command), exit_code, out.decode(errors="replace"),
                   err.decode(errors="replace"), time.monotonic() - begun)
 
@@ -174,6 +186,6 @@ def unique_prefix(task_id: str, ids: Sequence[str], shortest: int = 4) -> str:
     return task_id
 
 
-__all__ = ["CLI", "CliRun", "LOCAL_WRITES", "READS", "cli_environment", "outcome_of",
+__all__ = ["CLI", "CliRun", "LOCAL_WRITES", "READS", "RunningCommand", "cli_environment", "outcome_of",
            "run_cli", "sync_summary", "unique_prefix", "unresolved_conflicts",
            "watch_summary"]

@@ -1,15 +1,18 @@
 """syncbench.nemesis: every fault on one recorded timeline.
 
     kinds      the FaultKind interface and the registry of kinds by name
-    network    `network` (a profile or a toxic on a group's proxy), `offline` (cut off)
+    network    on a group's proxy: `network` (a profile or a toxic), `offline` (refused),
+               `partition` (dropped, both ways or replies only)
     storage    `storage` (server storage errors and delay)
-    process    `pause` (the server process stopped, then continued)
+    process    the server process: `crash`, `restart`, `pause`, `clock` (libfaketime)
+    clients    client processes: `client_crash` (a CLI replica killed mid-sync)
     schedule   schedules as data: parse, check, generate from a seed
     nemesis    the Nemesis: plays schedules and single faults, records start/stop, heals
     windows    fault windows derived from the History, for charts and checks
 """
 
-from syncbench.nemesis import network as _network  # noqa: F401  (registers its kinds)
+from syncbench.nemesis import clients as _clients  # noqa: F401  (registers its kinds)
+from syncbench.nemesis import network as _network  # noqa: F401
 from syncbench.nemesis import process as _process  # noqa: F401
 from syncbench.nemesis import storage as _storage  # noqa: F401
 from syncbench.nemesis.kinds import FaultError, FaultKind, fault_kind, fault_kinds, register_fault

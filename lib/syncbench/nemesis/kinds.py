@@ -4,12 +4,15 @@ A kind is one small class (Toxiproxy's toxics are the model: one file-sized idea
 registered by name). The nemesis calls `start` and `stop` and records both in the History;
 the kind only does the work:
 
-    network   a network profile or one toxic on a client group's proxy (Toxiproxy)
-    offline   a client group cut off: its proxy refuses new connections and cuts open ones
-    storage   the server's storage fails a fraction of writes and/or is slow (fault injection)
-    pause     the server process stopped (SIGSTOP) for the window: open sockets, no answers
-
-Later kinds (crash, clock, partitions, ...) register the same way.
+    network       a network profile or one toxic on a client group's proxy (Toxiproxy)
+    offline       a client group cut off: its proxy refuses new connections, cuts open ones
+    partition     a client group's packets dropped: both ways, or only the replies
+    storage       the server's storage fails a fraction of writes and/or is slow
+    crash         the server SIGKILLed, started again on its database and port at the end
+    restart       the server SIGTERMed (graceful: WebSockets closed 1012), started again
+    pause         the server SIGSTOPped for the window: open sockets, no answers
+    clock         the server's wall clock off or drifting (the real libfaketime)
+    client_crash  a CLI replica's `tasksync sync` SIGKILLed mid-way; it syncs again later
 """
 
 from __future__ import annotations
@@ -30,7 +33,8 @@ class FaultKind(ABC):
     """One kind of fault. `options` checks and normalises what a schedule gives it."""
 
     name: ClassVar[str]
-    # what `target` names: "group" (a client group's proxy) or "server"
+    # what `target` names: "group" (a client group's proxy), "server" or "client" (a client
+    # process by name)
     target_kind: ClassVar[str] = "group"
     option_names: ClassVar[tuple[str, ...]] = ()
 

@@ -1,4 +1,12 @@
-"""Network faults through Toxiproxy: a profile or one toxic on a group's proxy, or a cut-off."""
+"""Network faults through Toxiproxy, on one client group's proxy while the others go on.
+
+    network     a profile or one toxic
+    offline     cut off: new connections refused, open ones cut (the refused case)
+    partition   packets dropped, not refused: `direction: both`, nothing gets through and
+                connections hang (the timeout case); `direction: replies`, requests reach the
+                server and are applied but the replies are lost (an asymmetric partition:
+                writes applied, clients never told)
+"""
 
 from __future__ import annotations
 
@@ -14,7 +22,7 @@ from syncbench.profiles import (
     parse_profile,
     parse_toxic,
 )
-from syncbench.toxiproxy import InvalidToxicSpec
+from syncbench.toxiproxy import InvalidToxicSpec, ToxicSpec
 
 if TYPE_CHECKING:
     from syncbench.stack import Stack
@@ -105,4 +113,45 @@ class OfflineFault(FaultKind):
         await stack.go_online(target)
 
 
-__all__ = ["NetworkFault", "OfflineFault", "given_profile", "inline_profile"]
+PARTITION_DIRECTIONS = {"both": ("upstream", "downstream"), "replies": ("downstream",)}
+
+
+def partition_profile(direction: str) -> NetworkProfile:
+    """A `timeout` toxic with timeout 0 on each stream `direction` cuts: Toxiproxy then drops
+    the data and keeps the connection open, as a partitioned network does."""
+    streams = PARTITION_DIRECTIONS[direction]
+    return NetworkProfile(
+        name=f"partition-{direction}",
+        toxics=tuple(ToxicSpec("timeout", {"timeout": 0}, stream) for stream in streams),
+        description=f"partition: {' and '.join(streams)} data dropped")
+
+
+@register_fault
+class PartitionFault(FaultKind):
+    """`direction`: both (default; nothing gets through) or replies (requests get through,
+    replies are lost)."""
+
+    name = "partition"
+    option_names = ("direction",)
+
+    def options(self, raw: Mapping[str, Any]) -> dict[str, Any]:
+        options = super().options(raw)
+        direction = options.get("direction", "both")
+        if direction not in PARTITION_DIRECTIONS:
+            raise FaultError(f"partition fault: direction {direction!r}; choose one of "
+                             f"{', '.join(PARTITION_DIRECTIONS)}")
+        return {"direction": direction}
+
+    def label(self, options: Mapping[str, Any]) -> str:
+        return ("partitioned" if options.get("direction", "both") == "both"
+                else "replies lost")
+
+    async def start(self, stack: Stack, target: str, options: Mapping[str, Any]) -> Any:
+        return await stack.apply_profile(target, partition_profile(options["direction"]))
+
+    async def stop(self, stack: Stack, target: str, handle: Any) -> None:
+        await stack.remove_profile(target, handle)
+
+
+__all__ = ["PARTITION_DIRECTIONS", "NetworkFault", "OfflineFault", "PartitionFault",
+           "given_profile", "inline_profile", "partition_profile"]

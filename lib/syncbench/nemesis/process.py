@@ -1,23 +1,41 @@
 """Faults on the server process itself (embedded stacks only: the stack started it).
 
-    pause   SIGSTOP, then SIGCONT when the window ends: the sockets stay open and the
-            kernel still accepts connections, but nothing answers (a GC pause, a frozen VM):
-            clients meet timeouts, not refusals
-
-Crash (SIGKILL and restart) and graceful restart (SIGTERM) are the next kinds here.
+    crash     SIGKILL (no shutdown code runs, requests in flight get no answer); at the
+              window's end the server starts again on the same database and port, so the
+              proxies, and through them every client, find it again by themselves
+    restart   SIGTERM, a graceful shutdown (WebSocket clients are closed with 1012, requests
+              in flight finish); at the window's end it starts again, as after a crash
+    pause     SIGSTOP, then SIGCONT when the window ends: the sockets stay open and the
+              kernel still accepts connections, but nothing answers (a GC pause, a frozen VM):
+              clients meet timeouts, not refusals
+    clock     the server's wall clock `offset_s` off the real one, and/or drifting `drift`
+              seconds per second, through the real libfaketime (syncbench.fake_clock; the
+              stack must be started with fake_clock=True); back to the real time at the end
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import math
 import os
 import signal
+import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from syncbench.fake_clock import MAX_OFFSET_S, ServerClock
 from syncbench.nemesis.kinds import FaultError, FaultKind, register_fault
+from tasksync.clock import parse_rfc3339
 
 if TYPE_CHECKING:
     from syncbench.stack import Stack
+
+# How closely the server's clock must follow a new offset before the fault counts as on
+# (its /health time has microseconds; the request's own round trip is well under this).
+CLOCK_TOLERANCE_S = 0.25
+CLOCK_SETTLE_S = 5.0  # deadline for the server to show a new offset
+DRIFT_STEP_S = 0.1  # a drifting clock is moved this often
 
 
 def server_pid(stack: Stack, kind: str) -> int:
@@ -28,6 +46,43 @@ def server_pid(stack: Stack, kind: str) -> int:
         raise FaultError(f"{kind} fault: needs the embedded server (a process this stack "
                          "started); an external server cannot be signalled")
     return pid
+
+
+@register_fault
+class CrashFault(FaultKind):
+    """The server killed (SIGKILL) for the window, then started again on its database."""
+
+    name = "crash"
+    target_kind = "server"
+
+    def label(self, options: Mapping[str, Any]) -> str:
+        return "server crashed"
+
+    async def start(self, stack: Stack, target: str, options: Mapping[str, Any]) -> Any:
+        server_pid(stack, self.name)
+        await stack.crash_server()
+        return None
+
+    async def stop(self, stack: Stack, target: str, handle: Any) -> None:
+        await stack.start_server_again()
+
+
+@register_fault
+class RestartFault(FaultKind):
+    """The server stopped gracefully (SIGTERM) for the window, then started again."""
+
+    name = "restart"
+    target_kind = "server"
+
+    def label(self, options: Mapping[str, Any]) -> str:
+        return "server restarting"
+
+    async def start(self, stack: Stack, target: str, options: Mapping[str, Any]) -> Any:
+        server_pid(stack, self.name)
+        return await stack.stop_server()
+
+    async def stop(self, stack: Stack, target: str, handle: Any) -> None:
+        await stack.start_server_again()
 
 
 @register_fault
@@ -52,4 +107,94 @@ class PauseFault(FaultKind):
             pass  # already gone: nothing left to continue
 
 
-__all__ = ["PauseFault", "server_pid"]
+def _seconds(options: Mapping[str, Any], name: str, bound: float) -> float:
+    value = options.get(name, 0.0)
+    if (isinstance(value, bool) or not isinstance(value, int | float)
+            or not math.isfinite(value) or abs(value) > bound):
+        raise FaultError(f"clock fault: {name} must be a number within ±{bound:g}, "
+                         f"got {value!r}")
+    return float(value)
+
+
+@register_fault
+class ClockFault(FaultKind):
+    """`offset_s`: the server's wall clock that many seconds ahead (+) or behind (-);
+    `drift`: it gains (+) or loses (-) that many seconds per second of the window."""
+
+    name = "clock"
+    target_kind = "server"
+    option_names = ("offset_s", "drift")
+
+    def options(self, raw: Mapping[str, Any]) -> dict[str, Any]:
+        options = super().options(raw)
+        checked = {"offset_s": _seconds(options, "offset_s", MAX_OFFSET_S),
+                   "drift": _seconds(options, "drift", 10.0)}
+        if not (checked["offset_s"] or checked["drift"]):
+            raise FaultError("clock fault: give offset_s (seconds ahead, or behind when "
+                             "negative) or drift (seconds gained per second)")
+        return checked
+
+    def label(self, options: Mapping[str, Any]) -> str:
+        parts = []
+        if options.get("offset_s"):
+            parts.append(f"{options['offset_s']:+g}s")
+        if options.get("drift"):
+            parts.append(f"drift {options['drift']:+g}s/s")
+        return "clock " + " ".join(parts)
+
+    async def start(self, stack: Stack, target: str, options: Mapping[str, Any]) -> Any:
+        clock = _clock_of(stack)
+        offset, drift = float(options.get("offset_s", 0.0)), float(options.get("drift", 0.0))
+        clock.set_offset(offset)
+        await server_clock_at(stack, offset)
+        if not drift:
+            return None
+        return asyncio.create_task(_drift(clock, offset, drift))
+
+    async def stop(self, stack: Stack, target: str, handle: Any) -> None:
+        if handle is not None:
+            handle.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await handle
+        _clock_of(stack).set_offset(0.0)
+        await server_clock_at(stack, 0.0)
+
+
+def _clock_of(stack: Stack) -> ServerClock:
+    server_pid(stack, "clock")
+    clock = getattr(stack, "server_clock", None)
+    if clock is None:
+        raise FaultError("clock fault: the server was not started under libfaketime; start "
+                         "the stack with StackConfig(fake_clock=True) (a study does when "
+                         "its schedule has a clock fault)")
+    return clock
+
+
+async def _drift(clock: ServerClock, offset: float, drift: float) -> None:
+    began = time.monotonic()
+    while True:
+        await asyncio.sleep(DRIFT_STEP_S)
+        moved = offset + drift * (time.monotonic() - began)
+        clock.set_offset(max(-MAX_OFFSET_S, min(MAX_OFFSET_S, moved)))
+
+
+async def server_clock_at(stack: Stack, offset: float) -> float:
+    """Wait until the server's clock reads `offset` seconds off ours; the offset it showed.
+    RuntimeError if it does not within CLOCK_SETTLE_S (libfaketime not in effect)."""
+    deadline = time.monotonic() + CLOCK_SETTLE_S
+    while True:
+        before = time.time()
+        stamped = parse_rfc3339(await stack.server_time())
+        after = time.time()
+        shown = (stamped.timestamp() - (before + after) / 2) if stamped else math.nan
+        if abs(shown - offset) <= CLOCK_TOLERANCE_S + (after - before):
+            return shown
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"clock fault: the server's clock is {shown:+.3f}s off ours, "
+                               f"not {offset:+.3f}s, {CLOCK_SETTLE_S:g}s after it was set; "
+                               "is libfaketime preloaded into it?")
+        await asyncio.sleep(0.02)
+
+
+__all__ = ["ClockFault", "CrashFault", "PauseFault", "RestartFault", "server_clock_at",
+           "server_pid"]

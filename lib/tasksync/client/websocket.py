@@ -50,6 +50,7 @@ logger = logging.getLogger(__name__)
 
 # Reconnect quickly at first, never faster than every 5 s later, give up after 5 min down.
 DEFAULT_RECONNECT = RetryPolicy(max_attempts=None, base_delay=0.1, max_delay=5.0, deadline=300.0)
+CLOSE_SERVICE_RESTART = 1012  # the server going down gracefully (PROTOCOL.md)
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +83,7 @@ class WebSocketStats:
     resyncs: int = 0
     connect_failures: int = 0
     heartbeat_timeouts: int = 0
+    service_restarts: int = 0  # connections the server closed with 1012 (restarting)
     pings_answered: int = 0
     server_errors: int = 0  # {"type": "error"} messages received
     handler_errors: int = 0
@@ -446,6 +448,9 @@ class WebSocketClient:
     def _lost(self, exc: BaseException) -> TaskSyncError:
         """The error recorded for a lost or failed connection."""
         name = type(exc).__name__
+        if isinstance(exc, websockets.ConnectionClosed) and exc.rcvd is not None and (
+                exc.rcvd.code == CLOSE_SERVICE_RESTART):
+            self.stats.service_restarts += 1
         if isinstance(exc, OSError) and not self._session_subscribed:
             return ServerUnreachable(f"cannot connect to {self.ws_url}: {name}: {exc}", cause=exc)
         return TransportError(f"connection to {self.ws_url} lost: {name}: {exc}", cause=exc)

@@ -10,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from tasksync.clock import now_rfc3339
 from tasksync.server.http_api import decode_body, json_response
 from tasksync.store.base import StorageError
 
@@ -28,7 +29,9 @@ async def health(request: Request) -> Response:
     except StorageError as exc:
         body = {"status": "degraded", "storage": f"unavailable: {exc}"}
         return json_response(503, msgspec.json.encode(body), {"Retry-After": "1"})
-    return json_response(200, b'{"status":"ok","storage":"ok"}')
+    # `time` is this server's clock as every write stamps it: how a skewed clock is seen
+    return json_response(200, b'{"status":"ok","storage":"ok","time":"%s"}'
+                         % now_rfc3339().encode())
 
 
 async def metrics(request: Request) -> Response:

@@ -24,13 +24,13 @@ the `contests` parameter runs exactly the given specs (replay, shrinking). `work
 picks "nominal" (matrix and sweep), "generated" or "both" (the default).
 
 Faults go through the Nemesis and are recorded in the History: B cut off (`offline`) in
-long_offline_edit and in offline contests, B's clock skewed (`clock`, this package's fault kind) in the clock_skew_*
+long_offline_edit and in offline contests, B's clock skewed (`client_clock`, this package's fault kind) in the clock_skew_*
 scenarios and the sweep. A `schedule` parameter replaces them (see `phases`).
 
     params/workload  what a run does, the seeded cells and trials
     model            the reference model of a contested batch
     records          reading tasks and conflicts; each side's change
-    clock            the `clock` fault kind (a client's clock off by skew_s)
+    clock            the `client_clock` fault kind (a client's clock off by skew_s)
     phases           the run's state: replicas, recorded syncs, fault slots, heal/quiesce/reads
     contest          base, tracked writes, the contested push, manual resolution
     scenarios        the nine scenarios and run_cell

@@ -1,7 +1,7 @@
-"""The `clock` fault kind: one client's clock runs `skew_s` seconds off real time.
+"""The `client_clock` fault kind: one client's clock runs `skew_s` seconds off real time.
 
 A client reads its clock through `client_clocks(stack).clock(name)` (the study gives that to
-each Replica it makes); while a `clock` fault is on for target `name`, that clock is off by
+each Replica it makes); while a `client_clock` fault is on for target `name`, that clock is off by
 `skew_s`. So clock skew is a fault like the others: started and stopped by the Nemesis,
 recorded in the History, in the schedule and in the fault windows.
 
@@ -28,7 +28,7 @@ MAX_SKEW_S = 86_400.0
 
 class ClientClocks:
     """The clocks of one stack's clients, by client name; each real time unless skewed
-    (the `clock` fault) or pinned to one instant (`pinned`: a tie made on purpose)."""
+    (the `client_clock` fault) or pinned to one instant (`pinned`: a tie made on purpose)."""
 
     def __init__(self) -> None:
         self._skew: dict[str, float] = {}
@@ -85,7 +85,7 @@ def client_clocks(stack: Stack) -> ClientClocks:
 class ClockFault(FaultKind):
     """`skew_s`: seconds the target client's clock runs ahead (> 0) or behind (< 0)."""
 
-    name = "clock"
+    name = "client_clock"
     target_kind = "client"
     option_names = ("skew_s",)
 
@@ -94,12 +94,12 @@ class ClockFault(FaultKind):
         skew = options.get("skew_s")
         if (isinstance(skew, bool) or not isinstance(skew, int | float)
                 or not math.isfinite(skew) or skew == 0 or abs(skew) > MAX_SKEW_S):
-            raise FaultError("clock fault: skew_s must be a number of seconds, not 0, within "
+            raise FaultError("client_clock fault: skew_s must be a number of seconds, not 0, within "
                              f"-{MAX_SKEW_S:g}..{MAX_SKEW_S:g}, got {skew!r}")
         return {"skew_s": float(skew)}
 
     def label(self, options: Mapping[str, Any]) -> str:
-        return f"clock {options['skew_s']:+g}s"
+        return f"client clock {options['skew_s']:+g}s"
 
     async def start(self, stack: Stack, target: str, options: Mapping[str, Any]) -> Any:
         client_clocks(stack).set(target, options["skew_s"])

@@ -143,7 +143,7 @@ async def long_offline_edit(run: ConflictRun, cell: Cell, a: Replica, b: Replica
 
 def _skew(run: ConflictRun, cell: Cell, b: Replica) -> list[OwnFault]:
     skew_s = _SKEW_SIGN[cell.scenario] * run.params.skew_minutes * 60.0
-    return [OwnFault("clock", b.client_id, {"skew_s": skew_s})]
+    return [OwnFault("client_clock", b.client_id, {"skew_s": skew_s})]
 
 
 async def clock_skew_ahead(run: ConflictRun, cell: Cell, a: Replica, b: Replica) -> Contest:

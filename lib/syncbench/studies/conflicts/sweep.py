@@ -43,7 +43,7 @@ async def run_skew_trial(run: ConflictRun, trial: SkewTrial) -> TrialRecord:
     await run.sync(honest, STRATEGY, trial, "H")
     await run.sync(skewed, STRATEGY, trial, "S")
     honest_value, skewed_value = f"honest {trial.token}", f"skewed {trial.token}"
-    own = [OwnFault("clock", skewed_name, {"skew_s": trial.skew_s})] if trial.skew_s else []
+    own = [OwnFault("client_clock", skewed_name, {"skew_s": trial.skew_s})] if trial.skew_s else []
 
     async def honest_writes() -> float:
         edit = run.local("H", "edit", trial, content=honest_value)

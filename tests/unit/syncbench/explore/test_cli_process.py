@@ -14,6 +14,7 @@ import pytest_asyncio
 from syncbench.explore import cli_process
 from syncbench.explore.cli_process import (
     CliRun,
+    RunningCommand,
     cli_environment,
     outcome_of,
     run_cli,
@@ -151,11 +152,12 @@ async def test_a_command_past_its_deadline_is_killed(silent_server: str, tmp_pat
 
 async def test_a_cancelled_command_is_killed_too(silent_server: str, tmp_path) -> None:
     options = ["--replica", str(tmp_path / "k.db"), "--server", silent_server]
-    running: list[asyncio.subprocess.Process] = []
+    running: list[RunningCommand] = []
     task = asyncio.create_task(run_cli(options, ["watch", "--seconds", "30"],
                                        deadline_s=60, started=running))
     await wait_until_async(lambda: running, message="the watch started")
-    process = running[0]
+    assert running[0].command == ("watch", "--seconds", "30")
+    process = running[0].process
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task

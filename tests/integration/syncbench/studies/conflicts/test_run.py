@@ -35,7 +35,7 @@ async def test_every_scenario_under_every_strategy_passes_its_checks(tmp_path) -
     offline = windows[windows["fault"] == "offline"]
     assert sorted(offline["phase"]) == sorted(f"c-long_offline_edit-{s}" for s in STRATEGIES)
     assert set(offline["target"]) == {"side-b"}
-    clocks = windows[windows["fault"] == "clock"]
+    clocks = windows[windows["fault"] == "client_clock"]
     assert len(clocks) == 2 * len(STRATEGIES) + 4
     assert windows["healed"].all() and (windows["end"] > windows["start"]).all()
     assert [w["fault"] for w in result.schedule] == list(windows["fault"])
@@ -93,7 +93,7 @@ async def test_a_replayed_schedule_plays_the_same_faults_and_gives_the_same_verd
                             workload="nominal")
     first = await run(params)
     assert first.passed, first.checks_frame().to_string()
-    assert {w["fault"] for w in first.schedule} == {"offline", "clock"}
+    assert {w["fault"] for w in first.schedule} == {"offline", "client_clock"}
 
     again = await run(params.replace(schedule=first.schedule))
     # Same kinds, order, targets, phases and durations; the same verdicts and outcomes.

@@ -17,16 +17,16 @@ class FakeStack:  # the kind needs only an object to hang the clocks on
 @pytest.mark.parametrize("skew", [0, 0.0, True, "5", float("nan"), 90_000])
 def test_a_bad_skew_is_refused_by_the_schedule(skew) -> None:
     with pytest.raises(ScheduleError, match="skew_s"):
-        parse_schedule([{"at": 0, "for": 1, "fault": "clock", "target": "c", "skew_s": skew}])
+        parse_schedule([{"at": 0, "for": 1, "fault": "client_clock", "target": "c", "skew_s": skew}])
 
 
 def test_the_label_says_the_skew() -> None:
-    assert fault_kind("clock").label({"skew_s": -300.0}) == "clock -300s"
+    assert fault_kind("client_clock").label({"skew_s": -300.0}) == "client clock -300s"
 
 
 async def test_a_clients_clock_is_skewed_while_the_fault_is_on() -> None:
     stack = FakeStack()
-    kind = fault_kind("clock")
+    kind = fault_kind("client_clock")
     clock = client_clocks(stack).clock("c1")
     other = client_clocks(stack).clock("c2")
     await kind.start(stack, "c1", kind.options({"skew_s": 3600}))

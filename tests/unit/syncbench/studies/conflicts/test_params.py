@@ -28,7 +28,7 @@ from tasksync.models import STRATEGIES
     ({"seeded_bug": "typo"}, "seeded_bug"),
     ({"seed": "1"}, "seed"),
     ({"seed": True}, "seed"),
-    ({"schedule": [{"at": 0, "for": 1, "fault": "clock", "target": "x", "skew_s": 0}]},
+    ({"schedule": [{"at": 0, "for": 1, "fault": "client_clock", "target": "x", "skew_s": 0}]},
      "schedule"),
 ])
 def test_a_bad_parameter_raises_an_error_naming_it(overrides: dict, named: str) -> None:

@@ -1,0 +1,79 @@
+"""Faults on client processes: a CLI replica (the real `tasksync` command) dying mid-sync.
+
+    client_crash   during the window, the first `tasksync sync` of the target replica that
+                   has run `after_s` seconds is killed with SIGKILL (a phone losing power in
+                   the middle of a sync). Its SQLite file is left as the kill left it; the
+                   replica's next command runs on it again, as a restarted app would.
+
+The target is a client name (`k0`, ...) whose commands run through `run_cli` with the
+stack's `client_commands[name]` (the explore driver's CliActor does). The kill shows in the
+History as the sync op ending `info` with a negative exit code (killed by signal 9).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import math
+import time
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from syncbench.nemesis.kinds import FaultError, FaultKind, register_fault
+
+if TYPE_CHECKING:
+    from syncbench.stack import Stack
+
+WATCH_STEP_S = 0.01
+CRASHED_COMMANDS = ("sync",)
+
+
+@register_fault
+class ClientCrashFault(FaultKind):
+    """`after_s`: how long the sync has run when it is killed (default 0.5 s: past the
+    interpreter's start, while it talks to the server)."""
+
+    name = "client_crash"
+    target_kind = "client"
+    option_names = ("after_s",)
+
+    def options(self, raw: Mapping[str, Any]) -> dict[str, Any]:
+        options = super().options(raw)
+        after = options.get("after_s", 0.5)
+        if (isinstance(after, bool) or not isinstance(after, int | float)
+                or not math.isfinite(after) or not 0 <= after <= 60):
+            raise FaultError(f"client_crash fault: after_s must be a number of seconds within "
+                             f"0..60, got {after!r}")
+        return {"after_s": float(after)}
+
+    def label(self, options: Mapping[str, Any]) -> str:
+        return "client crashed"
+
+    async def start(self, stack: Stack, target: str, options: Mapping[str, Any]) -> Any:
+        commands = stack.client_commands.get(target)
+        if commands is None:
+            known = ", ".join(sorted(stack.client_commands)) or "none yet"
+            raise FaultError(f"client_crash fault: no CLI client {target!r} runs commands on "
+                             f"this stack (clients: {known})")
+        return asyncio.create_task(_kill_one_sync(commands, float(options["after_s"])))
+
+    async def stop(self, stack: Stack, target: str, handle: Any) -> None:
+        handle.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await handle
+
+
+async def _kill_one_sync(commands: list[Any], after_s: float) -> int:
+    """Wait for a sync that has run `after_s` and is still running, SIGKILL it; its pid."""
+    while True:
+        now = time.monotonic()
+        for running in list(commands):
+            if (running.command[:1] == CRASHED_COMMANDS and now - running.began >= after_s
+                    and running.process.returncode is None):
+                with contextlib.suppress(ProcessLookupError):
+                    running.process.kill()
+                    return int(running.process.pid)
+        await asyncio.sleep(WATCH_STEP_S)
+
+
+__all__ = ["ClientCrashFault"]
