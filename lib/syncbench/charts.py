@@ -105,8 +105,17 @@ def figure(
     return fig
 
 
+# One colour per fault kind, so a timeline tells a crash from a pause from a partition.
+FAULT_FILLS = {
+    "network": "#f0ad4e", "offline": "#d9534f", "partition": "#a94442",
+    "storage": "#8a6d3b", "crash": "#cf222e", "restart": "#e36209", "pause": "#6f42c1",
+    "clock": "#0969da", "client_crash": "#bf3989", "client_clock": "#1f883d",
+}
+
+
 def shade_fault_windows(fig: go.Figure, windows: pd.DataFrame | None) -> go.Figure:
-    """Shade each fault window (`start`..`end`) on `fig`, labelled "<profile> on <target>"."""
+    """Shade each fault window (`start`..`end`) on `fig` in its kind's colour, labelled
+    "<label> on <target>"."""
     if windows is None or windows.empty:
         return fig
     require_columns(windows, WINDOW_COLUMNS, "fault windows")
@@ -114,8 +123,8 @@ def shade_fault_windows(fig: go.Figure, windows: pd.DataFrame | None) -> go.Figu
         fig.add_vrect(
             x0=window.start,
             x1=window.end,
-            fillcolor=FAULT_FILL,
-            opacity=0.12,
+            fillcolor=FAULT_FILLS.get(str(window.fault), FAULT_FILL),
+            opacity=0.15,
             line_width=0,
             layer="below",
             exclude_empty_subplots=False,
@@ -240,6 +249,18 @@ def convergence_time(
     bar = go.Bar(name="convergence", x=frame[profile], y=frame[seconds])
     return figure([bar], title="Convergence time by profile", x_title="network profile",
                   y_title="time to converge (s)")
+
+
+def recovery_time(frame: pd.DataFrame, kind: str = "choice",
+                  seconds: str = "recovery_s") -> go.Figure:
+    """Return the time to recover after each fault, one box (with every point) per kind."""
+    require_columns(frame, (kind, seconds), "recovery time")
+    boxes = (go.Box(name=str(name), y=group[seconds], boxpoints="all", jitter=0.3,
+                    marker={"color": FAULT_FILLS.get(str(name), FAULT_FILL)})
+             for name, group in frame.dropna(subset=[seconds]).groupby(kind, sort=True))
+    return figure(boxes, title="Time to recover after each fault", x_title="fault kind",
+                  y_title="until an affected client's next ok operation (s)",
+                  showlegend=False)
 
 
 def require_columns(frame: pd.DataFrame, columns: Iterable[str], chart: str) -> None:

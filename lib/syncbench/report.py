@@ -64,6 +64,8 @@ class Report:
         self.schedule: list[dict[str, Any]] = []
         # a failing generated run shrunk to a minimal one (syncbench.minimal), or None
         self.minimal: dict[str, Any] | None = None
+        # each declared path its faults must exercise: {name: {description, count}}
+        self.paths: dict[str, dict[str, Any]] = {}
 
     @property
     def passed(self) -> bool:
@@ -114,6 +116,7 @@ class Report:
             },
             "data_files": dict(self.data_files),
             "schedule": list(self.schedule),
+            "paths": dict(self.paths),
             "minimal": (completed_record(self.minimal, self.study, self.output_dir)
                         if self.minimal else None),
             "environment": self.environment,

@@ -256,6 +256,8 @@ class StudyResult(StudyChecks):
     schedule: list[dict[str, Any]] = field(default_factory=list)
     environment: dict[str, Any] = field(default_factory=dict)
     minimal: dict[str, Any] | None = None
+    # the paths its faults must exercise, with how often each was (syncbench.paths)
+    paths: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def seed(self) -> int:
@@ -291,6 +293,7 @@ class StudyResult(StudyChecks):
             report.data(name, frame)
         report.schedule = plain(self.schedule)
         report.minimal = plain(self.minimal) if self.minimal else None
+        report.paths = plain(self.paths)
         return report
 
 
@@ -314,7 +317,7 @@ class Study(Generic[P]):
 
 _REGISTRY: dict[str, Study[Any]] = {}
 # The packages under syncbench.studies that register a study when imported.
-STUDY_PACKAGES: tuple[str, ...] = ("sync", "resilience", "conflicts", "performance")
+STUDY_PACKAGES: tuple[str, ...] = ("sync", "resilience", "conflicts", "crash", "performance")
 
 
 def register(study: Study[P]) -> Study[P]:

@@ -269,11 +269,14 @@ class Pong(msgspec.Struct, tag="pong", tag_field="type"):
     """Either way: the answer to a Ping."""
 
 
-class ErrorMessage(msgspec.Struct, tag="error", tag_field="type", kw_only=True):
-    """Server -> client: the last message was malformed or could not be served; what to do."""
+class ErrorMessage(msgspec.Struct, tag="error", tag_field="type", kw_only=True,
+                   omit_defaults=True):
+    """Server -> client: the last message was malformed or could not be served; what to do.
+    `repository` names the subscription a `storage_unavailable` ended."""
 
     error: str
     message: str
+    repository: str | None = None
 
 
 ClientMessage = Subscribe | Unsubscribe | Ping | Pong

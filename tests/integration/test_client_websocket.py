@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Callable
 
+import httpx
 import pytest
 
 from tasksync.client import HTTPClient, ReceivedEvent, RetryPolicy, WebSocketClient
@@ -122,3 +123,28 @@ async def test_a_pruned_log_asks_for_a_resync_and_the_owner_restarts_the_feed(
                     received.append(event.event.seq)
                     break
     assert received == [6] and feed.resync_pending == frozenset()
+
+
+async def test_a_subscription_storage_could_not_serve_is_resumed_not_left_silent(
+        server: ServerThread) -> None:
+    """The crash study found it: a subscribe answered `storage_unavailable` left the client
+    connected (pings answered) but subscribed to nothing, its feed silent for good."""
+    async with HTTPClient(server.base_url, client_id="writer") as http, \
+            httpx.AsyncClient(base_url=server.base_url) as admin:
+        await http.create_task("stalled", "before the fault")
+        faults = {"storage_error_rate": 1.0, "storage_delay_ms": 0, "seed": 1}
+        assert (await admin.post("/api/v1/admin/faults", json=faults)).status_code == 200
+        received: list[int] = []
+        feed = WebSocketClient(server.ws_url, {"stalled": 0}, client_id="follower",
+                               reconnect=FAST_RECONNECT,
+                               on_event=lambda got: received.append(got.event.seq))
+        connecting = asyncio.create_task(feed.connect(timeout=10.0))
+        await wait_until_async(lambda: feed.stats.server_errors >= 1,
+                               message="the server refused the replay")
+        assert (await admin.delete("/api/v1/admin/faults")).status_code == 200
+        await connecting
+        await http.create_task("stalled", "after the fault")
+        await wait_until_async(lambda: received == [1, 2], timeout=10.0,
+                               message=f"both events delivered, got {received}")
+        assert feed.stats.reconnects >= 1 or feed.stats.connect_failures >= 1
+        await feed.close()

@@ -16,7 +16,7 @@ import time
 from typing import Any
 
 from syncbench.checks import content_key
-from syncbench.explore.context import RunContext, position
+from syncbench.explore.context import RunContext, observed, position
 from syncbench.explore.feed import Feed, FeedError
 from syncbench.explore.gates import WS_PROBES, ws_answer
 from syncbench.explore.http_actor import HttpActor
@@ -175,7 +175,9 @@ class ReplicaActor:
         `started`: when the sync began (other replicas' syncs overlapping it may have
         changed the server meanwhile); `pending`: changes its outbox still holds after it.
         """
-        server = await self.ctx.stack.server_tasks(self.repository)
+        server = await observed(self.ctx.stack.server_tasks(self.repository))
+        if server is None:  # the server is down or paused (a fault): nothing to compare
+            return False
         local = await asyncio.to_thread(self.replica.tasks)
         differing = differing_tasks(local, server)
         if pending is None:
@@ -229,7 +231,8 @@ class SubscriberActor:
         `name` (none if the subscribe never went out)."""
         repository = op["repository"] if op["repository"] in self.ctx.repositories \
             else self.ctx.repositories[0]
-        log = await self.ctx.stack.change_log(repository)  # an observer's read, not the probe's
+        # an observer's read, not the probe's (none while a fault keeps the server away)
+        log = await observed(self.ctx.stack.change_log(repository)) or []
         # a quarter in: the oldest events may be pruned by the time the subscribe arrives
         after = log[len(log) // 4]["seq"] - 1 if log else 0
         if self.writer is None:

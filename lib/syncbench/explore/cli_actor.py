@@ -39,7 +39,7 @@ from syncbench.explore.cli_process import (
     unresolved_conflicts,
     watch_summary,
 )
-from syncbench.explore.context import RunContext
+from syncbench.explore.context import RunContext, observed
 from syncbench.history import FAIL, INFO, OK, OpHandle
 from tasksync.replica import ConflictRecord, LocalTask, PendingChange, Replica
 
@@ -305,7 +305,9 @@ class CliActor:
     async def compare(self, op_id: int | None, *, started: float | None = None) -> bool:
         """Record this replica's state against the server's now (a `replica_syncs` row);
         whether they match. `started`: when the sync or watch began."""
-        server = await self.ctx.stack.server_tasks(self.repository)
+        server = await observed(self.ctx.stack.server_tasks(self.repository))
+        if server is None:  # the server is down or paused (a fault): nothing to compare
+            return False
         local, cursor, pending = await asyncio.to_thread(self.replica.state)
         differing = differing_tasks(local, server)
         self.ctx.recorder.add(

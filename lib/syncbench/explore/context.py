@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
+
+import httpx
 
 from syncbench.explore.records import Recorder, shown_content
 from syncbench.history import History, OpHandle
@@ -16,6 +18,8 @@ from syncbench.stack import Stack
 from tasksync.client import RetryPolicy
 from tasksync.client.errors import HTTPStatusError, RetriesExhausted, TaskSyncError
 from tasksync.models import EDITABLE_FIELDS, MAX_SEQ, Task
+
+T = TypeVar("T")
 
 # HTTP clients and replicas ride out a short reset (three attempts within a few seconds) and
 # fail fast while cut off, as the sync study's replicas do.
@@ -135,6 +139,21 @@ class RunContext:
             invoke_time=handle.op.invoke_time, seq=seq, source=source)
 
 
+# An observer's read of the server (never through a proxy) waits this long: a crashed,
+# restarting or paused server is then simply not observed, instead of ending the run.
+OBSERVE_TIMEOUT_S = 3.0
+
+
+async def observed(read: Awaitable[T]) -> T | None:
+    """The result of an observer's direct read of the server, or None when the server does
+    not answer it in OBSERVE_TIMEOUT_S (down, restarting or paused by a fault)."""
+    try:
+        async with asyncio.timeout(OBSERVE_TIMEOUT_S):
+            return await read
+    except (TimeoutError, httpx.HTTPError):
+        return None
+
+
 def stored_task(exc: BaseException) -> Task | None:
     """The stored task an HTTP error carries (409, 412), looking through RetriesExhausted."""
     seen: set[int] = set()
@@ -157,4 +176,5 @@ def position(word: str | int, last: int) -> int:
     return positions[word]
 
 
-__all__ = ["CLIENT_RETRY", "DriverConfig", "RunContext", "position", "stored_task"]
+__all__ = ["CLIENT_RETRY", "OBSERVE_TIMEOUT_S", "DriverConfig", "RunContext", "observed",
+           "position", "stored_task"]

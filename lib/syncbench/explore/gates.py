@@ -125,6 +125,9 @@ PROBE_ORDER: tuple[str, ...] = (
     *sorted(name for name, probe in GATE_PROBES.items() if not probe.writes))
 
 
+UNAVAILABLE = 503
+
+
 async def send_probe(http: httpx.AsyncClient, name: str, *, client: str, repository: str,
                      key: str, max_body_bytes: int) -> dict[str, Any]:
     """Send probe `name` as `client`; what came back: status, error, field, and whether
@@ -145,6 +148,11 @@ async def send_probe(http: httpx.AsyncClient, name: str, *, client: str, reposit
             error_body = {}
         if isinstance(error_body, dict):
             answer.update(error=error_body.get("error"), field=error_body.get("field"))
+    if response.status_code == UNAVAILABLE:
+        # PROTOCOL.md: any request may meet 503 while storage fails (a fault): the gate was
+        # not reached, so the probe is not held to its documented answer
+        answer["unjudged"] = "503: storage unavailable before the gate was reached"
+        return answer
     answer["why"] = _differs(probe, answer, response.text)
     answer["as_documented"] = answer["why"] is None
     return answer

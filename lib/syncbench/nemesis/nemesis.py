@@ -155,13 +155,19 @@ class Nemesis:
     async def play(self, schedule: FaultSchedule | list[Mapping[str, Any]]) -> None:
         """Play this phase's windows of `schedule`, timed from `origin`, to the end.
 
-        Windows on different targets (or of different kinds) run concurrently; cancelling
-        takes off what is on (recorded) before the cancel goes on.
+        Windows on different targets (or of different kinds) run concurrently, except on the
+        server, whose faults play one after another; cancelling takes off what is on
+        (recorded) before the cancel goes on.
         """
         faults = parse_schedule(schedule).for_phase(self.phase).faults
         lanes: dict[tuple[str, str], list[Fault]] = {}
         for fault in faults:
-            lanes.setdefault((fault.kind, fault.target), []).append(fault)
+            # Faults on the server play one after another whatever their kind: a crashed
+            # server must be back before storage faults can be set on it, say; a window
+            # whose time came while another was on starts when that one is off.
+            lane = ("", "server") if fault_kind(fault.kind).target_kind == "server" else (
+                fault.kind, fault.target)
+            lanes.setdefault(lane, []).append(fault)
         try:
             async with asyncio.TaskGroup() as group:
                 for lane in lanes.values():
@@ -172,9 +178,10 @@ class Nemesis:
     async def _play_lane(self, faults: list[Fault]) -> None:
         for fault in faults:
             await self._sleep_until(fault.at)
+            began = self._now()  # late when the lane's last fault took long to come off
             active = await self._start(fault)
             try:
-                await self._sleep_until(fault.end)
+                await self._sleep_until(max(fault.end, began + fault.duration))
             finally:
                 await self.stop(active)
 

@@ -1,8 +1,9 @@
 """Faults on the server process itself (embedded stacks only: the stack started it).
 
-    crash     SIGKILL (no shutdown code runs, requests in flight get no answer); at the
-              window's end the server starts again on the same database and port, so the
-              proxies, and through them every client, find it again by themselves
+    crash     SIGKILL (no shutdown code runs, requests in flight get no answer; `hold_ms`
+              slows storage first so that some are); at the window's end the server starts
+              again on the same database and port, so the proxies, and through them every
+              client, find it again by themselves
     restart   SIGTERM, a graceful shutdown (WebSocket clients are closed with 1012, requests
               in flight finish); at the window's end it starts again, as after a crash
     pause     SIGSTOP, then SIGCONT when the window ends: the sockets stay open and the
@@ -50,16 +51,34 @@ def server_pid(stack: Stack, kind: str) -> int:
 
 @register_fault
 class CrashFault(FaultKind):
-    """The server killed (SIGKILL) for the window, then started again on its database."""
+    """The server killed (SIGKILL) for the window, then started again on its database.
+
+    `hold_ms` (default 0): first make every storage call that much slower, for twice as
+    long, so that requests are in flight inside the server when it dies (a crash between
+    a write's arrival and its answer, which a random instant may miss)."""
 
     name = "crash"
     target_kind = "server"
+    option_names = ("hold_ms",)
+
+    def options(self, raw: Mapping[str, Any]) -> dict[str, Any]:
+        options = super().options(raw)
+        hold = options.get("hold_ms", 0)
+        if (isinstance(hold, bool) or not isinstance(hold, int | float)
+                or not math.isfinite(hold) or not 0 <= hold <= 5000):
+            raise FaultError(f"crash fault: hold_ms must be a number within 0..5000, "
+                             f"got {hold!r}")
+        return {"hold_ms": float(hold)} if hold else {}
 
     def label(self, options: Mapping[str, Any]) -> str:
         return "server crashed"
 
     async def start(self, stack: Stack, target: str, options: Mapping[str, Any]) -> Any:
         server_pid(stack, self.name)
+        hold = float(options.get("hold_ms", 0.0))
+        if hold:
+            await stack.set_storage_faults(delay_ms=hold)  # gone with the process
+            await asyncio.sleep(2 * hold / 1000)
         await stack.crash_server()
         return None
 

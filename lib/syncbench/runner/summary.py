@@ -95,6 +95,8 @@ def study_summary(outcome: StudyOutcome, git: GitInfo, run_id: str) -> dict[str,
         "data_files": sorted(outcome.results.get("data_files", {}).values()),
         # the fault schedule as played: `syncbench run --replay` plays it again
         "schedule": outcome.results.get("schedule", []),
+        # how often each path the study's faults must exercise was (syncbench.paths)
+        "paths": outcome.results.get("paths", {}),
         # a failing generated run shrunk (syncbench.minimal): its file replays it
         "minimal": outcome.results.get("minimal"),
         "notebook": f"{outcome.study}.ipynb",

@@ -51,6 +51,7 @@ logger = logging.getLogger(__name__)
 # Reconnect quickly at first, never faster than every 5 s later, give up after 5 min down.
 DEFAULT_RECONNECT = RetryPolicy(max_attempts=None, base_delay=0.1, max_delay=5.0, deadline=300.0)
 CLOSE_SERVICE_RESTART = 1012  # the server going down gracefully (PROTOCOL.md)
+STORAGE_UNAVAILABLE = "storage_unavailable"  # a subscription the server dropped (PROTOCOL.md)
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +103,10 @@ _END = object()  # queued when the feed ends, so that events() stops
 
 class _HeartbeatLost(Exception):
     """The server was silent for longer than heartbeat_timeout."""
+
+
+class _Resubscribe(Exception):
+    """The server could not serve a subscription (storage_unavailable) and dropped it."""
 
 
 EventHandler = Callable[[ReceivedEvent], Awaitable[None] | None]
@@ -308,6 +313,7 @@ class WebSocketClient:
                     OSError,
                     TimeoutError,
                     _HeartbeatLost,
+                    _Resubscribe,
                     websockets.WebSocketException,
                 ) as exc:
                     last = self._lost(exc)
@@ -392,6 +398,10 @@ class WebSocketClient:
         elif isinstance(message, ErrorMessage):
             self.stats.server_errors += 1
             logger.warning("tasksync ws server error %s: %s", message.error, message.message)
+            if message.error == STORAGE_UNAVAILABLE:
+                # the server dropped that subscription: connect again (with the reconnect
+                # policy's backoff) and resume every repository from its last seq
+                raise _Resubscribe(message.message)
 
     async def _deliver(self, message: EventMessage, received: tuple[float, float]) -> None:
         event = message.event

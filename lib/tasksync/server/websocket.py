@@ -268,15 +268,21 @@ class Hub:
     async def _replay(self, subscriber: Subscriber, repository: str, after: int) -> None:
         subscription = subscriber.subscriptions[repository]
         try:
-            page = await self.service.changes(repository, after + self._replay_from - 1,
-                                              self.config.replay_page)
-        except Exception as exc:  # storage down: tell the client, who will retry
+            await self._replay_pages(subscriber, repository, after, subscription)
+        except Exception as exc:  # storage down, before or half way: the client subscribes
+            # again from the last seq it got; live events meanwhile would leave a gap
             subscriber.send(_frame(ErrorMessage(
-                error="storage_unavailable",
-                message=f"could not read the change log ({exc}); subscribe again later",
+                error="storage_unavailable", repository=repository,
+                message=f"could not read the change log of {repository!r} ({exc}); "
+                        "subscribe again later from the last seq you got",
             )))
-            self._drop(subscriber, repository)
-            return
+            if subscriber.subscriptions.get(repository) is subscription:
+                self._drop(subscriber, repository)
+
+    async def _replay_pages(self, subscriber: Subscriber, repository: str, after: int,
+                            subscription: Subscription) -> None:
+        page = await self.service.changes(repository, after + self._replay_from - 1,
+                                          self.config.replay_page)
         subscriber.send(_frame(Subscribed(repositories={repository: page.last_seq})))
         if page.earliest_seq > after + 1 and page.last_seq > after:
             subscriber.send(_frame(ResyncRequired(

@@ -32,10 +32,12 @@ the six checks, metrics; SyncResult).
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 from syncbench.explore import generate, op_counts
 from syncbench.history import History
+from syncbench.nemesis import FaultSchedule
 from syncbench.studies.sync.analysis import SyncResult, assemble
 from syncbench.studies.sync.generated import run_generated_profile
 from syncbench.studies.sync.params import SYNC_STRATEGIES, SyncParams
@@ -91,29 +93,41 @@ async def _run(params: SyncParams) -> SyncResult:
 
 async def _run_generated(params: SyncParams) -> SyncResult:
     """The generated workload (or the given `operations`) under each profile."""
+    return await run_generated(params, generated_fault_schedule)
+
+
+async def run_generated(params: SyncParams,
+                        plan_faults: Callable[[SyncParams, list[dict]], FaultSchedule]
+                        ) -> SyncResult:
+    """The generated workload (or the given `operations`) under each profile, with the fault
+    schedule `plan_faults` gives for it (the crash study brings its own)."""
+    study = params.study_name or "sync"
     operations = [dict(op) for op in params.operations] or generate(params, params.seed)
-    schedule = generated_fault_schedule(params, operations)
+    schedule = plan_faults(params, operations)
     history = History()
     environment: dict[str, Any] = {"toxiproxy_version": None}
     counts = op_counts(operations)
     runs = []
     for profile in params.profiles:
-        print(f"sync study: profile {profile}: generated workload, {len(operations)} operations "
-              f"({len(counts)} kinds), {params.http_clients} HTTP clients, {params.replicas} "
-              f"replicas, {params.subscribers} subscribers, "
-              f"{len(schedule.for_phase(profile))} faults, seed {params.seed}", flush=True)
+        print(f"{study} study: profile {profile}: generated workload, {len(operations)} "
+              f"operations ({len(counts)} kinds), {params.http_clients} HTTP clients, "
+              f"{params.replicas} replicas, {params.cli_replicas} CLI replicas, "
+              f"{params.subscribers} subscribers, {len(schedule.for_phase(profile))} faults, "
+              f"seed {params.seed}", flush=True)
         profile_run = ProfileRun(profile, history)
         started = time.monotonic()
         await run_generated_profile(params, operations, schedule, profile_run, environment)
         runs.append(profile_run)
         outcome = profile_run.outcome
-        print(f"sync study: profile {profile}: converged={outcome['converged']} in "
+        print(f"{study} study: profile {profile}: converged={outcome['converged']} in "
               f"{outcome['convergence_s']:.2f}s after the last write; the profile took "
               f"{time.monotonic() - started:.1f}s", flush=True)
     return assemble(params, history, runs, environment, operations)
 
 
-async def _shrunk(params: SyncParams, result: SyncResult) -> dict[str, Any] | None:
+async def _shrunk(params: SyncParams, result: SyncResult,
+                  plan_faults: Callable[[SyncParams, list[dict]], FaultSchedule]
+                  = generated_fault_schedule) -> dict[str, Any] | None:
     """The failing run shrunk to a minimal one (see `shrinking`), or None when it passed."""
     failure = first_failure(result.checks, params.profiles)
     if failure is None:
@@ -121,14 +135,14 @@ async def _shrunk(params: SyncParams, result: SyncResult) -> dict[str, Any] | No
     check, profile = failure
     operations = operations_of(result.frames["workload"])
     schedule = [window for window in params.schedule] or [
-        w.to_dict() for w in generated_fault_schedule(params, operations).faults]
+        w.to_dict() for w in plan_faults(params, operations).faults]
     steps_by_op = {op.op_id: int(op.args["step"]) for op in result.history.operations
                    if isinstance(op.args.get("step"), int)}
 
     async def trial(candidate: SyncParams) -> list[CheckResult]:
-        return (await _run_generated(candidate)).checks
+        return (await run_generated(candidate, plan_faults)).checks
 
-    print(f"sync study: {check.name} failed under {profile}: shrinking its schedule "
+    print(f"{params.study_name or 'sync'} study: {check.name} failed under {profile}: shrinking its schedule "
           f"(budget {params.shrink_budget_s:g}s)", flush=True)
     return await shrink_failure(params, operations, schedule, check, profile, steps_by_op,
                                 trial)
@@ -139,4 +153,6 @@ STUDY = register(Study("sync", SyncParams, run, "sync.ipynb",
                        "delivery, no lost or duplicated write"))
 
 __all__ = ["STUDY", "SYNC_STRATEGIES", "SyncParams", "SyncResult", "content_key",
-           "fault_schedule", "plan_workload", "run"]
+           "fault_schedule", "plan_workload", "run", "run_generated", "shrunk"]
+
+shrunk = _shrunk  # the crash study shrinks its failing runs the same way

@@ -117,7 +117,7 @@ def assemble(params: SyncParams, history: History, runs: Sequence[ProfileRun],
             frames[name] = frames_of(recorders, name)
         frames["workload"] = workload_frame(operations or [])
     result = SyncResult(
-        study="sync", params=params, frames=frames, history=history,
+        study=params.study_name or "sync", params=params, frames=frames, history=history,
         schedule=[window for run in runs for window in run.played],
         environment=dict(environment))
     checks, stable = generated_checks(frames, history)

@@ -34,7 +34,9 @@ async def run_generated_profile(params: SyncParams, operations: list[dict[str, A
                          server_options=(*seeded_bug_options(params), *retention,
                                          "--ws-replay-page", str(params.ws_replay_page),
                                          "--max-body-bytes", str(params.max_body_bytes)),
-                         base_profile=run.name)
+                         base_profile=run.name,
+                         # a clock fault moves the server's clock through libfaketime
+                         fake_clock=any(fault.kind == "clock" for fault in schedule))
     async with Stack(config) as stack:
         if stack.toxiproxy_info is not None:
             environment["toxiproxy_version"] = stack.toxiproxy_info.version

@@ -184,11 +184,13 @@ class SyncParams(StudyParams):
     def _validate_schedule(self) -> None:
         """A given schedule must name this study's groups and phases (the profiles)."""
         groups = set(self.groups)
+        clients = {f"k{index}" for index in range(self.cli_replicas)}
         for index, fault in enumerate(parse_schedule(self.schedule).faults):
-            server = fault_kind(fault.kind).target_kind == "server"
-            require(server or fault.target in groups, "schedule", self.schedule,
-                    f"window {index}: a target among {', '.join(sorted(groups))}, "
-                    f"not {fault.target!r}")
+            target_kind = fault_kind(fault.kind).target_kind
+            targets = clients if target_kind == "client" else groups
+            require(target_kind == "server" or fault.target in targets, "schedule",
+                    self.schedule, f"window {index}: a target among "
+                    f"{', '.join(sorted(targets)) or 'none'}, not {fault.target!r}")
             require(fault.phase is None or fault.phase in self.profiles, "schedule",
                     self.schedule, f"window {index}: a phase among the profiles "
                     f"({', '.join(self.profiles)}) or none, not {fault.phase!r}")
