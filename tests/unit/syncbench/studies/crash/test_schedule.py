@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from syncbench.nemesis import fault_kind
-from syncbench.study import StudyParamError
 from syncbench.studies.crash import CRASH_FAULTS, CrashParams, crash_schedule
+from syncbench.study import StudyParamError
 
 
 def ops(*clients_and_pauses: tuple[str, float]) -> list[dict]:
