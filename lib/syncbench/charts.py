@@ -123,7 +123,7 @@ def shade_fault_windows(fig: go.Figure, windows: pd.DataFrame | None) -> go.Figu
         fig.add_vrect(
             x0=window.start,
             x1=window.end,
-            fillcolor=FAULT_FILLS.get(str(window.fault), FAULT_FILL),
+            fillcolor=FAULT_FILLS.get(str(getattr(window, "fault", "")), FAULT_FILL),
             opacity=0.15,
             line_width=0,
             layer="below",

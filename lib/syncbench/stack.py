@@ -318,6 +318,15 @@ class Stack:
         port, so the proxies (and through them every client) reach it as before."""
         await asyncio.to_thread(self._embedded("a server restart").start)
 
+    async def writes_in_flight(self) -> float:
+        """Writes the server has received and not answered yet (its /metrics gauge)."""
+        async with httpx.AsyncClient(base_url=self.server_url, timeout=10) as http:
+            text = (await http.get("/metrics")).text
+        for line in text.splitlines():
+            if line.startswith("tasksync_writes_in_flight "):
+                return float(line.split()[1])
+        raise StackError("the server's /metrics has no tasksync_writes_in_flight")
+
     async def server_time(self) -> str:
         """The server's wall clock as it stamps writes (from /health)."""
         health = await self._admin("GET", "/health")

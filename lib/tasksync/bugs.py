@@ -61,6 +61,11 @@ _ALL = (
               "one write in nine is committed, then answering it fails with a 500: clients "
               "retry with their key and get the stored reply, so only the retries show it",
               ("errors_only_under_faults",), ("sync",)),
+    SeededBug("ack_before_commit", "server", "durability",
+              "writes are answered (and their events sent) before their transaction "
+              "commits, and committed 200 ms later: a crash in between loses writes the "
+              "clients were told are done",
+              ("no_lost_acknowledged_writes",), ("crash",)),
     SeededBug("status_checked_after_write", "server", "idempotency scope and transactions",
               "a create or update with an unknown status is written with the other fields "
               "first, then refused with 422: the client is told nothing happened",

@@ -30,7 +30,7 @@ from tasksync.replica import Replica, ServerUnreachable
 from tasksync.server.middleware.circuit_breaker import BreakerConfig
 from tasksync.server.middleware.rate_limit import RateLimitConfig
 from tests.support.proxies import AnswerDroppingProxy
-from tests.support.servers import ServerThread
+from tests.support.servers import ServerProcess, ServerThread
 from tests.support.wait import wait_until_async
 
 DEADLINE = 10.0
@@ -113,6 +113,22 @@ async def test_error_after_commit_answers_500_for_a_write_it_applied(
         assert again.status_code == 201 and again.json()["content"] == "t8"
         listed = (await client.get("/tasks", params={"repository": "r"})).json()["tasks"]
     assert [task["content"] for task in listed] == [f"t{n}" for n in range(9)]
+
+
+@ON_OFF
+async def test_ack_before_commit_loses_an_acknowledged_write_in_a_crash(
+        server_process: Callable[..., ServerProcess], on: bool) -> None:
+    flags = ("--seeded-bug", "ack_before_commit") if on else ()
+    process = server_process("--rate-limit", "0", *flags)
+    async with httpx.AsyncClient(base_url=f"{process.base_url}/api/v1", timeout=10) as client:
+        answered = await client.post("/tasks", json={"repository": "r", "content": "told done"})
+        assert answered.status_code == 201
+        # SIGKILL at once: well inside the bug's 200 ms between answer and COMMIT
+        await asyncio.to_thread(process.kill)
+    restarted = server_process("--rate-limit", "0", db_path=process.db_path)
+    async with httpx.AsyncClient(base_url=f"{restarted.base_url}/api/v1", timeout=10) as client:
+        listed = (await client.get("/tasks", params={"repository": "r"})).json()["tasks"]
+    assert [task["content"] for task in listed] == ([] if on else ["told done"])
 
 
 @ON_OFF

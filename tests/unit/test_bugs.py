@@ -17,11 +17,11 @@ from tasksync.cli import cli
 from tasksync.server.cli import serve_command
 from tasksync.server.config import ServerConfig
 
-AREAS = {"resume and replay", "cursors and pruning", "cursors and paging",
+AREAS = {"durability", "resume and replay", "cursors and pruning", "cursors and paging",
          "idempotency scope and transactions", "conflict rules and tie-breaks",
          "breaker transitions", "retry timing and key reuse", "outbox handling",
          "change feed", "reads and caching"}
-STUDIES = {"sync", "resilience", "conflicts", "performance"}
+STUDIES = {"sync", "resilience", "conflicts", "crash", "performance"}
 
 
 @pytest.fixture(autouse=True)

@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 CLOCK_TOLERANCE_S = 0.25
 CLOCK_SETTLE_S = 5.0  # deadline for the server to show a new offset
 DRIFT_STEP_S = 0.1  # a drifting clock is moved this often
+HOLD_DEADLINE_S = 3.0  # a held crash waits at most this long for a write in flight
 
 
 def server_pid(stack: Stack, kind: str) -> int:
@@ -53,9 +54,10 @@ def server_pid(stack: Stack, kind: str) -> int:
 class CrashFault(FaultKind):
     """The server killed (SIGKILL) for the window, then started again on its database.
 
-    `hold_ms` (default 0): first make every storage call that much slower, for twice as
-    long, so that requests are in flight inside the server when it dies (a crash between
-    a write's arrival and its answer, which a random instant may miss)."""
+    `hold_ms` (default 0): first make every storage call that much slower and wait until
+    the server holds a write it has not answered (its `tasksync_writes_in_flight` gauge,
+    at most HOLD_DEADLINE_S), so that it dies between a write's arrival and its answer,
+    which a random instant may miss."""
 
     name = "crash"
     target_kind = "server"
@@ -78,12 +80,25 @@ class CrashFault(FaultKind):
         hold = float(options.get("hold_ms", 0.0))
         if hold:
             await stack.set_storage_faults(delay_ms=hold)  # gone with the process
-            await asyncio.sleep(2 * hold / 1000)
+            await asyncio.sleep(hold / 1000)
+            await _writes_in_flight(stack, deadline_s=HOLD_DEADLINE_S)
         await stack.crash_server()
         return None
 
     async def stop(self, stack: Stack, target: str, handle: Any) -> None:
         await stack.start_server_again()
+
+
+async def _writes_in_flight(stack: Stack, deadline_s: float) -> bool:
+    """Wait until the server holds a write it has not answered (its /metrics gauge), at
+    most `deadline_s`; whether it does (the kill comes either way: a write in flight is
+    then not promised, and the crash study's path count says so)."""
+    deadline = time.monotonic() + deadline_s
+    while time.monotonic() < deadline:
+        if await stack.writes_in_flight() >= 1:
+            return True
+        await asyncio.sleep(0.005)
+    return False
 
 
 @register_fault

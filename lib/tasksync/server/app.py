@@ -82,6 +82,7 @@ def create_app(config: ServerConfig) -> Starlette:
     metrics = ServerMetrics()
     store = SQLiteStore(config.db_path, log_retention=config.log_retention)
     service = TaskService(store, config.storage_timeout, config.seeded_bugs)
+    metrics.count_writes_in_flight(service.writes_in_flight)
     breaker = CircuitBreaker(config.breaker, on_transition=metrics.breaker_transition,
                              skip_half_open="breaker_skips_half_open" in config.seeded_bugs)
     skip_every = SKIP_EVERY_NTH_EVENT if "skip_event" in config.seeded_bugs else 0

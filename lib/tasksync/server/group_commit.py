@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass
@@ -34,6 +35,7 @@ T = TypeVar("T")
 Work = Callable[[], tuple[T, list[Any]]]
 
 MAX_BATCH = 256  # bounds the wait of the first request of a batch behind the others
+ACK_EARLY_COMMIT_S = 0.2  # seeded bug "ack_before_commit": how late the commit comes
 
 
 @dataclass(slots=True)
@@ -65,8 +67,11 @@ class GroupCommitter:
         isolate: Callable[[], bool] = lambda: False,
         timeout: float = 5.0,
         timed_out: Callable[[], Exception] = lambda: TimeoutError("storage did not answer"),
+        ack_before_commit: bool = False,
     ) -> None:
         self.store = store
+        # seeded bug "ack_before_commit": answer a batch, then commit it a little later
+        self._ack_early = ack_before_commit
         self.timeout = timeout
         self._timed_out = timed_out
         # Futures in submission order with their deadlines (one timeout for all, so the
@@ -81,6 +86,12 @@ class GroupCommitter:
         self._pending: list[_Queued[Any]] = []
         self._scheduled = False
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._answered_early = False  # this batch was answered before its COMMIT (bug)
+
+    @property
+    def in_flight(self) -> int:
+        """Writes submitted and not yet answered (read on the event loop)."""
+        return sum(1 for future, _ in self._waiting if not future.done())
 
     def submit(self, work: Work[T]) -> asyncio.Future[T]:
         """Queue `work`; the future resolves after the COMMIT of the batch that ran it."""
@@ -113,6 +124,7 @@ class GroupCommitter:
                 self._executor.submit(self._drain)
 
     def _commit(self, batch: list[_Queued[Any]]) -> None:
+        self._answered_early = False
         try:
             if self._isolate():
                 outcomes, failed, events = self._run(batch, isolated=True)
@@ -124,7 +136,20 @@ class GroupCommitter:
         except StorageError as exc:  # BEGIN or COMMIT failed: nothing of the batch was written
             outcomes, failed, events = [exc] * len(batch), [True] * len(batch), []
         assert self._loop is not None
-        self._loop.call_soon_threadsafe(self._deliver, batch, outcomes, failed, events)
+        if not self._answered_early:
+            self._loop.call_soon_threadsafe(self._deliver, batch, outcomes, failed, events)
+
+    def _answer_before_commit(self, batch: list[_Queued[Any]], outcomes: list[Any],
+                              failed: list[bool], events: list[Any]) -> None:
+        """Seeded bug "ack_before_commit": the batch is answered (and its events published)
+        while its transaction is still open, and committed ACK_EARLY_COMMIT_S later, as a
+        server that acknowledges before its commit is durable: a crash in between loses
+        writes its clients were told are done."""
+        assert self._loop is not None
+        self._loop.call_soon_threadsafe(self._deliver, batch, list(outcomes), list(failed),
+                                        list(events))
+        self._answered_early = True
+        time.sleep(ACK_EARLY_COMMIT_S)
 
     def _run(self, batch: list[_Queued[Any]], isolated: bool
              ) -> tuple[list[Any], list[bool], list[Any]]:
@@ -157,6 +182,8 @@ class GroupCommitter:
                     self.store.flush()
                 except Exception as exc:
                     raise _RequestFailed from exc
+            if self._ack_early:
+                self._answer_before_commit(batch, outcomes, failed, events)
         return outcomes, failed, events
 
     def _deliver(self, batch: list[_Queued[Any]], outcomes: list[Any], failed: list[bool],

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
 
 from tasksync.server.request_metrics import RequestStats
@@ -38,7 +40,15 @@ class ServerMetrics:
             "tasksync_sync_conflicts", "Batch-sync conflicts by strategy and winner",
             ["strategy", "winner"], registry=self.registry,
         )
+        # read on scrape (see `count_writes_in_flight`)
+        self.writes_in_flight = Gauge(
+            "tasksync_writes_in_flight", "Writes received and not yet answered (queued for "
+            "or inside a storage commit)", registry=self.registry)
         self.set_breaker_state("closed")
+
+    def count_writes_in_flight(self, count: Callable[[], float]) -> None:
+        """Report `count()` as tasksync_writes_in_flight on every scrape."""
+        self.writes_in_flight.set_function(count)
 
     def set_breaker_state(self, state: str) -> None:
         for name in BREAKER_STATES:

@@ -119,7 +119,12 @@ class TaskService:
             store, self._executor, before_each=lambda: self.faults.apply(),
             publish=lambda events: None, isolate=lambda: self.faults.active,
             timeout=storage_timeout, timed_out=self._timed_out,
+            ack_before_commit="ack_before_commit" in bugs,
         )
+
+    def writes_in_flight(self) -> int:
+        """Writes received and not yet answered (queued for or inside a commit)."""
+        return self._writes.in_flight
 
     def answers_500_after_commit(self) -> bool:
         """Seeded bug "error_after_commit": every ERROR_AFTER_COMMIT_EVERY-th write, once

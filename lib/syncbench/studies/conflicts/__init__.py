@@ -7,9 +7,10 @@ contested push. What the server should do with that push is computed independent
 small reference model of PROTOCOL.md's batch rules (`expected_batch`) from what B actually
 sent, so every cell has an expected winner and final value to hold the server to.
 
-A second part sweeps client clock skew under last_write_wins: an "honest" replica and a
-skewed one edit the same task a random real-time gap apart, and the sweep records whether
-the write made later in real time survived.
+A second part sweeps the server's clock under last_write_wins: an "honest" replica edits a
+task offline while another writes it through the server, whose real wall clock is off by
+the trial's skew (the `clock` fault: libfaketime in the unmodified server), a random
+real-time gap apart; the sweep records whether the write made later in real time survived.
 
 A third part plays generated contests (`generated_contests`, from the seed; `generator`):
 two or three replicas edit one task concurrently, random fields on each side (the same

@@ -24,8 +24,8 @@ OUTCOME_COLOURS: dict[str, str] = {
     "silently lost": "#82071e",
 }
 SKEW_ORDERING_LABELS = {
-    "skewed_first": "skewed client wrote first (its write is older)",
-    "skewed_last": "skewed client wrote last (its write is newer)",
+    "skewed_first": "server-stamped write first (it is older)",
+    "skewed_last": "server-stamped write last (it is newer)",
 }
 
 
@@ -91,7 +91,7 @@ def lww_skew_chart(
     shown = frame.assign(**{ordering: frame[ordering].map(
         lambda value: SKEW_ORDERING_LABELS.get(value, value))})
     fig = px.line(shown, x=skew, y=lost, color=ordering, markers=True,
-                  labels={skew: "skewed client's clock offset (s)",
+                  labels={skew: "server clock offset while it stamped a write (s)",
                           lost: "share of trials that lost the newer write",
                           ordering: "which write was newer"})
     fig.update_yaxes(range=[-0.05, 1.05], tickformat=".0%")

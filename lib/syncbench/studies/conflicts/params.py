@@ -46,7 +46,8 @@ class ConflictParams(StudyParams):
                                   "(long_offline_edit)")
     manual_keep: str = param("local", "how manual conflicts are resolved: 'local' or 'server'")
     skew_sweep_s: tuple[float, ...] = param(DEFAULT_SKEW_SWEEP_S,
-                                            "LWW sweep: skew values of the skewed client (s)")
+                                            "LWW sweep: offsets of the server's clock while "
+                                            "it stamps the other write (s; libfaketime)")
     skew_trials: int = param(2, "LWW sweep: trials per skew value and ordering "
                                 "(0 skips the sweep)")
     min_gap_s: float = param(0.05, "LWW sweep: smallest real-time gap between the two "

@@ -112,6 +112,8 @@ class ConflictRun:
         self.history = History(expected_errors=EXPECTED_ERRORS + (ReplicaError,))
         self.given: FaultSchedule | None = (parse_schedule(params.schedule)
                                             if params.schedule else None)
+        # the server's wall clock is one for all units: one at a time moves it (the sweep)
+        self.server_clock = asyncio.Lock()
         self.clocks = client_clocks(stack)
         self.nemeses: list[Nemesis] = []
         self.reported: list[dict[str, Any]] = []  # every conflict a sync response carried
@@ -170,14 +172,18 @@ class ConflictRun:
             return
         windows = self.given.for_phase(unit.phase)
         # Windows at 0 s go on before the block starts (so its first step meets them) and
-        # come off after their duration, in the background; later ones play as scheduled.
+        # come off after their duration, but not before the block ends: in the run that
+        # recorded them they were the block's own faults, on for all of it (a server clock
+        # must still be off when the block's sync is stamped, however slow that sync is
+        # now); later ones play as scheduled.
         on = [await nemesis.start(w.kind, w.target, duration=w.duration, at=0.0,
                                   **dict(w.options)) for w in windows if w.at == 0]
         later = [w for w in windows if w.at > 0]
         async with nemesis.playing(later) as task:
-            stops = [asyncio.create_task(_stop_at_end(nemesis, active)) for active in on]
+            stops: list[asyncio.Task[None]] = []
             try:
                 yield nemesis
+                stops = [asyncio.create_task(_stop_at_end(nemesis, active)) for active in on]
                 await nemesis.wait(task, timeout=windows.length + FAULT_OFF_S)
                 async with asyncio.timeout(windows.length + FAULT_OFF_S):
                     await asyncio.gather(*stops)

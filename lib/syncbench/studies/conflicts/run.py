@@ -9,9 +9,11 @@ import time
 import pandas as pd
 
 from syncbench.metric import S
+from syncbench.paths import paths_reached
 from syncbench.stack import Stack, StackConfig
 from syncbench.studies.conflicts.analysis import analyse
 from syncbench.studies.conflicts.params import ConflictParams
+from syncbench.studies.conflicts.paths import conflict_paths
 from syncbench.studies.conflicts.phases import CELL_TIMEOUT_S, GROUP_A, GROUP_B, ConflictRun
 from syncbench.studies.conflicts.play import contest_cell, run_contest
 from syncbench.studies.conflicts.scenarios import CellRecord, run_cell
@@ -41,7 +43,11 @@ async def _run(params: ConflictParams) -> StudyResult:
           f" seed {params.seed}" + (f", seeded bug {params.seeded_bug}" if params.seeded_bug
                                     else "")
           + (f", given schedule of {len(params.schedule)} windows" if params.schedule else ""))
-    async with Stack(StackConfig(groups=(GROUP_A, GROUP_B), server_options=options)) as stack:
+    # the sweep moves the server's real clock (libfaketime); a replay's schedule may too
+    fake_clock = any(t.skew_s for t in workload.trials) or any(
+        window.get("fault") == "clock" for window in params.schedule)
+    async with Stack(StackConfig(groups=(GROUP_A, GROUP_B), server_options=options,
+                                 fake_clock=fake_clock)) as stack:
         conflict_run = ConflictRun(stack, params)
         started = time.monotonic()
         cells: list[CellRecord] = []
@@ -89,9 +95,11 @@ async def _run(params: ConflictParams) -> StudyResult:
     metrics.add("faults_healed_at_end", healed)
     metrics.add("replicas_not_quiesced", len(unquiesced))
     _print_outcomes(frames["outcomes"])
-    return StudyResult(study=STUDY, params=params, checks=checks, metrics=metrics,
-                       frames=frames, history=history, schedule=conflict_run.played,
-                       environment=environment)
+    result = StudyResult(study=STUDY, params=params, checks=checks, metrics=metrics,
+                         frames=frames, history=history, schedule=conflict_run.played,
+                         environment=environment)
+    result.checks.append(paths_reached(result, conflict_paths(params)))
+    return result
 
 
 def _print_outcomes(outcomes: pd.DataFrame) -> None:

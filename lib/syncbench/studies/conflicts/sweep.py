@@ -1,9 +1,16 @@
-"""The clock-skew sweep under last_write_wins: which of two writes `gap_s` apart survives.
+"""The clock-skew sweep under last_write_wins: which of two writes `gap_s` apart survives,
+when one of them was stamped by a server whose clock was off.
 
-An honest replica (side A) and a skewed one (side B) edit the same task; the skewed one's
-clock is off by the trial's skew (a `clock` fault on it, the trial's fault slot) while it
-writes. The write made later in real time is the newer one; the analysis compares it with
-what the server kept.
+An honest replica (side A) edits the task offline, stamping its change with its own (true)
+clock. The other replica (side B) writes through the server while the server's real wall
+clock is off by the trial's skew (the `clock` fault, libfaketime in the unmodified server),
+so the server stamps that write `skew_s` off the truth. When the honest replica then syncs,
+last_write_wins compares its stamp with the server's: a server clock behind makes the newer
+server-side write look older, and the honest replica's older edit wins over it. The write
+made later in real time is the newer one; the analysis compares it with what the server kept.
+
+The server's clock is one for all: trials run concurrently, but one at a time makes its
+two writes.
 """
 
 from __future__ import annotations
@@ -14,15 +21,15 @@ from dataclasses import dataclass
 
 from syncbench.studies.conflicts.phases import GROUP_A, GROUP_B, ConflictRun, OwnFault
 from syncbench.studies.conflicts.workload import SkewTrial
-from tasksync.clock import parse_rfc3339
 
 STRATEGY = "last_write_wins"
 
 
 @dataclass(frozen=True)
 class TrialRecord:
-    """When each write was made (wall clock; the honest one as the server stamped it), the
-    values written and the winners the skewed client's push reported."""
+    """When each write was made (true time: the honest one as its replica stamped it, the
+    skewed one when the server applied it), the values written and the winners the honest
+    replica's sync reported."""
 
     trial: SkewTrial
     honest_at: float
@@ -43,36 +50,38 @@ async def run_skew_trial(run: ConflictRun, trial: SkewTrial) -> TrialRecord:
     await run.sync(honest, STRATEGY, trial, "H")
     await run.sync(skewed, STRATEGY, trial, "S")
     honest_value, skewed_value = f"honest {trial.token}", f"skewed {trial.token}"
-    own = [OwnFault("client_clock", skewed_name, {"skew_s": trial.skew_s})] if trial.skew_s else []
+    own = [OwnFault("clock", "server", {"offset_s": trial.skew_s})] if trial.skew_s else []
 
     async def honest_writes() -> float:
         edit = run.local("H", "edit", trial, content=honest_value)
+        at = time.time()  # the honest replica's clock stamps its change: the truth
         honest.edit(trial.task_id, content=honest_value)
         edit.ok()
-        await run.sync(honest, STRATEGY, trial, "H")
-        stored = (await run.stack.server_tasks(trial.repository))[trial.task_id]
-        at = parse_rfc3339(stored["updated_at"])
-        return at.timestamp() if at else time.time()
+        return at
 
     async def skewed_writes() -> float:
         async with run.fault_slot(trial, own):
             edit = run.local("S", "edit", trial, content=skewed_value, skew_s=trial.skew_s)
-            at = time.time()
             skewed.edit(trial.task_id, content=skewed_value)
             edit.ok()
-        return at
+            before = time.time()
+            await run.sync(skewed, STRATEGY, trial, "S")  # stamped by the server's clock
+            return (before + time.time()) / 2
 
-    # The honest write counts from when the server stamped it: that is the time LWW uses.
-    if trial.ordering == "skewed_first":
-        skewed_at = await skewed_writes()
-        await asyncio.sleep(trial.gap_s)
-        honest_at = await honest_writes()
-    else:
-        honest_at = await honest_writes()
-        await asyncio.sleep(trial.gap_s)
-        skewed_at = await skewed_writes()
-    report, _ = await run.sync(skewed, STRATEGY, trial, "S")
-    await run.sync(honest, STRATEGY, trial, "H")
+    # The server's clock is one for every trial: one trial at a time writes, so that no
+    # other trial's fault moves it, and no wait for one stretches the gap between the two.
+    async with run.server_clock:
+        if trial.ordering == "skewed_first":
+            skewed_at = await skewed_writes()
+            await asyncio.sleep(trial.gap_s)
+            honest_at = await honest_writes()
+        else:
+            honest_at = await honest_writes()
+            await asyncio.sleep(trial.gap_s)
+            skewed_at = await skewed_writes()
+    # last_write_wins decides here: the honest change's stamp against the server's
+    report, _ = await run.sync(honest, STRATEGY, trial, "H")
+    await run.sync(skewed, STRATEGY, trial, "S")
     winners = tuple(str(c.winner) for c in report.conflicts) if report else ()
     return TrialRecord(trial, honest_at, skewed_at, honest_value, skewed_value, winners)
 

@@ -29,7 +29,7 @@ RECOVERY_COLUMNS = ("fault_id", "fault", "choice", "label", "target", "start", "
 KILLED = -9
 HELD_S = 0.5  # a request held this long across a partition's end was held by it
 PAUSE_EDGE_S = 0.02  # answers this close to a pause's edges may have left just before it
-STAMP_OFF_MS = 1000.0  # a live event this far from its arrival was stamped by a moved clock
+MIN_OFFSET_S = 2.0  # a clock moved less than this is not told from delivery delays
 _CLIENT = re.compile(r"^[crskw]\d+$")
 
 
@@ -127,15 +127,28 @@ def _windows(result: Any, choice: str) -> list[dict[str, Any]]:
     return [w for w in windows_of(result.frames) if w["choice"] == choice]
 
 
+def _of(operations: pd.DataFrame, roles: str) -> pd.DataFrame:
+    """Operations of workload clients whose names start with one of `roles` ("cr": HTTP
+    clients and in-process replicas, whose requests are short; CLI commands take seconds)."""
+    return operations[operations["client"].astype(str).str.match(rf"^[{roles}]\d+$")]
+
+
 def writes_in_flight_at_crash(result: Any) -> int:
-    """Writes in flight when the server was killed that lost their connection to it: left
-    unanswered (info) or answered only by a retry."""
-    ops = affected(result.frames["operations"], "server")
+    """Writes in flight when the server was killed that lost their connection to it: given
+    up unanswered, or retried until the server was back."""
+    operations = result.frames["operations"]
+    ops = _of(operations, "cr")
     writes = ops[~ops["operation"].isin(READS)]
+    began = fault_began(operations)
     count = 0
     for window in _windows(result, "crash"):
-        hit = overlapping(writes, window["start"] - 1e-3, window["start"])
-        count += int(((hit["outcome"] == "info") | (hit["attempts"].fillna(1) > 1)).sum())
+        # from the fault's start being asked for (the hold, then the kill) to its being on
+        hit = overlapping(writes, began.get(window["fault_id"], window["start"]),
+                          window["start"])
+        through = hit["complete_time"].fillna(math.inf) >= window["end"]
+        # given up unanswered, or retried until the server was back
+        lost = (hit["outcome"] == "info") | ((hit["attempts"].fillna(1) > 1) & through)
+        count += int(lost.sum())
     return count
 
 
@@ -151,32 +164,61 @@ def resumed_after_restart(result: Any) -> int:
 
 
 def held_while_paused(result: Any) -> int:
-    """Requests the paused server held: HTTP requests sent before a pause ended and answered
-    only after it (or never), in a window no request was answered within."""
-    operations = result.frames["operations"]
-    http = operations[operations["client"].astype(str).str.match(r"^c\d+$")]
+    """Requests the paused server held: HTTP requests in flight when a pause began, answered
+    only after it (or never) on their first attempt, in a window no request was answered
+    within (a retry spanning it would be another story)."""
+    http = _of(result.frames["operations"], "c")
+    completes = http["complete_time"].fillna(math.inf)
     count = 0
     for window in _windows(result, "pause"):
         start, end = window["start"], window["end"]
-        completes = http["complete_time"].fillna(math.inf)
         answered = http[(http["outcome"] == "ok") & (completes > start + PAUSE_EDGE_S)
                         & (completes < end - PAUSE_EDGE_S)]
         if len(answered):
             continue  # the server answered during the window: it was not paused
-        count += int(((http["invoke_time"] < end - PAUSE_EDGE_S) & (completes >= end)).sum())
+        held = ((http["invoke_time"] <= start) & (completes >= end)
+                & (http["attempts"].fillna(1) == 1))
+        count += int(held.sum())
     return count
 
 
+def fault_began(operations: pd.DataFrame) -> dict[Any, float]:
+    """When each fault's start was invoked, by fault id (its window starts when it was on)."""
+    if "arg_fault_id" not in operations:
+        return {}
+    starts = operations[(operations["client"] == PROCESS) & (operations["operation"] == "start")]
+    return dict(zip(starts["arg_fault_id"], starts["invoke_time"].astype(float), strict=True))
+
+
+def clock_offsets(operations: pd.DataFrame) -> dict[Any, float]:
+    """Each clock fault's offset (seconds) by fault id, from its nemesis start operation."""
+    if "arg_offset_s" not in operations or "arg_fault" not in operations:
+        return {}
+    starts = operations[(operations["client"] == PROCESS) & (operations["operation"] == "start")
+                        & (operations["arg_fault"] == "clock")]
+    return {row["arg_fault_id"]: float(row["arg_offset_s"])
+            for row in starts.to_dict(orient="records")}
+
+
 def stamped_by_moved_clock(result: Any) -> int:
-    """Live events that arrived during a clock fault stamped more than a second off."""
+    """Live events that arrived during a clock fault stamped the way the clock was moved:
+    at least half its offset away from their arrival, on its side (a clock behind makes
+    events look late, ahead makes them come from the future), which no delay explains."""
     deliveries = result.frames["deliveries"]
     if deliveries.empty:
         return 0
+    offsets = clock_offsets(result.frames["operations"])
     live = deliveries[~deliveries["replay"].astype(bool)]
-    off = live["latency_ms"].abs() > STAMP_OFF_MS
-    return sum(int((off & (live["received_time"] >= w["start"])
-                    & (live["received_time"] <= w["end"])).sum())
-               for w in _windows(result, "clock"))
+    stamped_off = -live["latency_ms"] / 1000.0  # the stamp minus the arrival
+    count = 0
+    for window in _windows(result, "clock"):
+        offset = offsets.get(window["fault_id"], 0.0)
+        if abs(offset) < MIN_OFFSET_S:
+            continue
+        moved = (stamped_off * math.copysign(1.0, offset)) >= abs(offset) / 2
+        count += int((moved & (live["received_time"] >= window["start"])
+                      & (live["received_time"] <= window["end"])).sum())
+    return count
 
 
 def met_the_network(ops: pd.DataFrame, window: dict[str, Any]) -> pd.DataFrame:

@@ -63,7 +63,10 @@ def crash_schedule(params: CrashParams, operations: list[dict[str, Any]]) -> Fau
         order += rng.sample(kinds, len(kinds))
     order = order[:params.fault_windows]
     ends = planned_ends(operations)
-    span = max(ends.values(), default=1.0)
+    # within every HTTP client's planned work (they write most; real time runs longer than
+    # the planned pauses), else within the longest client's
+    writers = [end for client, end in ends.items() if client.startswith("c")]
+    span = min(writers) if writers else max(ends.values(), default=1.0)
     first, slot = FIRST_AT * span, (LAST_AT - FIRST_AT) * span / len(order)
     windows = []
     for index, kind in enumerate(order):

@@ -15,9 +15,11 @@ from syncbench import stats
 from syncbench.checks import no_lost_acknowledged_writes, subscribers_saw_every_event
 from syncbench.metric import COUNT, MS, RATIO, Metrics, S
 from syncbench.nemesis import PROCESS, fault_windows
+from syncbench.paths import paths_reached
 from syncbench.studies.resilience import checks
 from syncbench.studies.resilience.faults import STORAGE
 from syncbench.studies.resilience.params import ResilienceParams
+from syncbench.studies.resilience.paths import resilience_paths
 from syncbench.studies.resilience.phases import Observed
 from syncbench.studies.resilience.result import ResilienceResult, latency_percentiles
 from syncbench.studies.resilience.timeline import (
@@ -193,13 +195,15 @@ def analyse(params: ResilienceParams, observed: Observed) -> ResilienceResult:
                 metrics.add("rate_limit.min_wait_over_retry_after_s", round(
                     float((limited["gap_s"] - limited["retry_after"]).min()), 3), S)
 
-    return ResilienceResult(
+    result = ResilienceResult(
         study=STUDY, params=params, checks=found, metrics=metrics,
         frames={"operations": ops, "attempts": attempts, "windows": windows,
                 "breaker": breaker, "deliveries": deliveries, "websocket": websocket,
                 "latency_percentiles": latency_percentiles(ops)},
         history=history, schedule=observed.played, environment=dict(observed.environment),
         started=observed.started, ended=observed.ended)
+    result.checks.append(paths_reached(result, resilience_paths(params, not storage.empty)))
+    return result
 
 
 __all__ = ["analyse", "attempts_frame", "breaker_frame", "breaker_state_at"]

@@ -38,9 +38,11 @@ from typing import Any
 from syncbench.explore import generate, op_counts
 from syncbench.history import History
 from syncbench.nemesis import FaultSchedule
+from syncbench.paths import paths_reached
 from syncbench.studies.sync.analysis import SyncResult, assemble
 from syncbench.studies.sync.generated import run_generated_profile
 from syncbench.studies.sync.params import SYNC_STRATEGIES, SyncParams
+from syncbench.studies.sync.paths import sync_paths
 from syncbench.studies.sync.phases import (
     REPLICA_RETRY,
     SUBSCRIBER_RECONNECT,
@@ -63,10 +65,12 @@ async def run(params: SyncParams) -> SyncResult:
     """Run the workload under each profile on a fresh stack; the frames, checks and metrics."""
     with enable_seeded_bug(params):  # a client or replica bug is on for this run only
         if not params.generated:
-            return await _run(params)
-        result = await _run_generated(params)
-        if params.shrink_budget_s > 0:
-            result.minimal = await _shrunk(params, result)
+            result = await _run(params)
+        else:
+            result = await _run_generated(params)
+            if params.shrink_budget_s > 0:
+                result.minimal = await _shrunk(params, result)
+        result.checks.append(paths_reached(result, sync_paths(params)))
         return result
 
 

@@ -8,7 +8,8 @@ from tasksync.models import STRATEGIES
 
 
 async def test_every_scenario_under_every_strategy_passes_its_checks(tmp_path) -> None:
-    params = ConflictParams(seed=3, offline_edits=2, skew_sweep_s=(-1.0, 1.0), skew_trials=1,
+    # skews well above every gap: the real gap also holds the clock fault's start and stop
+    params = ConflictParams(seed=3, offline_edits=2, skew_sweep_s=(-3.0, 3.0), skew_trials=1,
                             min_gap_s=0.05, max_gap_s=0.2, workload="nominal")
     result = await run(params)
 
@@ -23,20 +24,26 @@ async def test_every_scenario_under_every_strategy_passes_its_checks(tmp_path) -
     assert (result.outcomes.query("scenario == 'delete_delete'")["conflicts_reported"] == 0).all()
     assert not outcomes.loc[("clock_skew_ahead", "last_write_wins"), "newer_kept"]
     assert not outcomes.loc[("clock_skew_behind", "last_write_wins"), "newer_kept"]
-    # With |skew| above every gap, the skew decides: +1 s keeps the older skewed write,
-    # -1 s drops the newer skewed write; the other two trials keep the newer write.
+    # With |skew| above every gap, the server's clock decides: ahead by 3 s, the older write
+    # it stamped beats a newer offline edit; behind by 3 s, the newer write it stamped loses
+    # to an older offline edit; the other two trials keep the newer write.
     trials = result.skew_trials.set_index(["skew_s", "ordering"])["newer_write_lost"]
-    assert trials[(1.0, "skewed_first")] and trials[(-1.0, "skewed_last")]
-    assert not trials[(1.0, "skewed_last")] and not trials[(-1.0, "skewed_first")]
+    assert trials[(3.0, "skewed_first")] and trials[(-3.0, "skewed_last")]
+    assert not trials[(3.0, "skewed_last")] and not trials[(-3.0, "skewed_first")]
 
     # Every fault is on the timeline: B cut off in each long_offline_edit cell, B's clock off
-    # in each clock_skew_* cell and sweep trial; all healed, and the schedule says the same.
+    # in each clock_skew_* cell, the server's real clock off in each sweep trial; all healed,
+    # and the schedule says the same.
     windows = result.fault_windows
     offline = windows[windows["fault"] == "offline"]
     assert sorted(offline["phase"]) == sorted(f"c-long_offline_edit-{s}" for s in STRATEGIES)
     assert set(offline["target"]) == {"side-b"}
     clocks = windows[windows["fault"] == "client_clock"]
-    assert len(clocks) == 2 * len(STRATEGIES) + 4
+    assert len(clocks) == 2 * len(STRATEGIES)
+    server_clocks = windows[windows["fault"] == "clock"]
+    assert len(server_clocks) == 4 and set(server_clocks["target"]) == {"server"}
+    assert sorted(server_clocks["profile"]) == ["clock +3s", "clock +3s", "clock -3s",
+                                                "clock -3s"]
     assert windows["healed"].all() and (windows["end"] > windows["start"]).all()
     assert [w["fault"] for w in result.schedule] == list(windows["fault"])
     parse_schedule(result.schedule)  # what was played is a valid schedule to replay
@@ -82,18 +89,20 @@ async def test_blind_overwrite_is_caught_as_silently_lost_unreported_conflicts()
 
 
 def _shape(schedule: list[dict]) -> list[tuple]:
-    return [(w["fault"], w["target"], w.get("phase"), w["for"], w.get("skew_s"))
-            for w in schedule]
+    # by phase: sweep trials run concurrently, so which one's fault starts first may differ
+    shape = [(w.get("phase"), w["fault"], w["target"], w["for"], w.get("skew_s"),
+              w.get("offset_s")) for w in schedule]
+    return sorted(shape, key=lambda entry: str(entry[0]))
 
 
 async def test_a_replayed_schedule_plays_the_same_faults_and_gives_the_same_verdict() -> None:
     params = ConflictParams(seed=2, scenarios=("long_offline_edit", "clock_skew_behind"),
                             strategies=("server_wins", "last_write_wins"), offline_edits=2,
-                            skew_sweep_s=(1.0,), skew_trials=1, max_gap_s=0.1,
+                            skew_sweep_s=(3.0,), skew_trials=1, max_gap_s=0.1,
                             workload="nominal")
     first = await run(params)
     assert first.passed, first.checks_frame().to_string()
-    assert {w["fault"] for w in first.schedule} == {"offline", "client_clock"}
+    assert {w["fault"] for w in first.schedule} == {"offline", "client_clock", "clock"}
 
     again = await run(params.replace(schedule=first.schedule))
     # Same kinds, order, targets, phases and durations; the same verdicts and outcomes.

@@ -10,7 +10,7 @@ import pytest
 
 from syncbench.nemesis import fault_kind
 from syncbench.studies.crash import CrashParams, run
-from syncbench.verdict import PASS, UNKNOWN
+from syncbench.verdict import FAIL, UNKNOWN
 
 KINDS = ("crash", "pause", "clock")
 PATH_OF = {"crash": "crash_with_writes_in_flight", "pause": "held_while_paused",
@@ -40,4 +40,6 @@ async def test_a_fault_that_did_nothing_leaves_its_path_unknown(
     # the dud still sits on the timeline: it was scheduled and "played", it just did nothing
     assert dud in set(result.frames["windows"]["fault"])
     others = [c for c in result.checks if c.name != "faults_bite"]
-    assert all(c.verdict == PASS for c in others), [c for c in others if not c.passed]
+    # nothing else fails (a check this small a run cannot reach may be unknown)
+    failed = [c for c in others if c.verdict == FAIL]
+    assert not failed, [(c.name, c.message, c.counterexample[:3]) for c in failed]

@@ -12,7 +12,8 @@ from syncbench.studies.sync.workload import operations_of
 
 TINY = dict(profiles=("lan",), generated_operations=120, http_clients=2, replicas=2,
             subscribers=1, think_s=0.01, subscriber_outage_s=0.2, offline_s=0.2,
-            delivery_timeout_s=5.0, seed=3)
+            delivery_timeout_s=5.0, seed=3,
+            log_retention=15)  # readers far behind meet resync_required (a declared path)
 
 
 @pytest.mark.timeout(120)

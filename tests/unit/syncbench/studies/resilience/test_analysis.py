@@ -122,7 +122,9 @@ def test_every_check_is_there_and_passes_on_a_good_run(observed: Observed) -> No
         "no_lost_acknowledged_writes": "pass", "no_duplicates_from_retries": "pass",
         "success_rate_back_to_100_after_recovery": "pass",
         "breaker_followed_state_machine": "pass", "breaker_time_to_detect": "pass",
-        "breaker_time_to_recover": "pass", "client_honoured_retry_after": "pass"}
+        "breaker_time_to_recover": "pass", "client_honoured_retry_after": "pass",
+        "faults_bite": "pass"}
+    assert result.paths["breaker_opened"]["count"] == 1
 
 
 def test_a_storage_fault_that_never_opened_the_breaker_makes_its_checks_unknown(
