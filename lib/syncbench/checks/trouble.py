@@ -35,7 +35,8 @@ def errors_only_under_faults(history: History | pd.DataFrame | Iterable[Operatio
     spans: dict[str, list[tuple[float, float]]] = {}
     for row in windows.to_dict(orient="records") if len(windows) else ():
         spans.setdefault(str(row["target"]), []).append(
-            (pd.Timestamp(row["start"]).timestamp() - grace_s,
+            # from when the fault was asked for: it bites on its way on (a graceful stop)
+            (pd.Timestamp(row.get("began", row["start"])).timestamp() - grace_s,
              pd.Timestamp(row["end"]).timestamp() + grace_s))
     judged = troubled = 0
     entries: list[dict[str, Any]] = []

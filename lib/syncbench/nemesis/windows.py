@@ -9,7 +9,8 @@ import pandas as pd
 from syncbench.history import OK, History, Operation, operations_of
 from syncbench.nemesis.nemesis import PROCESS
 
-WINDOW_COLUMNS = ("fault_id", "fault", "target", "profile", "phase", "start", "end", "healed")
+WINDOW_COLUMNS = ("fault_id", "fault", "target", "profile", "phase", "start", "end", "healed",
+                  "began")
 
 
 def fault_windows(history: History | Iterable[Operation]) -> pd.DataFrame:
@@ -17,7 +18,8 @@ def fault_windows(history: History | Iterable[Operation]) -> pd.DataFrame:
     e.g. "wan" or "offline"), phase, start and end (UTC datetimes) and healed.
 
     A window starts when its `start` operation completed (the fault was fully on) and ends
-    when its `stop` completed (fully off). A fault never stopped ends at the history's last
+    when its `stop` completed (fully off); `began` is when the start was asked for (a
+    graceful stop takes effect, refusing and closing connections, while it is on its way). A fault never stopped ends at the history's last
     completion, with healed False.
     """
     # each phase's nemesis numbers its faults from 1: a fault is (phase, fault_id)
@@ -40,9 +42,9 @@ def fault_windows(history: History | Iterable[Operation]) -> pd.DataFrame:
         end = (stop.complete_time or stop.invoke_time) if stop is not None else last
         rows.append((fault_id, start.args.get("fault"), start.args.get("target"),
                      start.args.get("label"), start.args.get("phase"),
-                     start.complete_time, end, healed))
+                     start.complete_time, end, healed, start.invoke_time))
     frame = pd.DataFrame(rows, columns=list(WINDOW_COLUMNS))
-    for column in ("start", "end"):
+    for column in ("start", "end", "began"):
         frame[column] = pd.to_datetime(frame[column].astype("float64"), unit="s", utc=True)
     return frame.sort_values("start", kind="stable").reset_index(drop=True)
 

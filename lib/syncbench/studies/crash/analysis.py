@@ -28,7 +28,8 @@ RECOVERY_COLUMNS = ("fault_id", "fault", "choice", "label", "target", "start", "
                     "down_s", "since", "recovered", "recovery_s")
 KILLED = -9
 HELD_S = 0.5  # a request held this long across a partition's end was held by it
-PAUSE_EDGE_S = 0.02  # answers this close to a pause's edges may have left just before it
+PAUSE_EDGE_S = 0.02
+HELD_BEFORE_END_S = 0.1  # a request sent this long before a pause ended waited for it  # answers this close to a pause's edges may have left just before it
 MIN_OFFSET_S = 2.0  # a clock moved less than this is not told from delivery delays
 _CLIENT = re.compile(r"^[crskw]\d+$")
 
@@ -164,20 +165,20 @@ def resumed_after_restart(result: Any) -> int:
 
 
 def held_while_paused(result: Any) -> int:
-    """Requests the paused server held: HTTP requests in flight when a pause began, answered
-    only after it (or never) on their first attempt, in a window no request was answered
-    within (a retry spanning it would be another story)."""
+    """Requests the paused server held: HTTP requests sent before the pause's last
+    HELD_BEFORE_END_S and answered only after it (or never) on their first attempt, in a
+    window where no request sent during it was answered (the server was silent)."""
     http = _of(result.frames["operations"], "c")
     completes = http["complete_time"].fillna(math.inf)
+    first_try = http["attempts"].fillna(1) == 1
     count = 0
     for window in _windows(result, "pause"):
         start, end = window["start"], window["end"]
-        answered = http[(http["outcome"] == "ok") & (completes > start + PAUSE_EDGE_S)
-                        & (completes < end - PAUSE_EDGE_S)]
-        if len(answered):
+        answered = ((http["outcome"] == "ok") & (http["invoke_time"] > start + PAUSE_EDGE_S)
+                    & (completes < end - PAUSE_EDGE_S))
+        if answered.any():
             continue  # the server answered during the window: it was not paused
-        held = ((http["invoke_time"] <= start) & (completes >= end)
-                & (http["attempts"].fillna(1) == 1))
+        held = (http["invoke_time"] < end - HELD_BEFORE_END_S) & (completes >= end) & first_try
         count += int(held.sum())
     return count
 

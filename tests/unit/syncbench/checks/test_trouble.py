@@ -60,3 +60,18 @@ def test_no_attempts_recorded_is_unknown() -> None:
     history = History()
     history.invoke("c0", "subscribe").ok()
     assert errors_only_under_faults(history, WINDOWS, group_of).verdict == "unknown"
+
+
+def test_a_fault_bites_from_when_it_was_asked_for_not_only_once_it_is_on() -> None:
+    # a graceful restart refuses and closes connections while the server shuts down: the
+    # window is on (the process gone) only seconds after the stop was asked for
+    restart = pd.DataFrame([{"fault": "restart", "target": "server", "phase": "lan",
+                             "began": pd.Timestamp(T0 + 20, unit="s", tz="UTC"),
+                             "start": pd.Timestamp(T0 + 25, unit="s", tz="UTC"),
+                             "end": pd.Timestamp(T0 + 26, unit="s", tz="UTC")}])
+    history = History()
+    op(history, "c1", 21.0, "RemoteProtocolError", "ReadError", "ok")
+    assert errors_only_under_faults(history, restart, group_of).passed
+    before = History()
+    op(before, "c1", 17.0, "RemoteProtocolError", "ok")  # before it was asked for, and grace
+    assert not errors_only_under_faults(before, restart, group_of).passed

@@ -22,6 +22,7 @@ def test_a_window_is_from_start_completed_to_stop_completed_in_utc() -> None:
     assert tuple(frame.columns) == WINDOW_COLUMNS
     row = frame.iloc[0]
     assert row["start"] == pd.Timestamp(100.0, unit="s", tz="UTC")
+    assert row["began"] == pd.Timestamp(99.9, unit="s", tz="UTC")  # when it was asked for
     assert row["end"] == pd.Timestamp(102.5, unit="s", tz="UTC")
     assert (row["fault"], row["target"], row["profile"], bool(row["healed"])) == (
         "network", "clients", "wan", True)

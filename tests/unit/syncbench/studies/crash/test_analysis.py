@@ -72,9 +72,13 @@ def test_a_crash_bites_writes_in_flight_that_lost_their_answer_not_ones_answered
 def test_a_pause_bites_only_when_nothing_was_answered_inside_it() -> None:
     played = windows(("pause", "server paused", "server", 1.0, 2.0))
     held = [op("c0", "create", 0.9, 2.1), op("c1", "get", 1.5, 2.2),  # sent during it
-            op("c2", "update", 0.8, 2.5, "ok", 2)]  # a retry spanning it proves nothing
-    assert PATHS["pause"].count(result(held, played)) == 1
-    answered_meanwhile = [*held, op("c2", "get", 1.2, 1.3)]
+            op("c1", "get", 1.95, 2.05),  # sent as it ended: its wait proves nothing
+            op("c2", "update", 0.8, 2.5, "ok", 2)]  # nor does a retry spanning it
+    assert PATHS["pause"].count(result(held, played)) == 2
+    # a reply sent before it began, read a moment in: no sign the server was up
+    late_read = [*held, op("c2", "get", 0.99, 1.05)]
+    assert PATHS["pause"].count(result(late_read, played)) == 2
+    answered_meanwhile = [*held, op("c2", "get", 1.2, 1.3)]  # sent and answered within
     assert PATHS["pause"].count(result(answered_meanwhile, played)) == 0
 
 
