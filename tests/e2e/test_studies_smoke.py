@@ -14,7 +14,9 @@ import pytest
 from tests.e2e.conftest import SmokeRun, run_syncbench
 
 ROOT = Path(__file__).resolve().parents[2]
-STUDIES = ("sync", "resilience", "conflicts", "performance")
+STUDIES = ("sync", "resilience", "conflicts", "crash", "performance")
+# the studies whose faults declare paths they must exercise (syncbench.paths)
+DECLARING = ("sync", "resilience", "conflicts", "crash")
 SYNCBENCH = [sys.executable, "-m", "syncbench.cli"]
 
 # Whole notebook runs: minutes, not the suite's default per-test timeout.
@@ -35,6 +37,9 @@ def test_smoke_run_of_every_study_passes_and_leaves_all_artifacts(smoke_run: Smo
         assert study_summary["versions"]["toxiproxy"], f"{study} did not record Toxiproxy's version"
         assert study_summary["git"]["revision"]
         assert study_summary["data_files"], f"{study} saved no raw data"
+        paths = study_summary["paths"]  # how often each declared path was exercised
+        assert bool(paths) == (study in DECLARING), (study, paths)
+        assert all(entry["count"] >= 1 for entry in paths.values()), (study, paths)
         for name in study_summary["data_files"]:
             assert (tmp_path / name).stat().st_size > 0
         notebook = json.loads((tmp_path / f"{study}.ipynb").read_text())

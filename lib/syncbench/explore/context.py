@@ -141,7 +141,7 @@ class RunContext:
 
 # An observer's read of the server (never through a proxy) waits this long: a crashed,
 # restarting or paused server is then simply not observed, instead of ending the run.
-OBSERVE_TIMEOUT_S = 3.0
+OBSERVE_TIMEOUT_S = 10.0
 
 
 async def observed(read: Awaitable[T]) -> T | None:

@@ -38,7 +38,7 @@ def test_sync_counts_resumes_with_a_replay_retries_resyncs_and_failed_syncs() ->
 
 def test_a_nominal_sync_run_declares_only_what_its_faults_do() -> None:
     names = [p.name for p in sync_paths(SyncParams(workload="nominal"))]
-    assert names == ["resumed_with_replay", "sync_failed_offline"]
+    assert names == ["resumed_with_replay"]
     assert "resync_required" not in [p.name for p in sync_paths(SyncParams(log_retention=0))]
 
 

@@ -71,7 +71,9 @@ async def test_a_server_skipping_live_events_fails_only_the_subscriber_check() -
 
     verdicts = {check.name: check.verdict for check in result.checks}
     assert verdicts.pop("subscribers_saw_every_event") == "fail"
-    assert set(verdicts.values()) == {"pass"}, result.checks_frame().to_string()
+    # nothing else fails (faults_bite may be unknown: a tiny run's faults may meet little)
+    assert "fail" not in set(verdicts.values()), result.checks_frame().to_string()
+    assert {name for name, verdict in verdicts.items() if verdict != "pass"} <= {"faults_bite"}
 
     broken = result.check("subscribers_saw_every_event").counterexample
     assert broken and {entry["subscriber"] for entry in broken} <= {"s0", "s1"}

@@ -71,9 +71,10 @@ def test_a_crash_bites_writes_in_flight_that_lost_their_answer_not_ones_answered
 
 def test_a_pause_bites_only_when_nothing_was_answered_inside_it() -> None:
     played = windows(("pause", "server paused", "server", 1.0, 2.0))
-    held = [op("c0", "create", 0.9, 2.1), op("c1", "get", 1.5, 2.2),  # sent during it
-            op("c1", "get", 1.95, 2.05),  # sent as it ended: its wait proves nothing
-            op("c2", "update", 0.8, 2.5, "ok", 2)]  # nor does a retry spanning it
+    held = [op("c0", "create", 0.9, 2.1), op("c1", "get", 1.2, 2.2),  # sent early on
+            op("c1", "get", 1.5, 2.05),  # sent half way: a slow server could do that
+            op("c2", "update", 0.8, 2.5, "ok", 2),  # nor does a retry spanning it
+            op("c0", "list", 1.0, 2.5)]  # nor a walk over many pages
     assert PATHS["pause"].count(result(held, played)) == 2
     # a reply sent before it began, read a moment in: no sign the server was up
     late_read = [*held, op("c2", "get", 0.99, 1.05)]
