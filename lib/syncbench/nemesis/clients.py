@@ -14,12 +14,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import math
 import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from syncbench.nemesis.kinds import FaultError, FaultKind, register_fault
+from syncbench.nemesis.kinds import FaultError, FaultKind, number_option, register_fault
 
 if TYPE_CHECKING:
     from syncbench.stack import Stack
@@ -39,12 +38,8 @@ class ClientCrashFault(FaultKind):
 
     def options(self, raw: Mapping[str, Any]) -> dict[str, Any]:
         options = super().options(raw)
-        after = options.get("after_s", 0.5)
-        if (isinstance(after, bool) or not isinstance(after, int | float)
-                or not math.isfinite(after) or not 0 <= after <= 60):
-            raise FaultError(f"client_crash fault: after_s must be a number of seconds within "
-                             f"0..60, got {after!r}")
-        return {"after_s": float(after)}
+        return {"after_s": number_option(self.name, options, "after_s", 0.0, 60.0,
+                                         default=0.5, unit=" of seconds")}
 
     def label(self, options: Mapping[str, Any]) -> str:
         return "client crashed"

@@ -17,6 +17,7 @@ the kind only does the work:
 
 from __future__ import annotations
 
+import math
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -60,6 +61,18 @@ class FaultKind(ABC):
         """Take the fault off (already gone is fine)."""
 
 
+def number_option(kind: str, options: Mapping[str, Any], name: str, low: float, high: float,
+                  default: float = 0.0, unit: str = "") -> float:
+    """Option `name` of a `kind` fault as a finite number within low..high (`default` when
+    not given); FaultError naming the option, the range and the value otherwise."""
+    value = options.get(name, default)
+    if (isinstance(value, bool) or not isinstance(value, int | float)
+            or not math.isfinite(value) or not low <= value <= high):
+        raise FaultError(f"{kind} fault: {name} must be a number{unit} within "
+                         f"{low:g}..{high:g}, got {value!r}")
+    return float(value)
+
+
 _KINDS: dict[str, FaultKind] = {}
 
 
@@ -81,4 +94,5 @@ def fault_kinds() -> dict[str, FaultKind]:
     return dict(_KINDS)
 
 
-__all__ = ["FaultError", "FaultKind", "fault_kind", "fault_kinds", "register_fault"]
+__all__ = ["FaultError", "FaultKind", "fault_kind", "fault_kinds", "number_option",
+           "register_fault"]

@@ -26,7 +26,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from syncbench.fake_clock import MAX_OFFSET_S, ServerClock
-from syncbench.nemesis.kinds import FaultError, FaultKind, register_fault
+from syncbench.nemesis.kinds import FaultError, FaultKind, number_option, register_fault
 from tasksync.clock import parse_rfc3339
 
 if TYPE_CHECKING:
@@ -64,13 +64,8 @@ class CrashFault(FaultKind):
     option_names = ("hold_ms",)
 
     def options(self, raw: Mapping[str, Any]) -> dict[str, Any]:
-        options = super().options(raw)
-        hold = options.get("hold_ms", 0)
-        if (isinstance(hold, bool) or not isinstance(hold, int | float)
-                or not math.isfinite(hold) or not 0 <= hold <= 5000):
-            raise FaultError(f"crash fault: hold_ms must be a number within 0..5000, "
-                             f"got {hold!r}")
-        return {"hold_ms": float(hold)} if hold else {}
+        hold = number_option(self.name, super().options(raw), "hold_ms", 0.0, 5000.0)
+        return {"hold_ms": hold} if hold else {}
 
     def label(self, options: Mapping[str, Any]) -> str:
         return "server crashed"
@@ -141,15 +136,6 @@ class PauseFault(FaultKind):
             pass  # already gone: nothing left to continue
 
 
-def _seconds(options: Mapping[str, Any], name: str, bound: float) -> float:
-    value = options.get(name, 0.0)
-    if (isinstance(value, bool) or not isinstance(value, int | float)
-            or not math.isfinite(value) or abs(value) > bound):
-        raise FaultError(f"clock fault: {name} must be a number within ±{bound:g}, "
-                         f"got {value!r}")
-    return float(value)
-
-
 @register_fault
 class ClockFault(FaultKind):
     """`offset_s`: the server's wall clock that many seconds ahead (+) or behind (-);
@@ -161,8 +147,9 @@ class ClockFault(FaultKind):
 
     def options(self, raw: Mapping[str, Any]) -> dict[str, Any]:
         options = super().options(raw)
-        checked = {"offset_s": _seconds(options, "offset_s", MAX_OFFSET_S),
-                   "drift": _seconds(options, "drift", 10.0)}
+        checked = {"offset_s": number_option(self.name, options, "offset_s", -MAX_OFFSET_S,
+                                             MAX_OFFSET_S),
+                   "drift": number_option(self.name, options, "drift", -10.0, 10.0)}
         if not (checked["offset_s"] or checked["drift"]):
             raise FaultError("clock fault: give offset_s (seconds ahead, or behind when "
                              "negative) or drift (seconds gained per second)")

@@ -5,23 +5,13 @@ Needs a server started with --enable-fault-injection (the embedded stack does).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from syncbench.nemesis.kinds import FaultError, FaultKind, register_fault
+from syncbench.nemesis.kinds import FaultError, FaultKind, number_option, register_fault
 
 if TYPE_CHECKING:
     from syncbench.stack import Stack
-
-
-def _number(options: Mapping[str, Any], name: str, low: float, high: float) -> float:
-    value = options.get(name, 0.0)
-    if (isinstance(value, bool) or not isinstance(value, int | float)
-            or not math.isfinite(value) or not low <= value <= high):
-        raise FaultError(f"storage fault: {name} must be a number within {low:g}..{high:g}, "
-                         f"got {value!r}")
-    return float(value)
 
 
 @register_fault
@@ -34,8 +24,8 @@ class StorageFault(FaultKind):
 
     def options(self, raw: Mapping[str, Any]) -> dict[str, Any]:
         options = super().options(raw)
-        checked = {"error_rate": _number(options, "error_rate", 0.0, 1.0),
-                   "delay_ms": _number(options, "delay_ms", 0.0, 600_000.0)}
+        checked = {"error_rate": number_option(self.name, options, "error_rate", 0.0, 1.0),
+                   "delay_ms": number_option(self.name, options, "delay_ms", 0.0, 600_000.0)}
         seed = options.get("seed", 0)
         if isinstance(seed, bool) or not isinstance(seed, int):
             raise FaultError(f"storage fault: seed must be an integer, got {seed!r}")

@@ -20,3 +20,34 @@ def test_an_external_server_cannot_be_signalled() -> None:
         server_pid(SimpleNamespace(server=None), "pause")  # type: ignore[arg-type]
     started = SimpleNamespace(server=SimpleNamespace(pid=4242))
     assert server_pid(started, "pause") == 4242  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(("window", "field"), [
+    ({"fault": "clock", "offset_s": "soon"}, "offset_s"),
+    ({"fault": "clock", "offset_s": 1e9}, "offset_s"),
+    ({"fault": "clock"}, "give offset_s"),
+    ({"fault": "clock", "drift": float("nan")}, "drift"),
+    ({"fault": "crash", "hold_ms": -1}, "hold_ms"),
+    ({"fault": "crash", "after_s": 1}, "unknown option 'after_s'"),
+    ({"fault": "client_crash", "after_s": 61}, "after_s"),
+    ({"fault": "partition", "direction": "sideways"}, "direction"),
+    ({"fault": "storage", "error_rate": 2}, "error_rate"),
+])
+def test_bad_options_are_refused_naming_the_option(window: dict, field: str) -> None:
+    from syncbench.nemesis import ScheduleError, parse_window
+
+    with pytest.raises(ScheduleError, match=field):
+        parse_window({"at": 0, "for": 1, "target": "server", **window})
+
+
+def test_each_kind_says_what_it_did_in_its_label() -> None:
+    assert fault_kind("clock").label({"offset_s": -30.0, "drift": 0.5}) == \
+        "clock -30s drift +0.5s/s"
+    assert fault_kind("partition").label({"direction": "replies"}) == "replies lost"
+    assert fault_kind("partition").label({"direction": "both"}) == "partitioned"
+    assert fault_kind("crash").options({}) == {}
+    assert fault_kind("crash").options({"hold_ms": 150}) == {"hold_ms": 150.0}
+    assert {name: fault_kind(name).target_kind for name in
+            ("crash", "restart", "pause", "clock", "client_crash", "partition")} == {
+        "crash": "server", "restart": "server", "pause": "server", "clock": "server",
+        "client_crash": "client", "partition": "group"}
