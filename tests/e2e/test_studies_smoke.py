@@ -58,6 +58,8 @@ def test_smoke_run_of_every_study_passes_and_leaves_all_artifacts(smoke_run: Smo
     assert sum(int(s.get("failures", 0)) + int(s.get("errors", 0)) for s in suites.iter("testsuite")) == 0
 
 
+# needs no smoke run: its own group, so it runs beside the smoke run, not after it
+@pytest.mark.xdist_group("e2e-seeded-bugs")
 def test_each_seeded_bug_is_caught_by_its_study(tmp_path: Path) -> None:
     result = run_syncbench("params/seeded-bugs.yaml", tmp_path)
     summary = json.loads((tmp_path / "summary.json").read_text())

@@ -60,6 +60,11 @@ class FaultKind(ABC):
     async def stop(self, stack: Stack, target: str, handle: Any) -> None:
         """Take the fault off (already gone is fine)."""
 
+    def evidence(self, handle: Any) -> dict[str, Any]:
+        """What `start` saw that shows the fault is really on (recorded in its start
+        operation, for the paths a study counts); nothing by default."""
+        return {}
+
 
 def number_option(kind: str, options: Mapping[str, Any], name: str, low: float, high: float,
                   default: float = 0.0, unit: str = "") -> float:

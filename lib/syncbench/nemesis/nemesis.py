@@ -111,6 +111,7 @@ class Nemesis:
         except BaseException as exc:
             op.info(exc)  # half on is possible: the stack's teardown takes it off
             raise
+        op.op.args.update(kind.evidence(handle))
         op.ok()
         active = ActiveFault(fault_id, plan, handle, asyncio.get_running_loop().time(),
                              len(self._played), imperative)

@@ -23,6 +23,7 @@ import os
 import signal
 import time
 from collections.abc import Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from syncbench.fake_clock import MAX_OFFSET_S, ServerClock
@@ -127,13 +128,40 @@ class PauseFault(FaultKind):
     async def start(self, stack: Stack, target: str, options: Mapping[str, Any]) -> Any:
         pid = server_pid(stack, self.name)
         os.kill(pid, signal.SIGSTOP)
-        return pid
+        return {"pid": pid, "stopped": await _stopped(pid)}
 
     async def stop(self, stack: Stack, target: str, handle: Any) -> None:
         try:
-            os.kill(int(handle), signal.SIGCONT)
+            os.kill(int(handle["pid"]), signal.SIGCONT)
         except ProcessLookupError:
             pass  # already gone: nothing left to continue
+
+    def evidence(self, handle: Any) -> dict[str, Any]:
+        return {"process_stopped": bool(handle["stopped"])} if isinstance(handle, dict) else {}
+
+
+async def _stopped(pid: int, deadline_s: float = 2.0) -> bool:
+    """Whether the kernel shows process `pid` stopped (state T in /proc) within the deadline:
+    SIGSTOP is asynchronous, and the pause path counts only windows where it took."""
+    deadline = time.monotonic() + deadline_s
+    while time.monotonic() < deadline:
+        state = process_state(pid)
+        if state is None:
+            return False
+        if state in ("T", "t"):
+            return True
+        await asyncio.sleep(0.001)
+    return False
+
+
+def process_state(pid: int) -> str | None:
+    """The kernel's one-letter state of process `pid` (R, S, T, ...), None if it is gone
+    (/proc is in memory: reading it does not block)."""
+    try:
+        # the state follows the command name, which is in parentheses
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return None
 
 
 @register_fault

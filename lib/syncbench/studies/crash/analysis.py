@@ -165,16 +165,20 @@ def resumed_after_restart(result: Any) -> int:
 
 
 def held_while_paused(result: Any) -> int:
-    """Requests the paused server held: single HTTP requests sent in a pause's first quarter
-    and answered only after it (or never) on their first attempt, in a window where no
-    request sent during it was answered (the server was silent). A live server under load
-    may be slow, but not silent for a second while holding a request that long."""
-    http = _of(result.frames["operations"], "c")
+    """Requests the paused server held: in a window whose start saw the kernel show the
+    server stopped, single HTTP requests sent in its first quarter and answered only after
+    it (or never) on their first attempt, none sent during it answered within it (a server
+    just restarted, or starved of CPU, can be slow and silent too: the kernel tells)."""
+    operations = result.frames["operations"]
+    stopped = fault_evidence(operations, "process_stopped")
+    http = _of(operations, "c")
     http = http[http["operation"] != "list"]  # a list walks pages: many requests
     completes = http["complete_time"].fillna(math.inf)
     first_try = http["attempts"].fillna(1) == 1
     count = 0
     for window in _windows(result, "pause"):
+        if not stopped.get(window["fault_id"]):
+            continue  # the kernel never showed the server stopped: a slow server is no pause
         start, end = window["start"], window["end"]
         answered = ((http["outcome"] == "ok") & (http["invoke_time"] > start + PAUSE_EDGE_S)
                     & (completes < end - PAUSE_EDGE_S))
@@ -191,6 +195,16 @@ def fault_began(operations: pd.DataFrame) -> dict[Any, float]:
         return {}
     starts = operations[(operations["client"] == PROCESS) & (operations["operation"] == "start")]
     return dict(zip(starts["arg_fault_id"], starts["invoke_time"].astype(float), strict=True))
+
+
+def fault_evidence(operations: pd.DataFrame, name: str) -> dict[Any, Any]:
+    """What each fault's start recorded as `name` (FaultKind.evidence), by fault id."""
+    column = f"arg_{name}"
+    if column not in operations or "arg_fault_id" not in operations:
+        return {}
+    starts = operations[(operations["client"] == PROCESS) & (operations["operation"] == "start")]
+    return {fault_id: value for fault_id, value in zip(starts["arg_fault_id"], starts[column],
+                                                       strict=True) if value == value}
 
 
 def clock_offsets(operations: pd.DataFrame) -> dict[Any, float]:

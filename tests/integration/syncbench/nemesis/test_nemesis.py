@@ -155,6 +155,8 @@ async def test_a_paused_server_times_requests_out_and_answers_them_after(stack: 
     assert task.version == 1
     (window,) = fault_windows(history).itertuples()
     assert window.fault == "pause" and window.target == "server" and window.healed
+    start = next(op for op in history.operations if op.operation == "start")
+    assert start.args["process_stopped"] is True  # the kernel showed it stopped
 
 
 def refuses_now(url: str) -> bool:

@@ -71,16 +71,20 @@ def test_a_crash_bites_writes_in_flight_that_lost_their_answer_not_ones_answered
 
 def test_a_pause_bites_only_when_nothing_was_answered_inside_it() -> None:
     played = windows(("pause", "server paused", "server", 1.0, 2.0))
+    stopped = op("nemesis", "start", 0.99, 1.0, fault="pause", fault_id=0,
+                 process_stopped=True)
     held = [op("c0", "create", 0.9, 2.1), op("c1", "get", 1.2, 2.2),  # sent early on
             op("c1", "get", 1.5, 2.05),  # sent half way: a slow server could do that
             op("c2", "update", 0.8, 2.5, "ok", 2),  # nor does a retry spanning it
             op("c0", "list", 1.0, 2.5)]  # nor a walk over many pages
-    assert PATHS["pause"].count(result(held, played)) == 2
+    assert PATHS["pause"].count(result([stopped, *held], played)) == 2
     # a reply sent before it began, read a moment in: no sign the server was up
-    late_read = [*held, op("c2", "get", 0.99, 1.05)]
+    late_read = [stopped, *held, op("c2", "get", 0.99, 1.05)]
     assert PATHS["pause"].count(result(late_read, played)) == 2
-    answered_meanwhile = [*held, op("c2", "get", 1.2, 1.3)]  # sent and answered within
+    answered_meanwhile = [stopped, *held, op("c2", "get", 1.2, 1.3)]  # sent, answered within
     assert PATHS["pause"].count(result(answered_meanwhile, played)) == 0
+    # the same clients' view, but the kernel never showed the server stopped: a slow server
+    assert PATHS["pause"].count(result(held, played)) == 0
 
 
 def test_lost_replies_and_partitions_count_requests_they_dropped_retried_or_held() -> None:
