@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import pandas as pd
@@ -13,10 +13,29 @@ from syncbench.history import History, Operation, operations_of
 from syncbench.verdict import CheckResult
 
 ANOMALIES: tuple[str, ...] = ("undocumented_answer", "refused_write_applied")
+FAULT_GRACE_S = 1.0  # as errors_only_under_faults: a fault's effects around its window
+
+
+def _met_a_fault(op: Operation, windows: pd.DataFrame | None,
+                 group_of: Callable[[str], str | None] | None) -> bool:
+    """Whether `op` overlaps (within FAULT_GRACE_S) a fault on the server or its group."""
+    if windows is None or not len(windows):
+        return False
+    group = group_of(op.client) if group_of else None
+    start, end = op.invoke_time, op.complete_time or op.invoke_time
+    for row in windows.to_dict(orient="records"):
+        if row["target"] not in ("server", group):
+            continue
+        began = pd.Timestamp(row.get("began", row["start"])).timestamp() - FAULT_GRACE_S
+        if began <= end and start <= pd.Timestamp(row["end"]).timestamp() + FAULT_GRACE_S:
+            return True
+    return False
 
 
 def gates_answer_as_documented(history: History | pd.DataFrame | Iterable[Operation],
-                               final_states: Any = None) -> CheckResult:
+                               final_states: Any = None, windows: pd.DataFrame | None = None,
+                               group_of: Callable[[str], str | None] | None = None
+                               ) -> CheckResult:
     """Proves that each gate probe got its documented answer and a refused write wrote nothing.
 
     Input: the run's History (its `gate` operations, as explore/gates.py records them:
@@ -34,7 +53,10 @@ def gates_answer_as_documented(history: History | pd.DataFrame | Iterable[Operat
     """
     written = _server_keys(final_states)
     entries: list[dict[str, Any]] = []
-    probes = [op for op in operations_of(history, only=("gate",)) if "as_documented" in op.args]
+    # a probe that met a fault (its connection cut by a restart, say) is not held to the
+    # documented answer: errors_only_under_faults judges what faults did
+    probes = [op for op in operations_of(history, only=("gate",)) if "as_documented" in op.args
+              and not _met_a_fault(op, windows, group_of)]
     for op in probes:
         args = op.args
         if not args.get("as_documented"):

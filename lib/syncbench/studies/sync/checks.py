@@ -220,11 +220,12 @@ def generated_checks(frames: Mapping[str, pd.DataFrame],
                                                     mine["change_log"])
         parts["response_integrity"][profile] = response_integrity(mine["observations"])
         parts["conditional_writes"][profile] = conditional_writes(ops, mine["observations"])
-        parts["gates_answer_as_documented"][profile] = gates_answer_as_documented(
-            ops, mine["final_states"])
         windows = frames["windows"]
+        mine_windows = windows[windows["phase"] == profile] if len(windows) else windows
+        parts["gates_answer_as_documented"][profile] = gates_answer_as_documented(
+            ops, mine["final_states"], mine_windows, _group)
         parts["errors_only_under_faults"][profile] = errors_only_under_faults(
-            ops, windows[windows["phase"] == profile] if len(windows) else windows, _group)
+            ops, mine_windows, _group)
         stable = time_to_stable(mine["observations"], mine["replica_syncs"],
                                 mine["final_states"])
         parts["time_to_stable"][profile] = stable.check

@@ -62,3 +62,22 @@ def test_no_answered_probe_is_unknown() -> None:
     history = History()
     history.invoke("c0", "gate", probe="health", content_key="c0.1", writes=False).fail("cut")
     assert gates_answer_as_documented(history, FINAL).verdict == "unknown"
+
+
+def test_a_probe_that_met_a_fault_is_not_held_to_its_documented_answer() -> None:
+    history = correct()
+    for earlier in history.operations:  # well before the fault
+        earlier.invoke_time -= 100
+        earlier.complete_time = (earlier.complete_time or earlier.invoke_time + 100) - 100
+    probe(history, "ws_bad_message", 0, writes=False, key="c0.5",
+          why="the connection did not answer a ping after it")
+    at = history.operations[-1].invoke_time
+    restart = pd.DataFrame([{"target": "server", "began": pd.Timestamp(at - 0.5, unit="s"),
+                             "start": pd.Timestamp(at, unit="s"),
+                             "end": pd.Timestamp(at + 1, unit="s")}])
+    assert gates_answer_as_documented(history, FINAL).verdict == "fail"
+    spared = gates_answer_as_documented(history, FINAL, restart, lambda client: "client-0")
+    assert spared.verdict == "pass", spared.message
+    elsewhere = restart.assign(target="client-7")  # another group's fault explains nothing
+    assert gates_answer_as_documented(history, FINAL, elsewhere,
+                                      lambda client: "client-0").verdict == "fail"

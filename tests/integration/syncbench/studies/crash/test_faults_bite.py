@@ -28,7 +28,7 @@ async def test_a_fault_that_did_nothing_leaves_its_path_unknown(
     kind = fault_kind(dud)
     monkeypatch.setattr(kind, "start", nothing)
     monkeypatch.setattr(kind, "stop", nothing)
-    params = CrashParams(faults=list(KINDS), fault_windows=6, generated_operations=120,
+    params = CrashParams(faults=list(KINDS), fault_windows=9, generated_operations=150,
                          subscribers=1, cli_replicas=1, replicas=1, shrink_budget_s=0)
     result = await run(params)
     check = result.check("faults_bite")
