@@ -98,7 +98,9 @@ async def test_the_clock_fault_moves_the_real_servers_clock(stack: Stack) -> Non
         first = await offset_of_a_write("drifting")
         await asyncio.sleep(0.5)  # the drift is what is measured: half a second of it
         second = await offset_of_a_write("drifted")
-    assert first >= 1.5 and second - first >= 1.0, (first, second)
+    # a loaded machine makes a request slow, and the stamp is read against its whole way:
+    # the offset shows at least half its size, and the drift adds at least a second
+    assert first >= 1.0 and second - first >= 1.0, (first, second)
 
 
 async def test_the_clock_fault_needs_a_fake_clock_stack() -> None:
@@ -111,7 +113,7 @@ async def test_the_clock_fault_needs_a_fake_clock_stack() -> None:
 async def test_a_partition_drops_both_ways_and_spares_other_groups(stack: Stack) -> None:
     nemesis = Nemesis(stack, History())
     cut = stack.http_client("api", retry=ONCE, timeout=0.5)
-    spared = stack.http_client("other", retry=ONCE, timeout=2.0)
+    spared = stack.http_client("other", retry=ONCE, timeout=10.0)  # slow on a loaded machine
     async with nemesis.fault("partition", "api"):
         with pytest.raises(TaskSyncError, match="(?i)timeout|timed out"):
             await cut.create_task("partition", "never arrives")
