@@ -45,11 +45,6 @@ def planned_ends(operations: list[dict[str, Any]]) -> dict[str, float]:
     return planned
 
 
-def planned_span(operations: list[dict[str, Any]]) -> float:
-    """The longest client's planned pauses: how long the workload runs at least."""
-    return max(planned_ends(operations).values(), default=1.0)
-
-
 def crash_schedule(params: CrashParams, operations: list[dict[str, Any]]) -> FaultSchedule:
     """`params.schedule` when given (a replay; with given `operations`, only that), else
     `params.fault_windows` windows drawn with `random.Random(params.seed + 2)`."""
@@ -130,4 +125,4 @@ def _faults(kind: str, params: CrashParams, rng: random.Random,
     raise ValueError(f"unknown crash study fault {kind!r}")
 
 
-__all__ = ["busy_at", "crash_schedule", "planned_ends", "planned_span"]
+__all__ = ["busy_at", "crash_schedule", "planned_ends"]
