@@ -81,3 +81,20 @@ def test_a_probe_that_met_a_fault_is_not_held_to_its_documented_answer() -> None
     elsewhere = restart.assign(target="client-7")  # another group's fault explains nothing
     assert gates_answer_as_documented(history, FINAL, elsewhere,
                                       lambda client: "client-0").verdict == "fail"
+
+
+def test_a_probe_answered_as_documented_during_a_fault_is_still_judged() -> None:
+    # a run whose faults cover it end to end (the crash study's) still learns its gates held
+    history = History()
+    probe(history, "bad_status", 422, writes=True, key="c0.1", error="validation_error",
+          field="$.status")
+    at = history.operations[-1].invoke_time
+    everywhere = pd.DataFrame([{"target": "server", "began": pd.Timestamp(at - 5, unit="s"),
+                                "start": pd.Timestamp(at - 5, unit="s"),
+                                "end": pd.Timestamp(at + 5, unit="s")}])
+    judged = gates_answer_as_documented(history, FINAL, everywhere, lambda client: "client-0")
+    assert judged.verdict == "pass" and "in 1 answered probes" in judged.observed
+    final = pd.concat([FINAL, pd.DataFrame([{"holder": "server", "task_id": "t9",
+                                             "content": "c0.1 refused"}])])
+    caught = gates_answer_as_documented(history, final, everywhere, lambda client: "client-0")
+    assert [e["anomaly"] for e in caught.counterexample] == ["refused_write_applied"]
