@@ -38,6 +38,10 @@ from tasksync.replica import Replica
 
 TARGETS = ("embedded", "url")
 _GROUP_NAME = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
+# Reads of the server's state (final states, the change and conflict logs) are the study's
+# evidence: on a loaded machine (two studies' servers and kernels on two cores) one has taken
+# over 10 s, and a run lost to that timeout proves nothing, so they wait longer.
+ADMIN_TIMEOUT_S = 30.0
 
 
 class StackError(RuntimeError):
@@ -335,7 +339,7 @@ class Stack:
     # -- server administration (direct, never through Toxiproxy) ------------------------
 
     async def _admin(self, method: str, path: str, **kwargs: Any) -> Any:
-        async with httpx.AsyncClient(base_url=self.server_url, timeout=10) as http:
+        async with httpx.AsyncClient(base_url=self.server_url, timeout=ADMIN_TIMEOUT_S) as http:
             response = await http.request(method, path, **kwargs)
         if response.status_code == 404 and "faults" in path:
             raise StackError("the server has no fault injection; start it with"
