@@ -11,6 +11,7 @@ import click
 from syncbench.params import ParameterError, parse_overrides
 from syncbench.runner.plan import plan_studies
 from syncbench.runner.run import DEFAULT_CELL_TIMEOUT_S, RunOptions, run
+from tasksync.cli_types import FiniteFloat
 
 EXIT_BAD_INPUT = 2
 
@@ -32,7 +33,7 @@ PATH = click.Path(path_type=Path)
               help="Override a parameter in every selected study (value read as YAML).")
 @click.option("--out", "out_dir", type=PATH,
               help="Output directory. Default: outputs/<UTC timestamp>-<git rev>.")
-@click.option("--timeout", type=float, default=DEFAULT_CELL_TIMEOUT_S, show_default=True,
+@click.option("--timeout", type=FiniteFloat(min=0), default=DEFAULT_CELL_TIMEOUT_S, show_default=True,
               help="Seconds a single cell may run (0: no limit).")
 @click.option("--notebooks", "notebooks_dir", type=PATH, default=Path("notebooks"),
               show_default=True, help="Where study notebooks live.")
@@ -104,7 +105,7 @@ def run_command(
 @click.option("--seed", type=int, help="Seed of --sample (printed; drawn when not given).")
 @click.option("--out", "out_dir", type=PATH,
               help="Output directory. Default: outputs/zoo/<UTC timestamp>-<git rev>.")
-@click.option("--timeout", type=float, default=DEFAULT_CELL_TIMEOUT_S, show_default=True,
+@click.option("--timeout", type=FiniteFloat(min=0), default=DEFAULT_CELL_TIMEOUT_S, show_default=True,
               help="Seconds a single notebook cell may run (0: no limit).")
 @click.option("--notebooks", "notebooks_dir", type=PATH, default=Path("notebooks"),
               show_default=True, help="Where study notebooks live.")

@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 import click
 
 from tasksync import bugs
+from tasksync.cli_types import FiniteFloat
 from tasksync.models import PRIORITIES, STATUSES, STRATEGIES, ChangeEvent, SyncTaskFields, Task
 from tasksync.replica import ConflictRecord, LocalTask, Replica, ReplicaError, SyncReport
 
@@ -230,7 +231,7 @@ def sync(ctx: click.Context, strategy: str) -> None:
 
 
 @cli.command()
-@click.option("--seconds", type=click.FloatRange(min=0, min_open=True),
+@click.option("--seconds", type=FiniteFloat(min=0, min_open=True),
               help="Stop after this many seconds (default: until Ctrl-C).")
 @click.option("--events", "max_events", type=click.IntRange(min=1),
               help="Stop after this many events.")

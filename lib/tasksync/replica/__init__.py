@@ -6,10 +6,12 @@
 """
 
 from tasksync.replica.errors import (
+    AmbiguousTaskId,
     ClientIdMismatch,
     InvalidTask,
     NoConflict,
     NoServerConfigured,
+    NotAReplicaFile,
     ReplicaError,
     ServerUnreachable,
     SyncError,
@@ -27,12 +29,14 @@ from tasksync.replica.records import (
 from tasksync.replica.replica import Replica
 
 __all__ = [
+    "AmbiguousTaskId",
     "ClientIdMismatch",
     "ConflictRecord",
     "InvalidTask",
     "LocalTask",
     "NoConflict",
     "NoServerConfigured",
+    "NotAReplicaFile",
     "PendingChange",
     "Replica",
     "ReplicaError",

@@ -2,11 +2,13 @@
 
     ReplicaError
     ├── TaskNotFound          no such task in this replica
+    ├── AmbiguousTaskId       an id prefix more than one task's id starts with
     ├── TaskExists            add with an id the replica already holds
     ├── TaskDeleted           edit of a tombstone
     ├── InvalidTask           a field the server would reject (caught before it is queued)
     ├── NoConflict            resolve on a task without an unresolved conflict
     ├── ClientIdMismatch      the replica file belongs to another client id
+    ├── NotAReplicaFile       the file is another application's (left untouched)
     └── SyncError             a sync could not finish; the outbox keeps what was not acknowledged
         ├── NoServerConfigured
         └── ServerUnreachable no usable answer (also a tasksync.errors.ServerUnreachable, as
@@ -38,6 +40,24 @@ class TaskNotFound(ReplicaError):
         )
         self.task_id = task_id
         self.repository = repository
+
+
+class AmbiguousTaskId(ReplicaError):
+    """A prefix that more than one id starts with: the message lists them (the first few)."""
+
+    def __init__(self, prefix: str, repository: str, matches: list[str],
+                 shown: int = 10) -> None:
+        listed = ", ".join(matches[:shown]) + (", ..." if len(matches) > shown else "")
+        super().__init__(
+            f"{prefix!r} is the start of more than one task id in repository {repository!r}"
+            f" ({listed}); give more of the id"
+        )
+        self.prefix = prefix
+        self.matches = list(matches)
+
+
+class NotAReplicaFile(ReplicaError):
+    """The replica path names a file that is not a tasksync replica; it was only read."""
 
 
 class TaskExists(ReplicaError):

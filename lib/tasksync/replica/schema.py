@@ -10,7 +10,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
-from tasksync.replica.errors import ClientIdMismatch, ReplicaError
+from tasksync.replica.errors import ClientIdMismatch, NotAReplicaFile, ReplicaError
+from tasksync.sqlite_owner import REPLICA, ForeignDatabase, claim, stamp
 
 R = TypeVar("R")
 
@@ -81,17 +82,16 @@ CREATE INDEX IF NOT EXISTS conflicts_by_task ON conflicts (repository, task_id);
 def open_replica_db(path: str | Path) -> sqlite3.Connection:
     """A connection to the replica file at `path`, created with its tables if new."""
     path = Path(path).expanduser()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # isolation_level=None: transactions are exactly the BEGIN/COMMIT the store issues.
-    # check_same_thread=False: sync applies server replies on a worker thread (under the
-    # store's lock) so the event loop never waits on the disk.
-    # timeout: a CLI command and a running `tasksync watch` may share the file.
-    db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=10.0)
-    db.execute("PRAGMA journal_mode=WAL")
-    # NORMAL in WAL mode: a committed change survives a crash of the process, which is
-    # what "the outbox loses nothing" needs; FULL would also cover power loss, per commit.
-    db.execute("PRAGMA synchronous=NORMAL")
-    db.executescript(SCHEMA)
+    try:
+        claim(path, REPLICA, "give --replica (or TASKSYNC_REPLICA) a replica file of its own")
+    except ForeignDatabase as exc:
+        raise NotAReplicaFile(str(exc)) from None
+    try:
+        db = _connect(path)
+    except (OSError, sqlite3.Error) as exc:
+        raise ReplicaError(f"cannot open the replica file {path}: "
+                           f"{getattr(exc, 'strerror', None) or exc}; check that its folder "
+                           "exists or can be made, and is writable") from None
     version = db.execute("PRAGMA user_version").fetchone()[0]
     if version == 0:
         db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
@@ -101,6 +101,26 @@ def open_replica_db(path: str | Path) -> sqlite3.Connection:
             f"replica file {path} has schema version {version}; this tasksync reads"
             f" {SCHEMA_VERSION}"
         )
+    return db
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # isolation_level=None: transactions are exactly the BEGIN/COMMIT the store issues.
+    # check_same_thread=False: sync applies server replies on a worker thread (under the
+    # store's lock) so the event loop never waits on the disk.
+    # timeout: a CLI command and a running `tasksync watch` may share the file.
+    db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=10.0)
+    try:
+        stamp(db, REPLICA)  # a new file's header, before WAL: another tool can tell it's ours
+        db.execute("PRAGMA journal_mode=WAL")
+        # NORMAL in WAL mode: a committed change survives a crash of the process, which is
+        # what "the outbox loses nothing" needs; FULL would also cover power loss, per commit.
+        db.execute("PRAGMA synchronous=NORMAL")
+        db.executescript(SCHEMA)
+    except BaseException:
+        db.close()
+        raise
     return db
 
 

@@ -10,7 +10,7 @@ import sqlite3
 from tasksync.ids import new_id
 from tasksync.models import SyncTaskFields
 from tasksync.replica.checks import check_fields, check_task_id
-from tasksync.replica.errors import TaskDeleted, TaskExists, TaskNotFound
+from tasksync.replica.errors import AmbiguousTaskId, TaskDeleted, TaskExists, TaskNotFound
 from tasksync.replica.outbox import queue_change
 from tasksync.replica.records import LocalTask
 from tasksync.replica.rows import (
@@ -22,6 +22,8 @@ from tasksync.replica.rows import (
     task_row,
 )
 from tasksync.replica.schema import ReplicaFile
+
+AMBIGUOUS_SHOWN = 10  # ids an ambiguous prefix lists
 
 
 class Tasks(ReplicaFile):
@@ -107,12 +109,15 @@ class Tasks(ReplicaFile):
             ids = [
                 row[0]
                 for row in self._db.execute(
-                    "SELECT id FROM tasks WHERE repository = ? AND substr(id, 1, ?) = ? LIMIT 2",
-                    (repository, len(id_or_prefix), id_or_prefix),
+                    "SELECT id FROM tasks WHERE repository = ? AND substr(id, 1, ?) = ?"
+                    " ORDER BY id LIMIT ?",
+                    (repository, len(id_or_prefix), id_or_prefix, AMBIGUOUS_SHOWN + 1),
                 )
             ]
-            if len(ids) != 1:
+            if not ids:
                 raise TaskNotFound(id_or_prefix, repository)
+            if len(ids) > 1:
+                raise AmbiguousTaskId(id_or_prefix, repository, ids, AMBIGUOUS_SHOWN)
             return read_task(self._db, repository, ids[0])
 
     def list(self, repository: str, include_deleted: bool = False) -> list[LocalTask]:

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from tasksync.bugs import server_bugs
+from tasksync.cli_types import FiniteFloat
 from tasksync.server.config import ServerConfig
 from tasksync.server.middleware.circuit_breaker import BreakerConfig
 from tasksync.server.middleware.rate_limit import RateLimitConfig
@@ -23,7 +24,7 @@ from tasksync.server.websocket import WebSocketConfig
               help="Write the bound port here once listening.")
 @click.option("--enable-fault-injection", is_flag=True,
               help="Expose /api/v1/admin/faults (storage errors and delays). Never in production.")
-@click.option("--storage-timeout", default=5.0, show_default=True, type=click.FloatRange(0.001),
+@click.option("--storage-timeout", default=5.0, show_default=True, type=FiniteFloat(0.001),
               help="Seconds before a storage call answers 504.")
 @click.option("--max-body-bytes", default=32 * 1024 * 1024, show_default=True,
               type=click.IntRange(1), help="Larger request bodies get 413.")
@@ -33,15 +34,15 @@ from tasksync.server.websocket import WebSocketConfig
 @click.option("--breaker-threshold", default=10, show_default=True, type=click.IntRange(1),
               help="Failures within the window that open the breaker.")
 @click.option("--breaker-open-seconds", default=5.0, show_default=True,
-              type=click.FloatRange(0.001))
+              type=FiniteFloat(0.001))
 @click.option("--breaker-half-open-calls", default=3, show_default=True, type=click.IntRange(1))
-@click.option("--rate-limit", default=1000.0, show_default=True, type=click.FloatRange(0),
+@click.option("--rate-limit", default=1000.0, show_default=True, type=FiniteFloat(0),
               help="Requests per second per client id; 0 turns rate limiting off.")
-@click.option("--rate-burst", default=2000.0, show_default=True, type=click.FloatRange(1))
+@click.option("--rate-burst", default=2000.0, show_default=True, type=FiniteFloat(1))
 @click.option("--heartbeat-interval", default=10.0, show_default=True,
-              type=click.FloatRange(0.01), help="Seconds between WebSocket pings.")
+              type=FiniteFloat(0.01), help="Seconds between WebSocket pings.")
 @click.option("--heartbeat-timeout", default=30.0, show_default=True,
-              type=click.FloatRange(0.01), help="Close a WebSocket silent for this long.")
+              type=FiniteFloat(0.01), help="Close a WebSocket silent for this long.")
 @click.option("--ws-replay-page", default=1000, show_default=True,
               type=click.IntRange(1, 10_000),
               help="Events read from the log per storage call while replaying to a subscriber.")
@@ -59,7 +60,7 @@ def serve_command(
     seeded_bugs: tuple[str, ...], log_level: str,
 ) -> None:
     """Run the tasksync server."""
-    from tasksync.server.main import serve
+    from tasksync.server.main import ServerStartError, serve
 
     if breaker_threshold > breaker_window:
         raise click.BadParameter("must not exceed --breaker-window", param_hint="--breaker-threshold")
@@ -80,7 +81,10 @@ def serve_command(
                                   replay_page=ws_replay_page),
         seeded_bugs=frozenset(seeded_bugs),
     )
-    serve(config, host=host, port=port, log_level=log_level, port_file=port_file)
+    try:
+        serve(config, host=host, port=port, log_level=log_level, port_file=port_file)
+    except ServerStartError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 if __name__ == "__main__":

@@ -10,8 +10,13 @@ import uvicorn
 
 from tasksync.server.app import create_app
 from tasksync.server.config import ServerConfig
+from tasksync.store.base import StorageError
 
 READY_LINE = "tasksync listening on http://{host}:{port}"
+
+
+class ServerStartError(RuntimeError):
+    """The server could not start; str() names the port, file or path and what to do."""
 
 
 def bind(host: str, port: int) -> socket.socket:
@@ -36,9 +41,18 @@ def serve(
     Binds before starting so that `port=0` works: the bound port is printed as READY_LINE on
     stdout and written to `port_file` when given (the socket already accepts connections).
     """
-    sock = bind(host, port)
+    try:
+        sock = bind(host, port)
+    except OSError as exc:
+        raise ServerStartError(
+            f"cannot listen on {host}:{port}: {exc.strerror or exc}; pick another --port "
+            "(0 picks a free one) or stop what holds this one") from None
     bound_port = sock.getsockname()[1]
-    app = create_app(config)
+    try:
+        app = create_app(config)
+    except StorageError as exc:
+        sock.close()
+        raise ServerStartError(f"--db {config.db_path}: {exc}") from None
     server = uvicorn.Server(uvicorn.Config(
         app, log_level=log_level, access_log=False,
         # Named, not "auto": a missing uvloop/httptools must fail loudly, not silently
@@ -54,7 +68,12 @@ def serve(
         timeout_graceful_shutdown=5,
     ))
     if port_file is not None:
-        port_file.write_text(str(bound_port))
+        try:
+            port_file.write_text(str(bound_port))
+        except OSError as exc:
+            sock.close()
+            raise ServerStartError(f"cannot write --port-file {port_file}: "
+                                   f"{exc.strerror or exc}; give a writable path") from None
     print(READY_LINE.format(host=host, port=bound_port), flush=True)
     try:
         server.run(sockets=[sock])

@@ -128,3 +128,66 @@ def test_an_unexpected_error_is_one_line_too(tasksync, monkeypatch):
     assert result.stderr.strip() == (
         "Error: unexpected OSError: disk on fire (set TASKSYNC_DEBUG=1 for details)"
     )
+
+
+def test_an_ambiguous_prefix_lists_the_ids_it_matches(tasksync):
+    tasksync("add", "one", "--id", "report-1")
+    tasksync("add", "two", "--id", "report-2")
+
+    result = tasksync("done", "report", code=1)
+
+    assert "more than one task id" in result.output
+    assert "report-1, report-2" in result.output and "give more of the id" in result.output
+    assert "no task" not in result.output
+
+
+def test_a_file_of_another_application_is_refused_and_left_untouched(tmp_path, monkeypatch):
+    import sqlite3
+
+    monkeypatch.delenv("TASKSYNC_REPLICA", raising=False)
+    photos = tmp_path / "photos.db"
+    db = sqlite3.connect(photos)
+    db.execute("CREATE TABLE albums (name TEXT)")
+    db.commit()
+    db.close()
+    before = photos.read_bytes()
+
+    result = CliRunner().invoke(cli, ["--replica", str(photos), "add", "lost?"])
+
+    assert result.exit_code == 1
+    assert f"{photos} holds tables a tasksync replica does not make (albums)" in result.output
+    assert photos.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["photos.db"]  # no -wal, no -shm
+
+
+def test_the_servers_database_is_not_a_replica(tmp_path, monkeypatch):
+    from tasksync.store.sqlite import SQLiteStore
+
+    monkeypatch.delenv("TASKSYNC_REPLICA", raising=False)
+    SQLiteStore(tmp_path / "server.db").close()
+    before = (tmp_path / "server.db").read_bytes()
+
+    result = CliRunner().invoke(cli, ["--replica", str(tmp_path / "server.db"), "list"])
+
+    assert result.exit_code == 1
+    assert "belongs to tasksync server, not a tasksync replica" in result.output
+    assert (tmp_path / "server.db").read_bytes() == before
+
+
+@pytest.mark.parametrize("seconds", ["nan", "inf", "-inf"])
+def test_watch_refuses_a_number_that_is_not_finite(tasksync, seconds):
+    result = tasksync("watch", "--seconds", seconds, code=2)
+
+    assert "is not a finite number" in result.output
+
+
+def test_a_replica_file_that_cannot_be_made_is_named(tmp_path, monkeypatch):
+    monkeypatch.delenv("TASKSYNC_REPLICA", raising=False)
+    (tmp_path / "a-file").write_text("not a folder")
+    where = tmp_path / "a-file" / "replica.db"
+
+    result = CliRunner().invoke(cli, ["--replica", str(where), "list"])
+
+    assert result.exit_code == 1
+    assert f"cannot open the replica file {where}" in result.output
+    assert "unexpected" not in result.output

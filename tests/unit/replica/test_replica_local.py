@@ -9,6 +9,7 @@ import pytest
 
 from tasksync.models import SyncTaskFields
 from tasksync.replica import (
+    AmbiguousTaskId,
     ClientIdMismatch,
     InvalidTask,
     Replica,
@@ -222,8 +223,9 @@ def test_find_accepts_a_unique_id_prefix(replica):
 
     assert replica.find("abc").id == "abc123"
     assert replica.find("abd456").id == "abd456"
-    with pytest.raises(TaskNotFound):
-        replica.find("ab")  # ambiguous
+    with pytest.raises(AmbiguousTaskId) as ambiguous:
+        replica.find("ab")
+    assert ambiguous.value.matches == ["abc123", "abd456"]
     with pytest.raises(TaskNotFound):
         replica.find("ABC")  # ids are case-sensitive
 
