@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from syncbench.params import ParameterError, parse_overrides
+from syncbench.runner.interrupts import interrupt_name, terminating_interrupts
 from syncbench.runner.plan import plan_studies
 from syncbench.runner.run import DEFAULT_CELL_TIMEOUT_S, RunOptions, run
 from tasksync.cli_types import FiniteFloat
@@ -80,13 +81,16 @@ def run_command(
             replay=replay,
             coverage=coverage,
         )
-        result = run(options, echo=lambda line: click.echo(line, err=True))
+        with terminating_interrupts():
+            result = run(options, echo=lambda line: click.echo(line, err=True))
     except ParameterError as exc:
         click.echo(f"syncbench: error: {exc}", err=True)
         sys.exit(EXIT_BAD_INPUT)
-    except KeyboardInterrupt:
-        click.echo("syncbench: interrupted", err=True)
+    except KeyboardInterrupt as exc:  # before the first study began
+        click.echo(f"syncbench: interrupted by {interrupt_name(exc)}", err=True)
         sys.exit(130)
+    if result.exit_code == 130:
+        click.echo(f"syncbench: interrupted; what ran is in {result.out_dir}", err=True)
     sys.exit(result.exit_code)
 
 
@@ -160,12 +164,13 @@ def zoo_command(
             shrink=shrink,
             baseline_dir=baseline_dir,
         )
-        result = run_zoo(options, echo=lambda line: click.echo(line, err=True))
+        with terminating_interrupts():
+            result = run_zoo(options, echo=lambda line: click.echo(line, err=True))
     except ParameterError as exc:
         click.echo(f"syncbench zoo: error: {exc}", err=True)
         sys.exit(EXIT_BAD_INPUT)
-    except KeyboardInterrupt:  # before the first study ran (run_zoo handles it after)
-        click.echo("syncbench zoo: interrupted", err=True)
+    except KeyboardInterrupt as exc:  # before the first study ran (run_zoo handles it after)
+        click.echo(f"syncbench zoo: interrupted by {interrupt_name(exc)}", err=True)
         sys.exit(130)
     sys.exit(result.exit_code)
 

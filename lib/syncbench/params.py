@@ -106,6 +106,12 @@ def load_parameter_set(path: str | Path) -> ParameterSet:
         raise ParameterError(f"params file not found: {path}")
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ParameterError(f"{path}: not UTF-8 text (byte {exc.start} is "
+                             f"{exc.object[exc.start:exc.start + 1]!r}); save it as UTF-8"
+                             ) from None
+    except OSError as exc:
+        raise ParameterError(f"{path}: cannot read it ({exc.strerror or exc})") from None
     except yaml.YAMLError as exc:
         raise ParameterError(f"{path}: not valid YAML: {_one_line(exc)}") from None
     if data is None:

@@ -117,7 +117,11 @@ def parse_profile(name: str, raw: object, source: str = "") -> NetworkProfile:
 def load_profiles(path: Path | str = DEFAULT_PROFILES_PATH) -> dict[str, NetworkProfile]:
     """Every profile in a profiles file, checked; the first problem raises ProfileError."""
     path = Path(path)
-    data: Any = yaml.safe_load(path.read_text())
+    try:
+        data: Any = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise ProfileError("*", "file", f"cannot read it as UTF-8 YAML "
+                           f"({' '.join(str(exc).split())})", str(path)) from None
     if not isinstance(data, Mapping) or not isinstance(data.get("profiles"), Mapping):
         raise ProfileError("*", "profiles", "the file must have a top-level `profiles:` mapping "
                            "of name to profile", str(path))

@@ -58,7 +58,7 @@ def execute_notebook(
             cwd=str(notebook.parent),
         )
     except PapermillExecutionError as exc:
-        reason = f"{exc.ename}: {_strip(exc.evalue)} (in cell [{exc.exec_count}])"
+        reason = f"{failure_cause(exc, output_notebook)} (in cell [{exc.exec_count}])"
     except CellTimeoutError:
         reason = f"timeout: a cell ran longer than {timeout:g} s{_cell_hint(output_notebook)}"
     except DeadKernelError:
@@ -71,6 +71,47 @@ def execute_notebook(
     except Exception as exc:  # kernel start-up, I/O, nbformat: any of them means "could not run"
         reason = f"{type(exc).__name__}: {_strip(str(exc)) or 'no message'}"
     return Execution(duration_s=time.monotonic() - started, reason=reason)
+
+
+# "ValueError: bad", "toxiproxy.ToxiproxyError: no", "ExceptionGroup: 2 sub-exceptions"
+_EXCEPTION_LINE = re.compile(r"^(?:\| )?([A-Za-z_][\w.]*): (\S.*)$")
+
+
+def failure_cause(exc: Any, output_notebook: Path | None = None) -> str:
+    """The error a failing cell raised, with a message a reader can act on.
+
+    An exception with no message of its own (a bare TimeoutError, a CellExecutionError, an
+    ExceptionGroup's wrapper) says nothing: then the innermost message in its traceback (a
+    `from` cause, a group's member) is the cause, else the last line the cell wrote to
+    stderr, else the exception's name."""
+    name, message = str(exc.ename), _strip(str(exc.evalue or ""))
+    if message:
+        return f"{name}: {message}"
+    found = [match for line in getattr(exc, "traceback", None) or []
+             for raw in _ANSI.sub("", str(line)).splitlines()
+             if (match := _EXCEPTION_LINE.match(raw.strip()))
+             and not match.group(1).startswith(("File", "Cell", "Traceback", "Input"))]
+    if found:
+        inner = found[-1]
+        return f"{name} from {inner.group(1)}: {_strip(inner.group(2))}"
+    written = _last_stderr_line(output_notebook, getattr(exc, "cell_index", None))
+    if written:
+        return f"{name} (no message); the cell last wrote: {written}"
+    return f"{name} (no message, nothing written to stderr)"
+
+
+def _last_stderr_line(output_notebook: Path | None, cell_index: int | None) -> str:
+    if output_notebook is None or cell_index is None:
+        return ""
+    try:
+        cell = nbformat.read(output_notebook, as_version=4).cells[cell_index]
+    except Exception:  # not written, or not that cell: no more to say
+        return ""
+    lines = [line.strip() for output in cell.get("outputs", [])
+             if output.get("output_type") == "stream" and output.get("name") == "stderr"
+             for line in _ANSI.sub("", str(output.get("text", ""))).splitlines()]
+    lines = [line for line in lines if line]
+    return lines[-1][:300] if lines else ""
 
 
 def _cell_hint(output_notebook: Path) -> str:

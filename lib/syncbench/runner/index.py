@@ -5,7 +5,8 @@ from __future__ import annotations
 import html
 from typing import Any
 
-_COLOURS = {"pass": "#1a7f37", "fail": "#cf222e", "unknown": "#8250df", "error": "#9a6700"}
+_COLOURS = {"pass": "#1a7f37", "fail": "#cf222e", "unknown": "#8250df", "error": "#9a6700",
+            "interrupted": "#57606a"}
 
 
 def index_html(run: dict[str, Any]) -> str:
@@ -53,7 +54,7 @@ th {{ background: #f6f8fa; }}
 <body>
 <h1>syncbench run {_esc(run["run_id"])}:
 <span style="color:{_COLOURS.get(status, "#57606a")}">{_esc(status.upper())}</span></h1>
-<p>git {_esc(run["git"]["revision"])}{" (uncommitted changes)" if run["git"]["dirty"] else ""}
+{_interrupted(run.get("interrupted"))}<p>git {_esc(run["git"]["revision"])}{" (uncommitted changes)" if run["git"]["dirty"] else ""}
 · params {_esc(run["params_file"] or "(notebook defaults)")} · started {_esc(run["started_at"])}</p>
 <table>
 <thead><tr><th>study</th><th>status</th><th>detail</th><th>duration</th>
@@ -106,3 +107,9 @@ def _reach(study: dict[str, Any] | None, left_out: str | None) -> str:
 
 def _esc(value: Any) -> str:
     return html.escape(str(value), quote=True)
+
+
+def _interrupted(why: str | None) -> str:
+    return (f"<p><strong>Interrupted</strong> ({_esc(why)}): the studies marked INTERRUPTED "
+            "did not finish or did not start.</p>\n" if why else "")
+

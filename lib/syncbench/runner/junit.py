@@ -41,7 +41,7 @@ def junit_xml(run: dict[str, Any]) -> str:
                     message=f"observed {check.get('observed')}, expected {check.get('expected')}",
                 )
                 failure.text = _failure_text(check)
-        if study["status"] == "error":
+        if study["status"] in ("error", "interrupted"):
             counts["tests"] += 1
             counts["errors"] += 1
             case = ET.SubElement(
@@ -51,8 +51,11 @@ def junit_xml(run: dict[str, Any]) -> str:
                 classname=f"syncbench.{study['study']}",
                 time=f"{study['duration_s']:.3f}",
             )
-            error = ET.SubElement(case, "error", type="StudyError", message=study["reason"])
-            error.text = f"{study['study']} could not run: {study['reason']}"
+            interrupted = study["status"] == "interrupted"
+            error = ET.SubElement(case, "error", message=study["reason"],
+                                  type="StudyInterrupted" if interrupted else "StudyError")
+            error.text = (f"{study['study']} was interrupted: {study['reason']}" if interrupted
+                          else f"{study['study']} could not run: {study['reason']}")
         for key, value in counts.items():
             suite.set(key, str(value))
             totals[key] += value

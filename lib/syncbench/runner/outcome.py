@@ -1,4 +1,5 @@
-"""What one study's run came to: pass, fail (a check failed) or error (it could not run)."""
+"""What one study's run came to: pass, fail (a check failed), error (it could not run) or
+interrupted (Ctrl-C or SIGTERM stopped it, or stopped the run before it began)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,11 @@ from typing import Any
 from syncbench.verdict import FAIL, PASS, UNKNOWN, overall
 
 ERROR = "error"
-# unknown (a check's preconditions were never reached) is no pass: it exits like a failure
-EXIT_CODES = {PASS: 0, FAIL: 1, UNKNOWN: 1, ERROR: 2}
+INTERRUPTED = "interrupted"
+# unknown (a check's preconditions were never reached) is no pass: it exits like a failure;
+# 130 is what a shell reports for a command Ctrl-C stopped
+EXIT_CODES = {PASS: 0, FAIL: 1, UNKNOWN: 1, ERROR: 2, INTERRUPTED: 130}
+STATUS_ORDER = (PASS, UNKNOWN, FAIL, ERROR, INTERRUPTED)  # best to worst
 
 
 @dataclass
@@ -46,5 +50,6 @@ def status_of(checks: list[dict[str, Any]]) -> str:
 
 
 def exit_code(outcomes: list[StudyOutcome]) -> int:
-    """0 when every check passed, 1 when a check failed, 2 when a study could not run."""
+    """0 when every check passed, 1 when a check failed, 2 when a study could not run, 130
+    when the run was interrupted."""
     return max((EXIT_CODES[outcome.status] for outcome in outcomes), default=0)

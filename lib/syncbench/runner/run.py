@@ -22,12 +22,14 @@ from syncbench.runner.coverage_summary import disabled_section
 from syncbench.runner.execute import KERNEL_NAME, execute_notebook
 from syncbench.runner.html import write_notebook_html
 from syncbench.runner.index import index_html
+from syncbench.runner.interrupts import interrupt_name
 from syncbench.runner.junit import junit_xml
-from syncbench.runner.outcome import ERROR, StudyOutcome, exit_code, status_of
+from syncbench.runner.outcome import ERROR, INTERRUPTED, StudyOutcome, exit_code, status_of
 from syncbench.runner.plan import StudyPlan, plan_replay, plan_studies
+from syncbench.runner.run_dir import claim_run_dir
 from syncbench.runner.summary import (
+    GitInfo,
     git_info,
-    new_run_id,
     run_summary,
     study_summary,
 )
@@ -65,7 +67,10 @@ class RunResult:
 
 def run(options: RunOptions, echo: Callable[[str], None] = print) -> RunResult:
     """Run the selected studies and write all artifacts; ParameterError (before anything
-    runs) for unknown studies, parameters or a bad params file."""
+    runs) for unknown studies, parameters, a bad params file or a bad `out_dir`. An interrupt
+    (KeyboardInterrupt: Ctrl-C, or SIGTERM under `terminating_interrupts`) marks the study
+    it stopped and those not begun INTERRUPTED, and the run's summary, index and JUnit
+    report are written all the same (exit code 130)."""
     if options.replay is not None:
         if len(options.studies) > 1 or options.params_file:
             raise ParameterError("--replay runs the one study its file names with the "
@@ -78,9 +83,12 @@ def run(options: RunOptions, echo: Callable[[str], None] = print) -> RunResult:
             options.notebooks_dir, options.studies, options.params_file, options.overrides
         )
     git = git_info()
-    run_id = new_run_id(git)
-    out_dir = options.out_dir or options.outputs_root / run_id
-    out_dir.mkdir(parents=True, exist_ok=True)
+    with claim_run_dir(options.out_dir, options.outputs_root, git) as (run_id, out_dir):
+        return _run_plans(plans, options, git, run_id, out_dir, echo)
+
+
+def _run_plans(plans: list[StudyPlan], options: RunOptions, git: GitInfo, run_id: str,
+               out_dir: Path, echo: Callable[[str], None]) -> RunResult:
     started_at = _now()
     echo(
         f"syncbench run {run_id}: {len(plans)} stud{'y' if len(plans) == 1 else 'ies'} -> {out_dir}"
@@ -89,17 +97,21 @@ def run(options: RunOptions, echo: Callable[[str], None] = print) -> RunResult:
     measurement = RunCoverage(out_dir) if options.coverage else None
     outcomes: list[StudyOutcome] = []
     summaries: list[dict[str, Any]] = []
+    interrupted: str | None = None
     for number, plan in enumerate(plans, 1):
         prefix = f"[{number}/{len(plans)}] {plan.study}"
-        echo(f"{prefix}: running {plan.notebook}")
-        measuring: contextlib.AbstractContextManager[None] = contextlib.nullcontext()
-        if measurement is not None and plan.timed:
-            measurement.leave_out(plan.study, "its verdicts rest on timings, which the "
-                                  "coverage tracer would distort")
-        elif measurement is not None:
-            measuring = measurement.study(plan.study)
-        with measuring:
-            outcome = run_study(plan, out_dir, options)
+        if interrupted:
+            outcome = interrupted_outcome(plan, f"not started: {interrupted} stopped the run "
+                                                    "first")
+        else:
+            echo(f"{prefix}: running {plan.notebook}")
+            try:
+                outcome = _measured_study(plan, out_dir, options, measurement)
+            except KeyboardInterrupt as exc:
+                interrupted = interrupt_name(exc)
+                outcome = interrupted_outcome(plan, f"interrupted by {interrupted} while it "
+                                                    "ran")
+                _mark_notebook(outcome, out_dir, plan)
         outcomes.append(outcome)
         summary = study_summary(outcome, git, run_id)
         _write_json(out_dir / f"{plan.study}.summary.json", summary)
@@ -107,7 +119,8 @@ def run(options: RunOptions, echo: Callable[[str], None] = print) -> RunResult:
         echo(f"{prefix}: {_describe(outcome)}")
 
     code = exit_code(outcomes)
-    coverage = _finish_coverage(measurement)
+    coverage = (disabled_section("the run was interrupted") if interrupted
+                else _finish_coverage(measurement))
     run_info = run_summary(
         summaries,
         git,
@@ -117,6 +130,7 @@ def run(options: RunOptions, echo: Callable[[str], None] = print) -> RunResult:
         options.overrides,
         code,
         coverage=coverage,
+        interrupted=interrupted,
     )
     _write_json(out_dir / "summary.json", run_info)
     (out_dir / "index.html").write_text(index_html(run_info), encoding="utf-8")
@@ -133,6 +147,34 @@ def run(options: RunOptions, echo: Callable[[str], None] = print) -> RunResult:
         f"({_counts(run_info['counts'])}); open {out_dir / 'index.html'}"
     )
     return RunResult(run_id=run_id, out_dir=out_dir, outcomes=outcomes, exit_code=code)
+
+
+def _measured_study(plan: StudyPlan, out_dir: Path, options: RunOptions,
+                    measurement: RunCoverage | None) -> StudyOutcome:
+    measuring: contextlib.AbstractContextManager[None] = contextlib.nullcontext()
+    if measurement is not None and plan.timed:
+        measurement.leave_out(plan.study, "its verdicts rest on timings, which the "
+                              "coverage tracer would distort")
+    elif measurement is not None:
+        measuring = measurement.study(plan.study)
+    with measuring:
+        return run_study(plan, out_dir, options)
+
+
+def interrupted_outcome(plan: StudyPlan, reason: str) -> StudyOutcome:
+    """The outcome of a study an interrupt stopped, or kept from starting."""
+    return StudyOutcome(study=plan.study, status=INTERRUPTED, parameters=plan.parameters,
+                        seed=plan.seed, duration_s=0.0, reason=reason, started_at=_now())
+
+
+def _mark_notebook(outcome: StudyOutcome, out_dir: Path, plan: StudyPlan) -> None:
+    """Put the interrupted verdict on top of what the notebook got to (best effort: a second
+    interrupt is not held up by it)."""
+    output_notebook = out_dir / f"{plan.study}.ipynb"
+    nb = _executed_or_source(output_notebook, plan.notebook)
+    insert_verdict_cell(nb, outcome)
+    with contextlib.suppress(OSError):
+        nbformat.write(nb, output_notebook)
 
 
 def _finish_coverage(measurement: RunCoverage | None) -> dict[str, Any]:
@@ -217,7 +259,7 @@ def _describe(outcome: StudyOutcome) -> str:
     checks = outcome.checks
     detail = (
         outcome.reason
-        if outcome.status == ERROR
+        if outcome.status in (ERROR, INTERRUPTED)
         else f"{sum(1 for c in checks if c.get('passed'))}/{len(checks)} checks passed"
     )
     return f"{outcome.status.upper()} ({detail}; {outcome.duration_s:.1f} s)"

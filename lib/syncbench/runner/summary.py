@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from syncbench.runner.outcome import ERROR, FAIL, PASS, UNKNOWN, StudyOutcome
+from syncbench.runner.outcome import FAIL, STATUS_ORDER, StudyOutcome
 
 
 @dataclass(frozen=True)
@@ -113,19 +113,20 @@ def run_summary(
     overrides: dict[str, Any],
     exit_code: int,
     coverage: dict[str, Any] | None = None,
+    interrupted: str | None = None,
 ) -> dict[str, Any]:
     """Return the summary over all studies of a run, as written to summary.json; `coverage`
-    is the section coverage_summary.coverage_section made (None: not measured)."""
-    counts = {
-        status: sum(1 for s in studies if s["status"] == status)
-        for status in (PASS, FAIL, UNKNOWN, ERROR)
-    }
-    order = [PASS, UNKNOWN, FAIL, ERROR]
-    worst = max((s["status"] for s in studies), key=order.index, default=PASS)
+    is the section coverage_summary.coverage_section made (None: not measured); `interrupted`
+    says what stopped the run (None: it ran to the end)."""
+    counts = {status: sum(1 for s in studies if s["status"] == status)
+              for status in STATUS_ORDER}
+    worst = max((s["status"] for s in studies), key=STATUS_ORDER.index,
+                default=STATUS_ORDER[0])
     return {
         "run_id": run_id,
         "status": worst,
         "exit_code": exit_code,
+        "interrupted": interrupted,
         "started_at": started_at,
         "params_file": params_file,
         "overrides": overrides,

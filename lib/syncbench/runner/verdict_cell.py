@@ -8,7 +8,7 @@ from typing import Any
 import nbformat
 
 from syncbench.plain import json_ready
-from syncbench.runner.outcome import ERROR, StudyOutcome
+from syncbench.runner.outcome import ERROR, INTERRUPTED, StudyOutcome
 
 VERDICT_TAG = "syncbench-verdict"
 _SHOWN_OPERATIONS = 3
@@ -16,15 +16,17 @@ _SHOWN_MINIMAL = 30  # a minimal case is short; past this the file has the rest
 _OP_COLUMNS = ("step", "client", "op")
 _WINDOW_COLUMNS = ("at", "for", "fault", "target")
 # Plain text symbols: they render in every font, emoji do not (headless browsers, CI logs).
-_BADGES = {"pass": "✓ PASS", "fail": "✗ FAIL", "unknown": "? UNKNOWN", "error": "⚠ ERROR"}
+_BADGES = {"pass": "✓ PASS", "fail": "✗ FAIL", "unknown": "? UNKNOWN", "error": "⚠ ERROR",
+           "interrupted": "■ INTERRUPTED"}
 
 
 def verdict_markdown(outcome: StudyOutcome) -> str:
     """Return the verdict as markdown: overall status, a row per check, counterexamples."""
     lines = [f"# Verdict: {outcome.study} — {_BADGES.get(outcome.status, outcome.status)}", ""]
-    if outcome.status == ERROR:
+    if outcome.status in (ERROR, INTERRUPTED):
         lines += [
-            "The study could not run to the end.",
+            "The study was interrupted before its end." if outcome.status == INTERRUPTED
+            else "The study could not run to the end.",
             "",
             f"**Reason:** {_cell(outcome.reason)}",
             "",
@@ -38,7 +40,7 @@ def verdict_markdown(outcome: StudyOutcome) -> str:
             for c in checks
         ]
         lines.append("")
-    elif outcome.status != ERROR:
+    elif outcome.status not in (ERROR, INTERRUPTED):
         lines += ["No checks were recorded.", ""]
     for check in outcome.failed_checks:
         lines += _failure_details(check)

@@ -27,6 +27,12 @@ TOXIC_ATTRIBUTES: Mapping[str, tuple[str, ...]] = MappingProxyType({
     "limit_data": ("bytes",),
 })
 STREAMS = ("upstream", "downstream")
+# Toxiproxy reads attributes into Go int64s (a larger number is refused when the toxic is
+# added, mid-run), and turns milliseconds into a time.Duration in nanoseconds, which wraps
+# past 2^63 ns: bound them here so a profile fails when it is loaded, not in a run.
+INT64_MAX = 2**63 - 1
+MAX_ATTRIBUTE: Mapping[str, int] = MappingProxyType(
+    {name: INT64_MAX // 1_000_000 for name in ("latency", "jitter", "timeout", "delay")})
 
 
 @dataclass(frozen=True)
@@ -64,6 +70,11 @@ class ToxicSpec:
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 raise InvalidToxicSpec(
                     f"attributes.{key}", f"{value!r} is not a non-negative integer")
+            largest = MAX_ATTRIBUTE.get(key, INT64_MAX)
+            if value > largest:
+                raise InvalidToxicSpec(
+                    f"attributes.{key}", f"{value} is more than Toxiproxy takes ({largest}: "
+                    f"{'milliseconds a Go duration holds' if key in MAX_ATTRIBUTE else 'int64'})")
         # Frozen means frozen: callers' dicts must not change a spec after validation.
         object.__setattr__(self, "attributes", MappingProxyType(dict(self.attributes)))
         object.__setattr__(self, "toxicity", float(toxicity))

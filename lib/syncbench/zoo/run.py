@@ -23,7 +23,8 @@ from syncbench.runner.index import index_html
 from syncbench.runner.outcome import StudyOutcome, exit_code
 from syncbench.runner.plan import StudyPlan, declared_parameters, find_studies, plan_studies
 from syncbench.runner.run import DEFAULT_CELL_TIMEOUT_S, RunOptions, run_study
-from syncbench.runner.summary import GitInfo, git_info, new_run_id, run_summary, study_summary
+from syncbench.runner.run_dir import claim_run_dir
+from syncbench.runner.summary import GitInfo, git_info, run_summary, study_summary
 from syncbench.zoo.artifacts import write_artifacts, zoo_document
 from syncbench.zoo.matrix import (
     CAUGHT,
@@ -132,11 +133,14 @@ def run_zoo(options: ZooOptions, echo: Callable[[str], None] = print) -> ZooResu
     """Run the baseline, then every bug's studies; write zoo.json, zoo.csv and zoo.html
     (after every study, and what finished on Ctrl-C)."""
     plan = plan_zoo(options)
-    selection = plan.selection
     git = git_info()
-    run_id = new_run_id(git)
-    out_dir = options.out_dir or options.outputs_root / "zoo" / run_id
-    out_dir.mkdir(parents=True, exist_ok=True)
+    with claim_run_dir(options.out_dir, options.outputs_root / "zoo", git) as (run_id, out_dir):
+        return _run_rows(options, plan, git, run_id, out_dir, echo)
+
+
+def _run_rows(options: ZooOptions, plan: ZooPlan, git: GitInfo, run_id: str, out_dir: Path,
+              echo: Callable[[str], None]) -> ZooResult:
+    selection = plan.selection
     run_options = RunOptions(timeout=options.timeout, coverage=False, notebooks_dir=options.notebooks_dir,
                              kernel_name=options.kernel_name, progress=options.progress)
     planned = [(row, plan.study) for row, plans in plan.rows.items() for plan in plans]

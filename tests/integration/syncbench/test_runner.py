@@ -16,6 +16,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from syncbench.cli import main
+from syncbench.params import ParameterError
 from syncbench.runner.html import external_scripts
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -73,6 +74,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Run]:
         "raising": ("raising",),
         "sleeping": ("sleeping", "--timeout", "2"),
         "dying": ("dying", "forgetful"),
+        "silent": ("silent", "chained"),
     }
     processes = {}
     for name, args in scenarios.items():
@@ -236,6 +238,26 @@ def test_list_shows_each_study_parameter_with_type_default_and_comment() -> None
     )
 
 
+def test_an_error_with_no_message_still_names_its_cause_everywhere(runs: dict[str, Run]
+                                                                   ) -> None:
+    # a bare TimeoutError says nothing: what the cell wrote to stderr does; a RuntimeError()
+    # raised from another error: the error it came from does
+    out, code, stderr = runs["silent"].out, runs["silent"].code, runs["silent"].stderr
+    assert code == 2, stderr
+    reasons = {study["study"]: study["reason"]
+               for study in json.loads((out / "summary.json").read_text())["studies"]}
+    assert reasons["silent"] == ("TimeoutError (no message); the cell last wrote: "
+                                 "toxiproxy-server is not answering on 127.0.0.1:8474; run "
+                                 "make toxiproxy (in cell [1])")
+    assert reasons["chained"] == ("RuntimeError from ValueError: the real cause: profile lan "
+                                  "has latency 1e29 (in cell [1])")
+    for study, reason in reasons.items():
+        assert reason in stderr  # the terminal
+        assert reason in verdict_cell(out / f"{study}.ipynb")  # the verdict cell
+        assert reason in ET.parse(out / "junit.xml").getroot().find(
+            f"testsuite[@name='{study}']/testcase/error").get("message")
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
@@ -272,3 +294,78 @@ def test_example_study_renders_png_charts(tmp_path: Path) -> None:
     html = (tmp_path / "example.html").read_text()
     assert html.count("data:image/png") >= 3 and "Plotly.newPlot" not in html
     assert external_scripts(html) == []
+
+
+def test_an_out_that_is_a_file_or_under_one_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    a_file = tmp_path / "results.txt"
+    a_file.write_text("keep me")
+    for out, message in ((a_file, f"--out {a_file} is a file, not a folder"),
+                         (a_file / "run", f"--out {a_file / 'run'}: cannot make the folder")):
+        result = cli("passing", "--out", str(out))
+        assert result.exit_code == 2, result.output
+        assert message in result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert a_file.read_text() == "keep me"
+
+
+def test_a_params_file_that_is_not_utf8_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    params = tmp_path / "latin1.yaml"
+    params.write_bytes("studies:\n  passing: {}  # caf\u00e9\n".encode("latin-1"))
+    result = cli("--params", str(params), "--out", str(tmp_path / "out"))
+    assert result.exit_code == 2, result.output
+    assert f"{params}: not UTF-8 text" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
+def test_runs_started_in_the_same_second_get_their_own_ids_and_folders(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from syncbench.runner.run_dir import claim_run_dir
+    from syncbench.runner.summary import GitInfo
+
+    git, now = GitInfo("0123456789abcdef", False), datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+    with claim_run_dir(None, tmp_path, git, now) as first, \
+            claim_run_dir(None, tmp_path, git, now) as second:
+        assert first[0] == "20260102T030405Z-01234567"
+        assert second[0] == "20260102T030405Z-01234567-2"
+        assert first[1] != second[1] and first[1].is_dir() and second[1].is_dir()
+        # one --out, two runs at once: the second is refused before it writes anything
+        with claim_run_dir(tmp_path / "shared", tmp_path, git, now) as held:
+            with pytest.raises(ParameterError, match="another run .* is writing into it"):
+                with claim_run_dir(tmp_path / "shared", tmp_path, git, now):
+                    pass
+            assert held[0] != first[0]
+    with claim_run_dir(tmp_path / "shared", tmp_path, git, now):  # free again once it ended
+        pass
+
+
+@pytest.mark.parametrize("signal_name", ["SIGTERM", "SIGINT"])
+def test_an_interrupted_run_still_writes_summary_index_and_junit(tmp_path: Path,
+                                                                 signal_name: str) -> None:
+    import signal as signals
+
+    from tests.support.wait import wait_until
+
+    process = subprocess.Popen(command("waiting", "passing", "--out", str(tmp_path)), cwd=ROOT,
+                               text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        wait_until(lambda: (tmp_path / "waiting.started").exists(), timeout=60,
+                   message="the waiting study to start")
+        process.send_signal(getattr(signals, signal_name))
+        _, stderr = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    assert process.returncode == 130, stderr
+    run = json.loads((tmp_path / "summary.json").read_text())
+    shown = "SIGTERM" if signal_name == "SIGTERM" else "Ctrl-C (SIGINT)"
+    assert run["interrupted"] == shown and run["status"] == "interrupted"
+    assert [(s["study"], s["status"]) for s in run["studies"]] == [
+        ("waiting", "interrupted"), ("passing", "interrupted")]
+    assert run["studies"][0]["reason"] == f"interrupted by {shown} while it ran"
+    assert run["studies"][1]["reason"].startswith("not started")
+    assert "Interrupted" in (tmp_path / "index.html").read_text()
+    suite = ET.parse(tmp_path / "junit.xml").getroot()
+    assert suite.get("errors") == "2"
+    assert "INTERRUPTED" in verdict_cell(tmp_path / "waiting.ipynb")
+    assert f"interrupted; what ran is in {tmp_path}" in stderr
+    assert not (tmp_path / ".syncbench-run.lock").exists()

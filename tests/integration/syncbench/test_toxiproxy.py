@@ -27,6 +27,7 @@ from syncbench.profiles import (
 )
 from syncbench.toxiproxy import (
     REPO_TOOLS_BIN,
+    InvalidToxicSpec,
     ProxyAlreadyExists,
     ProxyHandle,
     ProxyNotFound,
@@ -503,3 +504,23 @@ def _process_alive(pid: int | None) -> bool:
 
 def _closed_port() -> int:
     return free_port()
+
+
+def test_the_largest_attribute_a_spec_allows_is_one_toxiproxy_takes(
+        control, echo_server, toxiproxy_server) -> None:
+    # what ToxicSpec lets through, Toxiproxy accepts; one past int64 it refuses, which is
+    # why a spec refuses it first (at load time, not mid-run)
+    import requests
+
+    from syncbench.toxiproxy.toxics import INT64_MAX, MAX_ATTRIBUTE
+
+    proxy = control.create_proxy("largest", echo_server.upstream)
+    control.add_toxic(proxy, ToxicSpec("latency", {"latency": MAX_ATTRIBUTE["latency"]},
+                                       name="largest-latency"))
+    control.add_toxic(proxy, ToxicSpec("bandwidth", {"rate": INT64_MAX}, name="largest-rate"))
+    with pytest.raises(InvalidToxicSpec, match="more than Toxiproxy takes"):
+        ToxicSpec("bandwidth", {"rate": INT64_MAX + 1})
+    refused = requests.post(f"{toxiproxy_server.api_url}/proxies/largest/toxics", timeout=10,
+                            json={"type": "bandwidth", "name": "past", "stream": "downstream",
+                                  "toxicity": 1.0, "attributes": {"rate": INT64_MAX + 1}})
+    assert refused.status_code == 400, refused.text
