@@ -1,5 +1,5 @@
-"""The `syncbench` command: `syncbench run [STUDY ...] --params params/smoke.yaml`, and
-`syncbench zoo` (every study against every seeded bug)."""
+"""The `syncbench` command: `syncbench run [STUDY ...] --params params/smoke.yaml`,
+`syncbench zoo` (every study against every seeded bug) and `syncbench compare A B`."""
 
 from __future__ import annotations
 
@@ -173,6 +173,50 @@ def zoo_command(
         click.echo(f"syncbench zoo: interrupted by {interrupt_name(exc)}", err=True)
         sys.exit(130)
     sys.exit(result.exit_code)
+
+
+@main.command("compare")
+@click.argument("base", type=PATH)
+@click.argument("candidate", type=PATH)
+@click.option("--base-repeat", "base_repeats", multiple=True, type=PATH, metavar="RUN",
+              help="Another run of the base's parameters (repeatable): metrics take the "
+                   "median, and the base's min..max is the noise band a change is judged by.")
+@click.option("--candidate-repeat", "candidate_repeats", multiple=True, type=PATH,
+              metavar="RUN", help="Another run of the candidate's parameters (repeatable).")
+@click.option("--out", "out_dir", type=PATH,
+              help="Where compare.html goes. Default: outputs/compare/<base>-vs-<candidate>/.")
+def compare_command(base: Path, candidate: Path, base_repeats: tuple[Path, ...],
+                    candidate_repeats: tuple[Path, ...], out_dir: Path | None) -> None:
+    """Compare two `syncbench run` output directories: checks whose verdict changed, metrics
+    with their change (and noise band, given repeats), parameters that differ, and charts of
+    the candidate against the base in compare.html.
+
+    Exit code: 0 no regression, 1 a check that passed in BASE does not in CANDIDATE (or a
+    study ended worse), 2 bad input.
+    """
+    from syncbench.review.compare import compare_runs, load_run
+    from syncbench.review.compare_page import compare_html, console_lines
+
+    try:
+        comparison = compare_runs([load_run(p) for p in (base, *base_repeats)],
+                                  [load_run(p) for p in (candidate, *candidate_repeats)])
+        out_dir = out_dir or Path("outputs") / "compare" / (
+            f"{comparison.base[0].run_id}-vs-{comparison.candidate[0].run_id}")
+        page = out_dir / "compare.html"
+        try:
+            out_dir.mkdir(parents=True, exist_ok=True)
+            page.write_text(compare_html(comparison), encoding="utf-8")
+        except OSError as exc:
+            raise ParameterError(f"--out {out_dir}: cannot write compare.html there "
+                                 f"({exc.strerror or exc}); give a folder you can write"
+                                 ) from None
+    except ParameterError as exc:
+        click.echo(f"syncbench compare: error: {exc}", err=True)
+        sys.exit(EXIT_BAD_INPUT)
+    for line in console_lines(comparison):
+        click.echo(line)
+    click.echo(f"open {page}")
+    sys.exit(1 if comparison.regressed else 0)
 
 
 def _list_bugs() -> None:
