@@ -219,6 +219,27 @@ def compare_command(base: Path, candidate: Path, base_repeats: tuple[Path, ...],
     sys.exit(1 if comparison.regressed else 0)
 
 
+@main.command("index")
+@click.option("--outputs", "outputs_root", type=PATH, default=Path("outputs"),
+              show_default=True, help="The folder the runs are kept in.")
+def index_command(outputs_root: Path) -> None:
+    """Write OUTPUTS/index.html over every run kept there: runs newest first, each study's
+    headline metrics as trends, and the checks whose verdict flips between runs or seeds."""
+    from syncbench.review.across_runs import write_runs_index
+
+    if not outputs_root.is_dir():
+        click.echo(f"syncbench index: error: {outputs_root} is not a folder; give --outputs "
+                   "the folder `syncbench run` writes runs into", err=True)
+        sys.exit(EXIT_BAD_INPUT)
+    try:
+        page = write_runs_index(outputs_root)
+    except OSError as exc:
+        click.echo(f"syncbench index: error: cannot write {outputs_root / 'index.html'}: "
+                   f"{exc.strerror or exc}", err=True)
+        sys.exit(EXIT_BAD_INPUT)
+    click.echo(f"open {page}")
+
+
 def _list_bugs() -> None:
     from tasksync.bugs import BUGS
 

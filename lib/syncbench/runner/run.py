@@ -17,6 +17,7 @@ from syncbench.minimal import minimal_path
 from syncbench.params import ParameterError
 from syncbench.plain import json_ready
 from syncbench.report import load_results, results_path
+from syncbench.review.across_runs import write_runs_index
 from syncbench.runner.coverage_measure import RunCoverage
 from syncbench.runner.coverage_summary import disabled_section
 from syncbench.runner.execute import KERNEL_NAME, execute_notebook
@@ -146,6 +147,7 @@ def _run_plans(plans: list[StudyPlan], options: RunOptions, git: GitInfo, run_id
         f"syncbench run {run_id}: {run_info['status'].upper()} "
         f"({_counts(run_info['counts'])}); open {out_dir / 'index.html'}"
     )
+    _index_across_runs(out_dir, options.outputs_root, echo)
     return RunResult(run_id=run_id, out_dir=out_dir, outcomes=outcomes, exit_code=code)
 
 
@@ -175,6 +177,19 @@ def _mark_notebook(outcome: StudyOutcome, out_dir: Path, plan: StudyPlan) -> Non
     insert_verdict_cell(nb, outcome)
     with contextlib.suppress(OSError):
         nbformat.write(nb, output_notebook)
+
+
+def _index_across_runs(out_dir: Path, outputs_root: Path, echo: Callable[[str], None]) -> None:
+    """Rewrite outputs/index.html when this run is kept there (best effort: the run's own
+    artifacts are written already)."""
+    if out_dir.resolve().parent != outputs_root.resolve():
+        return
+    try:
+        page = write_runs_index(outputs_root)
+    except Exception as exc:  # a broken earlier run must not fail this one
+        echo(f"runs index not updated: {type(exc).__name__}: {exc}")
+        return
+    echo(f"all runs: {page}")
 
 
 def _finish_coverage(measurement: RunCoverage | None) -> dict[str, Any]:
