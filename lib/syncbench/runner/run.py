@@ -18,6 +18,7 @@ from syncbench.params import ParameterError
 from syncbench.plain import json_ready
 from syncbench.report import load_results, results_path
 from syncbench.review.across_runs import write_runs_index
+from syncbench.review.witness import read_windows, witness_operations, write_witness_page
 from syncbench.runner.coverage_measure import RunCoverage
 from syncbench.runner.coverage_summary import disabled_section
 from syncbench.runner.execute import KERNEL_NAME, execute_notebook
@@ -210,6 +211,7 @@ def run_study(plan: StudyPlan, out_dir: Path, options: RunOptions) -> StudyOutco
     results_path(out_dir, plan.study).unlink(missing_ok=True)
     minimal_path(out_dir, plan.study).unlink(missing_ok=True)
     output_notebook.unlink(missing_ok=True)
+    (out_dir / f"{plan.study}.counterexamples.html").unlink(missing_ok=True)
     execution = execute_notebook(
         plan.notebook,
         output_notebook,
@@ -229,6 +231,7 @@ def run_study(plan: StudyPlan, out_dir: Path, options: RunOptions) -> StudyOutco
     )
     if execution.ok:
         _read_results(outcome, out_dir)
+        _draw_witnesses(outcome, out_dir)
 
     nb = _executed_or_source(output_notebook, plan.notebook)
     insert_verdict_cell(nb, outcome)
@@ -241,6 +244,21 @@ def run_study(plan: StudyPlan, out_dir: Path, options: RunOptions) -> StudyOutco
         (out_dir / f"{plan.study}.html").unlink(missing_ok=True)
     nbformat.write(nb, output_notebook)
     return outcome
+
+
+def _draw_witnesses(outcome: StudyOutcome, out_dir: Path) -> None:
+    """`<study>.counterexamples.html` for the failing checks that name operations, linked
+    from the verdict cell (a page that cannot be drawn leaves the verdict as it is)."""
+    try:
+        windows = read_windows(out_dir, list(outcome.results.get("data_files", {}).values()))
+        page = write_witness_page(out_dir, outcome.study, outcome.checks, windows)
+    except Exception as exc:  # the checks' verdicts stand without their picture
+        outcome.results["witness_page_error"] = f"{type(exc).__name__}: {exc}"
+        return
+    if page is not None:
+        outcome.results["witness_page"] = {
+            "page": page.name,
+            "checks": [c["name"] for c in outcome.failed_checks if witness_operations(c)]}
 
 
 def _read_results(outcome: StudyOutcome, out_dir: Path) -> None:

@@ -99,6 +99,8 @@ def study_summary(outcome: StudyOutcome, git: GitInfo, run_id: str) -> dict[str,
         "paths": outcome.results.get("paths", {}),
         # a failing generated run shrunk (syncbench.minimal): its file replays it
         "minimal": outcome.results.get("minimal"),
+        # the failing checks' witnesses as per-client timelines (review/witness.py)
+        "counterexamples": (outcome.results.get("witness_page") or {}).get("page"),
         "notebook": f"{outcome.study}.ipynb",
         "html": f"{outcome.study}.html",
     }

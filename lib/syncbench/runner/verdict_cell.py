@@ -42,8 +42,9 @@ def verdict_markdown(outcome: StudyOutcome) -> str:
         lines.append("")
     elif outcome.status not in (ERROR, INTERRUPTED):
         lines += ["No checks were recorded.", ""]
+    witness_page = outcome.results.get("witness_page")
     for check in outcome.failed_checks:
-        lines += _failure_details(check)
+        lines += _failure_details(check, witness_page)
     if outcome.results.get("minimal"):
         lines += minimal_markdown(outcome.study, outcome.results["minimal"])
     parameters = ", ".join(f"`{k}={v!r}`" for k, v in outcome.parameters.items())
@@ -59,12 +60,16 @@ def insert_verdict_cell(nb: nbformat.NotebookNode, outcome: StudyOutcome) -> Non
     nb.cells.insert(0, cell)
 
 
-def _failure_details(check: dict[str, Any]) -> list[str]:
+def _failure_details(check: dict[str, Any], witness_page: dict[str, str] | None = None
+                     ) -> list[str]:
     word = "is unknown" if check.get("verdict") == "unknown" else "failed"
     lines = [
         f"**{_cell(check['name'])} {word}**"
         + (f": {_cell(check['message'])}" if check.get("message") else "")
     ]
+    if witness_page and check["name"] in witness_page.get("checks", []):
+        lines += ["", f"[Its witness as a timeline, by client, with the fault windows]"
+                      f"({witness_page['page']}#{check['name']})", ""]
     operations = check.get("counterexample") or []
     if operations:
         lines.append(
