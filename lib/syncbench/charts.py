@@ -166,6 +166,9 @@ def latency_cdf(frame: pd.DataFrame, profile: str = "profile", value: str = "val
                   y_title="fraction of requests", legend_title="profile", yaxis_range=[0, 1.02])
 
 
+HOVER_COLUMNS = ("client", "operation", "attempts", "error")
+
+
 def outcome_timeline(
     operations: pd.DataFrame,
     windows: pd.DataFrame | None = None,
@@ -174,10 +177,17 @@ def outcome_timeline(
     latency: str = "latency_ms",
 ) -> go.Figure:
     """Return each operation as a point (time vs latency) coloured by outcome (ok/fail/info),
-    with the fault windows shaded."""
+    with the fault windows shaded; hovering a point names its client, operation, attempts
+    and error (HOVER_COLUMNS, where the frame has them)."""
     require_columns(operations, (time, outcome, latency), "outcome timeline")
+    shown = [column for column in HOVER_COLUMNS if column in operations.columns]
+    lines = [f"{column} %{{customdata[{i}]}}" for i, column in enumerate(shown)]
+    hover = "<br>".join([*lines, "%{x}", "latency %{y:.1f} ms"])
     points = (go.Scatter(name=str(name), x=group[time], y=group[latency], mode="markers",
-                         marker={"color": OUTCOME_COLOURS.get(str(name)), "size": 5})
+                         marker={"color": OUTCOME_COLOURS.get(str(name)), "size": 5},
+                         customdata=group[shown].astype(object).where(
+                             group[shown].notna(), "-").to_numpy() if shown else None,
+                         hovertemplate=hover + f"<extra>{name}</extra>")
               for name, group in operations.groupby(outcome, sort=False))
     fig = figure(points, title="Operation outcomes over time", x_title="time",
                  y_title="latency (ms)", legend_title="outcome")

@@ -69,6 +69,20 @@ def test_outcome_timeline_has_a_trace_per_outcome_and_a_vrect_per_fault_window()
     assert labels == ["latency_500ms on server", "reset_peer on websocket"]
 
 
+def test_outcome_timeline_hover_names_client_operation_attempts_and_error() -> None:
+    operations = pd.DataFrame({"time": [1.0, 2.0], "outcome": ["ok", "fail"],
+                               "latency_ms": [5.0, 9.0], "client": ["c0", "c1"],
+                               "operation": ["create", "update"], "attempts": [1, 3],
+                               "error": [None, "HTTP 503"]})
+    fig = charts.outcome_timeline(operations)
+    failed = fig.data[1]
+    assert list(failed.customdata[0]) == ["c1", "update", 3, "HTTP 503"]
+    assert list(fig.data[0].customdata[0]) == ["c0", "create", 1, "-"]
+    for name in ("client %{customdata[0]}", "operation %{customdata[1]}",
+                 "attempts %{customdata[2]}", "error %{customdata[3]}"):
+        assert name in failed.hovertemplate
+
+
 def test_no_windows_means_no_shading() -> None:
     operations = pd.DataFrame({"time": [1.0], "outcome": ["ok"], "latency_ms": [5.0]})
     assert vrects(charts.outcome_timeline(operations)) == []
