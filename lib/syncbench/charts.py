@@ -4,8 +4,9 @@ Charts draw; they compute nothing. Percentiles, ECDF points and the like come fr
 caller (a study function or `syncbench.stats`). Time series shade the windows in which a
 fault was active: a windows frame has columns `target`, `profile`, `start`, `end`.
 
-Call `setup_rendering()` once in a notebook so figures are interactive in JupyterLab and a
-PNG everywhere else (nbconvert HTML, code hosts).
+Call `setup_rendering()` once in a notebook: figures are interactive; under `syncbench run`
+(which sets STATIC_CHARTS_ENV) each also carries a PNG, a fallback for places that run no
+JavaScript (code hosts). A kernel in JupyterLab starts no headless browser for it.
 """
 
 from __future__ import annotations
@@ -43,10 +44,16 @@ def find_browser() -> str | None:
     return None
 
 
-def setup_rendering(png: bool = True) -> str:
-    """Set plotly's default renderer and return it: "plotly_mimetype+png" when kaleido can
-    render a PNG, else "plotly_mimetype" (interactive only) after one warning."""
+STATIC_CHARTS_ENV = "SYNCBENCH_STATIC_CHARTS"  # "1": the runner wants PNG fallbacks
+
+
+def setup_rendering(png: bool | None = None) -> str:
+    """Set plotly's default renderer and return it: "plotly_mimetype+png" when a PNG is
+    wanted (`png`; by default only under the runner, STATIC_CHARTS_ENV) and kaleido can render
+    one, else "plotly_mimetype" (interactive only; one warning when a PNG was wanted)."""
     global _warned_no_png
+    if png is None:
+        png = os.environ.get(STATIC_CHARTS_ENV) == "1"
     renderer = "plotly_mimetype"
     reason = ""
     browser = find_browser() if png else None

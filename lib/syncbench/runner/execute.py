@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 import time
@@ -10,6 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import nbformat
+
+from syncbench.charts import STATIC_CHARTS_ENV
 
 KERNEL_NAME = "python3"
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
@@ -47,6 +50,8 @@ def execute_notebook(
 
     started = time.monotonic()
     reason = ""
+    # the kernel inherits this: its charts carry PNG fallbacks for the exported HTML
+    os.environ[STATIC_CHARTS_ENV] = "1"
     try:
         papermill.execute_notebook(
             str(notebook),

@@ -145,6 +145,7 @@ def test_setup_rendering_without_a_browser_warns_and_stays_interactive(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("BROWSER_PATH", "/nonexistent/chromium")
+    monkeypatch.setenv(charts.STATIC_CHARTS_ENV, "1")  # as under the runner
     monkeypatch.setattr(charts, "_warned_no_png", False)
     monkeypatch.setattr(pio.renderers, "default", pio.renderers.default)
     with pytest.warns(RuntimeWarning, match="interactive only"):
@@ -161,3 +162,15 @@ def test_setup_rendering_can_skip_png() -> None:
         assert charts.setup_rendering(png=False) == "plotly_mimetype"
     finally:
         pio.renderers.default = previous
+
+
+def test_outside_the_runner_no_png_is_rendered_and_no_browser_started(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # a JupyterLab kernel: interactive at once, and no 1.2 GB headless Chromium per notebook
+    monkeypatch.delenv(charts.STATIC_CHARTS_ENV, raising=False)
+    monkeypatch.setattr(charts, "find_browser", lambda: pytest.fail("looked for a browser"))
+    monkeypatch.setattr(pio.renderers, "default", pio.renderers.default)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert charts.setup_rendering() == "plotly_mimetype"
