@@ -71,8 +71,10 @@ test: setup
 studies: setup
 	$(BIN)/syncbench run --params $(PARAMS)
 
+# JupyterLab on git-ignored copies of the notebooks (outputs/lab/), kernel `syncbench`;
+# LAB_ARGS go to `jupyter lab` (e.g. LAB_ARGS="--no-browser --port 8888").
 lab: setup
-	$(BIN)/jupyter lab notebooks/
+	$(BIN)/python -m syncbench.lab $(LAB_ARGS)
 
 lint: python
 	$(BIN)/ruff check lib tests
