@@ -99,20 +99,25 @@ def failure_cause(exc: Any, output_notebook: Path | None = None) -> str:
     if found:
         inner = found[-1]
         return f"{name} from {inner.group(1)}: {_strip(inner.group(2))}"
-    written = _last_stderr_line(output_notebook, getattr(exc, "cell_index", None))
+    written = _last_stderr_line(output_notebook)
     if written:
         return f"{name} (no message); the cell last wrote: {written}"
     return f"{name} (no message, nothing written to stderr)"
 
 
-def _last_stderr_line(output_notebook: Path | None, cell_index: int | None) -> str:
-    if output_notebook is None or cell_index is None:
+def _last_stderr_line(output_notebook: Path | None) -> str:
+    """The last line the failing cell (the one with an error output) wrote to stderr."""
+    if output_notebook is None:
         return ""
     try:
-        cell = nbformat.read(output_notebook, as_version=4).cells[cell_index]
-    except Exception:  # not written, or not that cell: no more to say
+        cells = nbformat.read(output_notebook, as_version=4).cells
+    except Exception:  # not written: no more to say
         return ""
-    lines = [line.strip() for output in cell.get("outputs", [])
+    failed = [cell for cell in cells if any(output.get("output_type") == "error"
+                                            for output in cell.get("outputs", []))]
+    if not failed:
+        return ""
+    lines = [line.strip() for output in failed[-1].get("outputs", [])
              if output.get("output_type") == "stream" and output.get("name") == "stderr"
              for line in _ANSI.sub("", str(output.get("text", ""))).splitlines()]
     lines = [line for line in lines if line]

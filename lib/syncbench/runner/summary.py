@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from syncbench.runner.outcome import FAIL, STATUS_ORDER, StudyOutcome
+from syncbench.runner.outcome import FAIL, INTERRUPTED, STATUS_ORDER, StudyOutcome
 
 
 @dataclass(frozen=True)
@@ -122,6 +122,8 @@ def run_summary(
     says what stopped the run (None: it ran to the end)."""
     counts = {status: sum(1 for s in studies if s["status"] == status)
               for status in STATUS_ORDER}
+    if not counts[INTERRUPTED]:  # shown only when a run was interrupted
+        del counts[INTERRUPTED]
     worst = max((s["status"] for s in studies), key=STATUS_ORDER.index,
                 default=STATUS_ORDER[0])
     return {

