@@ -89,7 +89,9 @@ def test_a_study_runs_in_lab_shows_its_verdict_and_an_interactive_chart(
             page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
             verdict = page.locator(".jp-OutputArea-output h3", has_text="example:")
             expect(verdict).to_contain_text("PASS", timeout=300_000)
-            chart = page.locator(".jp-OutputArea-output .js-plotly-plot").first
+            # drawn by plotly.js in the page (Lab's plotly renderer), not an image
+            chart = page.locator(".jp-RenderedPlotly.js-plotly-plot").first
+            chart.scroll_into_view_if_needed(timeout=60_000)
             expect(chart).to_be_visible(timeout=60_000)
             # interactive at once: plotly's own hover layer and mode bar, not an image
             expect(chart.locator(".modebar-container")).to_be_attached()
