@@ -74,6 +74,28 @@ def stamp(db: sqlite3.Connection, owner: Owner) -> None:
         db.execute(f"PRAGMA application_id = {owner.application_id:d}")
 
 
+def connect_owned(path: Path, owner: Owner, schema: str, pragmas: tuple[str, ...] = (),
+                  timeout: float = 5.0) -> sqlite3.Connection:
+    """A connection to `path` (its folder made), stamped as `owner`'s, in WAL mode with
+    synchronous=NORMAL (a committed change survives a crash of the process), `pragmas`
+    run and `schema` created. Autocommit (isolation_level=None: transactions are the
+    BEGIN/COMMIT the caller issues) and usable from another thread (check_same_thread=False:
+    the caller hands it to the thread that does its I/O, under its own lock)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=timeout)
+    try:
+        stamp(db, owner)  # a new file's header, before WAL: another tool can tell whose it is
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")
+        for pragma in pragmas:
+            db.execute(f"PRAGMA {pragma}")
+        db.executescript(schema)
+    except BaseException:
+        db.close()
+        raise
+    return db
+
+
 def _tables(path: Path) -> set[str]:
     # immutable: no lock, no -wal or -shm file made; the file is only read
     uri = f"{path.resolve().as_uri()}?mode=ro&immutable=1"
@@ -89,4 +111,4 @@ def _tables(path: Path) -> set[str]:
                               "untouched") from None
 
 
-__all__ = ["REPLICA", "SERVER", "ForeignDatabase", "Owner", "claim", "stamp"]
+__all__ = ["REPLICA", "SERVER", "ForeignDatabase", "Owner", "claim", "connect_owned", "stamp"]

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from tasksync.replica.errors import ClientIdMismatch, NotAReplicaFile, ReplicaError
-from tasksync.sqlite_owner import REPLICA, ForeignDatabase, claim, stamp
+from tasksync.sqlite_owner import REPLICA, ForeignDatabase, claim, connect_owned
 
 R = TypeVar("R")
 
@@ -87,7 +87,8 @@ def open_replica_db(path: str | Path) -> sqlite3.Connection:
     except ForeignDatabase as exc:
         raise NotAReplicaFile(str(exc)) from None
     try:
-        db = _connect(path)
+        # timeout: a CLI command and a running `tasksync watch` may share the file
+        db = connect_owned(path, REPLICA, SCHEMA, timeout=10.0)
     except (OSError, sqlite3.Error) as exc:
         raise ReplicaError(f"cannot open the replica file {path}: "
                            f"{getattr(exc, 'strerror', None) or exc}; check that its folder "
@@ -101,26 +102,6 @@ def open_replica_db(path: str | Path) -> sqlite3.Connection:
             f"replica file {path} has schema version {version}; this tasksync reads"
             f" {SCHEMA_VERSION}"
         )
-    return db
-
-
-def _connect(path: Path) -> sqlite3.Connection:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # isolation_level=None: transactions are exactly the BEGIN/COMMIT the store issues.
-    # check_same_thread=False: sync applies server replies on a worker thread (under the
-    # store's lock) so the event loop never waits on the disk.
-    # timeout: a CLI command and a running `tasksync watch` may share the file.
-    db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=10.0)
-    try:
-        stamp(db, REPLICA)  # a new file's header, before WAL: another tool can tell it's ours
-        db.execute("PRAGMA journal_mode=WAL")
-        # NORMAL in WAL mode: a committed change survives a crash of the process, which is
-        # what "the outbox loses nothing" needs; FULL would also cover power loss, per commit.
-        db.execute("PRAGMA synchronous=NORMAL")
-        db.executescript(SCHEMA)
-    except BaseException:
-        db.close()
-        raise
     return db
 
 

@@ -17,7 +17,7 @@ from typing import TypeVar
 import msgspec
 
 from tasksync.models import ChangeEvent, Conflict, ItemResult, Task
-from tasksync.sqlite_owner import SERVER, ForeignDatabase, claim, stamp
+from tasksync.sqlite_owner import SERVER, ForeignDatabase, claim, connect_owned
 from tasksync.store.base import AppliedChange, StorageError, StoredReply
 
 SCHEMA = """
@@ -109,24 +109,6 @@ def _task_values(task: Task) -> tuple:
     )
 
 
-def _open(path: Path) -> sqlite3.Connection:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # isolation_level=None: we issue BEGIN/COMMIT ourselves so a transaction spans exactly
-    # what the caller puts in it. check_same_thread=False: the server hands the connection
-    # to its storage thread after opening it here.
-    db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-    try:
-        stamp(db, SERVER)  # a new file's header, before WAL: it says whose it is
-        db.execute("PRAGMA journal_mode=WAL")
-        db.execute("PRAGMA synchronous=NORMAL")
-        db.execute("PRAGMA foreign_keys=OFF")
-        db.executescript(SCHEMA)
-    except BaseException:
-        db.close()
-        raise
-    return db
-
-
 class SQLiteStore:
     """TaskStore on one SQLite file; `log_retention` keeps only that many events per repository."""
 
@@ -138,7 +120,8 @@ class SQLiteStore:
         except ForeignDatabase as exc:
             raise StorageError(str(exc)) from None
         try:
-            self._db = _open(self.path)
+            # the server hands the connection to its storage thread after opening it here
+            self._db = connect_owned(self.path, SERVER, SCHEMA, ("foreign_keys=OFF",))
         except (OSError, sqlite3.Error) as exc:
             raise StorageError(f"cannot open the database {self.path}: "
                                f"{getattr(exc, 'strerror', None) or exc}; check that its "
