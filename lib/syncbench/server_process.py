@@ -67,6 +67,9 @@ class TasksyncProcess:
                 stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                 env={**os.environ, **self.env},
                 preexec_fn=die_with_parent(),
+                # its own process group: Kernel > Interrupt signals the kernel's group, and
+                # the study (not the signal) decides when the server stops
+                start_new_session=True,
             )
         finally:
             log.close()

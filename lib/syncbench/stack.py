@@ -16,6 +16,7 @@ import contextlib
 import itertools
 import re
 import tempfile
+import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,6 +39,18 @@ from tasksync.replica import Replica
 
 TARGETS = ("embedded", "url")
 _GROUP_NAME = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
+_RUNNING: weakref.WeakSet[Stack] = weakref.WeakSet()  # started and not stopped
+
+
+def stop_running_stacks() -> int:
+    """Stop every stack this process started and has not stopped (see Stack.stop_now); how
+    many there were."""
+    stacks = list(_RUNNING)
+    for stack in stacks:
+        stack.stop_now()
+    return len(stacks)
+
+
 # Reads of the server's state (final states, the change and conflict logs) are the study's
 # evidence: on a loaded machine (two studies' servers and kernels on two cores) one has taken
 # over 10 s, and a run lost to that timeout proves nothing, so they wait longer.
@@ -129,6 +142,7 @@ class Stack:
 
     async def start(self) -> None:
         config = self.config
+        _RUNNING.add(self)
         if config.workdir is None:
             self._tmp = tempfile.TemporaryDirectory(prefix="syncbench-")
         self.workdir = Path(self._tmp.name if self._tmp else config.workdir)  # type: ignore[arg-type]
@@ -177,6 +191,27 @@ class Stack:
         if self._tmp is not None:
             self._tmp.cleanup()
             self._tmp = None
+        _RUNNING.discard(self)
+
+    def stop_now(self) -> None:
+        """Stop Toxiproxy and the server at once, without the event loop: for when the loop
+        itself was interrupted (Kernel > Interrupt) and `stop` will never run."""
+        if self._toxiproxy is not None:
+            with contextlib.suppress(Exception):
+                self._toxiproxy.stop()
+            self._toxiproxy = None
+        if self.server is not None:
+            with contextlib.suppress(Exception):
+                self.server.stop()
+        for processes in self.client_commands.values():
+            for running in processes:
+                with contextlib.suppress(ProcessLookupError, AttributeError):
+                    running.process.kill()
+        if self._tmp is not None:
+            with contextlib.suppress(OSError):
+                self._tmp.cleanup()
+            self._tmp = None
+        _RUNNING.discard(self)
 
     async def _check_reachable(self, url: str) -> None:
         try:

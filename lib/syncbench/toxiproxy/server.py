@@ -198,7 +198,10 @@ class ToxiproxyServer:
         env = {**os.environ, "LOG_LEVEL": os.environ.get("LOG_LEVEL", "warn")}
         self._process = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=self._log,
                                          stderr=subprocess.STDOUT, env=env,
-                                         preexec_fn=die_with_parent())
+                                         preexec_fn=die_with_parent(),
+                                         # out of the kernel's process group: an interrupt
+                                         # of the kernel must not kill the proxies under it
+                                         start_new_session=True)
         atexit.register(self.stop)  # a crashed test run must not leave a server behind
         control = ToxiproxyControl(f"http://127.0.0.1:{port}", timeout=self._api_timeout)
         process = self._process
