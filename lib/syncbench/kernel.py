@@ -41,27 +41,27 @@ def quiet_interrupts() -> bool:
 
 
 WAKE_EVERY_S = 0.2
-_waker: asyncio.Task[None] | None = None
+_waking: set[asyncio.AbstractEventLoop] = set()
 
 
 def _wake_for_signals() -> None:
     """ipykernel turns SIGINT into cancelling the running cell from a Python-level signal
     handler, which runs only when the event loop wakes: a cell awaiting a long sleep or a
-    quiet socket is interrupted only when that ends. A task that wakes the loop every
+    quiet socket is interrupted only when that ends. A timer that wakes the loop every
     WAKE_EVERY_S bounds the wait."""
-    global _waker
     try:
         loop = asyncio.get_event_loop()
     except RuntimeError:
         return
-    if not loop.is_running() or (_waker is not None and not _waker.done()):
+    if not loop.is_running() or loop in _waking:
         return
+    _waking.add(loop)
 
-    async def tick() -> None:
-        while True:
-            await asyncio.sleep(WAKE_EVERY_S)
+    def tick() -> None:
+        if not loop.is_closed():
+            loop.call_later(WAKE_EVERY_S, tick)
 
-    _waker = loop.create_task(tick())
+    loop.call_later(WAKE_EVERY_S, tick)
 
 
 __all__ = ["on_interrupt", "quiet_interrupts"]
