@@ -26,6 +26,7 @@ from syncbench.explore.context import RunContext
 from syncbench.explore.http_actor import HttpActor
 from syncbench.explore.listener import Listener
 from syncbench.explore.records import shown_content
+from syncbench.progress import LiveProgress, live_progress
 from tasksync.models import EDITABLE_FIELDS
 
 WRITE_OPERATIONS = frozenset({"create", "update", "delete", "batch", "retry_create",
@@ -79,13 +80,17 @@ class Driver:
         for client in [*lanes, *self.replica_repositories]:
             self.actor(client)
         await asyncio.gather(*(listener.start() for listener in self.listeners))
-        await asyncio.gather(*(self._lane(self.actors[client], ops)
-                               for client, ops in lanes.items()))
+        phase = f"{self.ctx.profile}: workload" if self.ctx.profile else "workload"
+        with live_progress(phase, len(schedule), self.ctx.history) as progress:
+            await asyncio.gather(*(self._lane(self.actors[client], ops, progress)
+                                   for client, ops in lanes.items()))
 
-    async def _lane(self, actor: Actor, ops: list[dict[str, Any]]) -> None:
+    async def _lane(self, actor: Actor, ops: list[dict[str, Any]],
+                    progress: LiveProgress) -> None:
         for op in ops:
             await asyncio.sleep(float(op.get("pause") or 0.0))
             await actor.run(op)
+            progress.advance()
 
     # -- the end ------------------------------------------------------------------------------
 
