@@ -369,3 +369,13 @@ def test_an_interrupted_run_still_writes_summary_index_and_junit(tmp_path: Path,
     assert "INTERRUPTED" in verdict_cell(tmp_path / "waiting.ipynb")
     assert f"interrupted; what ran is in {tmp_path}" in stderr
     assert not (tmp_path / ".syncbench-run.lock").exists()
+
+
+@pytest.mark.slow
+def test_the_explore_notebook_runs_every_building_block_and_passes(tmp_path: Path) -> None:
+    # notebooks/explore.ipynb is documentation users run: it must keep working
+    result = syncbench("explore", "--out", str(tmp_path), notebooks=ROOT / "notebooks")
+    assert result.returncode == 0, result.stderr[-3000:]
+    summary = json.loads((tmp_path / "explore.summary.json").read_text())
+    assert [c["verdict"] for c in summary["checks"]] == ["pass"] * 3
+    assert (tmp_path / "explore.operations.csv").is_file()
