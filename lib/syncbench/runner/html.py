@@ -11,7 +11,7 @@ import nbformat
 PLOTLY_MIMETYPE = "application/vnd.plotly.v1+json"
 
 # nbconvert's lab template loads require.js, MathJax and Mermaid from CDNs; a reviewer's
-# offline copy needs none of them (charts are PNGs or carry plotly.js inline).
+# offline copy needs none of them (charts carry plotly.js inline, once per page).
 _OFFLINE_TEMPLATE = """{%- extends 'index.html.j2' -%}
 {%- block html_head_js_requirejs -%}{%- endblock html_head_js_requirejs -%}
 {%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}
@@ -53,8 +53,9 @@ def external_scripts(html: str) -> list[str]:
 
 
 def _embed_interactive_charts(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    """Copy of `nb` where a Plotly output without a PNG carries HTML with plotly.js inline
-    (once per page), so charts rendered without chromium still show offline."""
+    """Copy of `nb` where every Plotly output shows as an interactive chart: HTML with
+    plotly.js inline (once per page, so it works offline), its PNG (when the kernel made
+    one) kept only as the fallback for readers without JavaScript (<noscript>)."""
     import plotly.io as pio
 
     nb = copy.deepcopy(nb)
@@ -62,13 +63,18 @@ def _embed_interactive_charts(nb: nbformat.NotebookNode) -> nbformat.NotebookNod
     for cell in nb.cells:
         for output in cell.get("outputs", []):
             data = output.get("data", {})
-            if PLOTLY_MIMETYPE not in data or "image/png" in data or "text/html" in data:
+            if PLOTLY_MIMETYPE not in data:
                 continue
-            data["text/html"] = pio.to_html(
+            chart = pio.to_html(
                 dict(data[PLOTLY_MIMETYPE]),
                 full_html=False,
                 include_plotlyjs=not plotlyjs_included,
                 include_mathjax=False,
             )
+            png = data.get("image/png")
+            if png:
+                chart += (f'<noscript><img alt="chart (static)" '
+                          f'src="data:image/png;base64,{str(png).strip()}"></noscript>')
+            data["text/html"] = chart  # nbconvert shows HTML before a PNG
             plotlyjs_included = True
     return nb

@@ -280,7 +280,8 @@ def test_bad_input_is_one_line_and_exit_2(args: tuple[str, ...], message: str) -
 
 @pytest.mark.slow
 @pytest.mark.skipif(shutil.which("chromium") is None, reason="PNG charts need chromium")
-def test_example_study_renders_png_charts(tmp_path: Path) -> None:
+def test_example_study_html_has_interactive_charts_offline_with_png_fallbacks(
+        tmp_path: Path) -> None:
     result = syncbench("example", "--out", str(tmp_path), notebooks=ROOT / "notebooks")
     assert result.returncode == 0, result.stderr
     nb = nbformat.read(tmp_path / "example.ipynb", as_version=4)
@@ -292,7 +293,9 @@ def test_example_study_renders_png_charts(tmp_path: Path) -> None:
     ]
     assert len(charts) == 3 and all("image/png" in o["data"] for o in charts)
     html = (tmp_path / "example.html").read_text()
-    assert html.count("data:image/png") >= 3 and "Plotly.newPlot" not in html
+    assert html.count("Plotly.newPlot") == 3  # interactive, each chart
+    assert html.count("plotly.js v") == 1  # plotly.js inline once for the page
+    assert html.count("<noscript><img") == 3  # the PNG only without JavaScript
     assert external_scripts(html) == []
 
 
