@@ -1,5 +1,7 @@
-"""One smoke run of every study for the whole e2e session: its artifacts are checked, one
-of its studies is replayed, and the zoo's sample takes its no-bug baseline from it."""
+"""One smoke run of every study for the whole e2e session: its artifacts are checked, and
+the zoo's sample takes its no-bug baseline from it. (Replaying a study from its summary is
+tests/integration/syncbench/test_runner_replay.py's business, on notebooks that take
+seconds, and each study's own replay test's.)"""
 
 from __future__ import annotations
 
