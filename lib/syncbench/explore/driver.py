@@ -50,6 +50,7 @@ class Driver:
         # name -> proxy group: WebSocketClient subscribers live for the whole run
         self.listeners = [Listener(ctx, name, group)
                           for name, group in (listeners or {}).items()]
+        self._prepared = False
 
     def actor(self, client: str) -> Actor:
         """The actor playing `client`'s ops (made on first use): c* HTTP, r* replica,
@@ -71,15 +72,25 @@ class Driver:
                                  "r (replica), s (subscriber) or k (CLI replica)")
         return self.actors[client]
 
+    async def prepare(self, schedule: Sequence[dict[str, Any]]) -> None:
+        """Make every actor `schedule` needs and subscribe the listeners: before a fault
+        schedule starts, so a fault at its very start (a crash, a pause) meets a running
+        workload rather than a subscriber still connecting."""
+        if self._prepared:
+            return
+        # every replica exists from the start, so that the final rounds reach all of them
+        for client in [*dict.fromkeys(op["client"] for op in schedule),
+                       *self.replica_repositories]:
+            self.actor(client)
+        await asyncio.gather(*(listener.start() for listener in self.listeners))
+        self._prepared = True
+
     async def run(self, schedule: Sequence[dict[str, Any]]) -> None:
         """Play `schedule`: each client's ops in order, after its pause; clients at once."""
         lanes: dict[str, list[dict[str, Any]]] = {}
         for op in schedule:
             lanes.setdefault(op["client"], []).append(op)
-        # every replica exists from the start, so that the final rounds reach all of them
-        for client in [*lanes, *self.replica_repositories]:
-            self.actor(client)
-        await asyncio.gather(*(listener.start() for listener in self.listeners))
+        await self.prepare(schedule)
         phase = f"{self.ctx.profile}: workload" if self.ctx.profile else "workload"
         with live_progress(phase, len(schedule), self.ctx.history) as progress:
             await asyncio.gather(*(self._lane(self.actors[client], ops, progress)

@@ -118,6 +118,7 @@ class ConflictRun:
         self.nemeses: list[Nemesis] = []
         self.reported: list[dict[str, Any]] = []  # every conflict a sync response carried
         self._held: list[_Held] = []
+        self._unsynced: set[int] = set()  # replicas (by id) whose last sync did not finish
 
     @property
     def played(self) -> list[dict[str, Any]]:
@@ -144,12 +145,14 @@ class ConflictRun:
                    **args: Any) -> tuple[SyncReport | None, int]:
         """Sync `replica`, recorded; the report (None when the sync failed) and the op id."""
         report: SyncReport | None = None
+        self._unsynced.add(id(replica))  # until this sync is seen to finish
         async with self.history.record(label, "sync", repository=unit.repository,
                                        task_id=unit.task_id, strategy=strategy,
                                        pending=replica.pending_count(), **args) as op:
             report = await replica.sync(strategy)
             op.note(seq=report.cursor)
             self.reported += [plain_record(c) for c in report.conflicts]
+            self._unsynced.discard(id(replica))
         return report, op.op_id
 
     # -- faults ----------------------------------------------------------------------------
@@ -200,16 +203,21 @@ class ConflictRun:
     # -- the end ---------------------------------------------------------------------------
 
     async def quiesce(self, deadline_s: float = QUIESCE_S) -> list[str]:
-        """Push every replica's outbox until it is empty or the deadline passes; the names of
-        replicas still holding changes."""
+        """Sync every replica whose outbox holds changes, or whose last sync did not finish
+        (it may have pulled nothing: on a loaded machine a contest's closing sync can time
+        out), until each is done or the deadline passes; the names of replicas not done."""
         loop = asyncio.get_running_loop()
         until = loop.time() + deadline_s
-        waiting = [held for held in self._held if held.replica.pending_count()]
+
+        def undone(held: Any) -> bool:
+            return bool(held.replica.pending_count()) or id(held.replica) in self._unsynced
+
+        waiting = [held for held in self._held if undone(held)]
         while waiting and loop.time() < until:
             for held in waiting:
                 await self.sync(held.replica, held.strategy, held.unit, held.holder,
                                 quiesce=True)
-            waiting = [held for held in waiting if held.replica.pending_count()]
+            waiting = [held for held in waiting if undone(held)]
         return [held.replica.client_id for held in waiting]
 
     async def final_reads(self, units: Sequence[Unit]) -> FinalState:

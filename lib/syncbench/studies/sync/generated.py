@@ -59,6 +59,7 @@ async def run_generated_profile(params: SyncParams, operations: list[dict[str, A
                         listeners={f"w{index}": group_of(f"s{index}")
                                    for index in range(params.subscribers)})
         mine = schedule.for_phase(run.name)
+        await driver.prepare(operations)  # subscribed before the first fault
         async with nemesis.playing(mine) as faults:
             await driver.run(operations)
             # the whole schedule plays, however quick the workload: a replay plays it again
