@@ -102,6 +102,14 @@ class Comparison:
     def regressed(self) -> bool:
         return bool(self.regressions or self.status_regressions)
 
+    @property
+    def regression_count(self) -> int:
+        """Checks that regressed, and studies that ended worse with no check to show it (an
+        error, an interrupt): each regression counted once."""
+        return len(self.regressions) + sum(
+            not any(c.kind == REGRESSION for c in study.checks)
+            for study in self.status_regressions)
+
 
 def load_run(path: Path) -> RunRecord:
     """The run in output directory `path`; ParameterError saying what to give otherwise."""

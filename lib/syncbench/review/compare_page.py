@@ -42,7 +42,7 @@ def console_lines(comparison: Comparison) -> list[str]:
                          + f" ({_relative(metric)}{_band_note(metric)})")
         if noisy:
             lines.append(f"  ({noisy} metric(s) moved within the base's noise band)")
-    regressions = len(comparison.regressions) + len(comparison.status_regressions)
+    regressions = comparison.regression_count
     lines.append(f"{regressions} regression(s)" if regressions else "no regression")
     return lines
 
@@ -58,8 +58,7 @@ def compare_html(comparison: Comparison) -> str:
         first_chart = first_chart and not chart
         sections.append(_section(study, chart))
     verdict = (f"<p style='color:{_COLOURS[REGRESSION]}'><strong>"
-               f"{len(comparison.regressions) + len(comparison.status_regressions)} "
-               "regression(s)</strong></p>" if comparison.regressed
+               f"{comparison.regression_count} regression(s)</strong></p>" if comparison.regressed
                else "<p style='color:#1a7f37'><strong>no regression</strong></p>")
     runs = "".join(f"<li>{_esc(side)}: " + ", ".join(
         f"<a href='{_esc((r.path / 'index.html').resolve().as_uri())}'>{_esc(r.run_id)}</a>"

@@ -382,3 +382,27 @@ def test_the_explore_notebook_runs_every_building_block_and_passes(tmp_path: Pat
     summary = json.loads((tmp_path / "explore.summary.json").read_text())
     assert [c["verdict"] for c in summary["checks"]] == ["pass"] * 3
     assert (tmp_path / "explore.operations.csv").is_file()
+
+
+def test_two_runs_are_indexed_across_runs_and_compared(tmp_path: Path) -> None:
+    # as a user runs it from a project folder: runs kept under ./outputs, then compared
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(command("passing", *args), cwd=tmp_path, capture_output=True,
+                              text=True, timeout=120)
+
+    first, second = run("-p", "threshold=2"), run("-p", "threshold=0.4")
+    assert first.returncode == 0, first.stderr
+    assert second.returncode == 1, second.stderr  # value 0.5 is not below 0.4
+    runs = sorted(p.parent for p in (tmp_path / "outputs").glob("*/summary.json"))
+    assert len(runs) == 2 and "all runs: outputs/index.html" in second.stderr
+    index = (tmp_path / "outputs" / "index.html").read_text()
+    assert "syncbench runs (2)" in index and "value below threshold" in index  # it flipped
+    compared = subprocess.run(
+        [sys.executable, "-m", "syncbench.cli", "compare", str(runs[0]), str(runs[1]),
+         "--out", str(tmp_path / "cmp")], cwd=tmp_path, capture_output=True, text=True,
+        timeout=120)
+    assert compared.returncode == 1, compared.stdout + compared.stderr
+    assert "REGRESSION: value below threshold pass -> fail" in compared.stdout
+    assert "parameter threshold: 2.0 -> 0.4" in compared.stdout
+    assert "1 regression(s)" in compared.stdout  # the check, and its study's status, once
+    assert (tmp_path / "cmp" / "compare.html").is_file()
