@@ -8,6 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from tasksync.cli import cli
+from tests.support.files import foreign_database
 
 
 @pytest.fixture
@@ -142,15 +143,9 @@ def test_an_ambiguous_prefix_lists_the_ids_it_matches(tasksync):
 
 
 def test_a_file_of_another_application_is_refused_and_left_untouched(tmp_path, monkeypatch):
-    import sqlite3
-
     monkeypatch.delenv("TASKSYNC_REPLICA", raising=False)
     photos = tmp_path / "photos.db"
-    db = sqlite3.connect(photos)
-    db.execute("CREATE TABLE albums (name TEXT)")
-    db.commit()
-    db.close()
-    before = photos.read_bytes()
+    before = foreign_database(photos, "albums")
 
     result = CliRunner().invoke(cli, ["--replica", str(photos), "add", "lost?"])
 

@@ -4,13 +4,13 @@ touches nothing (run in-process: every case stops before the server would listen
 from __future__ import annotations
 
 import socket
-import sqlite3
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from tasksync.server.cli import serve_command
+from tests.support.files import foreign_database
 
 
 def serve(*args: str) -> tuple[int, str]:
@@ -55,11 +55,7 @@ def test_a_database_that_cannot_be_made_is_named(tmp_path: Path) -> None:
 
 def test_another_applications_database_is_refused_untouched(tmp_path: Path) -> None:
     other = tmp_path / "app.db"
-    db = sqlite3.connect(other)
-    db.execute("CREATE TABLE invoices (n INTEGER)")
-    db.commit()
-    db.close()
-    before = other.read_bytes()
+    before = foreign_database(other, "invoices")
 
     code, output = serve("--port", "0", "--db", str(other))
 
