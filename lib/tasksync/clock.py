@@ -7,6 +7,7 @@ replica's possibly skewed client clock) and `parse_rfc3339`.
 
 from __future__ import annotations
 
+import threading
 import time
 from datetime import UTC, datetime
 
@@ -39,3 +40,16 @@ def parse_rfc3339(value: str) -> datetime | None:
     except ValueError:
         return None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+_NEVER_SET = threading.Event()
+
+
+def hold(seconds: float) -> None:
+    """Block this thread for `seconds` (a slow disk on the storage thread). Waits on an
+    event, not time.sleep: a server run under a preloaded clock shim (libfaketime with
+    DONT_FAKE_MONOTONIC, as syncbench's clock fault runs it) fails time.sleep's absolute
+    clock_nanosleep with EINVAL, and the write would fail instead of being slow."""
+    if seconds > 0:
+        _NEVER_SET.wait(seconds)
+

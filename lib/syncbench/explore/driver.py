@@ -50,7 +50,7 @@ class Driver:
         # name -> proxy group: WebSocketClient subscribers live for the whole run
         self.listeners = [Listener(ctx, name, group)
                           for name, group in (listeners or {}).items()]
-        self._prepared = False
+        self._subscribed = False
 
     def actor(self, client: str) -> Actor:
         """The actor playing `client`'s ops (made on first use): c* HTTP, r* replica,
@@ -76,14 +76,13 @@ class Driver:
         """Make every actor `schedule` needs and subscribe the listeners: before a fault
         schedule starts, so a fault at its very start (a crash, a pause) meets a running
         workload rather than a subscriber still connecting."""
-        if self._prepared:
-            return
         # every replica exists from the start, so that the final rounds reach all of them
         for client in [*dict.fromkeys(op["client"] for op in schedule),
                        *self.replica_repositories]:
             self.actor(client)
-        await asyncio.gather(*(listener.start() for listener in self.listeners))
-        self._prepared = True
+        if not self._subscribed:  # once: a second schedule plays on the same listeners
+            await asyncio.gather(*(listener.start() for listener in self.listeners))
+            self._subscribed = True
 
     async def run(self, schedule: Sequence[dict[str, Any]]) -> None:
         """Play `schedule`: each client's ops in order, after its pause; clients at once."""

@@ -99,29 +99,46 @@ def failure_cause(exc: Any, output_notebook: Path | None = None) -> str:
     if found:
         inner = found[-1]
         return f"{name} from {inner.group(1)}: {_strip(inner.group(2))}"
-    written = _last_stderr_line(output_notebook)
-    if written:
-        return f"{name} (no message); the cell last wrote: {written}"
+    written = _failing_cell_stderr(output_notebook)
+    raised = _python_exception_line(written)
+    if raised:  # the cell printed a Python traceback itself (an exception group, say)
+        return f"{name}: {raised}"
+    last = [line.strip() for line in written.splitlines() if line.strip()]
+    if last:
+        return f"{name} (no message); the cell last wrote: {last[-1][:300]}"
     return f"{name} (no message, nothing written to stderr)"
 
 
-def _last_stderr_line(output_notebook: Path | None) -> str:
-    """The last line the failing cell (the one with an error output) wrote to stderr."""
+def _failing_cell_stderr(output_notebook: Path | None) -> str:
+    """What the failing cell (an error output, or Papermill's `failed` mark) wrote to
+    stderr, ANSI colours removed."""
     if output_notebook is None:
         return ""
     try:
         cells = nbformat.read(output_notebook, as_version=4).cells
     except Exception:  # not written: no more to say
         return ""
-    failed = [cell for cell in cells if any(output.get("output_type") == "error"
-                                            for output in cell.get("outputs", []))]
+    failed = [cell for cell in cells
+              if cell.get("metadata", {}).get("papermill", {}).get("status") == "failed"
+              or any(output.get("output_type") == "error" for output in cell.get("outputs", []))]
     if not failed:
         return ""
-    lines = [line.strip() for output in failed[-1].get("outputs", [])
-             if output.get("output_type") == "stream" and output.get("name") == "stderr"
-             for line in _ANSI.sub("", str(output.get("text", ""))).splitlines()]
-    lines = [line for line in lines if line]
-    return lines[-1][:300] if lines else ""
+    return "".join(_ANSI.sub("", str(output.get("text", "")))
+                   for output in failed[-1].get("outputs", [])
+                   if output.get("output_type") == "stream" and output.get("name") == "stderr")
+
+
+def _python_exception_line(text: str) -> str:
+    """The exception a Python-format traceback in `text` ends with: the first unindented
+    line after its last frame ("Name: message"), the outermost one of a chain."""
+    lines = text.splitlines()
+    starts = [i for i, line in enumerate(lines) if line.startswith("Traceback (most recent")]
+    if not starts:
+        return ""
+    for line in lines[starts[-1] + 1:]:
+        if line and not line[0].isspace():
+            return line.strip()[:300] if _EXCEPTION_LINE.match(line.strip()) else ""
+    return ""
 
 
 def _cell_hint(output_notebook: Path) -> str:

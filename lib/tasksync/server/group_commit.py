@@ -22,12 +22,12 @@ from __future__ import annotations
 import asyncio
 import collections
 import threading
-import time
 from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
+from tasksync.clock import hold
 from tasksync.store.base import StorageError, TaskStore
 
 T = TypeVar("T")
@@ -149,7 +149,7 @@ class GroupCommitter:
         self._loop.call_soon_threadsafe(self._deliver, batch, list(outcomes), list(failed),
                                         list(events))
         self._answered_early = True
-        time.sleep(ACK_EARLY_COMMIT_S)
+        hold(ACK_EARLY_COMMIT_S)
 
     def _run(self, batch: list[_Queued[Any]], isolated: bool
              ) -> tuple[list[Any], list[bool], list[Any]]:

@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 
 import msgspec
 
-from tasksync.clock import now_rfc3339
+from tasksync.clock import hold, now_rfc3339
 from tasksync.ids import new_id
 from tasksync.models import (
     ChangeEvent,
@@ -91,7 +91,7 @@ class StorageFaults:
     def apply(self) -> None:
         """Run on the storage thread before each storage call: delay, then maybe fail."""
         if self.delay_s > 0:
-            time.sleep(self.delay_s)  # on the storage thread: a slow disk, not a slow loop
+            hold(self.delay_s)  # on the storage thread: a slow disk, not a slow loop
         if self.error_rate > 0 and self.rng.random() < self.error_rate:
             raise StorageError("injected storage fault")
 

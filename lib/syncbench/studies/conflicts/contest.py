@@ -22,7 +22,9 @@ from syncbench.studies.conflicts.records import Side, plain_record, task_fields
 from syncbench.studies.conflicts.workload import Cell
 from tasksync.clock import parse_rfc3339
 from tasksync.models import SyncItem, SyncTaskFields
-from tasksync.replica import Replica
+from tasksync.replica import Replica, TaskNotFound
+
+SETUP_S = 60.0  # how long the cell's setup syncs until both sides hold the base
 
 
 @dataclass
@@ -94,11 +96,31 @@ async def setup(run: ConflictRun, cell: Cell, a: Replica, b: Replica) -> SyncTas
     op = run.local("A", "add", cell, content=f"base {cell.token}")
     a.add(f"base {cell.token}", task_id=cell.task_id)
     op.ok()
-    await run.sync(a, cell.strategy, cell, "A")
-    await run.sync(b, cell.strategy, cell, "B")
+    # the base must be shared before the contest starts: a sync a loaded machine timed out
+    # is synced again (recorded like any other), for at most SETUP_S
+    deadline = time.monotonic() + SETUP_S
+    while True:
+        await run.sync(a, cell.strategy, cell, "A")
+        if not a.pending_count() or time.monotonic() > deadline:
+            break
+    while True:
+        await run.sync(b, cell.strategy, cell, "B")
+        if _holds(b, cell.task_id) or time.monotonic() > deadline:
+            break
+    if not _holds(b, cell.task_id):
+        raise RuntimeError(f"{cell.repository}: B never received the base task "
+                           f"{cell.task_id} in {SETUP_S:g} s of syncs; is the server up?")
     base = task_fields(b.get(cell.task_id))
     assert base is not None
     return base
+
+
+def _holds(replica: Replica, task_id: str) -> bool:
+    try:
+        replica.get(task_id)
+    except TaskNotFound:
+        return False
+    return True
 
 
 async def push(run: ConflictRun, cell: Cell, b: Replica, sides: list[SideTracker],

@@ -154,3 +154,18 @@ async def test_a_client_crash_kills_a_real_sync_and_the_next_one_pushes_once(
     assert [t["content"] for t in tasks] == ["queued before the crash"]
     with Replica(path, repository="crashing") as replica:
         assert replica.pending_count() == 0
+
+
+async def test_a_slow_disk_is_slow_not_broken_under_the_fake_clock(stack: Stack) -> None:
+    # libfaketime with DONT_FAKE_MONOTONIC fails time.sleep (clock_nanosleep) with EINVAL: a
+    # storage delay on the fake-clock server made every write fail, and a crash's hold_ms
+    # with it (CI showed the restarted server's log full of OSError [Errno 22])
+    client = stack.http_client("api", retry=ONCE, timeout=15.0)
+    await stack.set_storage_faults(delay_ms=50.0)
+    try:
+        started = time.monotonic()
+        task = await client.create_task("slow-disk", "written, slowly")
+        took = time.monotonic() - started
+    finally:
+        await stack.clear_storage_faults()
+    assert task.content == "written, slowly" and took >= 0.05

@@ -23,6 +23,7 @@ async def nothing(*args: Any) -> None:
     return None
 
 
+@pytest.mark.timeout(360)  # one crash study of 150 operations: ~70 s idle, 2-3x that loaded
 async def test_faults_that_did_nothing_leave_their_paths_unknown(
         monkeypatch: pytest.MonkeyPatch) -> None:
     # one run, three duds (each kind's path is judged on its own) beside one live kind
