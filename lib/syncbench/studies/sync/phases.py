@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from syncbench.checks import convergence
+from syncbench.explore.listener import SUBSCRIBE_TIMEOUT_S
 from syncbench.history import OK, History, attempt_applied_nothing
 from syncbench.nemesis import FaultSchedule, Nemesis
 from syncbench.stack import Stack, StackConfig
@@ -82,7 +83,8 @@ async def run_profile(params: SyncParams, workload: Workload, schedule: FaultSch
                 on_event=_delivery_recorder(run, sub.subscriber))
             for sub in workload.subscribers
         }
-        await asyncio.gather(*(feed.connect(timeout=15.0) for feed in feeds.values()))
+        await asyncio.gather(*(feed.connect(timeout=SUBSCRIBE_TIMEOUT_S)
+                               for feed in feeds.values()))
 
         nemesis = Nemesis(stack, run.history, phase=run.name)
         mine = schedule.for_phase(run.name)
