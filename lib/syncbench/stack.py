@@ -375,7 +375,14 @@ class Stack:
 
     async def _admin(self, method: str, path: str, **kwargs: Any) -> Any:
         async with httpx.AsyncClient(base_url=self.server_url, timeout=ADMIN_TIMEOUT_S) as http:
-            response = await http.request(method, path, **kwargs)
+            try:
+                response = await http.request(method, path, **kwargs)
+            except httpx.TimeoutException as exc:
+                # the evidence of a stalled server is in its log: bring it along
+                log = self.server.log_tail(40) if self.server is not None else ""
+                raise StackError(f"the server did not answer {method} {path} within "
+                                 f"{ADMIN_TIMEOUT_S:g} s ({type(exc).__name__}); its log "
+                                 f"ends:\n{log or '(empty)'}") from exc
         if response.status_code == 404 and "faults" in path:
             raise StackError("the server has no fault injection; start it with"
                              " --enable-fault-injection (the embedded target does)")

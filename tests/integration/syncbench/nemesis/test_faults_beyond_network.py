@@ -169,3 +169,15 @@ async def test_a_slow_disk_is_slow_not_broken_under_the_fake_clock(stack: Stack)
     finally:
         await stack.clear_storage_faults()
     assert task.content == "written, slowly" and took >= 0.05
+
+
+async def test_a_server_that_does_not_answer_an_admin_read_is_named_with_its_log(
+        stack: Stack, monkeypatch: pytest.MonkeyPatch) -> None:
+    import syncbench.stack as stack_module
+    from syncbench.stack import StackError
+
+    monkeypatch.setattr(stack_module, "ADMIN_TIMEOUT_S", 0.5)
+    async with Nemesis(stack, History()).fault("pause", "server"):
+        with pytest.raises(StackError, match=r"did not answer GET .* within 0.5 s .* its log "
+                                             r"ends:\n.*tasksync listening"):
+            await stack.server_tasks("paused")
