@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import pytest
+
 from syncbench.nemesis import parse_schedule
 from syncbench.studies.conflicts import SCENARIOS, ConflictParams, run
 from tasksync.models import STRATEGIES
+
+# whole conflicts studies: about 60-95 s each on a loaded machine, past the default 120 s
+# when the machine is busier still (CI4)
+pytestmark = pytest.mark.timeout(300)
 
 
 async def test_every_scenario_under_every_strategy_passes_its_checks(tmp_path) -> None:
