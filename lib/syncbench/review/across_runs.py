@@ -16,6 +16,8 @@ from typing import Any
 
 import plotly.graph_objects as go
 
+from syncbench.review.compare import numeric_metrics
+
 PAGE = "index.html"
 TREND_METRICS = 6  # per study: the first metrics it reports, in its own order
 _SKIPPED = ("zoo", "compare", "lab", "bench")  # folders under outputs/ that hold no runs
@@ -71,12 +73,9 @@ def trends(runs: list[KeptRun]) -> dict[str, dict[str, list[tuple[str, float, st
     series: dict[str, dict[str, list[tuple[str, float, str]]]] = {}
     for run in runs:
         for study in run.summary["studies"]:
-            for name, metric in (study.get("metrics") or {}).items():
-                value = metric.get("value") if isinstance(metric, dict) else None
-                if isinstance(value, bool) or not isinstance(value, int | float):
-                    continue
+            for name, value, unit in numeric_metrics(study):
                 series.setdefault(study["study"], {}).setdefault(name, []).append(
-                    (run.run_id, float(value), str(metric.get("unit", ""))))
+                    (run.run_id, value, unit))
     return {study: dict([(name, points) for name, points in metrics.items()
                          if len(points) > 1][:TREND_METRICS])
             for study, metrics in series.items()}

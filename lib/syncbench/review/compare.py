@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import math
 import statistics
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -199,18 +200,25 @@ def _metric_changes(study: str, base: list[dict[str, Any] | None],
     return changes
 
 
+def numeric_metrics(summary: dict[str, Any] | None) -> Iterator[tuple[str, float, str]]:
+    """(name, value, unit) of each metric of a study summary whose value is a number (a
+    text or missing value has no change or trend to show)."""
+    for name, metric in ((summary or {}).get("metrics") or {}).items():
+        value = metric.get("value") if isinstance(metric, dict) else metric
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            continue
+        yield name, float(value), str(metric.get("unit", "")) if isinstance(metric, dict) else ""
+
+
 def _values(summaries: list[dict[str, Any] | None]) -> tuple[dict[str, list[float]],
                                                             dict[str, str]]:
     values: dict[str, list[float]] = {}
     units: dict[str, str] = {}
     for summary in summaries:
-        for name, metric in ((summary or {}).get("metrics") or {}).items():
-            value = metric.get("value") if isinstance(metric, dict) else metric
-            if isinstance(value, bool) or not isinstance(value, int | float) \
-                    or not math.isfinite(value):
-                continue  # a text or missing value has no change to show
-            values.setdefault(name, []).append(float(value))
-            units[name] = str(metric.get("unit", "")) if isinstance(metric, dict) else ""
+        for name, value, unit in numeric_metrics(summary):
+            if math.isfinite(value):  # NaN or infinity: no change to show
+                values.setdefault(name, []).append(value)
+                units[name] = unit
     return values, units
 
 
@@ -235,4 +243,5 @@ def _json(path: Path) -> dict[str, Any]:
 
 
 __all__ = ["ADDED", "CHANGED", "FIXED", "REGRESSION", "REMOVED", "CheckChange", "Comparison",
-           "MetricChange", "RunRecord", "StudyComparison", "compare_runs", "load_run"]
+           "MetricChange", "RunRecord", "StudyComparison", "compare_runs", "load_run",
+           "numeric_metrics"]
