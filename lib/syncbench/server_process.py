@@ -105,11 +105,13 @@ class TasksyncProcess:
             return ""
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
 
-    def kill(self) -> None:
-        """SIGKILL: no shutdown code runs, as in a crash."""
-        if self.process is not None and self.process.poll() is None:
-            self.process.kill()
-            self.process.wait(timeout=10)
+    def kill(self) -> bool:
+        """SIGKILL: no shutdown code runs, as in a crash. Whether it was this kill that ended
+        the process (False when it had already exited)."""
+        if self.process is None or self.process.poll() is not None:
+            return False
+        self.process.kill()
+        return self.process.wait(timeout=10) == -signal.SIGKILL
 
     def stop(self, timeout: float = 15.0) -> int:
         """SIGTERM, then wait (SIGKILL after `timeout`); returns the exit code."""

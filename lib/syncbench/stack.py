@@ -343,9 +343,10 @@ class Stack:
                              "started); an external server cannot be signalled")
         return self.server
 
-    async def crash_server(self) -> None:
-        """SIGKILL the server: no shutdown code runs, requests in flight get no answer."""
-        await asyncio.to_thread(self._embedded("a server crash").kill)
+    async def crash_server(self) -> bool:
+        """SIGKILL the server: no shutdown code runs, requests in flight get no answer.
+        Whether the kill ended it (False when it was not running)."""
+        return await asyncio.to_thread(self._embedded("a server crash").kill)
 
     async def stop_server(self) -> int:
         """SIGTERM the server and wait for it to exit (a graceful shutdown: WebSocket

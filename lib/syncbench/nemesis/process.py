@@ -78,11 +78,13 @@ class CrashFault(FaultKind):
             await stack.set_storage_faults(delay_ms=hold)  # gone with the process
             await asyncio.sleep(hold / 1000)
             await _writes_in_flight(stack, deadline_s=HOLD_DEADLINE_S)
-        await stack.crash_server()
-        return None
+        return {"killed": await stack.crash_server()}
 
     async def stop(self, stack: Stack, target: str, handle: Any) -> None:
         await stack.start_server_again()
+
+    def evidence(self, handle: Any) -> dict[str, Any]:
+        return {"server_killed": bool(handle["killed"])} if isinstance(handle, dict) else {}
 
 
 async def _writes_in_flight(stack: Stack, deadline_s: float) -> bool:
@@ -109,10 +111,16 @@ class RestartFault(FaultKind):
 
     async def start(self, stack: Stack, target: str, options: Mapping[str, Any]) -> Any:
         server_pid(stack, self.name)
-        return await stack.stop_server()
+        was_running = stack.server is not None and stack.server.running
+        await stack.stop_server()
+        return {"stopped": was_running}
 
     async def stop(self, stack: Stack, target: str, handle: Any) -> None:
         await stack.start_server_again()
+
+    def evidence(self, handle: Any) -> dict[str, Any]:
+        # it was running, and stop_server waits until it has exited
+        return {"server_stopped": bool(handle["stopped"])} if isinstance(handle, dict) else {}
 
 
 @register_fault
@@ -195,18 +203,24 @@ class ClockFault(FaultKind):
         clock = _clock_of(stack)
         offset, drift = float(options.get("offset_s", 0.0)), float(options.get("drift", 0.0))
         clock.set_offset(offset)
-        await server_clock_at(stack, offset)
-        if not drift:
-            return None
-        return asyncio.create_task(_drift(clock, offset, drift))
+        shown = await server_clock_at(stack, offset)
+        drifting = asyncio.create_task(_drift(clock, offset, drift)) if drift else None
+        return {"shown_s": shown, "drifting": drifting}
 
     async def stop(self, stack: Stack, target: str, handle: Any) -> None:
-        if handle is not None:
-            handle.cancel()
+        drifting = handle.get("drifting") if isinstance(handle, dict) else None
+        if drifting is not None:
+            drifting.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await handle
+                await drifting
         _clock_of(stack).set_offset(0.0)
         await server_clock_at(stack, 0.0)
+
+
+    def evidence(self, handle: Any) -> dict[str, Any]:
+        # the offset the server's own /health showed once the fault was on
+        return ({"server_clock_off_s": round(float(handle["shown_s"]), 4)}
+                if isinstance(handle, dict) else {})
 
 
 def _clock_of(stack: Stack) -> ServerClock:

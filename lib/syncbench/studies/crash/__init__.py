@@ -27,7 +27,7 @@ from syncbench.studies.crash.analysis import (
     windows_of,
 )
 from syncbench.studies.crash.params import CRASH_FAULTS, CrashParams
-from syncbench.studies.crash.schedule import crash_schedule
+from syncbench.studies.crash.schedule import crash_schedule, plan_crash
 from syncbench.studies.sync import run_generated, shrunk
 from syncbench.studies.sync.analysis import SyncResult
 from syncbench.study import Study, enable_seeded_bug, register
@@ -37,10 +37,10 @@ async def run(params: CrashParams) -> SyncResult:
     """The generated workload under the crash schedule; the generated checks, recovery
     times and the paths the faults reached."""
     with enable_seeded_bug(params):
-        result = await run_generated(params, crash_schedule)
+        result = await run_generated(params, plan_crash)
         add_recovery(result)
         if params.shrink_budget_s > 0:
-            result.minimal = await shrunk(params, result, crash_schedule)
+            result.minimal = await shrunk(params, result, plan_crash)
         return result
 
 

@@ -28,8 +28,8 @@ RECOVERY_COLUMNS = ("fault_id", "fault", "choice", "label", "target", "start", "
                     "down_s", "since", "recovered", "recovery_s")
 KILLED = -9
 HELD_S = 0.5  # a request held this long across a partition's end was held by it
-PAUSE_EDGE_S = 0.02
-HELD_FROM_SHARE = 0.25  # a request sent in a pause's first quarter and answered after it  # answers this close to a pause's edges may have left just before it
+PAUSE_EDGE_S = 0.02  # answers this close to a pause's edges may have left just outside it
+PAUSE_HELD_S = 0.1  # a request sent this long before a pause's end was held by it
 MIN_OFFSET_S = 2.0  # a clock moved less than this is not told from delivery delays
 _CLIENT = re.compile(r"^[crskw]\d+$")
 
@@ -141,8 +141,11 @@ def writes_in_flight_at_crash(result: Any) -> int:
     ops = _of(operations, "cr")
     writes = ops[~ops["operation"].isin(READS)]
     began = fault_began(operations)
+    killed = fault_evidence(operations, "server_killed")
     count = 0
     for window in _windows(result, "crash"):
+        if not killed.get(window["fault_id"]):
+            continue  # the kill did not end the server: what failed then was something else
         # from the fault's start being asked for (the hold, then the kill) to its being on
         hit = overlapping(writes, began.get(window["fault_id"], window["start"]),
                           window["start"])
@@ -160,15 +163,18 @@ def resumed_after_restart(result: Any) -> int:
         return 0
     first = deliveries.groupby(["subscriber", "connection"]).agg(
         began=("received_time", "min"), replayed=("replay", "sum"))
+    stopped = fault_evidence(result.frames["operations"], "server_stopped")
     return sum(int(((first["began"] > w["start"]) & (first["began"] <= w["end"] + 30.0)
-                    & (first["replayed"] > 0)).sum()) for w in _windows(result, "restart"))
+                    & (first["replayed"] > 0)).sum()) for w in _windows(result, "restart")
+               if stopped.get(w["fault_id"]))
 
 
 def held_while_paused(result: Any) -> int:
     """Requests the paused server held: in a window whose start saw the kernel show the
-    server stopped, single HTTP requests sent in its first quarter and answered only after
-    it (or never) on their first attempt, none sent during it answered within it (a server
-    just restarted, or starved of CPU, can be slow and silent too: the kernel tells)."""
+    server stopped (a server just restarted, or starved of CPU, is slow and silent too: the
+    kernel tells them apart), single HTTP requests sent before it or at least PAUSE_HELD_S
+    before its end and answered only after it (or never) on their first attempt; a window
+    in which a request sent during it was answered within it does not count."""
     operations = result.frames["operations"]
     stopped = fault_evidence(operations, "process_stopped")
     http = _of(operations, "c")
@@ -184,8 +190,8 @@ def held_while_paused(result: Any) -> int:
                     & (completes < end - PAUSE_EDGE_S))
         if answered.any():
             continue  # the server answered during the window: it was not paused
-        early = http["invoke_time"] <= start + HELD_FROM_SHARE * (end - start)
-        count += int((early & (completes >= end) & first_try).sum())
+        sent = http["invoke_time"] <= end - PAUSE_HELD_S
+        count += int((sent & (completes >= end) & first_try).sum())
     return count
 
 
@@ -225,13 +231,14 @@ def stamped_by_moved_clock(result: Any) -> int:
     if deliveries.empty:
         return 0
     offsets = clock_offsets(result.frames["operations"])
+    shown = fault_evidence(result.frames["operations"], "server_clock_off_s")
     live = deliveries[~deliveries["replay"].astype(bool)]
     stamped_off = -live["latency_ms"] / 1000.0  # the stamp minus the arrival
     count = 0
     for window in _windows(result, "clock"):
         offset = offsets.get(window["fault_id"], 0.0)
-        if abs(offset) < MIN_OFFSET_S:
-            continue
+        if abs(offset) < MIN_OFFSET_S or window["fault_id"] not in shown:
+            continue  # too small to tell from a delay, or the server never showed it
         moved = (stamped_off * math.copysign(1.0, offset)) >= abs(offset) / 2
         count += int((moved & (live["received_time"] >= window["start"])
                       & (live["received_time"] <= window["end"])).sum())

@@ -47,7 +47,8 @@ def planned_ends(operations: list[dict[str, Any]]) -> dict[str, float]:
 
 def crash_schedule(params: CrashParams, operations: list[dict[str, Any]]) -> FaultSchedule:
     """`params.schedule` when given (a replay; with given `operations`, only that), else
-    `params.fault_windows` windows drawn with `random.Random(params.seed + 2)`."""
+    `params.fault_windows` windows drawn with `random.Random(params.seed + 2)` (within the
+    HTTP clients' planned work: `plan_crash` paces them to it)."""
     if params.schedule or params.operations:
         return parse_schedule(params.schedule)
     kinds = list(params.faults)
@@ -85,6 +86,29 @@ def crash_schedule(params: CrashParams, operations: list[dict[str, Any]]) -> Fau
         end = max(end, window["at"] + window["for"])
     return parse_schedule([{**window, "phase": profile} for profile in params.profiles
                            for window in windows])
+
+
+def plan_crash(params: CrashParams, operations: list[dict[str, Any]]) -> FaultSchedule:
+    """The crash schedule for a run's freshly generated `operations`, and those operations
+    paced (in place) to go on until the schedule has played (a replay's, given, are not)."""
+    schedule = crash_schedule(params, operations)
+    if schedule and not (params.schedule or params.operations):
+        pace(operations, schedule.length / LAST_AT)
+    return schedule
+
+
+def pace(operations: list[dict[str, Any]], until: float) -> None:
+    """Stretch the pauses of every client whose planned work ends before `until` so that
+    it ends then: windows drawn at least MIN_S_OF long add up to more than a small
+    workload's planned time, and a fault after its clients are done meets nobody. CLI
+    replicas are left alone (each command is a process: they take longer than planned)."""
+    for client, planned in planned_ends(operations).items():
+        if client.startswith("k") or planned <= 0 or planned >= until:
+            continue
+        stretch = until / planned
+        for op in operations:
+            if op["client"] == client:
+                op["pause"] = round(float(op.get("pause") or 0.0) * stretch, 4)
 
 
 def busy_at(ends: dict[str, float], until: float) -> list[str]:
@@ -125,4 +149,4 @@ def _faults(kind: str, params: CrashParams, rng: random.Random,
     raise ValueError(f"unknown crash study fault {kind!r}")
 
 
-__all__ = ["busy_at", "crash_schedule", "planned_ends"]
+__all__ = ["busy_at", "crash_schedule", "pace", "plan_crash", "planned_ends"]

@@ -138,7 +138,9 @@ async def _shrunk(params: SyncParams, result: SyncResult,
         return None
     check, profile = failure
     operations = operations_of(result.frames["workload"])
-    schedule = [window for window in params.schedule] or [
+    # the schedule the run played (a planner may have paced the workload to it: drawn
+    # again from the recorded, paced operations it could come out otherwise)
+    schedule = [dict(window) for window in params.schedule or result.schedule] or [
         w.to_dict() for w in plan_faults(params, operations).faults]
     steps_by_op = {op.op_id: int(op.args["step"]) for op in result.history.operations
                    if isinstance(op.args.get("step"), int)}

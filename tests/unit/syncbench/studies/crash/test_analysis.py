@@ -60,13 +60,19 @@ def test_a_client_crash_that_killed_nothing_has_no_recovery() -> None:
 
 def test_a_crash_bites_writes_in_flight_that_lost_their_answer_not_ones_answered() -> None:
     played = windows(("crash", "server crashed", "server", 1.0, 2.0))
+    killed = op("nemesis", "start", 0.99, 1.0, fault="crash", fault_id=0, server_killed=True)
     bitten = [op("c0", "create", 0.9, 2.5, "info", 1), op("c1", "batch", 0.8, 2.4, "ok", 2),
               op("c2", "get", 0.9, 2.5, "info")]  # a read: not a write in flight
-    assert PATHS["crash"].count(result(bitten, played)) == 2
+    assert PATHS["crash"].count(result([killed, *bitten], played)) == 2
     dud = [op("c0", "create", 0.9, 1.2, "ok", 1),  # answered as if nothing happened
            op("c1", "update", 0.95, 1.5, "ok", 2),  # retried, but done while "down"
            op("k0", "cli_sync", 0.5, 2.5, "info", None)]  # a CLI command: seconds long
-    assert PATHS["crash"].count(result(dud, played)) == 0
+    assert PATHS["crash"].count(result([killed, *dud], played)) == 0
+    # the same writes lost, but the kill ended no server (a pause or a stall did it)
+    not_killed = op("nemesis", "start", 0.99, 1.0, fault="crash", fault_id=0,
+                    server_killed=False)
+    assert PATHS["crash"].count(result([not_killed, *bitten], played)) == 0
+    assert PATHS["crash"].count(result(bitten, played)) == 0
 
 
 def test_a_pause_bites_only_when_nothing_was_answered_inside_it() -> None:
@@ -74,13 +80,14 @@ def test_a_pause_bites_only_when_nothing_was_answered_inside_it() -> None:
     stopped = op("nemesis", "start", 0.99, 1.0, fault="pause", fault_id=0,
                  process_stopped=True)
     held = [op("c0", "create", 0.9, 2.1), op("c1", "get", 1.2, 2.2),  # sent early on
-            op("c1", "get", 1.5, 2.05),  # sent half way: a slow server could do that
-            op("c2", "update", 0.8, 2.5, "ok", 2),  # nor does a retry spanning it
+            op("c1", "get", 1.5, 2.05),  # sent half way: held too (the kernel says stopped)
+            op("c1", "get", 1.95, 2.01),  # sent at its very end: not shown to be held
+            op("c2", "update", 0.8, 2.5, "ok", 2),  # nor does a retry spanning it count
             op("c0", "list", 1.0, 2.5)]  # nor a walk over many pages
-    assert PATHS["pause"].count(result([stopped, *held], played)) == 2
+    assert PATHS["pause"].count(result([stopped, *held], played)) == 3
     # a reply sent before it began, read a moment in: no sign the server was up
     late_read = [stopped, *held, op("c2", "get", 0.99, 1.05)]
-    assert PATHS["pause"].count(result(late_read, played)) == 2
+    assert PATHS["pause"].count(result(late_read, played)) == 3
     answered_meanwhile = [stopped, *held, op("c2", "get", 1.2, 1.3)]  # sent, answered within
     assert PATHS["pause"].count(result(answered_meanwhile, played)) == 0
     # the same clients' view, but the kernel never showed the server stopped: a slow server
@@ -105,4 +112,21 @@ def test_a_moved_clock_shows_in_live_events_stamped_its_way_off_their_arrival() 
         # behind by 30 s: events look 30 s late; a 2 s delay (a pause just before) is not it,
         # nor an event from the future
         "latency_ms": [30_000.0, 2_000.0, 30_000.0, 30_000.0, -30_000.0]})
-    assert PATHS["clock"].count(result([started], played, deliveries=deliveries)) == 1
+    assert PATHS["clock"].count(result([started], played, deliveries=deliveries)) == 0
+    shown = op("nemesis", "start", 0.9, 1.0, fault="clock", fault_id=0, offset_s=-30.0,
+               server_clock_off_s=-29.998)  # the server's /health showed the offset
+    assert PATHS["clock"].count(result([shown], played, deliveries=deliveries)) == 1
+
+
+def test_a_restart_bites_a_subscriber_replayed_on_reconnecting_after_it() -> None:
+    played = windows(("restart", "server restarting", "server", 1.0, 2.0))
+    deliveries = pd.DataFrame({
+        "subscriber": ["s0", "s0", "s1"], "connection": [1, 2, 2],
+        "received_time": [T0 + 0.5, T0 + 2.5, T0 + 2.6], "replay": [False, True, False]})
+    stopped = op("nemesis", "start", 0.9, 1.0, fault="restart", fault_id=0,
+                 server_stopped=True)
+    assert PATHS["restart"].count(result([stopped], played, deliveries=deliveries)) == 1
+    # the same reconnection, after a restart that stopped no server (something else did it)
+    never = op("nemesis", "start", 0.9, 1.0, fault="restart", fault_id=0,
+               server_stopped=False)
+    assert PATHS["restart"].count(result([never], played, deliveries=deliveries)) == 0

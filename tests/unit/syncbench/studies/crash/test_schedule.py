@@ -7,6 +7,7 @@ import pytest
 
 from syncbench.nemesis import fault_kind
 from syncbench.studies.crash import CRASH_FAULTS, CrashParams, crash_schedule
+from syncbench.studies.crash.schedule import plan_crash, planned_ends
 from syncbench.study import StudyParamError
 
 
@@ -79,3 +80,23 @@ def test_bad_parameters_name_themselves(values: dict, name: str) -> None:
     with pytest.raises(StudyParamError) as caught:
         CrashParams(**values)
     assert caught.value.name == name
+
+
+def test_a_workload_shorter_than_its_schedule_is_paced_to_outlast_it() -> None:
+    # three HTTP clients with 1 s of planned work each, a subscriber, a CLI replica; eight
+    # windows of at least 1 s (clocks at least 2.5 s) cannot fit in that
+    short = ops(*[(f"c{i % 3}", 0.1) for i in range(30)], *[("s0", 0.2)] * 5,
+                *[("k0", 0.1)] * 5)
+    params = CrashParams(faults=["pause", "clock"], fault_windows=8)
+    assert crash_schedule(params, [dict(op) for op in short]).length > 10
+    paced = [dict(op) for op in short]
+    schedule = plan_crash(params, paced)
+    assert schedule == crash_schedule(params, [dict(op) for op in short])  # drawn as before
+    ends = planned_ends(paced)
+    for client in ("c0", "c1", "c2", "s0"):  # every client works until the last window ends
+        assert ends[client] == pytest.approx(schedule.length / 0.9, rel=1e-3)
+    assert ends["k0"] == pytest.approx(0.5)  # a CLI command takes longer than planned anyway
+    # a replay's operations are played as recorded
+    replay = params.replace(operations=short, schedule=schedule.to_list())
+    plan_crash(replay, given := [dict(op) for op in short])
+    assert given == short
