@@ -1,5 +1,6 @@
 """The `syncbench` command: `syncbench run [STUDY ...] --params params/smoke.yaml`,
-`syncbench zoo` (every study against every seeded bug) and `syncbench compare A B`."""
+`syncbench zoo` (every study against every seeded bug), `syncbench sweep` (a study over
+many seeds on Ray) and `syncbench compare A B`."""
 
 from __future__ import annotations
 
@@ -171,6 +172,64 @@ def zoo_command(
         sys.exit(EXIT_BAD_INPUT)
     except KeyboardInterrupt as exc:  # before the first study ran (run_zoo handles it after)
         click.echo(f"syncbench zoo: interrupted by {interrupt_name(exc)}", err=True)
+        sys.exit(130)
+    sys.exit(result.exit_code)
+
+
+@main.command("sweep")
+@click.argument("study")
+@click.option("--params", "params_file", type=PATH,
+              help="Parameter set (YAML) every run starts from, e.g. params/smoke.yaml.")
+@click.option("--seeds", "seed_text", required=True, metavar="1-200",
+              help="Seeds to run: N, A-B (inclusive) or a comma-separated list of those.")
+@click.option("--grid", "grid_texts", multiple=True, metavar="NAME=V1,V2",
+              help="Run every seed with each of these values of a parameter (values read as "
+                   "YAML; repeat for more parameters: every combination runs).")
+@click.option("-p", "overrides", multiple=True, metavar="KEY=VALUE",
+              help="Override a parameter in every run (value read as YAML).")
+@click.option("--address", help="A running Ray cluster (ray://host:10001, or host:6379 on "
+                                "one of its nodes). Default: RAY_ADDRESS, else a local Ray "
+                                "sized to this machine.")
+@click.option("--parallel", type=click.IntRange(min=1), metavar="N",
+              help="Runs at once. Default: one per CPU of the Ray cluster.")
+@click.option("--instance-timeout", type=FiniteFloat(min=0), default=1800.0,
+              show_default=True, help="Seconds one run may take (0: no limit); then it is "
+                                      "stopped and reported as a timeout.")
+@click.option("--timeout", "cell_timeout", type=FiniteFloat(min=0),
+              default=DEFAULT_CELL_TIMEOUT_S, show_default=True,
+              help="Seconds a single notebook cell may run (0: no limit).")
+@click.option("--out", "out_dir", type=PATH,
+              help="Output directory. Default: outputs/sweeps/<UTC timestamp>-<git rev>.")
+@click.option("--notebooks", "notebooks_dir", type=PATH, default=Path("notebooks"),
+              show_default=True, help="Where study notebooks live.")
+def sweep_command(study: str, params_file: Path | None, seed_text: str,
+                  grid_texts: tuple[str, ...], overrides: tuple[str, ...],
+                  address: str | None, parallel: int | None, instance_timeout: float,
+                  cell_timeout: float, out_dir: Path | None, notebooks_dir: Path) -> None:
+    """Run STUDY once per seed (and grid cell) as Ray tasks, and report what failed.
+
+    Writes sweep.json, sweep.html and sweep.csv (verdict first: the failure rate per grid
+    cell, each failing check with its seeds and the exact command that replays the first
+    one alone), the full artifacts of every run that did not pass, and the summary of each
+    that did. Exit code: 0 every run passed, 1 a run failed a check (or left one unknown),
+    2 bad input or runs that could not run, 130 interrupted (what finished is written).
+    """
+    from syncbench.sweep import SweepOptions, run_sweep
+
+    try:
+        options = SweepOptions(
+            study=study, seeds=seed_text, grid=grid_texts, params_file=params_file,
+            overrides=parse_overrides(overrides), address=address, parallel=parallel,
+            instance_timeout_s=instance_timeout or None,
+            cell_timeout_s=cell_timeout or None, out_dir=out_dir,
+            notebooks_dir=notebooks_dir)
+        with terminating_interrupts():
+            result = run_sweep(options, echo=lambda line: click.echo(line, err=True))
+    except ParameterError as exc:
+        click.echo(f"syncbench sweep: error: {exc}", err=True)
+        sys.exit(EXIT_BAD_INPUT)
+    except KeyboardInterrupt as exc:  # before the first run began
+        click.echo(f"syncbench sweep: interrupted by {interrupt_name(exc)}", err=True)
         sys.exit(130)
     sys.exit(result.exit_code)
 
