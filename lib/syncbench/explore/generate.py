@@ -164,8 +164,25 @@ class _Generator(ClientSchedule, ReplicaSchedule, CliSchedule):
                                       "local_create, subscribe, ...)")
             for op in made:
                 self._emit(kind, client, op)
+        self._every_kind_once()
         self._spread_subscribers()
         return self.ops
+
+    def _every_kind_once(self) -> None:
+        """Each kind with a weight, that the draw left out, made once at the end (when it
+        can be): a kind is often what a declared path needs (an offline burst, a sync that
+        fails while cut off), and a seed that never drew it would leave the path unknown."""
+        drawn = {op["kind"] for op in self.ops}
+        for kind in self.kinds:
+            if kind in drawn:
+                continue
+            for _ in range(MAX_TRIES):
+                client = self.rng.choice(self.clients[role_of_kind(kind)])
+                made = self.makers[kind](client)
+                if made:
+                    for op in made:
+                        self._emit(kind, client, op)
+                    break
 
     def _emit(self, kind: str, client: str, op: dict[str, Any]) -> None:
         pause = (round(self.rng.expovariate(1 / self.shape.think_s), 4)

@@ -52,6 +52,16 @@ def test_every_kind_appears_at_default_weights_over_a_few_hundred_ops() -> None:
     assert counts == kinds, f"missing: {kinds - counts}"
 
 
+@pytest.mark.parametrize("seed", range(1, 21))
+def test_every_weighted_kind_is_made_at_least_once_by_every_seed_of_a_small_run(
+        seed: int) -> None:
+    # a kind is often what a declared path needs: a seed that never drew an offline burst
+    # left the sync study's sync_failed_offline unknown (a sweep of 20 seeds found it)
+    small = Shape(operations=120, cli_replicas=1)
+    made = set(op_counts(generate(small, seed)))
+    assert made == set(KINDS), f"missing: {set(KINDS) - made}"
+
+
 def test_boundary_values_are_generated_on_purpose() -> None:
     schedule = [op for seed in (5, 6) for op in generate(SHAPE, seed)]
     batches = [op for op in schedule if op["op"] == "batch"]
