@@ -12,31 +12,16 @@ driver cancels every task: a running one gets a KeyboardInterrupt, which stops i
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from typing import Any
 
-from syncbench.params import ParameterError
+from syncbench.ray_cluster import Cluster, connect_ray, disconnect_ray, ray_module
 from syncbench.sweep.instance import ERROR, STOP_GRACE_S, InstanceJob, InstanceOutcome, run_instance
 
 INTERRUPTED = "interrupted"
-LOCAL_OBJECT_STORE_BYTES = 256 * 1024 * 1024  # outcomes are small; a failing run's zip a few MB
 CANCEL_WAIT_S = STOP_GRACE_S + 10.0
 TASK_SLACK_S = 120.0  # past its own timeout (and the stop's grace), a task is cut off
-
-
-@dataclass(frozen=True)
-class Cluster:
-    """Where the sweep ran: a local Ray it started, or the cluster at `address`."""
-
-    address: str  # "local" for a Ray started for the sweep
-    cpus: float
-    nodes: int
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"address": self.address, "cpus": self.cpus, "nodes": self.nodes}
 
 
 class RayPool:
@@ -48,40 +33,17 @@ class RayPool:
 
     @classmethod
     def connect(cls, address: str | None = None, parallel: int | None = None) -> RayPool:
-        """Connect (or start a local Ray); ParameterError saying what to do when Ray is
-        missing or the cluster cannot be reached."""
-        try:
-            import ray
-        except ImportError:
-            raise ParameterError("Ray is not installed: run `make setup` (it installs the "
-                                 "project's packages, Ray among them)") from None
-        address = address or os.environ.get("RAY_ADDRESS") or None
-        common: dict[str, Any] = {"log_to_driver": False, "configure_logging": False}
-        try:
-            if address:
-                ray.init(address=address, **common)
-            else:
-                # only this machine's loopback: the sweep's own processes talk to each other
-                ray.init(num_cpus=parallel or os.cpu_count() or 1, include_dashboard=False,
-                         _node_ip_address="127.0.0.1",
-                         object_store_memory=LOCAL_OBJECT_STORE_BYTES, **common)
-        except Exception as exc:  # Ray raises ConnectionError, RuntimeError, ValueError...
-            where = f"the Ray cluster at {address}" if address else "a local Ray"
-            hint = ("check the address (ray://host:10001 for Ray Client, host:6379 for a "
-                    "node of the cluster) and that the cluster runs" if address
-                    else "see /tmp/ray/session_latest/logs")
-            raise ParameterError(f"cannot start or reach {where}: "
-                                 f"{str(exc).strip() or type(exc).__name__}; {hint}") from None
-        resources = ray.cluster_resources()
-        cpus = float(resources.get("CPU", 1.0))
-        cluster = Cluster(address or "local", cpus, len(ray.nodes()))
-        return cls(ray, cluster, max(1, min(parallel or int(cpus), int(cpus) or 1)))
+        """Connect (or start a local Ray with `parallel` CPUs); ParameterError saying what
+        to do when Ray is missing or the cluster cannot be reached."""
+        cluster = connect_ray(address, parallel)
+        cpus = max(1, int(cluster.cpus))
+        return cls(ray_module(), cluster, max(1, min(parallel or cpus, cpus)))
 
     def __enter__(self) -> RayPool:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.ray.shutdown()
+        disconnect_ray()
 
     def run(self, jobs: Sequence[InstanceJob]) -> Iterator[tuple[InstanceJob, InstanceOutcome]]:
         """Run `jobs`, at most `parallel` at once, in order; yield each as it finishes.

@@ -22,13 +22,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from syncbench.ray_cluster import Cluster
 from syncbench.runner.run import DEFAULT_CELL_TIMEOUT_S
 from syncbench.runner.run_dir import claim_run_dir
 from syncbench.runner.summary import GitInfo, git_info
 from syncbench.sweep.instance import InstanceJob, InstanceOutcome
 from syncbench.sweep.page import sweep_html
 from syncbench.sweep.progress import SweepProgress
-from syncbench.sweep.ray_pool import Cluster, RayPool
+from syncbench.sweep.ray_pool import RayPool
 from syncbench.sweep.report import (
     EXIT_CODES,
     PASS,

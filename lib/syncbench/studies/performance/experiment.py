@@ -121,6 +121,8 @@ def _result(params: PerformanceParams, bench: Bench, history: History,
             "baseline": str(params.baseline_file),
             "baseline_machine": (baseline or {}).get("machine"),
             "retry_policy": repr(NO_RETRY),
+            # where the fan-out's subscribers ran, and each Ray actor's clock offset
+            "fanout_placement": bench.fanout_placement,
             "notes": notes + replay_notes,
         })
     if params.save_baseline:

@@ -36,6 +36,11 @@ class PerformanceParams(StudyParams):
     subscribers: tuple[int, ...] = param((10, 100, 500), "WebSocket subscribers per fan-out run")
     fanout_events: int = param(20, "events written per fan-out run")
     fanout_interval_s: float = param(0.1, "pause between fan-out writes")
+    fanout_actors: int = param(0, "Ray actors the fan-out's subscribers are spread over (0: "
+                                  "the study's own process); each actor's clock offset is "
+                                  "measured and recorded")
+    ray_address: str = param("", "the Ray cluster for fanout_actors (empty: RAY_ADDRESS, "
+                                 "else a local Ray on this machine)")
     noop_samples: int = param(15, "sequential noops per latency reference")
     sustained_s: float = param(10.0, "length of the sustained write load (per profile)")
     sustained_workers: int = param(4, "workers of the sustained load")
@@ -82,6 +87,8 @@ class PerformanceParams(StudyParams):
             require(getattr(self, name) > 0, name, getattr(self, name), "seconds > 0")
         require(self.fanout_interval_s >= 0, "fanout_interval_s", self.fanout_interval_s,
                 "seconds >= 0")
+        require(0 <= self.fanout_actors <= 256, "fanout_actors", self.fanout_actors,
+                "0 (subscribers in the study's process) to 256 Ray actors")
         require(self.regression_ratio >= 1, "regression_ratio", self.regression_ratio,
                 "a factor >= 1")
         require(self.target_profile in self.profiles, "target_profile", self.target_profile,

@@ -56,6 +56,7 @@ class Bench:
         self.subscriptions: dict[str, dict[str, int]] = {}
         self.memory_runs: list[dict[str, Any]] = []
         self.fanout_repos: list[str] = []
+        self.fanout_placement: dict[str, dict[str, Any]] = {}  # profile -> fleet.describe()
         self._ids = 0
 
     def http(self, url: str, label: str) -> HTTPClient:

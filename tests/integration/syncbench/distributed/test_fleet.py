@@ -1,0 +1,72 @@
+"""Subscribers spread over Ray actors against a real stack: every event reaches every
+subscriber, deliveries from every actor merge into one record, each actor's clock offset is
+measured and taken off its arrivals, and order is the server's seq."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from syncbench.distributed import SubscriberFleet
+from syncbench.ray_cluster import disconnect_ray
+from syncbench.stack import Stack, StackConfig
+from tasksync.client import HTTPClient
+
+pytestmark = [pytest.mark.xdist_group("ray"), pytest.mark.timeout(240)]
+EVENTS = 5
+
+
+@pytest.fixture
+async def stack() -> AsyncIterator[Stack]:
+    async with Stack(StackConfig(groups=("load",))) as running:
+        yield running
+
+
+async def fan_out(stack: Stack, fleet: SubscriberFleet, subscribers: int) -> list[dict]:
+    names = [f"sub{i}" for i in range(subscribers)]
+    await fleet.subscribe(stack.ws_url("load"), "fan", names, timeout_s=60)
+    async with HTTPClient(stack.url("load"), client_id="writer") as writer:
+        for n in range(EVENTS):
+            await writer.create_task("fan", f"event {n}")
+    assert await fleet.wait_for(subscribers * EVENTS, timeout_s=60, quiet_s=10) == (
+        subscribers * EVENTS)
+    return await fleet.collect()
+
+
+def every_subscriber_saw_every_event_in_seq_order(rows: list[dict], subscribers: int) -> None:
+    by_subscriber: dict[str, list[int]] = {}
+    for row in rows:
+        by_subscriber.setdefault(row["subscriber"], []).append(row["seq"])
+    assert len(by_subscriber) == subscribers
+    for seqs in by_subscriber.values():
+        assert seqs == sorted(seqs) and len(set(seqs)) == EVENTS
+
+
+async def test_subscribers_in_ray_actors_get_every_event_and_merge_into_one_record(
+        stack: Stack) -> None:
+    fleet = await SubscriberFleet.start(actors=2)
+    try:
+        rows = await fan_out(stack, fleet, subscribers=12)
+    finally:
+        await fleet.stop()
+        disconnect_ray()
+    every_subscriber_saw_every_event_in_seq_order(rows, 12)
+    assert {row["group"] for row in rows} == {"actor-0", "actor-1"}
+    described = fleet.describe()
+    assert described["placement"] == "ray actors" and described["groups"] == 2
+    for offset in described["clock_offsets"].values():
+        # one machine, one clock: the measured offset is within its own uncertainty
+        # (plus a millisecond of scheduling) of zero
+        assert abs(offset["offset_s"]) <= offset["uncertainty_s"] + 0.001
+    assert all(-1000 < row["latency_ms"] < 60_000 for row in rows)
+
+
+async def test_the_same_fleet_in_process_needs_no_ray(stack: Stack) -> None:
+    fleet = await SubscriberFleet.start(actors=0)
+    try:
+        rows = await fan_out(stack, fleet, subscribers=4)
+    finally:
+        await fleet.stop()
+    every_subscriber_saw_every_event_in_seq_order(rows, 4)
+    assert fleet.describe()["placement"] == "in process" and fleet.cluster is None
