@@ -5,6 +5,8 @@ many seeds on Ray) and `syncbench compare A B`."""
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -16,6 +18,21 @@ from syncbench.runner.run import DEFAULT_CELL_TIMEOUT_S, RunOptions, run
 from tasksync.cli_types import FiniteFloat
 
 EXIT_BAD_INPUT = 2
+
+
+@contextmanager
+def bad_input_and_interrupts(command: str) -> Iterator[None]:
+    """Bad input: one line and exit 2; Ctrl-C or SIGTERM before the command's own handling
+    began: one line and exit 130."""
+    try:
+        with terminating_interrupts():
+            yield
+    except ParameterError as exc:
+        click.echo(f"{command}: error: {exc}", err=True)
+        sys.exit(EXIT_BAD_INPUT)
+    except KeyboardInterrupt as exc:
+        click.echo(f"{command}: interrupted by {interrupt_name(exc)}", err=True)
+        sys.exit(130)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -67,10 +84,11 @@ def run_command(
     Exit code: 0 all checks passed, 1 a check failed (or is unknown: what it needs was never
     reached), 2 a study could not run or the input was bad.
     """
-    try:
-        if list_only:
+    if list_only:
+        with bad_input_and_interrupts("syncbench"):
             _list_studies(notebooks_dir, studies)
-            return
+        return
+    with bad_input_and_interrupts("syncbench"):  # Ctrl-C before the first study began
         options = RunOptions(
             studies=studies,
             params_file=params_file,
@@ -82,14 +100,7 @@ def run_command(
             replay=replay,
             coverage=coverage,
         )
-        with terminating_interrupts():
-            result = run(options, echo=lambda line: click.echo(line, err=True))
-    except ParameterError as exc:
-        click.echo(f"syncbench: error: {exc}", err=True)
-        sys.exit(EXIT_BAD_INPUT)
-    except KeyboardInterrupt as exc:  # before the first study began
-        click.echo(f"syncbench: interrupted by {interrupt_name(exc)}", err=True)
-        sys.exit(130)
+        result = run(options, echo=lambda line: click.echo(line, err=True))
     if result.exit_code == 130:
         click.echo(f"syncbench: interrupted; what ran is in {result.out_dir}", err=True)
     sys.exit(result.exit_code)
@@ -150,7 +161,8 @@ def zoo_command(
     if list_only:
         _list_bugs()
         return
-    try:
+    # Ctrl-C before the first study ran (run_zoo handles it after)
+    with bad_input_and_interrupts("syncbench zoo"):
         options = ZooOptions(
             bugs=split_names(bugs),
             studies=split_names(studies),
@@ -165,14 +177,7 @@ def zoo_command(
             shrink=shrink,
             baseline_dir=baseline_dir,
         )
-        with terminating_interrupts():
-            result = run_zoo(options, echo=lambda line: click.echo(line, err=True))
-    except ParameterError as exc:
-        click.echo(f"syncbench zoo: error: {exc}", err=True)
-        sys.exit(EXIT_BAD_INPUT)
-    except KeyboardInterrupt as exc:  # before the first study ran (run_zoo handles it after)
-        click.echo(f"syncbench zoo: interrupted by {interrupt_name(exc)}", err=True)
-        sys.exit(130)
+        result = run_zoo(options, echo=lambda line: click.echo(line, err=True))
     sys.exit(result.exit_code)
 
 
@@ -216,21 +221,15 @@ def sweep_command(study: str, params_file: Path | None, seed_text: str,
     """
     from syncbench.sweep import SweepOptions, run_sweep
 
-    try:
+    # Ctrl-C before the first run began (run_sweep handles it after)
+    with bad_input_and_interrupts("syncbench sweep"):
         options = SweepOptions(
             study=study, seeds=seed_text, grid=grid_texts, params_file=params_file,
             overrides=parse_overrides(overrides), address=address, parallel=parallel,
             instance_timeout_s=instance_timeout or None,
             cell_timeout_s=cell_timeout or None, out_dir=out_dir,
             notebooks_dir=notebooks_dir)
-        with terminating_interrupts():
-            result = run_sweep(options, echo=lambda line: click.echo(line, err=True))
-    except ParameterError as exc:
-        click.echo(f"syncbench sweep: error: {exc}", err=True)
-        sys.exit(EXIT_BAD_INPUT)
-    except KeyboardInterrupt as exc:  # before the first run began
-        click.echo(f"syncbench sweep: interrupted by {interrupt_name(exc)}", err=True)
-        sys.exit(130)
+        result = run_sweep(options, echo=lambda line: click.echo(line, err=True))
     sys.exit(result.exit_code)
 
 

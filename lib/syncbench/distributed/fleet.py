@@ -1,78 +1,109 @@
-"""WebSocket subscribers in this process, or spread over Ray actors (N actors x M each)
-when one Python process cannot drive them all.
+"""Clients in this process, or spread over Ray actors (N actors x M clients each) when one
+Python process cannot drive them all: WebSocket subscribers (`SubscriberFleet`) and polling
+HTTP clients (`HttpFleet`).
 
     fleet = await SubscriberFleet.start(actors=4)          # 0: in this process
     await fleet.subscribe(stack.ws_url("load"), "repo-1", names, timeout_s=60)
     ...write events...
     await fleet.wait_for(len(names) * events, timeout_s=60, quiet_s=5)
     rows = await fleet.collect()   # one row per delivery, every actor's merged
-    fleet.offsets                  # each actor's clock against ours (recorded)
+    fleet.describe()               # placement and each actor's clock offset (recorded)
     await fleet.stop()
 
-Each actor's wall clock is measured against this process's (`clock_offset`) and its
-arrivals are moved onto ours before latencies are taken; which event came first is the
-server's `seq`, never an arrival time from another process.
+Each actor's wall clock is measured against this process's (`clock_offset`) and its times
+are moved onto ours before latencies are taken; which event came first is the server's
+`seq`, never an arrival time from another process.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Self
 
 from syncbench.distributed.clock_offset import ClockOffset, measure_offset
+from syncbench.distributed.http_clients import HttpClientGroup
 from syncbench.distributed.subscribers import SubscriberGroup
 from syncbench.ray_cluster import Cluster, connect_ray, ray_module
 
 IN_PROCESS = "local"
+# an actor mostly waits on sockets: it asks for a share of a CPU, so several fit anywhere
+ACTOR_CPUS = 0.25
 
 
-class SubscriberFleet:
+class Fleet:
+    group_class: type = object
+
     def __init__(self, groups: dict[str, Any], remote: bool, cluster: Cluster | None) -> None:
-        self.groups = groups  # name -> SubscriberGroup, or its Ray actor handle
+        self.groups = groups  # name -> a group object, or its Ray actor handle
         self.remote = remote
         self.cluster = cluster
         self.offsets: dict[str, ClockOffset] = {}
-        self.placed: dict[str, str] = {}  # subscriber -> the group it runs in
+        self.placed: dict[str, str] = {}  # client -> the group it runs in
 
     @classmethod
-    async def start(cls, actors: int = 0, address: str | None = None) -> SubscriberFleet:
-        """`actors` Ray actors (0: one group in this process), each's clock measured."""
+    async def start(cls, actors: int = 0, address: str | None = None) -> Self:
+        """`actors` Ray actors (0: one group in this process), each one's clock measured."""
         if actors <= 0:
-            fleet = cls({IN_PROCESS: SubscriberGroup()}, remote=False, cluster=None)
+            fleet = cls({IN_PROCESS: cls.group_class()}, remote=False, cluster=None)
             fleet.offsets[IN_PROCESS] = ClockOffset(0.0, 0.0, 0)
             return fleet
         cluster = connect_ray(address)
-        ray = ray_module()
-        # an actor is mostly waiting on sockets: it asks for a share of a CPU, so N of them
-        # fit on a small machine
-        actor_class = ray.remote(num_cpus=0.25, max_concurrency=1000)(SubscriberGroup)
+        actor_class = ray_module().remote(num_cpus=ACTOR_CPUS,
+                                          max_concurrency=1000)(cls.group_class)
         groups = {f"actor-{index}": actor_class.remote() for index in range(actors)}
         fleet = cls(groups, remote=True, cluster=cluster)
         for name, actor in groups.items():
             fleet.offsets[name] = await measure_offset(lambda a=actor: a.now.remote())
         return fleet
 
-    async def subscribe(self, ws_url: str, repository: str, names: Sequence[str],
-                        timeout_s: float) -> float:
-        """Subscribers `names` to `repository`, dealt round-robin over the groups; the
-        seconds until all were connected."""
+    def deal(self, names: Sequence[str]) -> dict[str, list[str]]:
+        """`names` dealt round-robin over the groups (recorded in `placed`)."""
         dealt: dict[str, list[str]] = {group: [] for group in self.groups}
         order = list(self.groups)
         for index, name in enumerate(names):
             group = order[index % len(order)]
             dealt[group].append(name)
             self.placed[name] = group
+        return dealt
+
+    async def stop(self) -> None:
+        """End the actors (the Ray connection stays, for the next fleet)."""
+        if self.remote:
+            for actor in self.groups.values():
+                ray_module().kill(actor)
+
+    def describe(self) -> dict[str, Any]:
+        """Where the clients ran and each group's clock offset (for the run's record)."""
+        return {"placement": "ray actors" if self.remote else "in process",
+                "groups": len(self.groups),
+                "ray": self.cluster.to_dict() if self.cluster else None,
+                "clock_offsets": {g: o.to_dict() for g, o in self.offsets.items()}}
+
+    def _ours(self, group: str, moment: float) -> float:
+        """A time read on `group`'s clock, on this process's."""
+        return moment - self.offsets[group].offset_s
+
+    async def _call(self, group: str, method: str, *args: Any) -> Any:
+        target = self.groups[group]
+        if self.remote:
+            return await getattr(target, method).remote(*args)
+        result = getattr(target, method)(*args)
+        return await result if asyncio.iscoroutine(result) else result
+
+
+class SubscriberFleet(Fleet):
+    group_class = SubscriberGroup
+
+    async def subscribe(self, ws_url: str, repository: str, names: Sequence[str],
+                        timeout_s: float) -> float:
+        """Subscribers `names` to `repository` from its start; seconds until all were in."""
         loop = asyncio.get_running_loop()
         started = loop.time()
         await asyncio.gather(*(self._call(group, "subscribe", ws_url, repository, mine,
                                           timeout_s)
-                               for group, mine in dealt.items() if mine))
+                               for group, mine in self.deal(names).items() if mine))
         return loop.time() - started
-
-    async def received(self) -> int:
-        counts = await asyncio.gather(*(self._call(group, "received") for group in self.groups))
-        return sum(counts)
 
     async def wait_for(self, expected: int, timeout_s: float, quiet_s: float) -> int:
         """Until every group has its share of `expected` deliveries (or went quiet, or the
@@ -87,40 +118,37 @@ class SubscriberFleet:
         return sum(counts)
 
     async def collect(self) -> list[dict[str, Any]]:
-        """Close every subscriber; every delivery, its arrival moved onto this process's
-        clock and its latency taken from there, with the group it ran in."""
+        """Close every subscriber; every delivery, its arrival on this process's clock and
+        its latency taken from there, with the group it ran in."""
         batches = await asyncio.gather(*(self._call(group, "close") for group in self.groups))
+        self.placed = {}
         rows = []
         for group, batch in zip(self.groups, batches, strict=True):
-            offset = self.offsets[group].offset_s
-            for row in batch:
-                rows.append({**row, "group": group,
-                             "received_time": row["received_time"] - offset,
-                             "latency_ms": row["latency_ms"] - offset * 1000})
+            offset_ms = self.offsets[group].offset_s * 1000
+            rows += [{**row, "group": group,
+                      "received_time": self._ours(group, row["received_time"]),
+                      "latency_ms": row["latency_ms"] - offset_ms} for row in batch]
         return rows
 
     async def stop(self) -> None:
-        """Close what is open; end the actors (the Ray connection stays for the next)."""
         if not self.remote:
             await self.groups[IN_PROCESS].close()
-            return
-        ray = ray_module()
-        for actor in self.groups.values():
-            ray.kill(actor)
-
-    def describe(self) -> dict[str, Any]:
-        """Where the subscribers ran and each group's clock offset (for the run's record)."""
-        return {"placement": "ray actors" if self.remote else "in process",
-                "groups": len(self.groups),
-                "ray": self.cluster.to_dict() if self.cluster else None,
-                "clock_offsets": {g: o.to_dict() for g, o in self.offsets.items()}}
-
-    async def _call(self, group: str, method: str, *args: Any) -> Any:
-        target = self.groups[group]
-        if self.remote:
-            return await getattr(target, method).remote(*args)
-        result = getattr(target, method)(*args)
-        return await result if asyncio.iscoroutine(result) else result
+        await super().stop()
 
 
-__all__ = ["IN_PROCESS", "SubscriberFleet"]
+class HttpFleet(Fleet):
+    group_class = HttpClientGroup
+
+    async def poll(self, url: str, names: Sequence[str], seconds: float, interval_s: float,
+                   timeout_s: float) -> list[dict[str, Any]]:
+        """Every client sends a noop every `interval_s` for `seconds`; one row per request
+        (sent on this process's clock), every group's merged."""
+        dealt = {group: mine for group, mine in self.deal(names).items() if mine}
+        batches = await asyncio.gather(*(
+            self._call(group, "run", url, mine, seconds, interval_s, timeout_s)
+            for group, mine in dealt.items()))
+        return [{**row, "group": group, "sent_time": self._ours(group, row["sent_time"])}
+                for group, batch in zip(dealt, batches, strict=True) for row in batch]
+
+
+__all__ = ["IN_PROCESS", "Fleet", "HttpFleet", "SubscriberFleet"]

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from syncbench.distributed import SubscriberFleet
+from syncbench.distributed import HttpFleet, SubscriberFleet
 from syncbench.ray_cluster import disconnect_ray
 from syncbench.stack import Stack, StackConfig
 from tasksync.client import HTTPClient
@@ -70,3 +70,19 @@ async def test_the_same_fleet_in_process_needs_no_ray(stack: Stack) -> None:
         await fleet.stop()
     every_subscriber_saw_every_event_in_seq_order(rows, 4)
     assert fleet.describe()["placement"] == "in process" and fleet.cluster is None
+
+
+async def test_polling_http_clients_in_ray_actors_record_every_request(stack: Stack) -> None:
+    fleet = await HttpFleet.start(actors=2)
+    try:
+        rows = await fleet.poll(stack.url("load"), [f"user{i}" for i in range(6)],
+                                seconds=1.0, interval_s=0.25, timeout_s=30)
+    finally:
+        await fleet.stop()
+        disconnect_ray()
+    # six users, a request every 0.25 s for 1 s: four each, all answered
+    assert len(rows) == 24 and all(row["ok"] for row in rows)
+    assert {row["group"] for row in rows} == {"actor-0", "actor-1"}
+    assert {row["client"] for row in rows} == {f"user{i}" for i in range(6)}
+    sent = sorted(row["sent_time"] for row in rows)
+    assert sent[-1] - sent[0] < 1.5  # on our clock, within the second they polled

@@ -145,3 +145,26 @@ async def test_a_phase_replayed_without_its_profile_fails_the_condition_check(tm
     check = result.check("every measurement ran under its network profile")
     assert check.verdict == "fail" and check.counterexample
     assert {row["profile"] for row in check.counterexample} == {"lan"}
+
+
+@pytest.mark.xdist_group("ray")
+@pytest.mark.timeout(300)
+async def test_fanout_subscribers_in_ray_actors_reach_every_event_and_record_their_clocks(
+        tmp_path) -> None:
+    from syncbench.ray_cluster import disconnect_ray
+
+    try:
+        result = await STUDY.run(tiny(tmp_path, profiles=("lan",), workers=(2,),
+                                      batch_sizes=(10,), subscribers=(4,), fanout_events=3,
+                                      fanout_actors=2))
+    finally:
+        disconnect_ray()
+    verdicts = {check.name: check for check in result.checks}
+    assert verdicts["subscribers_saw_every_event"].passed
+    deliveries = result.deliveries
+    assert len(deliveries) == 2 * 4 * 3  # repeats x subscribers x events
+    assert set(deliveries["group"]) == {"actor-0", "actor-1"}
+    placement = result.environment["fanout_placement"]["lan"]
+    assert placement["placement"] == "ray actors" and placement["groups"] == 2
+    assert set(placement["clock_offsets"]) == {"actor-0", "actor-1"}
+    assert (deliveries["latency_ms"] > -50).all()  # arrivals moved onto the study's clock
