@@ -10,6 +10,10 @@ instances as tasks) and by studies that place clients in actors (syncbench.distr
 from __future__ import annotations
 
 import os
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,23 +52,46 @@ def connect_ray(address: str | None = None, num_cpus: int | None = None) -> Clus
     address = address or os.environ.get("RAY_ADDRESS") or None
     if not ray.is_initialized():
         common: dict[str, Any] = {"log_to_driver": False, "configure_logging": False}
-        try:
-            if address:
-                ray.init(address=address, **common)
-            else:
-                # on this machine's loopback only: nothing leaves the machine
-                ray.init(num_cpus=num_cpus or os.cpu_count() or 1, include_dashboard=False,
-                         _node_ip_address="127.0.0.1",
-                         object_store_memory=LOCAL_OBJECT_STORE_BYTES, **common)
-        except Exception as exc:  # Ray raises ConnectionError, RuntimeError, ValueError...
-            where = f"the Ray cluster at {address}" if address else "a local Ray"
-            hint = ("check the address (ray://host:10001 for Ray Client, host:6379 on a "
-                    "node of the cluster) and that the cluster runs" if address
-                    else "see /tmp/ray/session_latest/logs")
-            raise ParameterError(f"cannot start or reach {where}: "
-                                 f"{str(exc).strip() or type(exc).__name__}; {hint}") from None
+        with _python_signal_handlers_kept():
+            _init(ray, address, num_cpus, common)
     resources = ray.cluster_resources()
     return Cluster(address or "local", float(resources.get("CPU", 1.0)), len(ray.nodes()))
+
+
+@contextmanager
+def _python_signal_handlers_kept() -> Iterator[None]:
+    """Ray's core worker installs its own SIGTERM handler (it logs the signal and dies),
+    over ours: a sweep stopped by SIGTERM must stop its runs and write its report, as on
+    Ctrl-C. Our handlers are put back once Ray is up."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    kept = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield
+    finally:
+        for sig, handler in kept.items():
+            if handler is not None:
+                signal.signal(sig, handler)
+
+
+def _init(ray: Any, address: str | None, num_cpus: int | None,
+          common: dict[str, Any]) -> None:
+    try:
+        if address:
+            ray.init(address=address, **common)
+        else:
+            # on this machine's loopback only: nothing leaves the machine
+            ray.init(num_cpus=num_cpus or os.cpu_count() or 1, include_dashboard=False,
+                     _node_ip_address="127.0.0.1",
+                     object_store_memory=LOCAL_OBJECT_STORE_BYTES, **common)
+    except Exception as exc:  # Ray raises ConnectionError, RuntimeError, ValueError...
+        where = f"the Ray cluster at {address}" if address else "a local Ray"
+        hint = ("check the address (ray://host:10001 for Ray Client, host:6379 on a "
+                "node of the cluster) and that the cluster runs" if address
+                else "see /tmp/ray/session_latest/logs")
+        raise ParameterError(f"cannot start or reach {where}: "
+                             f"{str(exc).strip() or type(exc).__name__}; {hint}") from None
 
 
 def disconnect_ray() -> None:

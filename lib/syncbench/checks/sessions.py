@@ -36,7 +36,10 @@ is one state. Adapted to this protocol:
   then: its read rows (an error reply's `current`) are left out, as the first send's are;
   so is a batch item's result replayed by its change id (`source` "stored_item"): the
   result of the change's first application, whose own reply may never have arrived (a
-  500 or a reset after the commit), so no earlier acknowledged write excuses it.
+  500 or a reset after the commit), so no earlier acknowledged write excuses it. The write
+  row of such a re-sent write may be that stored reply too: older than what the client has
+  since written or seen, it is excused when it repeats a state the client saw at that
+  version (the first send's own reply was lost; a sweep of 20 seeds met it).
 
 Each failure is one counterexample entry: the client, the task, `why`, and the two `rows`
 that show it (for an absence, the write or read, and the listing op it is missing from);
@@ -123,6 +126,7 @@ class _Session:
         self.wrote: dict[str, Row] = {}      # task -> own write with the highest version
         self.seen: dict[str, Row] = {}       # task -> read or event with the highest version
         self.own_states: dict[tuple[str, int], tuple[Any, Any]] = {}
+        self.known_states: dict[tuple[str, int], tuple[Any, Any]] = {}  # any row it saw
         self.written_in: dict[str, set[str]] = defaultdict(set)   # repository -> tasks
         self.seen_in: dict[str, set[str]] = defaultdict(set)
 
@@ -163,6 +167,8 @@ class _Session:
             return
         if replay_ok and self.own_states.get((task, version)) == _state(row):
             return
+        if replay_ok and _resent(row) and self.known_states.get((task, version)) == _state(row):
+            return  # the stored reply of a first send whose own reply never came
         why = (f"{task} at version {version} after version {known} ({earlier['kind']} of "
                f"op {earlier['op_id']})" if version < known else
                f"{task} at version {version} with another state than op {earlier['op_id']}'s")
@@ -191,6 +197,7 @@ class _Session:
     def learn(self, op: list[Row]) -> None:
         for row in op:
             task, version = str(row["task_id"]), row["version"]
+            self.known_states[(task, version)] = _state(row)
             repository = str(row.get("task_repository") or row["repository"])
             if row["kind"] == "write" and row.get("seq") is None:
                 store, index = self.wrote, self.written_in
@@ -200,6 +207,11 @@ class _Session:
             if task not in store or version > store[task]["version"]:
                 store[task] = row
             index[repository].add(task)
+
+
+def _resent(row: Row) -> bool:
+    """A row of a write re-sent with its Idempotency-Key (an operation named `retry_*`)."""
+    return str(row.get("operation", "")).startswith("retry_")
 
 
 def _stored_reply(row: Row) -> bool:

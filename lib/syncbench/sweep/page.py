@@ -8,7 +8,7 @@ from html import escape
 from typing import Any
 
 _COLOURS = {"pass": "#1a7f37", "fail": "#cf222e", "unknown": "#8250df", "error": "#9a6700",
-            "timeout": "#9a6700", "interrupted": "#57606a"}
+            "timeout": "#9a6700", "interrupted": "#57606a", "running": "#0969da"}
 
 
 def sweep_html(document: dict[str, Any]) -> str:

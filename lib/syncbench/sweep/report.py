@@ -7,6 +7,7 @@ seed's exact replay command, and one row per instance.
     UNKNOWN      no check failed, but some run left a check unknown (a path never reached)
     ERROR        no check failed, but some run could not run or timed out
     INTERRUPTED  stopped early (what finished is reported)
+    RUNNING      the report of a sweep still going on (rewritten after every run)
 """
 
 from __future__ import annotations
@@ -19,8 +20,8 @@ from typing import Any
 
 from syncbench.sweep.spec import cell_label
 
-PASS, FAIL, UNKNOWN, ERROR, INTERRUPTED, TIMEOUT = (
-    "pass", "fail", "unknown", "error", "interrupted", "timeout")
+PASS, FAIL, UNKNOWN, ERROR, INTERRUPTED, TIMEOUT, RUNNING = (
+    "pass", "fail", "unknown", "error", "interrupted", "timeout", "running")
 EXIT_CODES = {PASS: 0, FAIL: 1, UNKNOWN: 1, ERROR: 2, INTERRUPTED: 130}
 
 
@@ -102,9 +103,9 @@ def check_rows(cells: Sequence[dict[str, Any]], finished: Sequence[Finished], ou
     return rows
 
 
-def sweep_verdict(finished: Sequence[Finished], planned: int,
-                  interrupted: bool) -> tuple[str, str]:
-    """(status, one line) over the instances so far."""
+def sweep_verdict(finished: Sequence[Finished], planned: int, interrupted: bool,
+                  running: bool = False) -> tuple[str, str]:
+    """(status, one line) over the instances so far (RUNNING while the sweep goes on)."""
     done = [f for f in finished if f.status != INTERRUPTED]
     failed = [f for f in done if f.status == FAIL]
     unknown = [f for f in done if f.status == UNKNOWN]
@@ -120,6 +121,8 @@ def sweep_verdict(finished: Sequence[Finished], planned: int,
         parts.append(f"{len(broken)} could not run or timed out")
     if not parts:
         parts.append(f"all {len(done)} runs passed" if done else "no run finished")
+    if running and not interrupted:
+        return RUNNING, "; ".join([f"{len(finished)} of {planned} runs finished", *parts])
     if interrupted or len(done) < planned:
         parts.append(f"interrupted after {len(done)} of {planned} runs")
         return INTERRUPTED, "; ".join(parts)

@@ -102,7 +102,7 @@ def run_sweep(options: SweepOptions, echo: Callable[[str], None] = print) -> Swe
         except KeyboardInterrupt:
             state.interrupted = True
             echo("syncbench sweep: interrupted; writing what finished")
-        status, text = state.write()
+        status, text = state.write(final=True)
         echo(f"syncbench sweep {run_id}: {status.upper()}: {text}; open "
              f"{out_dir / 'sweep.html'}")
         return SweepResult(run_id, out_dir, status, text, state.finished)
@@ -157,10 +157,11 @@ class _SweepState:
         return relative, (f"{relative}/{summary_name}" if outcome.summary is not None
                           else None)
 
-    def write(self) -> tuple[str, str]:
+    def write(self, final: bool = False) -> tuple[str, str]:
         """sweep.json, sweep.html and sweep.csv over what finished; (status, text)."""
         planned = len(self.plan.instances)
-        status, text = sweep_verdict(self.finished, planned, self.interrupted)
+        status, text = sweep_verdict(self.finished, planned, self.interrupted,
+                                     running=not final)
         wall = time.monotonic() - self.clock_start
         serial = sum(f.duration_s for f in self.finished)
         notebooks = str(self.options.notebooks_dir)

@@ -4,17 +4,25 @@ measured and taken off its arrivals, and order is the server's seq."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
 from syncbench.distributed import HttpFleet, SubscriberFleet
-from syncbench.ray_cluster import disconnect_ray
+from syncbench.ray_cluster import connect_ray, disconnect_ray
 from syncbench.stack import Stack, StackConfig
 from tasksync.client import HTTPClient
 
 pytestmark = [pytest.mark.xdist_group("ray"), pytest.mark.timeout(240)]
 EVENTS = 5
+
+
+@pytest.fixture(scope="module")
+def ray_running() -> Iterator[None]:
+    """One local Ray for the module's tests (each start takes 3-10 s)."""
+    connect_ray()
+    yield
+    disconnect_ray()
 
 
 @pytest.fixture
@@ -44,13 +52,12 @@ def every_subscriber_saw_every_event_in_seq_order(rows: list[dict], subscribers:
 
 
 async def test_subscribers_in_ray_actors_get_every_event_and_merge_into_one_record(
-        stack: Stack) -> None:
+        stack: Stack, ray_running: None) -> None:
     fleet = await SubscriberFleet.start(actors=2)
     try:
         rows = await fan_out(stack, fleet, subscribers=12)
     finally:
         await fleet.stop()
-        disconnect_ray()
     every_subscriber_saw_every_event_in_seq_order(rows, 12)
     assert {row["group"] for row in rows} == {"actor-0", "actor-1"}
     described = fleet.describe()
@@ -72,14 +79,14 @@ async def test_the_same_fleet_in_process_needs_no_ray(stack: Stack) -> None:
     assert fleet.describe()["placement"] == "in process" and fleet.cluster is None
 
 
-async def test_polling_http_clients_in_ray_actors_record_every_request(stack: Stack) -> None:
+async def test_polling_http_clients_in_ray_actors_record_every_request(
+        stack: Stack, ray_running: None) -> None:
     fleet = await HttpFleet.start(actors=2)
     try:
         rows = await fleet.poll(stack.url("load"), [f"user{i}" for i in range(6)],
                                 seconds=1.0, interval_s=0.25, timeout_s=30)
     finally:
         await fleet.stop()
-        disconnect_ray()
     # six users, a request every 0.25 s for 1 s: four each, all answered
     assert len(rows) == 24 and all(row["ok"] for row in rows)
     assert {row["group"] for row in rows} == {"actor-0", "actor-1"}

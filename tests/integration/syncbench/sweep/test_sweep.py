@@ -99,7 +99,11 @@ def _runs_of(prefix: str) -> list[psutil.Process]:
     return found
 
 
-def test_ctrl_c_stops_every_run_and_still_writes_the_report(tmp_path: Path) -> None:
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM])
+def test_ctrl_c_or_sigterm_stops_every_run_and_still_writes_the_report(
+        tmp_path: Path, stop: signal.Signals) -> None:
+    # SIGTERM too: Ray's core worker installs its own SIGTERM handler (log and die) over
+    # the sweep's, which then left its report half written
     out = tmp_path / "sweep"
     sweeping = subprocess.Popen(sweep("sleeping", "--seeds", "1-3", "--parallel", "1",
                                       out=out), cwd=ROOT, stderr=subprocess.PIPE, text=True)
@@ -110,7 +114,7 @@ def test_ctrl_c_stops_every_run_and_still_writes_the_report(tmp_path: Path) -> N
             assert sweeping.poll() is None, sweeping.stderr.read()
             assert time.monotonic() < deadline, "no run started within 120 s"
             time.sleep(0.2)
-        sweeping.send_signal(signal.SIGINT)
+        sweeping.send_signal(stop)
         _, stderr = sweeping.communicate(timeout=90)
     finally:
         if sweeping.poll() is None:

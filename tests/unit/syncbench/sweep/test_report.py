@@ -62,6 +62,8 @@ def test_the_verdict_puts_failures_before_errors_and_says_how_often() -> None:
     assert sweep_verdict([FINISHED[5]], 1, False)[0] == "error"
     unknown = done(0, 0, 1, "unknown", unknown=("faults_bite",))
     assert sweep_verdict([unknown], 1, False)[0] == "unknown"
+    assert sweep_verdict(FINISHED[:2], 4, False, running=True) == (
+        "running", "2 of 4 runs finished; all 2 runs passed")
     assert sweep_verdict([], 4, True) == ("interrupted",
                                           "no run finished; interrupted after 0 of 4 runs")
 
