@@ -25,8 +25,8 @@ from syncbench.stack import Stack, StackConfig
 from syncbench.stats import percentile
 from tasksync.client import HTTPClient
 
-SUBSCRIBER_STEPS = (250, 500, 1000, 2000, 4000)
-USER_STEPS = (100, 200, 400, 800, 1600)
+SUBSCRIBER_STEPS = (250, 500, 1000, 2000, 4000, 8000)
+USER_STEPS = (100, 200, 400, 800, 1600, 3200, 6400)
 
 
 async def subscriber_step(stack: Stack, fleet: SubscriberFleet, count: int, step: int,

@@ -99,7 +99,7 @@ def _runs_of(prefix: str) -> list[psutil.Process]:
     return found
 
 
-@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM])
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 def test_ctrl_c_or_sigterm_stops_every_run_and_still_writes_the_report(
         tmp_path: Path, stop: signal.Signals) -> None:
     # SIGTERM too: Ray's core worker installs its own SIGTERM handler (log and die) over
