@@ -207,10 +207,14 @@ def zoo_command(
               help="Output directory. Default: outputs/sweeps/<UTC timestamp>-<git rev>.")
 @click.option("--notebooks", "notebooks_dir", type=PATH, default=Path("notebooks"),
               show_default=True, help="Where study notebooks live.")
+@click.option("--shrink/--no-shrink", default=False, show_default=True,
+              help="Let studies shrink each failing run to a minimal one (slower; off: their "
+                   "shrink_budget_s is 0, and a failing seed is shrunk by replaying it).")
 def sweep_command(study: str, params_file: Path | None, seed_text: str,
                   grid_texts: tuple[str, ...], overrides: tuple[str, ...],
                   address: str | None, parallel: int | None, instance_timeout: float,
-                  cell_timeout: float, out_dir: Path | None, notebooks_dir: Path) -> None:
+                  cell_timeout: float, out_dir: Path | None, notebooks_dir: Path,
+                  shrink: bool) -> None:
     """Run STUDY once per seed (and grid cell) as Ray tasks, and report what failed.
 
     Writes sweep.json, sweep.html and sweep.csv (verdict first: the failure rate per grid
@@ -228,7 +232,7 @@ def sweep_command(study: str, params_file: Path | None, seed_text: str,
             overrides=parse_overrides(overrides), address=address, parallel=parallel,
             instance_timeout_s=instance_timeout or None,
             cell_timeout_s=cell_timeout or None, out_dir=out_dir,
-            notebooks_dir=notebooks_dir)
+            notebooks_dir=notebooks_dir, shrink=shrink)
         result = run_sweep(options, echo=lambda line: click.echo(line, err=True))
     sys.exit(result.exit_code)
 

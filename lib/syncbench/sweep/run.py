@@ -58,6 +58,7 @@ class SweepOptions:
     out_dir: Path | None = None
     outputs_root: Path = Path("outputs")
     notebooks_dir: Path = Path("notebooks")
+    shrink: bool = False  # let studies shrink failing runs (slower; off: shrink_budget_s=0)
 
 
 @dataclass
@@ -77,7 +78,8 @@ def run_sweep(options: SweepOptions, echo: Callable[[str], None] = print) -> Swe
     """Plan every instance (ParameterError before anything runs), connect to Ray, run them
     and write the report as they finish; on Ctrl-C, stop them and write what finished."""
     plan = plan_sweep(options.notebooks_dir, options.study, options.params_file,
-                      options.overrides, grid(options.grid), seeds(options.seeds))
+                      options.overrides, grid(options.grid), seeds(options.seeds),
+                      shrink=options.shrink)
     git = git_info()
     with claim_run_dir(options.out_dir, options.outputs_root / "sweeps", git) as (run_id,
                                                                                   out_dir):

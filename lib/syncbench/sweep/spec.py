@@ -24,6 +24,7 @@ from syncbench.runner.plan import plan_studies
 
 MAX_INSTANCES = 100_000  # cells x seeds: a typo like 1-10000000 stops before it starts
 SEED_PARAMETER = "seed"
+SHRINK_PARAMETER = "shrink_budget_s"
 
 
 def seeds(text: str) -> list[int]:
@@ -115,9 +116,11 @@ class SweepPlan:
 
 def plan_sweep(notebooks_dir: Path, study: str, params_file: Path | None,
                overrides: dict[str, Any], cells: list[dict[str, Any]],
-               seed_list: list[int]) -> SweepPlan:
+               seed_list: list[int], shrink: bool = False) -> SweepPlan:
     """Every instance's parameters, each cell checked by the runner's own planning; a
-    ParameterError (naming the cell) before anything runs."""
+    ParameterError (naming the cell) before anything runs. Unless `shrink` (or the
+    parameter is given), a study that shrinks failing runs does not: a sweep asks which
+    seeds fail, and each failing seed replays alone to be shrunk there."""
     if SEED_PARAMETER in overrides:
         raise ParameterError("-p seed: the sweep sets the seed; give --seeds")
     if not seed_list:
@@ -137,7 +140,11 @@ def plan_sweep(notebooks_dir: Path, study: str, params_file: Path | None,
             raise ParameterError(f"study {study!r} takes no seed parameter: a sweep has "
                                  "nothing to vary")
         notebook = plan.notebook
-        resolved.append(plan.parameters)
+        parameters = dict(plan.parameters)
+        if (not shrink and SHRINK_PARAMETER in plan.declared
+                and SHRINK_PARAMETER not in {**overrides, **cell}):
+            parameters[SHRINK_PARAMETER] = 0.0
+        resolved.append(parameters)
     # seed by seed, every cell of a seed together: a sweep stopped early has covered its
     # cells alike
     instances = [Instance(index, cell_index, seed, {**parameters, SEED_PARAMETER: seed})

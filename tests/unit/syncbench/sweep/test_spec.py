@@ -63,6 +63,12 @@ def test_every_instance_is_a_cell_with_a_seed_checked_against_the_notebook() -> 
     assert first["converge_timeout_s"] == 20.0  # the override
     assert first["replica_pull_limit"] == 10  # the params file
     assert plan.instances[3].parameters["generated_operations"] == 90
+    # a sweep asks which seeds fail: no shrinking unless asked for, or the parameter given
+    assert first["shrink_budget_s"] == 0.0
+    shrinking = plan_sweep(NOTEBOOKS, "sync", SMOKE, {}, [{}], [1], shrink=True)
+    assert shrinking.instances[0].parameters["shrink_budget_s"] > 0
+    given = plan_sweep(NOTEBOOKS, "sync", SMOKE, {"shrink_budget_s": 5.0}, [{}], [1])
+    assert given.instances[0].parameters["shrink_budget_s"] == 5.0
 
 
 @pytest.mark.parametrize(("study", "overrides", "cells", "says"), [
