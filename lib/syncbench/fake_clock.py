@@ -17,6 +17,8 @@ import math
 import os
 from pathlib import Path
 
+from syncbench.files import replace_text
+
 # Where Debian's libfaketime package puts the library (multiarch), newest layout first.
 LIBRARY_PATHS = (
     "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1",
@@ -87,10 +89,7 @@ class ServerClock:
         self.offset_s = float(seconds)
 
     def _write(self, seconds: float) -> None:
-        # written beside and renamed over: a reader never sees half a line
-        partial = self.path.with_name(self.path.name + ".partial")
-        partial.write_text(offset_spec(seconds) + "\n")
-        partial.replace(self.path)
+        replace_text(self.path, offset_spec(seconds) + "\n")  # never half a line
 
 
 __all__ = ["LIBRARY_ENV", "FakeClockUnavailable", "ServerClock", "faketime_library",

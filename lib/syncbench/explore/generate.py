@@ -151,22 +151,28 @@ class _Generator(ClientSchedule, ReplicaSchedule, CliSchedule):
 
     def run(self) -> list[dict[str, Any]]:
         while len(self.ops) < self.shape.operations:
-            for _ in range(MAX_TRIES):
-                kind = self.rng.choices(self.kinds, self.kind_weights)[0]
-                client = self.rng.choice(self.clients[role_of_kind(kind)])
-                made = self.makers[kind](client)
-                if made:
-                    break
-            else:
+            if not self._make():
                 raise StudyParamError("weights", dict(self.shape.weights),
                                       "weights that let a workload start: some weight on a "
                                       "kind that needs no earlier op (create, batch, "
                                       "local_create, subscribe, ...)")
-            for op in made:
-                self._emit(kind, client, op)
         self._every_kind_once()
         self._spread_subscribers()
         return self.ops
+
+    def _make(self, kind: str | None = None) -> bool:
+        """Make and emit the ops of one step of `kind` (drawn by weight on each try when
+        None) for a client drawn from its role; MAX_TRIES tries, as a kind may need an
+        earlier op; whether one was made."""
+        for _ in range(MAX_TRIES):
+            chosen = kind or self.rng.choices(self.kinds, self.kind_weights)[0]
+            client = self.rng.choice(self.clients[role_of_kind(chosen)])
+            made = self.makers[chosen](client)
+            if made:
+                for op in made:
+                    self._emit(chosen, client, op)
+                return True
+        return False
 
     def _every_kind_once(self) -> None:
         """Each kind with a weight, that the draw left out, made once at the end (when it
@@ -174,15 +180,8 @@ class _Generator(ClientSchedule, ReplicaSchedule, CliSchedule):
         fails while cut off), and a seed that never drew it would leave the path unknown."""
         drawn = {op["kind"] for op in self.ops}
         for kind in self.kinds:
-            if kind in drawn:
-                continue
-            for _ in range(MAX_TRIES):
-                client = self.rng.choice(self.clients[role_of_kind(kind)])
-                made = self.makers[kind](client)
-                if made:
-                    for op in made:
-                        self._emit(kind, client, op)
-                    break
+            if kind not in drawn:
+                self._make(kind)
 
     def _emit(self, kind: str, client: str, op: dict[str, Any]) -> None:
         pause = (round(self.rng.expovariate(1 / self.shape.think_s), 4)

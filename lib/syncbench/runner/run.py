@@ -7,7 +7,6 @@ import contextlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +33,7 @@ from syncbench.runner.summary import (
     git_info,
     run_summary,
     study_summary,
+    utc_now,
 )
 from syncbench.runner.verdict_cell import insert_verdict_cell
 
@@ -91,7 +91,7 @@ def run(options: RunOptions, echo: Callable[[str], None] = print) -> RunResult:
 
 def _run_plans(plans: list[StudyPlan], options: RunOptions, git: GitInfo, run_id: str,
                out_dir: Path, echo: Callable[[str], None]) -> RunResult:
-    started_at = _now()
+    started_at = utc_now()
     echo(
         f"syncbench run {run_id}: {len(plans)} stud{'y' if len(plans) == 1 else 'ies'} -> {out_dir}"
     )
@@ -167,7 +167,7 @@ def _measured_study(plan: StudyPlan, out_dir: Path, options: RunOptions,
 def interrupted_outcome(plan: StudyPlan, reason: str) -> StudyOutcome:
     """The outcome of a study an interrupt stopped, or kept from starting."""
     return StudyOutcome(study=plan.study, status=INTERRUPTED, parameters=plan.parameters,
-                        seed=plan.seed, duration_s=0.0, reason=reason, started_at=_now())
+                        seed=plan.seed, duration_s=0.0, reason=reason, started_at=utc_now())
 
 
 def _mark_notebook(outcome: StudyOutcome, out_dir: Path, plan: StudyPlan) -> None:
@@ -205,7 +205,7 @@ def _finish_coverage(measurement: RunCoverage | None) -> dict[str, Any]:
 
 def run_study(plan: StudyPlan, out_dir: Path, options: RunOptions) -> StudyOutcome:
     """Execute one study and leave `<study>.ipynb` (verdict first) and `<study>.html`."""
-    started_at = _now()
+    started_at = utc_now()
     output_notebook = out_dir / f"{plan.study}.ipynb"
     # never read a stale result, minimal case or notebook from an earlier run into this one
     results_path(out_dir, plan.study).unlink(missing_ok=True)
@@ -305,6 +305,3 @@ def _counts(counts: dict[str, int]) -> str:
 def _write_json(path: Path, data: Any) -> None:
     path.write_text(json.dumps(json_ready(data), indent=2) + "\n", encoding="utf-8")
 
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")

@@ -38,6 +38,11 @@ def git_info(cwd: Path | None = None) -> GitInfo:
     return GitInfo(revision, dirty)
 
 
+def utc_now() -> str:
+    """Now, as the summaries record times: UTC, RFC 3339, to the second."""
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
 def new_run_id(git: GitInfo, now: datetime | None = None) -> str:
     """Return "<UTC timestamp>-<short git rev>", e.g. 20250101T120000Z-1a2b3c4d."""
     now = now or datetime.now(UTC)

@@ -25,7 +25,9 @@ from typing import Any
 
 import yaml
 
-PASS, TIMEOUT, ERROR = "pass", "timeout", "error"
+from syncbench.runner.outcome import ERROR, PASS
+
+TIMEOUT = "timeout"  # a run stopped at its --instance-timeout: no verdict
 STOP_GRACE_S = 20.0  # after SIGTERM, `syncbench run` writes what ran (its interrupt path)
 LOG_TAIL_LINES = 40
 

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from statistics import fmean
 
 from syncbench.sweep.report import FAIL, PASS, Finished
+from syncbench.zoo.progress import clock_text
 
 
 class SweepProgress:
@@ -38,17 +39,11 @@ class SweepProgress:
     def timing(self) -> str:
         done = len(self.durations)
         left = self.planned - done
-        eta = (_clock(math.ceil(left / self.parallel) * fmean(self.durations))
+        eta = (clock_text(math.ceil(left / self.parallel) * fmean(self.durations))
                if self.durations else "?")
         return (f"{done}/{self.planned} done, {self.failed} failed"
                 + (f", {self.other} not passed" if self.other else "")
-                + f", {_clock(self.clock() - self.started)} elapsed, ETA ~{eta}")
-
-
-def _clock(seconds: float) -> str:
-    minutes, secs = divmod(int(round(seconds)), 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+                + f", {clock_text(self.clock() - self.started)} elapsed, ETA ~{eta}")
 
 
 __all__ = ["SweepProgress"]

@@ -17,9 +17,9 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from syncbench.ray_cluster import Cluster, connect_ray, disconnect_ray, ray_module
-from syncbench.sweep.instance import ERROR, STOP_GRACE_S, InstanceJob, InstanceOutcome, run_instance
+from syncbench.runner.outcome import ERROR, INTERRUPTED
+from syncbench.sweep.instance import STOP_GRACE_S, InstanceJob, InstanceOutcome, run_instance
 
-INTERRUPTED = "interrupted"
 CANCEL_WAIT_S = STOP_GRACE_S + 10.0
 TASK_SLACK_S = 120.0  # past its own timeout (and the stop's grace), a task is cut off
 
@@ -105,4 +105,4 @@ def _first_line(exc: BaseException) -> str:
     return text[0] if text else type(exc).__name__
 
 
-__all__ = ["INTERRUPTED", "Cluster", "RayPool"]
+__all__ = ["Cluster", "RayPool"]

@@ -18,11 +18,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from syncbench.runner.outcome import ERROR, EXIT_CODES, FAIL, INTERRUPTED, PASS, UNKNOWN
+from syncbench.sweep.instance import TIMEOUT
 from syncbench.sweep.spec import cell_label
 
-PASS, FAIL, UNKNOWN, ERROR, INTERRUPTED, TIMEOUT, RUNNING = (
-    "pass", "fail", "unknown", "error", "interrupted", "timeout", "running")
-EXIT_CODES = {PASS: 0, FAIL: 1, UNKNOWN: 1, ERROR: 2, INTERRUPTED: 130}
+RUNNING = "running"  # the report of a sweep still going on
 
 
 @dataclass(frozen=True)

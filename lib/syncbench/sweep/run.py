@@ -18,14 +18,14 @@ import time
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from syncbench.files import replace_text
 from syncbench.ray_cluster import Cluster
 from syncbench.runner.run import DEFAULT_CELL_TIMEOUT_S
 from syncbench.runner.run_dir import claim_run_dir
-from syncbench.runner.summary import GitInfo, git_info
+from syncbench.runner.summary import GitInfo, git_info, utc_now
 from syncbench.sweep.instance import InstanceJob, InstanceOutcome
 from syncbench.sweep.page import sweep_html
 from syncbench.sweep.progress import SweepProgress
@@ -124,7 +124,7 @@ class _SweepState:
         self.options, self.plan, self.git = options, plan, git
         self.run_id, self.out_dir = run_id, out_dir
         self.cluster, self.parallel = cluster, parallel
-        self.started_at = _now()
+        self.started_at = utc_now()
         self.clock_start = time.monotonic()
         self.finished: list[Finished] = []
         self.interrupted = False
@@ -154,7 +154,7 @@ class _SweepState:
                 archive.extractall(folder)
         summary_name = f"{self.plan.study}.summary.json"
         if outcome.summary is not None:
-            _write(folder / summary_name, json.dumps(outcome.summary, indent=2, default=str))
+            replace_text(folder / summary_name, json.dumps(outcome.summary, indent=2, default=str))
         relative = folder.relative_to(self.out_dir).as_posix()
         return relative, (f"{relative}/{summary_name}" if outcome.summary is not None
                           else None)
@@ -171,7 +171,7 @@ class _SweepState:
             "status": status, "text": text,
             "run": {
                 "run_id": self.run_id, "study": self.plan.study,
-                "started_at": self.started_at, "finished_at": _now(),
+                "started_at": self.started_at, "finished_at": utc_now(),
                 "duration_s": round(wall, 3),
                 # the instances' own durations added up: what one after another would take
                 "instances_total_s": round(serial, 3),
@@ -189,9 +189,9 @@ class _SweepState:
             "instances": [item.to_dict() for item in
                           sorted(self.finished, key=lambda f: f.index)],
         }
-        _write(self.out_dir / "sweep.json", json.dumps(document, indent=2, default=str))
-        _write(self.out_dir / "sweep.csv", _csv(document["instances"]))
-        _write(self.out_dir / "sweep.html", sweep_html(document))
+        replace_text(self.out_dir / "sweep.json", json.dumps(document, indent=2, default=str))
+        replace_text(self.out_dir / "sweep.csv", _csv(document["instances"]))
+        replace_text(self.out_dir / "sweep.html", sweep_html(document))
         return status, text
 
 
@@ -205,17 +205,6 @@ def _csv(instances: list[dict[str, Any]]) -> str:
         writer.writerow({**row, "failed_checks": " ".join(row["failed_checks"]),
                          "unknown_checks": " ".join(row["unknown_checks"])})
     return buffer.getvalue()
-
-
-def _write(path: Path, text: str) -> None:
-    """Written beside and renamed over: a reader never sees half a report."""
-    partial = path.with_name(path.name + ".partial")
-    partial.write_text(text, encoding="utf-8")
-    partial.replace(path)
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 __all__ = ["DEFAULT_INSTANCE_TIMEOUT_S", "SweepOptions", "SweepResult", "run_sweep"]

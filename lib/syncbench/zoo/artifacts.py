@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from syncbench.files import replace_text
 from syncbench.plain import json_ready
 from syncbench.zoo.matrix import NO_BUG, BugVerdict, Cell, ZooVerdict, detection
 from syncbench.zoo.page import zoo_html
@@ -58,19 +59,12 @@ def write_artifacts(out_dir: Path, document: dict[str, Any], cells: Sequence[Cel
                     bugs: dict[str, SeededBug]) -> None:
     """Write zoo.json, zoo.csv and zoo.html into `out_dir` (each replaced whole)."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    _replace(out_dir / "zoo.json",
-             json.dumps(json_ready(document), indent=2, allow_nan=False) + "\n")
+    replace_text(out_dir / "zoo.json",
+                 json.dumps(json_ready(document), indent=2, allow_nan=False) + "\n")
     partial = out_dir / "zoo.csv.partial"
     with partial.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.DictWriter(handle, fieldnames=CSV_COLUMNS)
         writer.writeheader()
         writer.writerows(csv_rows(cells, bugs))
     partial.replace(out_dir / "zoo.csv")
-    _replace(out_dir / "zoo.html", zoo_html(document, cells))
-
-
-def _replace(path: Path, text: str) -> None:
-    # written beside, then renamed: a Ctrl-C mid-write never leaves half a file
-    partial = path.with_name(path.name + ".partial")
-    partial.write_text(text, encoding="utf-8")
-    partial.replace(path)
+    replace_text(out_dir / "zoo.html", zoo_html(document, cells))

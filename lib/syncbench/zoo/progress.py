@@ -48,13 +48,14 @@ class Progress:
                    for _, study in left)
 
     def timing(self) -> str:
-        elapsed = _clock_text(self.clock() - self.started)
+        elapsed = clock_text(self.clock() - self.started)
         remaining = self.remaining_s()
-        eta = "ETA ?" if remaining is None else f"ETA ~{_clock_text(remaining)}"
+        eta = "ETA ?" if remaining is None else f"ETA ~{clock_text(remaining)}"
         return f"{len(self.done)}/{len(self.planned)} runs, {elapsed} elapsed, {eta}"
 
 
-def _clock_text(seconds: float) -> str:
+def clock_text(seconds: float) -> str:
+    """Seconds as m:ss, or h:mm:ss from an hour on."""
     minutes, secs = divmod(int(round(seconds)), 60)
     hours, minutes = divmod(minutes, 60)
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"

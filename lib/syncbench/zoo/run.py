@@ -12,7 +12,6 @@ import json
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +23,7 @@ from syncbench.runner.outcome import StudyOutcome, exit_code
 from syncbench.runner.plan import StudyPlan, declared_parameters, find_studies, plan_studies
 from syncbench.runner.run import DEFAULT_CELL_TIMEOUT_S, RunOptions, run_study
 from syncbench.runner.run_dir import claim_run_dir
-from syncbench.runner.summary import GitInfo, git_info, run_summary, study_summary
+from syncbench.runner.summary import GitInfo, git_info, run_summary, study_summary, utc_now
 from syncbench.zoo.artifacts import write_artifacts, zoo_document
 from syncbench.zoo.matrix import (
     CAUGHT,
@@ -152,7 +151,7 @@ def _run_rows(options: ZooOptions, plan: ZooPlan, git: GitInfo, run_id: str, out
              f"{selection.sample_seed} ({', '.join(b.name for b in selection.bugs)}); again: "
              f"--sample {len(selection.bugs)} --seed {selection.sample_seed}")
 
-    state = _ZooState(options, plan, git, run_id, out_dir, _now())
+    state = _ZooState(options, plan, git, run_id, out_dir, utc_now())
     try:
         for row, plans in plan.rows.items():
             bug = options.registry.get(row)
@@ -236,7 +235,7 @@ class _ZooState:
         run = {
             "run_id": self.run_id,
             "started_at": self.started_at,
-            "finished_at": _now(),
+            "finished_at": utc_now(),
             "duration_s": round(time.monotonic() - self.clock_start, 3),
             "interrupted": self.interrupted,
             "params_file": _source(self.options),
@@ -304,6 +303,3 @@ def _write_json(path: Path, data: Any) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(json_ready(data), indent=2) + "\n", encoding="utf-8")
 
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
