@@ -42,6 +42,8 @@ class SeededBug:
     studies: tuple[str, ...]  # the studies expected to catch it at default parameters
     # caught only when a race is won (a write landing in a short window): a run can miss it
     racy: bool = False
+    # met only by seeds whose generated workload makes its trigger: a sweep's failure rate
+    some_seeds: bool = False
 
 
 _ALL = (
@@ -106,6 +108,12 @@ _ALL = (
     SeededBug("if_match_ignored_on_delete", "server", "idempotency scope and transactions",
               "DELETE ignores If-Match: a delete based on a stale version is applied",
               ("conditional_writes",), ("sync",)),
+    SeededBug("recreate_resets_version", "server", "tombstones and ids",
+              "a create under the id of a task deleted in its repository revives it at "
+              "version 1 instead of refusing it with 409 id_conflict: clients that saw the "
+              "tombstone at a higher version now see the task older than they knew it "
+              "(only seeds whose workload recreates a deleted id meet it)",
+              ("monotonic_writes",), ("sync",), some_seeds=True),
     SeededBug("breaker_skips_half_open", "server", "breaker transitions",
               "after the cool-down the circuit breaker goes open -> closed without a "
               "half-open probe",

@@ -252,6 +252,28 @@ async def test_if_match_ignored_on_delete_applies_a_stale_delete(start_server: S
         assert response.json()["current"]["version"] == 2
 
 
+@ON_OFF
+async def test_recreate_resets_version_revives_a_tombstone_at_version_one(
+        start_server: StartServer, on: bool) -> None:
+    server = with_bug(start_server, "recreate_resets_version", on)
+    body = {"id": "t-1", "repository": "r", "content": "first"}
+    async with http(server) as client:
+        assert (await client.post("/tasks", json=body)).status_code == 201
+        await client.patch("/tasks/t-1", json={"content": "second"})
+        deleted = (await client.delete("/tasks/t-1")).json()
+        again = await client.post("/tasks", json={**body, "content": "again"})
+        log = (await client.get("/repositories/r/changes")).json()["events"]
+    assert deleted["version"] == 3 and deleted["deleted"]
+    if on:
+        assert again.status_code == 201
+        assert (again.json()["version"], again.json()["deleted"]) == (1, False)
+        assert [(e["type"], e["version"]) for e in log][-1] == ("task_created", 1)
+    else:
+        assert again.status_code == 409 and again.json()["error"] == "id_conflict"
+        assert again.json()["current"]["version"] == 3
+        assert len(log) == 3
+
+
 # -- server: reads and caching -----------------------------------------------------------------
 
 @ON_OFF

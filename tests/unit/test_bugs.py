@@ -20,7 +20,7 @@ from tasksync.server.config import ServerConfig
 AREAS = {"durability", "resume and replay", "cursors and pruning", "cursors and paging",
          "idempotency scope and transactions", "conflict rules and tie-breaks",
          "breaker transitions", "retry timing and key reuse", "outbox handling",
-         "change feed", "reads and caching"}
+         "change feed", "reads and caching", "tombstones and ids"}
 STUDIES = {"sync", "resilience", "conflicts", "crash", "performance"}
 
 

@@ -118,7 +118,8 @@ def time_to_stable(observations: Any, replica_syncs: Any, final_states: Any) -> 
         + spread, expected="0 tasks never stable", message=message))
 
 
-def replica_matches_server(replica_syncs: Any, observations: Any = None) -> CheckResult:
+def replica_matches_server(replica_syncs: Any, observations: Any = None,
+                           sync_ops: Any = None) -> CheckResult:
     """Proves that a replica matched the server whenever it finished a sync with nothing pending.
 
     Rows of `replica_syncs` are completed syncs; with a `pending` column (changes left in
@@ -128,7 +129,10 @@ def replica_matches_server(replica_syncs: Any, observations: Any = None) -> Chec
     of it, from its `started` to its comparison when that column is given) was in flight during the
     sync: invoked before the comparison (`time`) and completed after the sync began (the
     sync op's first `invoke_time` in observations, else the replica's previous sync of the
-    repository). Unexplained mismatches fail; each entry is the sync row with `why`.
+    repository). `sync_ops` (op_id, repository, invoke_time, complete_time: every sync a
+    replica or CLI replica made, NaN complete for one that never ended) count as pushes in
+    flight too: a sync whose own comparison never ran (the server restarted under it) still
+    pushed. Unexplained mismatches fail; each entry is the sync row with `why`.
     No checked row: `unknown`.
     """
     syncs = sorted(frame_rows(replica_syncs, ("op_id", "cursor", "differing_tasks")),
@@ -149,6 +153,11 @@ def replica_matches_server(replica_syncs: Any, observations: Any = None) -> Chec
                "invoke_time": r["started"], "complete_time": r["time"],
                "op_id": r.get("op_id")}
               for r in syncs_all if not _missing(r.get("started"))]
+    # a sync that never ended may have pushed at any moment after it began
+    pushes += [{**r, "task_repository": r["repository"],
+                "complete_time": math.inf if _missing(r.get("complete_time"))
+                else r["complete_time"]}
+               for r in frame_rows(sync_ops, ("op_id",))] if sync_ops is not None else []
     writes = _Writes([r for r in rows if r.get("kind") == "write"] + pushes)
     previous: dict[tuple[str, str], float] = {}
     unexplained, explained = [], 0

@@ -18,7 +18,7 @@ are moved onto ours before latencies are taken; which event came first is the se
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Self
 
 from syncbench.distributed.clock_offset import ClockOffset, measure_offset
@@ -84,11 +84,11 @@ class Fleet:
         """A time read on `group`'s clock, on this process's."""
         return moment - self.offsets[group].offset_s
 
-    async def _call(self, group: str, method: str, *args: Any) -> Any:
+    async def _call(self, group: str, method: str, *args: Any, **options: Any) -> Any:
         target = self.groups[group]
         if self.remote:
-            return await getattr(target, method).remote(*args)
-        result = getattr(target, method)(*args)
+            return await getattr(target, method).remote(*args, **options)
+        result = getattr(target, method)(*args, **options)
         return await result if asyncio.iscoroutine(result) else result
 
 
@@ -104,6 +104,33 @@ class SubscriberFleet(Fleet):
                                           timeout_s)
                                for group, mine in self.deal(names).items() if mine))
         return loop.time() - started
+
+    async def follow(self, subscribers: Sequence[tuple[str, str, Mapping[str, int]]],
+                     timeout_s: float, **options: Any) -> None:
+        """Connect each (name, ws_url, repositories -> position) subscriber, dealt over the
+        groups; `options` go to every WebSocketClient (see SubscriberGroup.follow)."""
+        by_name = {name: (url, repositories) for name, url, repositories in subscribers}
+        dealt = self.deal(list(by_name))
+        await asyncio.gather(*(self._call(group, "follow", name, *by_name[name], timeout_s,
+                                          **options)
+                               for group, names in dealt.items() for name in names))
+
+    async def positions(self) -> dict[str, dict[str, int]]:
+        """Each followed subscriber's last seq delivered, per repository."""
+        merged: dict[str, dict[str, int]] = {}
+        for found in await asyncio.gather(*(self._call(group, "positions")
+                                            for group in self.groups)):
+            merged.update(found)
+        return merged
+
+    async def feed_stats(self) -> dict[str, int]:
+        """Reconnects and duplicates dropped, summed over every group."""
+        totals = {"reconnects": 0, "duplicates_dropped": 0}
+        for found in await asyncio.gather(*(self._call(group, "feed_stats")
+                                            for group in self.groups)):
+            for key in totals:
+                totals[key] += found[key]
+        return totals
 
     async def wait_for(self, expected: int, timeout_s: float, quiet_s: float) -> int:
         """Until every group has its share of `expected` deliveries (or went quiet, or the

@@ -1,14 +1,16 @@
 """A group of WebSocket subscribers in one event loop: tasksync's own WebSocketClient, one
 per name, each recording every event it is delivered (seq from the server, arrival on this
-process's clock). The performance study runs one group in its own process, or one per Ray
-actor (`actors.py`) when one process cannot drive them all.
+process's clock). The performance study's fan-out (`subscribe`: many subscribers, one URL,
+one repository) and the sync study's subscribers (`follow`: each through its own proxy, every
+repository, reconnecting) run one group in their own process, or one per Ray actor
+(`fleet.py`) when one process cannot drive them all.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from tasksync.client import WebSocketClient
@@ -19,6 +21,7 @@ CONNECT_CONCURRENCY = 50  # opening hundreds at once only queues them in the lis
 class SubscriberGroup:
     def __init__(self) -> None:
         self.feeds: list[WebSocketClient] = []
+        self.by_name: dict[str, WebSocketClient] = {}
         self.rows: list[dict[str, Any]] = []
         self.changed = asyncio.Event()
 
@@ -43,11 +46,34 @@ class SubscriberGroup:
         await asyncio.gather(*(connect(feed) for feed in new))
         return time.perf_counter() - started
 
+    async def follow(self, name: str, ws_url: str, repositories: Mapping[str, int],
+                     timeout_s: float, **options: Any) -> None:
+        """Connect subscriber `name` to `repositories` (repository -> position) through
+        `ws_url`; `options` go to its WebSocketClient (reconnect, heartbeat_timeout, ...)."""
+        feed = WebSocketClient(ws_url, dict(repositories), client_id=name,
+                               on_event=self._recorder(name), **options)
+        self.feeds.append(feed)
+        self.by_name[name] = feed
+        await feed.connect(timeout=timeout_s)
+
+    def positions(self) -> dict[str, dict[str, int]]:
+        """Each followed subscriber's last seq delivered, per repository."""
+        return {name: dict(feed.last_seq) for name, feed in self.by_name.items()}
+
+    def feed_stats(self) -> dict[str, int]:
+        """Reconnects and duplicates dropped, summed over this group's subscribers."""
+        return {"reconnects": sum(feed.stats.reconnects for feed in self.feeds),
+                "duplicates_dropped": sum(feed.stats.duplicates_dropped for feed in self.feeds)}
+
     def _recorder(self, name: str) -> Callable[[Any], None]:
-        def on_event(event: Any) -> None:
-            self.rows.append({"subscriber": name, "repository": event.event.repository,
-                              "seq": event.event.seq, "received_time": event.received_at,
-                              "latency_ms": event.delivery_latency * 1000})
+        def on_event(received: Any) -> None:
+            event, latency = received.event, received.delivery_latency
+            self.rows.append({"subscriber": name, "repository": event.repository,
+                              "seq": event.seq, "task_id": event.task_id, "type": event.type,
+                              "event_time": received.received_at - latency,
+                              "received_time": received.received_at,
+                              "latency_ms": latency * 1000, "replay": received.replay,
+                              "connection": received.connection})
             self.changed.set()
         return on_event
 
@@ -76,7 +102,7 @@ class SubscriberGroup:
     async def close(self) -> list[dict[str, Any]]:
         """Close every subscriber; every delivery recorded (and forget them)."""
         await asyncio.gather(*(feed.close() for feed in self.feeds))
-        rows, self.rows, self.feeds = self.rows, [], []
+        rows, self.rows, self.feeds, self.by_name = self.rows, [], [], {}
         return rows
 
 

@@ -260,6 +260,16 @@ class TaskService:
                     )
                     if same:
                         return 200, existing, []
+                    if (existing.deleted and existing.repository == body.repository
+                            and "recreate_resets_version" in self.bugs):
+                        revived = Task(
+                            id=existing.id, repository=body.repository, content=body.content,
+                            status=body.status, priority=body.priority, version=1,
+                            created_at=now, updated_at=now, deleted=False, origin=origin,
+                        )
+                        self.store.replace_task(revived)
+                        return 201, revived, [
+                            self.store.append_event("task_created", revived, now)]
                     if existing.repository != body.repository:
                         # ids are global; a reply never carries another repository's task
                         return 409, ErrorBody(

@@ -62,6 +62,10 @@ class Run:
     stderr: str
 
 
+# one worker builds the module's fixture once (xdist would build it on each worker)
+pytestmark = pytest.mark.xdist_group("runner-scenarios")
+
+
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Run]:
     """Every kernel-starting scenario, run as concurrent `syncbench run` processes."""

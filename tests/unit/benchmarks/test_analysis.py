@@ -61,7 +61,7 @@ def test_a_check_fed_the_frame_says_what_it_says_fed_the_history(run, check) -> 
 
 
 def test_figures_compare_the_largest_size_with_the_smallest() -> None:
-    small, large = measure_size(500, repeats=1), measure_size(1_000, repeats=1)
+    small, large = measure_size(200, repeats=1), measure_size(400, repeats=1)
     figures = {figure.name: figure.summary() for figure in analysis_figures([small, large])}
     linear = figures["convergence: us/op growth x2 ops"]
     assert linear["target"] == "ratio <= 2"

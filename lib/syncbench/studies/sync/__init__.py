@@ -8,7 +8,9 @@ toxics) leaks from one profile into the next:
 - N replicas (tasksync.replica.Replica), each behind its own proxy, run a seeded mix of
   local creates, updates and deletes, with periodic syncs between them. Local edits and
   syncs are operations of one History.
-- M WebSocket subscribers, each behind its own proxy, follow every repository from seq 0.
+- M WebSocket subscribers, each behind its own proxy, follow every repository from seq 0,
+  in the study's process or spread over `subscriber_actors` Ray actors (their deliveries
+  merge into one record, arrivals moved onto this process's clock; order is the seq).
 - The nemesis plays the cut-offs, each an `offline` fault on a proxy group, in seconds from
   the workload's start, with the profile as its phase: `offline_replicas` replicas are cut
   off once for `offline_s` (their syncs fail meanwhile, their edits queue), every subscriber

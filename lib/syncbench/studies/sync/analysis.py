@@ -44,7 +44,7 @@ from syncbench.study import StudyResult
 from syncbench.verdict import CheckResult, compose
 
 DELIVERY_FIELDS = ["profile", "subscriber", "repository", "seq", "task_id", "type", "event_time",
-                   "received_time", "latency_ms", "replay", "connection"]
+                   "received_time", "latency_ms", "replay", "connection", "group"]
 CONVERGENCE_FIELDS = ["profile", "converged", "convergence_s", "last_write_time",
                       "converged_time", "final_rounds", "subscribers_caught_up", "reconnects",
                       "duplicates_dropped"]

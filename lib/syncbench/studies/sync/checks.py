@@ -48,6 +48,7 @@ PENDING_FIELDS = ["profile", "replica", "repository", "change_id", "task_id"]
 SETTLED_AS = ("applied", "conflict", "pruned", "lost")
 # the operations that create a task (a logical create each, keyed by `key` or `content_key`)
 CREATE_OPERATIONS = frozenset({"local_create", "create", "retry_create"})
+SYNC_OPERATIONS = frozenset({"sync", "cli_sync"})  # a replica's and a CLI replica's push
 
 
 def _fields(row: Mapping[str, Any]) -> tuple[Any, ...]:
@@ -231,11 +232,18 @@ def generated_checks(frames: Mapping[str, pd.DataFrame],
         parts["time_to_stable"][profile] = stable.check
         stable_frames.append(stable.frame.assign(profile=profile))
         parts["replica_matches_server"][profile] = replica_matches_server(
-            mine["replica_syncs"], mine["observations"])
+            mine["replica_syncs"], mine["observations"], _sync_ops(ops))
     checks = [compose(name, by_profile) for name, by_profile in parts.items()]
     if not stable_frames:
         return checks, pd.DataFrame(columns=[*STABILITY_COLUMNS, "profile"])
     return checks, pd.concat(stable_frames, ignore_index=True)
+
+
+def _sync_ops(ops: list[Any]) -> list[dict[str, Any]]:
+    """Every sync of a replica or CLI replica (each pushes its outbox), compared or not."""
+    return [{"op_id": op.op_id, "repository": op.args.get("repository"),
+             "invoke_time": op.invoke_time, "complete_time": op.complete_time}
+            for op in ops if op.operation in SYNC_OPERATIONS and op.args.get("repository")]
 
 
 def fallbacks_justified(subscriptions: pd.DataFrame, syncs: pd.DataFrame,

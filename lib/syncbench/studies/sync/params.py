@@ -68,6 +68,11 @@ class SyncParams(StudyParams):
     offline_s: float = param(0.4, "seconds each offline replica (generated: the first HTTP "
                                   "client) stays offline")
     subscriber_outage_s: float = param(0.5, "seconds each subscriber is cut off once (0: never)")
+    subscriber_actors: int = param(0, "nominal workload: Ray actors the subscribers are spread "
+                                      "over (0: the study's own process); each actor's clock "
+                                      "offset is measured and recorded")
+    ray_address: str = param("", "the Ray cluster for subscriber_actors (empty: RAY_ADDRESS, "
+                                 "else a local Ray on this machine)")
     workload: str = param("generated", "generated: a seeded mix of everything the protocol "
                                        "allows (syncbench.explore); nominal: the replicas' "
                                        "plain create/update/delete mix (`mix`)")
@@ -124,6 +129,13 @@ class SyncParams(StudyParams):
                 "seconds above 0 (at most an hour)")
         require(0 <= self.subscriber_outage_s <= 3600, "subscriber_outage_s",
                 self.subscriber_outage_s, "0 (never) or more seconds (at most an hour)")
+        require(0 <= self.subscriber_actors <= 256, "subscriber_actors",
+                self.subscriber_actors, "0 (subscribers in the study's process) to 256 Ray "
+                "actors")
+        require(self.subscriber_actors == 0 or self.workload == "nominal", "subscriber_actors",
+                self.subscriber_actors, "0 with the generated workload (its subscribers play "
+                "their schedule in the study's process); set workload: nominal to spread "
+                "subscribers over Ray actors")
         require(self.strategy in SYNC_STRATEGIES, "strategy", self.strategy,
                 f"one of {', '.join(SYNC_STRATEGIES)} ('manual' never converges without a "
                 "person resolving)")

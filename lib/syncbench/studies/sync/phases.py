@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from syncbench.checks import convergence
+from syncbench.distributed import SubscriberFleet
 from syncbench.explore.listener import SUBSCRIBE_TIMEOUT_S
 from syncbench.history import OK, History, attempt_applied_nothing
 from syncbench.nemesis import FaultSchedule, Nemesis
@@ -26,7 +27,6 @@ from syncbench.studies.sync.params import SyncParams
 from syncbench.studies.sync.workload import ReplicaPlan, Step, Workload, content_key
 from syncbench.study import seeded_bug_options
 from tasksync.client import RetryPolicy
-from tasksync.client.websocket import ReceivedEvent
 from tasksync.models import EDITABLE_FIELDS
 from tasksync.replica import Replica, SyncError
 
@@ -76,69 +76,58 @@ async def run_profile(params: SyncParams, workload: Workload, schedule: FaultSch
                                 "timeout": 10.0})
             for plan in workload.replicas
         }
-        feeds = {
-            sub.subscriber: stack.ws_client(
-                dict.fromkeys(workload.repositories, 0), sub.group, client_id=sub.subscriber,
-                reconnect=SUBSCRIBER_RECONNECT, heartbeat_timeout=5.0,
-                on_event=_delivery_recorder(run, sub.subscriber))
-            for sub in workload.subscribers
-        }
-        await asyncio.gather(*(feed.connect(timeout=SUBSCRIBE_TIMEOUT_S)
-                               for feed in feeds.values()))
-
-        nemesis = Nemesis(stack, run.history, phase=run.name)
-        mine = schedule.for_phase(run.name)
-        async with nemesis.playing(mine) as faults:
-            await asyncio.gather(*(_drive_replica(params, plan, replicas[plan.replica], run)
-                                   for plan in workload.replicas))
-            # the whole schedule plays, however quick the workload: a replay plays it again
-            await nemesis.wait(faults, mine.length + SCHEDULE_GRACE_S)
-        await nemesis.heal()
-        # windows without a phase play in every phase; as played, each names its own
-        run.played = [{"phase": run.name, **window} for window in nemesis.played]
-
-        writes = [op for op in run.history.operations
-                  if op.args.get("profile") == run.name and op.operation.startswith("local_")]
-        last_write = max(op.complete_time or op.invoke_time for op in writes)
-        converged_at, rounds = await _sync_until_converged(params, workload, replicas, stack,
-                                                           run)
-        last_seqs = {repo: await _last_seq(stack, repo) for repo in workload.repositories}
-        caught_up = await _wait_for_subscribers(feeds, last_seqs, params.delivery_timeout_s)
-
-        run.outcome = await _final_state(stack, workload, replicas, run.name)
-        for feed in feeds.values():
-            await feed.close()
-        run.outcome.update(
-            profile=run.name,
-            converged=converged_at is not None,
-            convergence_s=(converged_at - last_write) if converged_at is not None else math.nan,
-            last_write_time=last_write,
-            converged_time=converged_at,
-            final_rounds=rounds,
-            subscribers_caught_up=caught_up,
-            reconnects=sum(feed.stats.reconnects for feed in feeds.values()),
-            duplicates_dropped=sum(feed.stats.duplicates_dropped for feed in feeds.values()),
-        )
+        # in this process, or spread over Ray actors (subscriber_actors): one code path
+        fleet = await SubscriberFleet.start(actors=params.subscriber_actors,
+                                            address=params.ray_address or None)
+        try:
+            await fleet.follow(
+                [(sub.subscriber, stack.ws_url(sub.group), dict.fromkeys(workload.repositories, 0))
+                 for sub in workload.subscribers],
+                timeout_s=SUBSCRIBE_TIMEOUT_S, reconnect=SUBSCRIBER_RECONNECT,
+                heartbeat_timeout=5.0)
+            await _play(params, workload, schedule, run, stack, replicas, fleet)
+        finally:
+            environment.setdefault("subscriber_placement", {})[run.name] = fleet.describe()
+            await fleet.stop()
 
 
-def _delivery_recorder(run: ProfileRun, subscriber: str) -> Any:
-    def record(received: ReceivedEvent) -> None:
-        event = received.event
-        run.deliveries.append({
-            "profile": run.name,
-            "subscriber": subscriber,
-            "repository": event.repository,
-            "seq": event.seq,
-            "task_id": event.task_id,
-            "type": event.type,
-            "event_time": received.received_at - received.delivery_latency,
-            "received_time": received.received_at,
-            "latency_ms": received.delivery_latency * 1000.0,
-            "replay": received.replay,
-            "connection": received.connection,
-        })
+async def _play(params: SyncParams, workload: Workload, schedule: FaultSchedule,
+                run: ProfileRun, stack: Stack, replicas: Mapping[str, Replica],
+                fleet: SubscriberFleet) -> None:
+    """Play the workload and the schedule, heal, converge; fill `run.outcome`."""
+    nemesis = Nemesis(stack, run.history, phase=run.name)
+    mine = schedule.for_phase(run.name)
+    async with nemesis.playing(mine) as faults:
+        await asyncio.gather(*(_drive_replica(params, plan, replicas[plan.replica], run)
+                               for plan in workload.replicas))
+        # the whole schedule plays, however quick the workload: a replay plays it again
+        await nemesis.wait(faults, mine.length + SCHEDULE_GRACE_S)
+    await nemesis.heal()
+    # windows without a phase play in every phase; as played, each names its own
+    run.played = [{"phase": run.name, **window} for window in nemesis.played]
 
-    return record
+    writes = [op for op in run.history.operations
+              if op.args.get("profile") == run.name and op.operation.startswith("local_")]
+    last_write = max(op.complete_time or op.invoke_time for op in writes)
+    converged_at, rounds = await _sync_until_converged(params, workload, replicas, stack,
+                                                       run)
+    last_seqs = {repo: await _last_seq(stack, repo) for repo in workload.repositories}
+    caught_up = await _wait_for_subscribers(fleet, last_seqs, params.delivery_timeout_s)
+
+    run.outcome = await _final_state(stack, workload, replicas, run.name)
+    stats = await fleet.feed_stats()
+    # every group's deliveries, arrivals on this process's clock
+    run.deliveries += [{"profile": run.name, **row} for row in await fleet.collect()]
+    run.outcome.update(
+        profile=run.name,
+        converged=converged_at is not None,
+        convergence_s=(converged_at - last_write) if converged_at is not None else math.nan,
+        last_write_time=last_write,
+        converged_time=converged_at,
+        final_rounds=rounds,
+        subscribers_caught_up=caught_up,
+        **stats,
+    )
 
 
 async def _drive_replica(params: SyncParams, plan: ReplicaPlan, replica: Replica,
@@ -272,12 +261,13 @@ async def _last_seq(stack: Stack, repository: str) -> int:
     return log[-1]["seq"] if log else 0
 
 
-async def _wait_for_subscribers(feeds: Mapping[str, Any], last_seqs: Mapping[str, int],
+async def _wait_for_subscribers(fleet: SubscriberFleet, last_seqs: Mapping[str, int],
                                 timeout: float) -> bool:
     """Whether every subscriber reached the server's last seq of each repository in time."""
     deadline = time.monotonic() + timeout
     while True:
-        if all(feed.last_seq.get(repo, 0) >= seq for feed in feeds.values()
+        positions = await fleet.positions()
+        if all(position.get(repo, 0) >= seq for position in positions.values()
                for repo, seq in last_seqs.items()):
             return True
         if time.monotonic() >= deadline:

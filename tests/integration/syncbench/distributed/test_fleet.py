@@ -93,3 +93,23 @@ async def test_polling_http_clients_in_ray_actors_record_every_request(
     assert {row["client"] for row in rows} == {f"user{i}" for i in range(6)}
     sent = sorted(row["sent_time"] for row in rows)
     assert sent[-1] - sent[0] < 1.5  # on our clock, within the second they polled
+
+
+async def test_the_sync_study_spreads_its_subscribers_over_actors(ray_running: None) -> None:
+    from syncbench.studies.sync import SyncParams, run
+
+    # two subscribers cut off once each while three replicas write: resumes through actors
+    result = await run(SyncParams(workload="nominal", profiles=("lan",), replicas=3,
+                                  subscribers=2, operations_per_replica=12, think_s=0.05,
+                                  offline_s=0.3, subscriber_outage_s=0.4, seed=4,
+                                  subscriber_actors=2))
+
+    verdicts = {check.name: check.verdict for check in result.checks}
+    assert verdicts["subscribers_saw_every_event"] == "pass", result.checks_frame().to_string()
+    assert "fail" not in verdicts.values(), result.checks_frame().to_string()
+    deliveries = result.deliveries
+    assert set(deliveries["group"]) == {"actor-0", "actor-1"}
+    assert set(deliveries["subscriber"]) == {"s0", "s1"}
+    placement = result.environment["subscriber_placement"]["lan"]
+    assert placement["placement"] == "ray actors" and set(placement["clock_offsets"]) == {
+        "actor-0", "actor-1"}

@@ -112,7 +112,9 @@ async def played() -> AsyncIterator[dict[str, Any]]:
            "server": server}
 
 
-pytestmark = [pytest.mark.timeout(180), pytest.mark.asyncio(loop_scope="module")]
+# one worker plays the module's schedule once (xdist would play it on each worker)
+pytestmark = [pytest.mark.timeout(180), pytest.mark.asyncio(loop_scope="module"),
+              pytest.mark.xdist_group("cli-actor")]
 
 
 def _by_step(played: dict) -> dict[int, Any]:

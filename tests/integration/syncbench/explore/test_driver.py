@@ -51,7 +51,9 @@ async def played(schedule: list[dict[str, Any]]) -> AsyncIterator[dict[str, Any]
     yield {"history": history, "outcome": outcome, "frames": frames}
 
 
-pytestmark = [pytest.mark.timeout(180), pytest.mark.asyncio(loop_scope="module")]
+# one worker plays the module's schedule once (xdist would play it on each worker)
+pytestmark = [pytest.mark.timeout(180), pytest.mark.asyncio(loop_scope="module"),
+              pytest.mark.xdist_group("driver")]
 
 
 async def test_every_schedule_op_is_one_history_op(played: dict, schedule: list) -> None:

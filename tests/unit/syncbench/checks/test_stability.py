@@ -117,6 +117,22 @@ def test_a_mismatch_while_another_replica_synced_is_explained_but_not_by_its_own
     assert replica_matches_server(pd.DataFrame([*own, earlier])).verdict == "fail"
 
 
+def test_a_sync_that_pushed_without_its_own_comparison_explains_a_mismatch() -> None:
+    own = [sync("a", 2, True, op_id=50, started=1.5), sync("a", 5, False, op_id=51, started=4)]
+    # b's sync spanned a's but b never compared (the server restarted under it)
+    pushed = {"op_id": 60, "repository": "r", "invoke_time": 3.8, "complete_time": 5.5}
+    assert replica_matches_server(pd.DataFrame(own), sync_ops=[pushed]).verdict == "pass"
+    never_ended = {**pushed, "complete_time": float("nan")}
+    assert replica_matches_server(pd.DataFrame(own), sync_ops=[never_ended]).verdict == "pass"
+    done_before = {**pushed, "invoke_time": 2.5, "complete_time": 3.0}
+    assert replica_matches_server(pd.DataFrame(own), sync_ops=[done_before]).verdict == "fail"
+    elsewhere = {**pushed, "repository": "other"}
+    assert replica_matches_server(pd.DataFrame(own), sync_ops=[elsewhere]).verdict == "fail"
+    # a's own sync op explains nothing
+    mine = {**pushed, "op_id": 51}
+    assert replica_matches_server(pd.DataFrame(own), sync_ops=[mine]).verdict == "fail"
+
+
 def test_only_syncs_with_nothing_pending_are_checked() -> None:
     syncs = pd.DataFrame([sync("a", 1, False, pending=2), sync("a", 2, True, pending=0)])
     assert replica_matches_server(syncs).verdict == "pass"
