@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from tasksync.server.config import ServerConfig
+from tests.support import coverage
 from tests.support.servers import ServerProcess, ServerThread
 
 
@@ -67,3 +68,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                 f"xdist_group is not in effect for {item.nodeid}: this pytest "
                 f"({pytest.__version__}) and pytest-xdist do not work together; install the "
                 "versions pyproject.toml pins (make setup)")
+
+
+@pytest.fixture
+def unmeasured_subprocesses() -> Iterator[None]:
+    """The test's subprocesses run without the suite's coverage (tests/support/coverage.py)."""
+    with coverage.unmeasured_subprocesses():
+        yield

@@ -113,7 +113,9 @@ _ALL = (
               "version 1 instead of refusing it with 409 id_conflict: clients that saw the "
               "tombstone at a higher version now see the task older than they knew it "
               "(only seeds whose workload recreates a deleted id meet it)",
-              ("monotonic_writes",), ("sync",), some_seeds=True),
+              ("monotonic_writes", "monotonic_reads", "writes_follow_reads", "read_your_writes",
+               "convergence", "time_to_stable", "replica_matches_server"), ("sync",),
+              some_seeds=True),
     SeededBug("breaker_skips_half_open", "server", "breaker transitions",
               "after the cool-down the circuit breaker goes open -> closed without a "
               "half-open probe",

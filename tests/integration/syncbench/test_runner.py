@@ -18,6 +18,7 @@ from click.testing import CliRunner, Result
 from syncbench.cli import main
 from syncbench.params import ParameterError
 from syncbench.runner.html import external_scripts
+from tests.support import coverage
 
 ROOT = Path(__file__).resolve().parents[3]
 NOTEBOOKS = Path(__file__).parent / "notebooks"
@@ -63,7 +64,8 @@ class Run:
 
 
 # one worker builds the module's fixture once (xdist would build it on each worker)
-pytestmark = pytest.mark.xdist_group("runner-scenarios")
+pytestmark = [pytest.mark.xdist_group("runner-scenarios"),
+              pytest.mark.usefixtures("unmeasured_subprocesses")]
 
 
 @pytest.fixture(scope="module")
@@ -81,18 +83,12 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Run]:
         "silent": ("silent", "chained"),
     }
     processes = {}
-    for name, args in scenarios.items():
-        out = base / name
-        processes[name] = (
-            out,
-            subprocess.Popen(
-                command(*args, "--out", str(out)),
-                cwd=ROOT,
-                text=True,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-            ),
-        )
+    with coverage.unmeasured_subprocesses():
+        for name, args in scenarios.items():
+            out = base / name
+            processes[name] = (out, subprocess.Popen(
+                command(*args, "--out", str(out)), cwd=ROOT, text=True,
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE))
     results = {}
     for name, (out, process) in processes.items():
         _, stderr = process.communicate(timeout=120)

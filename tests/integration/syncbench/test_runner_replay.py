@@ -8,6 +8,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+# toy notebooks: the suite's coverage of lib/tasksync has nothing to gain in their processes
+pytestmark = pytest.mark.usefixtures("unmeasured_subprocesses")
+
 ROOT = Path(__file__).resolve().parents[3]
 NOTEBOOKS = Path(__file__).parent / "replay_notebooks"
 

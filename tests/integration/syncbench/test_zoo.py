@@ -10,7 +10,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.support.wait import wait_until
+
+# toy notebooks: the suite's coverage of lib/tasksync has nothing to gain in their processes
+pytestmark = pytest.mark.usefixtures("unmeasured_subprocesses")
 
 ROOT = Path(__file__).resolve().parents[3]
 NOTEBOOKS = Path(__file__).parent / "zoo_notebooks"

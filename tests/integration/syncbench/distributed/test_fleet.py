@@ -12,6 +12,7 @@ from syncbench.distributed import HttpFleet, SubscriberFleet
 from syncbench.ray_cluster import connect_ray, disconnect_ray
 from syncbench.stack import Stack, StackConfig
 from tasksync.client import HTTPClient
+from tests.support import coverage
 
 pytestmark = [pytest.mark.xdist_group("ray"), pytest.mark.timeout(240)]
 EVENTS = 5
@@ -19,8 +20,10 @@ EVENTS = 5
 
 @pytest.fixture(scope="module")
 def ray_running() -> Iterator[None]:
-    """One local Ray for the module's tests (each start takes 3-10 s)."""
-    connect_ray()
+    """One local Ray for the module's tests (each start takes 3-10 s); its workers are not
+    measured by the suite's coverage (the same client code runs in process below)."""
+    with coverage.unmeasured_subprocesses():
+        connect_ray()
     yield
     disconnect_ray()
 

@@ -23,7 +23,9 @@ from syncbench.sweep.instance import InstanceJob, run_instance
 ROOT = Path(__file__).resolve().parents[4]
 NOTEBOOKS = Path(__file__).parent / "notebooks"
 # One Ray at a time (each local Ray is sized to the machine); a local Ray starts in 3-10 s.
-pytestmark = [pytest.mark.xdist_group("ray"), pytest.mark.timeout(300)]
+# the runs are toy notebooks: the suite's coverage of lib/tasksync has nothing to gain there
+pytestmark = [pytest.mark.xdist_group("ray"), pytest.mark.timeout(300),
+              pytest.mark.usefixtures("unmeasured_subprocesses")]
 
 
 def sweep(*args: str, out: Path) -> list[str]:

@@ -150,7 +150,7 @@ async def test_a_phase_replayed_without_its_profile_fails_the_condition_check(tm
 @pytest.mark.xdist_group("ray")
 @pytest.mark.timeout(300)
 async def test_fanout_subscribers_in_ray_actors_reach_every_event_and_record_their_clocks(
-        tmp_path) -> None:
+        tmp_path, unmeasured_subprocesses: None) -> None:
     from syncbench.ray_cluster import disconnect_ray
 
     try:
