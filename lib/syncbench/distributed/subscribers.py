@@ -21,7 +21,6 @@ CONNECT_CONCURRENCY = 50  # opening hundreds at once only queues them in the lis
 class SubscriberGroup:
     def __init__(self) -> None:
         self.feeds: list[WebSocketClient] = []
-        self.by_name: dict[str, WebSocketClient] = {}
         self.rows: list[dict[str, Any]] = []
         self.changed = asyncio.Event()
 
@@ -53,12 +52,11 @@ class SubscriberGroup:
         feed = WebSocketClient(ws_url, dict(repositories), client_id=name,
                                on_event=self._recorder(name), **options)
         self.feeds.append(feed)
-        self.by_name[name] = feed
         await feed.connect(timeout=timeout_s)
 
     def positions(self) -> dict[str, dict[str, int]]:
-        """Each followed subscriber's last seq delivered, per repository."""
-        return {name: dict(feed.last_seq) for name, feed in self.by_name.items()}
+        """Each subscriber's last seq delivered, per repository (by its name)."""
+        return {feed.client_id: dict(feed.last_seq) for feed in self.feeds}
 
     def feed_stats(self) -> dict[str, int]:
         """Reconnects and duplicates dropped, summed over this group's subscribers."""
@@ -102,7 +100,7 @@ class SubscriberGroup:
     async def close(self) -> list[dict[str, Any]]:
         """Close every subscriber; every delivery recorded (and forget them)."""
         await asyncio.gather(*(feed.close() for feed in self.feeds))
-        rows, self.rows, self.feeds, self.by_name = self.rows, [], [], {}
+        rows, self.rows, self.feeds = self.rows, [], []
         return rows
 
 

@@ -249,6 +249,7 @@ class TaskService:
 
     def create(self, body: TaskCreate, origin: str) -> Callable[[str], tuple[int, Payload, list]]:
         def operation(now: str) -> tuple[int, Payload, list[ChangeEvent]]:
+            write = self.store.insert_task
             if body.id is not None:
                 existing = self.store.get_task(body.id)
                 if existing is not None:
@@ -262,33 +263,27 @@ class TaskService:
                         return 200, existing, []
                     if (existing.deleted and existing.repository == body.repository
                             and "recreate_resets_version" in self.bugs):
-                        revived = Task(
-                            id=existing.id, repository=body.repository, content=body.content,
-                            status=body.status, priority=body.priority, version=1,
-                            created_at=now, updated_at=now, deleted=False, origin=origin,
-                        )
-                        self.store.replace_task(revived)
-                        return 201, revived, [
-                            self.store.append_event("task_created", revived, now)]
-                    if existing.repository != body.repository:
+                        write = self.store.replace_task  # the tombstone, back at version 1
+                    elif existing.repository != body.repository:
                         # ids are global; a reply never carries another repository's task
                         return 409, ErrorBody(
                             error="id_conflict",
                             message=f"task id {body.id} is taken in another repository; "
                             "choose another id",
                         ), []
-                    return 409, ErrorBody(
-                        error="id_conflict",
-                        message=f"task {body.id} exists with different fields; choose another id"
-                        " or update the existing task",
-                        current=existing,
-                    ), []
+                    else:
+                        return 409, ErrorBody(
+                            error="id_conflict",
+                            message=f"task {body.id} exists with different fields; choose "
+                            "another id or update the existing task",
+                            current=existing,
+                        ), []
             task = Task(
                 id=body.id or new_id(), repository=body.repository, content=body.content,
                 status=body.status, priority=body.priority, version=1, created_at=now,
                 updated_at=now, deleted=False, origin=origin,
             )
-            self.store.insert_task(task)
+            write(task)
             return 201, task, [self.store.append_event("task_created", task, now)]
 
         return operation
