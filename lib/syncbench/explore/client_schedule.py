@@ -221,10 +221,13 @@ class ClientSchedule:
                 "deleted": deleted, "base_version": self.rng.choice(("seen", "seen", "stale", 0)),
                 "updated_at": updated_at}
 
-    def _items(self, client: str, repository: str, *, equal: bool) -> list[dict[str, Any]]:
+    def _items(self, client: str, repository: str, *, equal: bool,
+               first: int = 0) -> list[dict[str, Any]]:
+        """1 to 5 items, numbered from `first` (a new item's id and content key are named
+        by its number: numbered twice in one batch, two tasks would share a key)."""
         known = any(task.repository == repository for task in self.state[client].tasks)
         items = []
-        for index in range(self.rng.randint(1, 5)):
+        for index in range(first, first + self.rng.randint(1, 5)):
             updated_at = EQUAL_TIME if equal else self.rng.choice(UPDATED_AT)
             if known and self.rng.random() < 0.55:
                 items.append(self._edit_item(client, repository, index, updated_at))
@@ -240,7 +243,7 @@ class ClientSchedule:
         repository = self._repository()
         items = self._items(client, repository, equal=True)
         while len(items) < 2:
-            items += self._items(client, repository, equal=True)
+            items += self._items(client, repository, equal=True, first=len(items))
         return self._batch_op(client, repository, items)
 
     def _batch_empty(self, client: str) -> list[dict[str, Any]]:
