@@ -74,29 +74,36 @@ class CrashFault(FaultKind):
     async def start(self, stack: Stack, target: str, options: Mapping[str, Any]) -> Any:
         server_pid(stack, self.name)
         hold = float(options.get("hold_ms", 0.0))
+        held = 0.0
         if hold:
             await stack.set_storage_faults(delay_ms=hold)  # gone with the process
             await asyncio.sleep(hold / 1000)
-            await _writes_in_flight(stack, deadline_s=HOLD_DEADLINE_S)
-        return {"killed": await stack.crash_server()}
+            held = await _writes_in_flight(stack, deadline_s=HOLD_DEADLINE_S)
+        return {"killed": await stack.crash_server(), "writes_in_flight": held}
 
     async def stop(self, stack: Stack, target: str, handle: Any) -> None:
         await stack.start_server_again()
 
     def evidence(self, handle: Any) -> dict[str, Any]:
-        return {"server_killed": bool(handle["killed"])} if isinstance(handle, dict) else {}
+        if not isinstance(handle, dict):
+            return {}
+        # the server's own count of writes it held unanswered, read just before the kill
+        # (a write is held hold_ms by then: it was still in flight when the kill came)
+        return {"server_killed": bool(handle["killed"]),
+                "writes_in_flight_at_kill": int(handle.get("writes_in_flight", 0))}
 
 
-async def _writes_in_flight(stack: Stack, deadline_s: float) -> bool:
+async def _writes_in_flight(stack: Stack, deadline_s: float) -> float:
     """Wait until the server holds a write it has not answered (its /metrics gauge), at
-    most `deadline_s`; whether it does (the kill comes either way: a write in flight is
-    then not promised, and the crash study's path count says so)."""
+    most `deadline_s`; how many it held then (0: none came; the kill comes either way: a
+    write in flight is then not promised, and the crash study's path count says so)."""
     deadline = time.monotonic() + deadline_s
     while time.monotonic() < deadline:
-        if await stack.writes_in_flight() >= 1:
-            return True
+        held = await stack.writes_in_flight()
+        if held >= 1:
+            return held
         await asyncio.sleep(0.005)
-    return False
+    return 0.0
 
 
 @register_fault

@@ -135,13 +135,17 @@ def _of(operations: pd.DataFrame, roles: str) -> pd.DataFrame:
 
 
 def writes_in_flight_at_crash(result: Any) -> int:
-    """Writes in flight when the server was killed that lost their connection to it: given
-    up unanswered, or retried until the server was back."""
+    """Writes in flight when the server was killed: those of HTTP clients and replicas that
+    lost their connection to it (given up unanswered, or retried until the server was
+    back), and in a window where none did, the writes the server itself held unanswered
+    at the kill (its /metrics count, read just before; a CLI sync's, whose seconds-long
+    command cannot be placed by its times)."""
     operations = result.frames["operations"]
     ops = _of(operations, "cr")
     writes = ops[~ops["operation"].isin(READS)]
     began = fault_began(operations)
     killed = fault_evidence(operations, "server_killed")
+    held = fault_evidence(operations, "writes_in_flight_at_kill")
     count = 0
     for window in _windows(result, "crash"):
         if not killed.get(window["fault_id"]):
@@ -152,7 +156,7 @@ def writes_in_flight_at_crash(result: Any) -> int:
         through = hit["complete_time"].fillna(math.inf) >= window["end"]
         # given up unanswered, or retried until the server was back
         lost = (hit["outcome"] == "info") | ((hit["attempts"].fillna(1) > 1) & through)
-        count += int(lost.sum())
+        count += int(lost.sum()) or int(held.get(window["fault_id"], 0))
     return count
 
 

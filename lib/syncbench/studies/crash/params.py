@@ -31,9 +31,10 @@ class CrashParams(SyncParams):
     subscriber_outage_s: float = param(0.0, "not used: the crash study's faults are its "
                                             "schedule (kept for the sync study's shape)")
     generated_operations: int = param(500, "operations to generate")
-    weights: dict[str, float] = param({"cli_sync": 6.0}, "weights of op kinds over "
+    weights: dict[str, float] = param({"cli_sync": 10.0}, "weights of op kinds over "
                                       "syncbench.explore.DEFAULT_WEIGHTS (0 excludes one); "
-                                      "CLI syncs often, for client crashes to meet")
+                                      "CLI syncs often (7 commands in 10), for client "
+                                      "crashes to meet")
     shrink_budget_s: float = param(0.0, "seconds to spend shrinking a failing run to a "
                                         "minimal one (0: do not shrink)")
     faults: list[str] = param(list(CRASH_FAULTS), "the fault kinds the schedule draws from "

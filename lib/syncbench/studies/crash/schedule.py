@@ -15,12 +15,13 @@ once, and their recovery times could not be told apart).
     lost_replies   the HTTP clients' groups: requests arrive, replies are lost (>= 1.5 s)
     client_crash   a CLI replica's `tasksync sync` SIGKILLed mid-way (a longer window: a
                    sync must start in it)
-    storage        30% of the server's storage calls fail
+    storage        30% of the server's storage calls fail (at least 1.5 s)
 """
 
 from __future__ import annotations
 
 import random
+from collections import Counter
 from typing import Any
 
 from syncbench.nemesis import FaultSchedule, parse_schedule
@@ -30,9 +31,13 @@ from syncbench.studies.sync.params import cli_group, group_of
 MIN_S = 0.3
 # a fault on some clients, or one that shows only in what is written meanwhile, must last
 # long enough for its clients to send something
-MIN_S_OF = {"partition": 1.5, "lost_replies": 1.5, "clock": 2.5, "pause": 1.0}
-CLIENT_CRASH_S = (2.5, 4.0)  # a CLI sync starts every few seconds: the window must see one
+MIN_S_OF = {"partition": 1.5, "lost_replies": 1.5, "clock": 2.5, "pause": 1.0,
+            "storage": 1.5}  # 30% of calls fail: a 0.3 s window met none (1 seed of 20)
+# a CLI replica runs a command every 1.5 s or so, 7 in 10 a sync: the window must see one
+# start (2.5-4 s windows met none on 3 seeds of 20)
+CLIENT_CRASH_S = (4.0, 6.0)
 CRASH_HOLD_MS = 150.0
+CLI_COMMAND_S = 0.5  # a `tasksync` command's run, interpreter start included (0.45-1.6 s)
 FIRST_AT = 0.1  # the schedule begins after this share of the workload (clients warmed up)
 LAST_AT = 0.9
 
@@ -100,12 +105,16 @@ def plan_crash(params: CrashParams, operations: list[dict[str, Any]]) -> FaultSc
 def pace(operations: list[dict[str, Any]], until: float) -> None:
     """Stretch the pauses of every client whose planned work ends before `until` so that
     it ends then: windows drawn at least MIN_S_OF long add up to more than a small
-    workload's planned time, and a fault after its clients are done meets nobody. CLI
-    replicas are left alone (each command is a process: they take longer than planned)."""
+    workload's planned time, and a fault after its clients are done meets nobody. A CLI
+    replica's command is a process: each counts CLI_COMMAND_S on top of its pauses (left
+    alone, CLI replicas were done a third of the way in, and a client crash late in the
+    schedule met no sync: 3 of 20 seeds)."""
+    commands = Counter(op["client"] for op in operations)
     for client, planned in planned_ends(operations).items():
-        if client.startswith("k") or planned <= 0 or planned >= until:
+        busy = CLI_COMMAND_S * commands[client] if client.startswith("k") else 0.0
+        if planned <= 0 or planned + busy >= until:
             continue
-        stretch = until / planned
+        stretch = (until - busy) / planned
         for op in operations:
             if op["client"] == client:
                 op["pause"] = round(float(op.get("pause") or 0.0) * stretch, 4)

@@ -156,6 +156,29 @@ async def test_a_client_crash_kills_a_real_sync_and_the_next_one_pushes_once(
         assert replica.pending_count() == 0
 
 
+async def test_a_client_crash_kills_a_sync_once_it_talks_to_the_server(stack: Stack) -> None:
+    # a sync killed at a fixed age had often finished (a LAN sync talks for tens of ms of
+    # its ~0.5 s): it is killed as soon as its process holds a connection to the server.
+    # 300 ms of latency each way keeps it connected long enough for the 10 ms watch to see
+    nemesis = Nemesis(stack, History())
+    path = stack.workdir / "cli-k1.db"
+    with Replica(path, client_id="k1", repository="talking") as replica:
+        replica.add("queued before the crash")
+    options = ("--replica", str(path), "--server", stack.url("api"), "--repo", "talking")
+    running = stack.client_commands.setdefault("k1", [])
+    latency = {"type": "latency", "attributes": {"latency": 300}, "stream": "downstream"}
+    async with nemesis.fault("network", "api", toxic=latency), \
+            nemesis.fault("client_crash", "k1", after_s=60.0):
+        started = time.monotonic()
+        killed = await run_cli(options, ["sync"], deadline_s=30.0, started=running)
+        took = time.monotonic() - started
+    assert killed.exit_code == -9 and took < 30.0, "killed while connected, not at after_s"
+    again = await run_cli(options, ["sync"], deadline_s=30.0, started=running)
+    assert again.exit_code == 0, again.stderr
+    tasks = list((await stack.server_tasks("talking")).values())
+    assert [t["content"] for t in tasks] == ["queued before the crash"]
+
+
 async def test_a_slow_disk_is_slow_not_broken_under_the_fake_clock(stack: Stack) -> None:
     # libfaketime with DONT_FAKE_MONOTONIC fails time.sleep (clock_nanosleep) with EINVAL: a
     # storage delay on the fake-clock server made every write fail, and a crash's hold_ms

@@ -75,6 +75,24 @@ def test_a_crash_bites_writes_in_flight_that_lost_their_answer_not_ones_answered
     assert PATHS["crash"].count(result(bitten, played)) == 0
 
 
+def test_a_crash_counts_the_servers_own_writes_in_flight_when_no_client_saw_one_lost() -> None:
+    # a CLI sync's request held at the kill: its command's seconds cannot place it, but the
+    # server counted it unanswered just before it died
+    played = windows(("crash", "server crashed", "server", 1.0, 2.0))
+    held = op("nemesis", "start", 0.99, 1.0, fault="crash", fault_id=0, server_killed=True,
+              writes_in_flight_at_kill=1)
+    cli = op("k0", "cli_sync", 0.5, 2.5, "ok", None)
+    assert PATHS["crash"].count(result([held, cli], played)) == 1
+    # clients' lost writes are counted one by one (the server's count is not added)
+    lost = op("c0", "create", 0.9, 2.5, "info", 1)
+    assert PATHS["crash"].count(result([held, cli, lost], played)) == 1
+    # none held: the window did not bite, nor does a count from a kill that ended nothing
+    assert PATHS["crash"].count(result([{**held, "arg_writes_in_flight_at_kill": 0}, cli],
+                                       played)) == 0
+    assert PATHS["crash"].count(result([{**held, "arg_server_killed": False}, cli],
+                                       played)) == 0
+
+
 def test_a_pause_bites_only_when_nothing_was_answered_inside_it() -> None:
     played = windows(("pause", "server paused", "server", 1.0, 2.0))
     stopped = op("nemesis", "start", 0.99, 1.0, fault="pause", fault_id=0,

@@ -7,7 +7,7 @@ import pytest
 
 from syncbench.nemesis import fault_kind
 from syncbench.studies.crash import CRASH_FAULTS, CrashParams, crash_schedule
-from syncbench.studies.crash.schedule import plan_crash, planned_ends
+from syncbench.studies.crash.schedule import CLI_COMMAND_S, plan_crash, planned_ends
 from syncbench.study import StudyParamError
 
 
@@ -95,7 +95,8 @@ def test_a_workload_shorter_than_its_schedule_is_paced_to_outlast_it() -> None:
     ends = planned_ends(paced)
     for client in ("c0", "c1", "c2", "s0"):  # every client works until the last window ends
         assert ends[client] == pytest.approx(schedule.length / 0.9, rel=1e-3)
-    assert ends["k0"] == pytest.approx(0.5)  # a CLI command takes longer than planned anyway
+    # a CLI replica's commands count CLI_COMMAND_S each: its pauses fill the rest
+    assert ends["k0"] + 5 * CLI_COMMAND_S == pytest.approx(schedule.length / 0.9, rel=1e-3)
     # a replay's operations are played as recorded
     replay = params.replace(operations=short, schedule=schedule.to_list())
     plan_crash(replay, given := [dict(op) for op in short])
