@@ -119,6 +119,9 @@ class Stack:
         # the client commands (child processes) running now, by client name: what a client
         # crash kills (see syncbench.nemesis.clients)
         self.client_commands: dict[str, list[Any]] = {}
+        # clients a client crash waits on: each syncs in the background meanwhile, as a
+        # device does, so that the crash meets a sync (see CliActor.idle)
+        self.syncs_wanted: set[str] = set()
         self._toxiproxy: ToxiproxyServer | None = None
         self._control: ToxiproxyControl | None = None
         self._groups: dict[str, _Group] = {}

@@ -91,6 +91,9 @@ class CliReplicaFile:
             replica.pending_count() + len(replica.conflicts(unresolved_only=True))))
 
 
+IDLE_STEP_S = 0.05  # how soon an idle replica notices a client crash waiting on it
+
+
 class CliActor:
     """CLI replica `name` of `repository`: a `tasksync` process per command, through its own
     proxy group; client id `name` (stored in its file before the first command)."""
@@ -251,6 +254,18 @@ class CliActor:
 
     async def _cli_sync(self, op: dict[str, Any]) -> None:
         await self.sync(op)
+
+    async def idle(self, seconds: float) -> None:
+        """The pause before the next command; while a client crash waits on this replica
+        (`stack.syncs_wanted`), background syncs (recorded, stage "background") meanwhile and
+        past it, until the crash has killed one."""
+        loop = asyncio.get_running_loop()
+        until = loop.time() + seconds
+        while self.name in self.ctx.stack.syncs_wanted or loop.time() < until:
+            if self.name in self.ctx.stack.syncs_wanted:
+                await self.sync(None, stage="background")
+            else:
+                await asyncio.sleep(min(IDLE_STEP_S, max(0.0, until - loop.time())))
 
     async def sync(self, op: dict[str, Any] | None, stage: str = "periodic",
                    strategy: str | None = None) -> None:

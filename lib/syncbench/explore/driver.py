@@ -98,7 +98,8 @@ class Driver:
     async def _lane(self, actor: Actor, ops: list[dict[str, Any]],
                     progress: LiveProgress) -> None:
         for op in ops:
-            await asyncio.sleep(float(op.get("pause") or 0.0))
+            pause = float(op.get("pause") or 0.0)
+            await (actor.idle(pause) if isinstance(actor, CliActor) else asyncio.sleep(pause))
             await actor.run(op)
             progress.advance()
 

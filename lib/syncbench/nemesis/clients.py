@@ -8,7 +8,10 @@
                    restarted app would.
 
 The target is a client name (`k0`, ...) whose commands run through `run_cli` with the
-stack's `client_commands[name]` (the explore driver's CliActor does). The kill shows in the
+stack's `client_commands[name]` (the explore driver's CliActor does). While the fault waits,
+the target is in `stack.syncs_wanted`: the CliActor then syncs between its commands, as a
+device syncs in the background, so that the crash meets a sync rather than waiting for the
+workload to draw one (a 4 s window often met none). The kill shows in the
 History as the sync op ending `info` with a negative exit code (killed by signal 9).
 """
 
@@ -57,9 +60,13 @@ class ClientCrashFault(FaultKind):
             known = ", ".join(sorted(stack.client_commands)) or "none yet"
             raise FaultError(f"client_crash fault: no CLI client {target!r} runs commands on "
                              f"this stack (clients: {known})")
-        return asyncio.create_task(_kill_one_sync(commands, float(options["after_s"])))
+        stack.syncs_wanted.add(target)  # a client that honours it syncs until the kill
+        kill = asyncio.create_task(_kill_one_sync(commands, float(options["after_s"])))
+        kill.add_done_callback(lambda _: stack.syncs_wanted.discard(target))
+        return kill
 
     async def stop(self, stack: Stack, target: str, handle: Any) -> None:
+        stack.syncs_wanted.discard(target)
         handle.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await handle

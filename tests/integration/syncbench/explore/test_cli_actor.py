@@ -234,3 +234,29 @@ async def test_a_generated_schedule_with_two_cli_replicas_converges() -> None:
     assert {"r0", "k0", "k1"} <= set(compared["replica"])
     steps = sorted(op.args["step"] for op in history.operations if "step" in op.args)
     assert steps == [op["step"] for op in schedule]
+
+
+async def test_a_client_crash_meets_a_background_sync_of_a_replica_between_commands() -> None:
+    # k0's next command is a list, never a sync: while the crash waits, the replica syncs
+    # in the background (as a device does) and the crash kills that sync; its queued add
+    # then reaches the server once, in the final rounds
+    added = _ops({"client": "k0", "op": "cli_add", "key": "k0.40", "content": "k0.40 fix",
+                  "task_id": "k0-40", **FIELDS}, start=40)
+    listed = _ops({"client": "k0", "op": "cli_list", "all": False}, start=41)
+    history = History()
+    async with Stack(StackConfig(groups=(group_of("k0"),), base_profile="lan")) as stack:
+        nemesis = Nemesis(stack, history, phase="lan")
+        driver = Driver(_context(stack, history, Recorder("lan"), nemesis), {"k0": REPO})
+        await driver.run(added)
+        async with nemesis.fault("client_crash", "k0", after_s=0.3):
+            await driver.run(listed)
+        assert stack.syncs_wanted == set()
+        outcome = await driver.settle()
+        server = await stack.server_tasks(REPO)
+    background = [op for op in history.operations if op.args.get("stage") == "background"]
+    assert [(op.operation, op.args.get("exit_code")) for op in background] == [
+        ("cli_sync", -9)]
+    steps = [op.args["step"] for op in history.operations if "step" in op.args]
+    assert steps == [40, 41], "the schedule's own commands played as given"
+    assert outcome["converged"], outcome["states"]
+    assert [task["content"] for task in server.values()] == ["k0.40 fix"]
