@@ -389,6 +389,36 @@ class History:
                 op.task_id = op.args["task_id"]
         return op
 
+    def merge(self, recorded: Iterable[dict[str, Any]], *, offset_s: float = 0.0,
+              **args: Any) -> list[Operation]:
+        """Operations another process recorded (`Operation.to_dict` rows, its History's):
+        taken in under new ids, their wall times moved onto this process's clock (`offset_s`:
+        how far its clock is ahead, syncbench.distributed.clock_offset), their monotonic
+        times onto ours with each latency kept, `args` added to each (where it ran). The
+        history is then in invocation order again; ordering checks rest on the server's
+        seq, never on these moved times. Returns the operations taken in."""
+        # our monotonic clock as read at a wall time (both clocks tick at one rate here)
+        mono_at_wall = _monotonic() - _wall()
+        merged = []
+        for row in recorded:
+            op = Operation.from_dict({**row, "op_id": 0})
+            latency = op.latency_s
+            op.invoke_time -= offset_s
+            op.invoke_monotonic = op.invoke_time + mono_at_wall
+            if op.complete_time is not None:
+                op.complete_time -= offset_s
+                op.complete_monotonic = (op.invoke_monotonic + latency if latency is not None
+                                         else op.complete_time + mono_at_wall)
+            op.args.update(args)
+            merged.append(op)
+        with self._lock:
+            for op in merged:
+                op.op_id = self._next_id
+                self._next_id += 1
+            self._ops = sorted([*self._ops, *merged], key=lambda op: op.invoke_monotonic)
+            self._index, self._indexed = {}, 0  # by_id indexes the reordered list afresh
+        return merged
+
     # -- reading ---------------------------------------------------------------------------
 
     @property

@@ -374,3 +374,27 @@ def test_operations_of_keeps_only_the_named_operations_and_outcome(form: str) ->
     assert [op.op_id for op in operations_of(source, only={"create", "update"})] == [1, 2]
     assert [op.op_id for op in operations_of(source, outcome=INFO)] == [2]
     assert [op.op_id for op in operations_of(source, only={"get"}, outcome=OK)] == []
+
+
+def test_operations_another_process_recorded_merge_in_on_our_clock_with_their_latency() -> None:
+    # another process (a Ray actor) whose wall clock is 2.5 s ahead of ours recorded two ops
+    theirs = History()
+    first = theirs.invoke("w0", "create", phase="creation")
+    first.ok(version=1)
+    theirs.invoke("w1", "noop").info("timed out")
+    ours = History()
+    mine = ours.invoke("c0", "noop")
+    mine.ok()
+    later = ours.invoke("c0", "noop")  # invoked after theirs (their times moved back 2.5 s)
+    rows = [op.to_dict() for op in theirs]
+    merged = ours.merge(rows, offset_s=2.5, group="actor-0")
+    assert [op.op_id for op in merged] == [3, 4], "new ids after ours"
+    for row, op in zip(rows, merged, strict=True):
+        assert op.invoke_time == pytest.approx(row["invoke_time"] - 2.5)
+        assert op.latency_s == pytest.approx(row["latency_s"])
+        assert op.args["group"] == "actor-0" and op.outcome == row["outcome"]
+    assert ours.by_id(3).version == 1 and ours.by_id(2) is later.op
+    assert len(ours) == 4
+    invoked = [op.invoke_monotonic for op in ours.operations]
+    assert invoked == sorted(invoked), "in invocation order again"
+    assert rows[0]["op_id"] == 1, "the rows given are not changed"

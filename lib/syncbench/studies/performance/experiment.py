@@ -68,6 +68,7 @@ async def _run(params: PerformanceParams) -> PerformanceResult:
             await _phases(params, bench, nemesis, replay, replay_notes)
         finally:
             await bench.sampler.stop()
+            await bench.stop_load_fleet()
             await nemesis.heal()
         await quiesce(history, QUIESCE_S)
         change_logs = {repo: [event["seq"] for event in await stack.change_log(repo)]
@@ -123,6 +124,8 @@ def _result(params: PerformanceParams, bench: Bench, history: History,
             "retry_policy": repr(NO_RETRY),
             # where the fan-out's subscribers ran, and each Ray actor's clock offset
             "fanout_placement": bench.fanout_placement,
+            # where the creation and sustained workers ran (the same, with load_actors)
+            "load_placement": bench.load_placement,
             "notes": notes + replay_notes,
         })
     if params.save_baseline:

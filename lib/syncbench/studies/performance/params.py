@@ -39,8 +39,11 @@ class PerformanceParams(StudyParams):
     fanout_actors: int = param(0, "Ray actors the fan-out's subscribers are spread over (0: "
                                   "the study's own process); each actor's clock offset is "
                                   "measured and recorded")
-    ray_address: str = param("", "the Ray cluster for fanout_actors (empty: RAY_ADDRESS, "
-                                 "else a local Ray on this machine)")
+    load_actors: int = param(0, "Ray actors the creation and sustained load's workers are "
+                                "spread over (0: the study's own process); their operations "
+                                "merge into the run's history, each actor's clock measured")
+    ray_address: str = param("", "the Ray cluster for fanout_actors and load_actors (empty: "
+                                 "RAY_ADDRESS, else a local Ray on this machine)")
     noop_samples: int = param(15, "sequential noops per latency reference")
     sustained_s: float = param(10.0, "length of the sustained write load (per profile)")
     sustained_workers: int = param(4, "workers of the sustained load")
@@ -89,6 +92,8 @@ class PerformanceParams(StudyParams):
                 "seconds >= 0")
         require(0 <= self.fanout_actors <= 256, "fanout_actors", self.fanout_actors,
                 "0 (subscribers in the study's process) to 256 Ray actors")
+        require(0 <= self.load_actors <= 256, "load_actors", self.load_actors,
+                "0 (workers in the study's process) to 256 Ray actors")
         require(self.regression_ratio >= 1, "regression_ratio", self.regression_ratio,
                 "a factor >= 1")
         require(self.target_profile in self.profiles, "target_profile", self.target_profile,

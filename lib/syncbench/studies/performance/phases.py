@@ -14,17 +14,17 @@ Methodology, against a noisy shared machine:
 
 from __future__ import annotations
 
-import asyncio
 import math
 import random
 import time
 from typing import Any
 
-from syncbench.history import History, OpHandle
+from syncbench.history import History
 from syncbench.machine import RssSampler
 from syncbench.stack import Stack
 from syncbench.stats import median
-from syncbench.studies.performance.loadgen import PhaseResult, run_closed_loop
+from syncbench.studies.performance.load_fleet import Load, LoadFleet
+from syncbench.studies.performance.loadgen import PhaseResult
 from syncbench.studies.performance.params import LOAD, PerformanceParams
 from syncbench.studies.performance.workload import batch_items, task_contents
 from tasksync.client import BatchClient, HTTPClient, RetryPolicy
@@ -57,6 +57,8 @@ class Bench:
         self.memory_runs: list[dict[str, Any]] = []
         self.fanout_repos: list[str] = []
         self.fanout_placement: dict[str, dict[str, Any]] = {}  # profile -> fleet.describe()
+        self.loads: LoadFleet | None = None
+        self.load_placement: dict[str, Any] = {}
         self._ids = 0
 
     def http(self, url: str, label: str) -> HTTPClient:
@@ -113,49 +115,59 @@ class Bench:
 
     # -- task creation --------------------------------------------------------------------
 
+    async def load_fleet(self) -> LoadFleet:
+        """Where the creation and sustained workers run (started on first use, kept for the
+        run: in this process, or `load_actors` Ray actors with their clocks measured)."""
+        if self.loads is None:
+            p = self.params
+            self.loads = await LoadFleet.start(actors=p.load_actors,
+                                               address=p.ray_address or None)
+            self.load_placement = self.loads.describe()
+        return self.loads
+
+    async def stop_load_fleet(self) -> None:
+        if self.loads is not None:
+            await self.loads.stop()
+            self.loads = None
+
+    def worker_names(self, label: str, count: int) -> list[str]:
+        """`count` client ids, unique in the run."""
+        self._ids += count
+        return [f"{label}-c{i}-{self._ids}" for i in range(count)]
+
     async def creation(self, profile: str) -> None:
         """Creates against noops, per worker count, `repeats` pairs in a seeded order."""
         p = self.params
         for workers in p.workers:
             say(f"{profile}: create {p.tasks_for(profile)} tasks with {workers} workers "
-                f"x {p.repeats}")
-            clients = [self.http(self.stack.url(LOAD), f"{profile}-w{workers}-c{i}")
-                       for i in range(workers)]
-            try:
-                await asyncio.gather(*(client.noop() for client in clients))  # warm-up
-                for repeat in range(p.repeats):
-                    order = self.rng.sample(["noop", "create"], 2)
-                    for kind in order:
-                        phase = await self._creation_phase(profile, workers, repeat, kind,
-                                                           clients)
-                        self.creation_rows.append({
-                            "profile": profile, "workers": workers, "repeat": repeat,
-                            "kind": kind, "order": order.index(kind), **phase.row()})
-            finally:
-                await asyncio.gather(*(client.aclose() for client in clients))
+                f"x {p.repeats}" + (f" in {p.load_actors} Ray actors" if p.load_actors else ""))
+            names = self.worker_names(f"{profile}-w{workers}", workers)
+            for repeat in range(p.repeats):
+                order = self.rng.sample(["noop", "create"], 2)
+                for kind in order:
+                    phase = await self._creation_phase(profile, workers, repeat, kind, names)
+                    self.creation_rows.append({
+                        "profile": profile, "workers": workers, "repeat": repeat,
+                        "kind": kind, "order": order.index(kind), **phase.row()})
 
     async def _creation_phase(self, profile: str, workers: int, repeat: int, kind: str,
-                              clients: list[HTTPClient]) -> PhaseResult:
+                              names: list[str]) -> PhaseResult:
         p = self.params
         self.sampler.phase = f"{profile}: create"
-        repository = f"create-{profile}-w{workers}"
         prefix = f"{profile}-w{workers}-r{repeat}"
         total = p.tasks_for(profile)
-        contents = task_contents(self.rng, total, prefix) if kind == "create" else []
-
-        async def create(client: HTTPClient, _worker: int, n: int, op: OpHandle) -> None:
-            task = await client.create_task(repository, contents[n], id=f"{prefix}-{n}")
-            op.note(task_id=task.id, version=task.version)
-
-        async def noop(client: HTTPClient, _worker: int, _n: int, _op: OpHandle) -> None:
-            await client.noop()
-
-        return await run_closed_loop(
-            self.history, clients, total, create if kind == "create" else noop,
-            name=kind,
+        if kind == "create":
+            contents = task_contents(self.rng, total, prefix)
+            load = Load("create", f"create-{profile}-w{workers}",
+                        [(f"{prefix}-{n}", content) for n, content in enumerate(contents)])
+        else:
+            load = Load("noop", total=total)
+        fleet = await self.load_fleet()
+        return await fleet.closed_loop(
+            self.history, self.stack.url(LOAD), names, load,
             labels={"phase": "creation", "profile": profile, "workers": workers,
                     "repeat": repeat},
-            deadline_s=p.phase_timeout_s, server_pid=self.pid)
+            deadline_s=p.phase_timeout_s, timeout_s=p.phase_timeout_s, server_pid=self.pid)
 
     # -- batch sync -----------------------------------------------------------------------
 
@@ -201,36 +213,28 @@ class Bench:
         p = self.params
         say(f"{profile}: sustained creates for {p.sustained_s:g} s, {p.sustained_workers} "
             "workers")
-        clients = [self.http(self.stack.url(LOAD), f"{profile}-sustained-c{i}")
-                   for i in range(p.sustained_workers)]
         repository = f"sustained-{profile}"
         # Enough texts for any rate this machine could reach; the clock ends the phase.
         cap = int(p.sustained_s * 5000) + 1
         salt = self.rng.randrange(10**9)
-        try:
-            await asyncio.gather(*(client.noop() for client in clients))
-            self.sampler.phase = f"{profile}: sustained"
-            before = self.sampler.sample() or math.nan
-            samples_from = len(self.sampler.samples)
-
-            async def create(client: HTTPClient, _worker: int, n: int, op: OpHandle) -> None:
-                task = await client.create_task(repository, f"sustained {salt} #{n}",
-                                                id=f"{repository}-{n}")
-                op.note(task_id=task.id, version=task.version)
-
-            phase = await run_closed_loop(
-                self.history, clients, cap, create, name="create",
-                labels={"phase": "sustained", "profile": profile},
-                deadline_s=p.sustained_s + p.phase_timeout_s, server_pid=self.pid,
-                stop_at=time.monotonic() + p.sustained_s)
-            after = self.sampler.sample() or math.nan
-            during = self.sampler.values_since(samples_from)
-            self.memory_runs.append({
-                "profile": profile, "rss_before_mib": before, "rss_after_mib": after,
-                "rss_peak_mib": max([before, after, *during]), "creates": phase.ok,
-                **phase.row()})
-        finally:
-            await asyncio.gather(*(client.aclose() for client in clients))
+        load = Load("create", repository, [(f"{repository}-{n}", f"sustained {salt} #{n}")
+                                           for n in range(cap)], seconds=p.sustained_s)
+        fleet = await self.load_fleet()
+        self.sampler.phase = f"{profile}: sustained"
+        before = self.sampler.sample() or math.nan
+        samples_from = len(self.sampler.samples)
+        phase = await fleet.closed_loop(
+            self.history, self.stack.url(LOAD),
+            self.worker_names(f"{profile}-sustained", p.sustained_workers), load,
+            labels={"phase": "sustained", "profile": profile},
+            deadline_s=p.sustained_s + p.phase_timeout_s, timeout_s=p.phase_timeout_s,
+            server_pid=self.pid)
+        after = self.sampler.sample() or math.nan
+        during = self.sampler.values_since(samples_from)
+        self.memory_runs.append({
+            "profile": profile, "rss_before_mib": before, "rss_after_mib": after,
+            "rss_peak_mib": max([before, after, *during]), "creates": phase.ok,
+            **phase.row()})
 
 
 __all__ = ["NO_RETRY", "Bench", "say"]

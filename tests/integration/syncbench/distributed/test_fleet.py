@@ -116,3 +116,40 @@ async def test_the_sync_study_spreads_its_subscribers_over_actors(ray_running: N
     placement = result.environment["subscriber_placement"]["lan"]
     assert placement["placement"] == "ray actors" and set(placement["clock_offsets"]) == {
         "actor-0", "actor-1"}
+
+
+@pytest.mark.parametrize("actors", [0, 2])
+async def test_the_creation_load_merges_every_actors_operations_into_one_history(
+        stack: Stack, actors: int, request: pytest.FixtureRequest) -> None:
+    from syncbench.history import History
+    from syncbench.studies.performance.load_fleet import Load, LoadFleet
+
+    if actors:
+        request.getfixturevalue("ray_running")
+    history = History()
+    fleet = await LoadFleet.start(actors=actors)
+    tasks = [(f"t{n}", f"task {n}") for n in range(60)]
+    try:
+        phase = await fleet.closed_loop(
+            history, stack.url("load"), [f"w{i}" for i in range(4)],
+            Load("create", "created", tasks), labels={"phase": "creation"},
+            deadline_s=60, timeout_s=30, server_pid=stack.server.pid)
+    finally:
+        await fleet.stop()
+    ops = history.operations
+    # every task made once, by one of the four workers, each op recorded once, in order
+    assert phase.ok == phase.requested == 60 and phase.failed == 0
+    assert sorted(op.task_id for op in ops) == sorted(task_id for task_id, _ in tasks)
+    assert {op.client for op in ops} == {"w0", "w1", "w2", "w3"}
+    assert len({op.op_id for op in ops}) == 60
+    groups = {"actor-0", "actor-1"} if actors else {"local"}
+    assert {op.args["group"] for op in ops} == groups
+    assert all(op.args["phase"] == "creation" and op.outcome == "ok" for op in ops)
+    server = await stack.server_tasks("created")
+    assert sorted(server) == sorted(task_id for task_id, _ in tasks)
+    # the phase's wall time spans its operations on our clock; CPU was measured on both sides
+    first = min(op.invoke_time for op in ops)
+    last = max(op.complete_time for op in ops if op.complete_time)
+    assert phase.elapsed_s == pytest.approx(last - first)
+    assert 0 < phase.elapsed_s < 60 and phase.client_cpu_s > 0 and phase.server_cpu_s > 0
+    assert fleet.describe()["placement"] == ("ray actors" if actors else "in process")

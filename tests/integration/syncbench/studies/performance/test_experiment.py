@@ -149,18 +149,29 @@ async def test_a_phase_replayed_without_its_profile_fails_the_condition_check(tm
 
 @pytest.mark.xdist_group("ray")
 @pytest.mark.timeout(300)
-async def test_fanout_subscribers_in_ray_actors_reach_every_event_and_record_their_clocks(
+async def test_subscribers_and_load_workers_in_ray_actors_record_into_one_run(
         tmp_path, unmeasured_subprocesses: None) -> None:
     from syncbench.ray_cluster import disconnect_ray
 
     try:
         result = await STUDY.run(tiny(tmp_path, profiles=("lan",), workers=(2,),
                                       batch_sizes=(10,), subscribers=(4,), fanout_events=3,
-                                      fanout_actors=2))
+                                      fanout_actors=2, load_actors=2))
     finally:
         disconnect_ray()
     verdicts = {check.name: check for check in result.checks}
     assert verdicts["subscribers_saw_every_event"].passed
+    assert verdicts["every load operation succeeded"].passed
+    # the creation and sustained workers' operations, recorded in the actors, are the run's
+    ops = result.history.to_frame()
+    load = ops[ops["arg_phase"].isin(["creation", "sustained"])]
+    assert set(load["arg_group"]) == {"actor-0", "actor-1"}
+    # repeats x (noop, create) x 6 tasks, then the sustained phase's creates
+    assert (load["arg_phase"] == "creation").sum() == 2 * 2 * 6
+    assert (load["outcome"] == "ok").all() and load["op_id"].is_unique
+    creation = result.frame("creation")
+    assert (creation["ok_count"] == 6).all() and (creation["elapsed_s"] > 0).all()
+    assert result.environment["load_placement"]["placement"] == "ray actors"
     deliveries = result.deliveries
     assert len(deliveries) == 2 * 4 * 3  # repeats x subscribers x events
     assert set(deliveries["group"]) == {"actor-0", "actor-1"}
