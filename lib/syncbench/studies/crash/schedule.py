@@ -6,8 +6,9 @@ once, and their recovery times could not be told apart).
     crash          the server SIGKILLed with requests in flight (storage held 150 ms for
                    300 ms first), restarted on its database and port at the end
     restart        the server SIGTERMed (WebSockets closed 1012), started again at the end
-    pause          the server SIGSTOPped, SIGCONTed at the end (at least 1 s: a request held
-                   that long by a silent server is told from a slow one)
+    pause          the server SIGSTOPped, SIGCONTed at the end (at least 1.5 s: a request
+                   held that long by a silent server is told from a slow one, and the
+                   window meets requests)
     clock          the server's wall clock 5 to 60 s ahead or behind, one in three drifting
                    (at least 2.5 s: writes must be stamped meanwhile)
     partition      the HTTP clients' groups dropped both ways (at least 1.5 s) while the
@@ -31,7 +32,7 @@ from syncbench.studies.sync.params import cli_group, group_of
 MIN_S = 0.3
 # a fault on some clients, or one that shows only in what is written meanwhile, must last
 # long enough for its clients to send something
-MIN_S_OF = {"partition": 1.5, "lost_replies": 1.5, "clock": 2.5, "pause": 1.0,
+MIN_S_OF = {"partition": 1.5, "lost_replies": 1.5, "clock": 2.5, "pause": 1.5,
             "storage": 1.5}  # 30% of calls fail: a 0.3 s window met none (1 seed of 20)
 # a CLI replica runs a command every 1.5 s or so, 7 in 10 a sync: the window must see one
 # start (2.5-4 s windows met none on 3 seeds of 20)
