@@ -99,9 +99,10 @@ class LoadFleet(Fleet):
         operations, by its share of the workers); every operation merged into `history`."""
         dealt = {group: mine for group, mine in self.deal(names).items() if mine}
         total, start, shares = load.count(), 0, {}
-        for group, mine in dealt.items():  # operations in proportion to the workers
-            stop = start + round(total * len(mine) / len(names))
-            shares[group] = load.share(start, stop if group != list(dealt)[-1] else total)
+        for index, (group, mine) in enumerate(dealt.items()):  # in proportion to the workers
+            stop = (total if index == len(dealt) - 1
+                    else start + round(total * len(mine) / len(names)))
+            shares[group] = load.share(start, stop)
             start = stop
         meter = CpuMeter(server_pid)
         meter.start()

@@ -103,6 +103,9 @@ def test_a_pause_bites_only_when_nothing_was_answered_inside_it() -> None:
             op("c2", "update", 0.8, 2.5, "ok", 2),  # nor does a retry spanning it count
             op("c0", "list", 1.0, 2.5)]  # nor a walk over many pages
     assert PATHS["pause"].count(result([stopped, *held], played)) == 3
+    # a replica's sync held across it counts too, its local edits never reach the server
+    replica = [op("r0", "sync", 1.3, 2.2), op("r0", "local_update", 1.5, 2.3)]
+    assert PATHS["pause"].count(result([stopped, *held, *replica], played)) == 4
     # a reply sent before it began, read a moment in: no sign the server was up
     late_read = [stopped, *held, op("c2", "get", 0.99, 1.05)]
     assert PATHS["pause"].count(result(late_read, played)) == 3
