@@ -9,24 +9,31 @@ a step holds when every subscriber got every event and delivery p99 (server stam
 arrival, on the study's clock) stays under the bound. HTTP clients: users each sending a
 noop every second for a few seconds; a step holds when every request was answered and p99
 stays under the bound. The figure is the largest count that held with actors; its baseline
-is the largest that held in one process, measured in the same run.
+is the largest that held in one process, measured in the same run. Each step also records
+the machine's CPU (the share of all its cores busy; the cores the server and the study's
+process kept busy): whether the clients' side, or the server beside them, was the limit.
 """
 
 from __future__ import annotations
 
 import asyncio
+import math
+import time
 from collections.abc import Sequence
 from typing import Any
 
+import psutil
+
 from benchmarks.runner import Figure, arguments, output_dir, print_figures, write_json
 from syncbench.distributed import HttpFleet, SubscriberFleet
+from syncbench.machine import cpu_seconds
 from syncbench.ray_cluster import disconnect_ray
 from syncbench.stack import Stack, StackConfig
 from syncbench.stats import percentile
 from tasksync.client import HTTPClient
 
-SUBSCRIBER_STEPS = (250, 500, 1000, 2000, 4000, 8000)
-USER_STEPS = (100, 200, 400, 800, 1600, 3200, 6400)
+SUBSCRIBER_STEPS = (250, 500, 1000, 2000, 3000, 4000, 6000, 8000)
+USER_STEPS = (100, 200, 400, 800, 1600, 2400, 3200, 4800, 6400)
 
 
 async def subscriber_step(stack: Stack, fleet: SubscriberFleet, count: int, step: int,
@@ -57,6 +64,27 @@ async def user_step(stack: Stack, fleet: HttpFleet, count: int, seconds: float,
             "p99_ms": round(p99, 1), "held": held}
 
 
+class StepCpu:
+    """What the machine's cores did during a step: the share of all of them busy, and how
+    many cores the server and this process kept busy (who the limit was)."""
+
+    def __init__(self, server_pid: int | None) -> None:
+        self.server_pid = server_pid
+        self.machine = psutil.cpu_times()
+        self.server, self.own = cpu_seconds(server_pid), cpu_seconds()
+        self.started = time.monotonic()
+
+    def read(self) -> dict[str, float]:
+        wall = max(time.monotonic() - self.started, 1e-9)
+        now = psutil.cpu_times()
+        total = sum(now) - sum(self.machine)
+        idle = (now.idle + getattr(now, "iowait", 0.0)
+                - self.machine.idle - getattr(self.machine, "iowait", 0.0))
+        return {"machine_busy": round(1 - idle / total, 3) if total > 0 else math.nan,
+                "server_cores": round((cpu_seconds(self.server_pid) - self.server) / wall, 2),
+                "study_process_cores": round((cpu_seconds() - self.own) / wall, 2)}
+
+
 async def ramp(placement: str, actors: int, steps: Sequence[int], run_step: Any,
                fleet_class: type) -> tuple[int, list[dict[str, Any]]]:
     """Steps until one does not hold; the largest count that held, and every step."""
@@ -66,7 +94,9 @@ async def ramp(placement: str, actors: int, steps: Sequence[int], run_step: Any,
         fleet = await fleet_class.start(actors=actors)
         try:
             for index, count in enumerate(steps):
-                row = {"placement": placement, **await run_step(stack, fleet, count, index)}
+                cpu = StepCpu(stack.server.pid if stack.server else None)
+                row = {"placement": placement, **await run_step(stack, fleet, count, index),
+                       **cpu.read()}
                 print(f"  {placement}: {row}", flush=True)
                 rows.append(row)
                 if not row["held"]:
