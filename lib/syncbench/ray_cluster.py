@@ -90,6 +90,11 @@ def _init(ray: Any, address: str | None, num_cpus: int | None,
         hint = ("check the address (ray://host:10001 for Ray Client, host:6379 on a "
                 "node of the cluster) and that the cluster runs" if address
                 else "see /tmp/ray/session_latest/logs")
+        if address and os.environ.get("RAY_AUTH_MODE") != "token":
+            # a head started by `ray start` asks for a token (Ray 2.59 on), which a client
+            # sends only in token mode: refused, Ray says so in its log lines, not here
+            hint += ("; a cluster with token authentication also needs RAY_AUTH_MODE=token "
+                     "here, its token in ~/.ray/auth_token or RAY_AUTH_TOKEN")
         raise ParameterError(f"cannot start or reach {where}: "
                              f"{str(exc).strip() or type(exc).__name__}; {hint}") from None
 
