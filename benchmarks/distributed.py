@@ -26,7 +26,7 @@ import psutil
 
 from benchmarks.runner import Figure, arguments, output_dir, print_figures, write_json
 from syncbench.distributed import HttpFleet, SubscriberFleet
-from syncbench.machine import cpu_seconds
+from syncbench.machine import CpuMeter
 from syncbench.ray_cluster import disconnect_ray
 from syncbench.stack import Stack, StackConfig
 from syncbench.stats import percentile
@@ -69,20 +69,21 @@ class StepCpu:
     many cores the server and this process kept busy (who the limit was)."""
 
     def __init__(self, server_pid: int | None) -> None:
-        self.server_pid = server_pid
+        self.meter = CpuMeter(server_pid)
+        self.meter.start()
         self.machine = psutil.cpu_times()
-        self.server, self.own = cpu_seconds(server_pid), cpu_seconds()
         self.started = time.monotonic()
 
     def read(self) -> dict[str, float]:
         wall = max(time.monotonic() - self.started, 1e-9)
+        own, server = self.meter.read()
         now = psutil.cpu_times()
         total = sum(now) - sum(self.machine)
         idle = (now.idle + getattr(now, "iowait", 0.0)
                 - self.machine.idle - getattr(self.machine, "iowait", 0.0))
         return {"machine_busy": round(1 - idle / total, 3) if total > 0 else math.nan,
-                "server_cores": round((cpu_seconds(self.server_pid) - self.server) / wall, 2),
-                "study_process_cores": round((cpu_seconds() - self.own) / wall, 2)}
+                "server_cores": round(server / wall, 2),
+                "study_process_cores": round(own / wall, 2)}
 
 
 async def ramp(placement: str, actors: int, steps: Sequence[int], run_step: Any,

@@ -32,6 +32,7 @@ import pandas as pd
 
 from syncbench.history_frame import (
     load_operations,
+    operations_from_another_clock,
     operations_from_frame,
     operations_to_frame,
     optional_float,
@@ -397,20 +398,8 @@ class History:
         times onto ours with each latency kept, `args` added to each (where it ran). The
         history is then in invocation order again; ordering checks rest on the server's
         seq, never on these moved times. Returns the operations taken in."""
-        # our monotonic clock as read at a wall time (both clocks tick at one rate here)
-        mono_at_wall = _monotonic() - _wall()
-        merged = []
-        for row in recorded:
-            op = Operation.from_dict({**row, "op_id": 0})
-            latency = op.latency_s
-            op.invoke_time -= offset_s
-            op.invoke_monotonic = op.invoke_time + mono_at_wall
-            if op.complete_time is not None:
-                op.complete_time -= offset_s
-                op.complete_monotonic = (op.invoke_monotonic + latency if latency is not None
-                                         else op.complete_time + mono_at_wall)
-            op.args.update(args)
-            merged.append(op)
+        merged = operations_from_another_clock(recorded, offset_s, _wall(), _monotonic(),
+                                               args)
         with self._lock:
             for op in merged:
                 op.op_id = self._next_id

@@ -16,7 +16,7 @@ import gc
 import json
 import math
 import typing
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -92,6 +92,31 @@ def _to_frame(ops: Sequence[Operation], columns: Sequence[str]) -> pd.DataFrame:
              "time": pd.to_datetime(invoked, unit="s", utc=True),
              "latency_ms": frame["latency_s"].astype("float64") * 1000.0}
     return pd.concat([frame, pd.DataFrame(extra, index=frame.index)], axis=1)
+
+
+def operations_from_another_clock(rows: Iterable[dict[str, Any]], offset_s: float,
+                                  wall_now: float, monotonic_now: float,
+                                  args: dict[str, Any]) -> list[Operation]:
+    """Operations another process recorded (`Operation.to_dict` rows), on this process's
+    clocks: wall times less `offset_s` (how far its clock is ahead), monotonic times ours
+    as read at those wall times (`wall_now`/`monotonic_now`: one reading of both here),
+    each latency kept; `args` added to each; op ids 0 (the History numbers them)."""
+    from syncbench.history import Operation
+
+    mono_at_wall = monotonic_now - wall_now  # both clocks tick at one rate here
+    ops = []
+    for row in rows:
+        op = Operation.from_dict({**row, "op_id": 0})
+        latency = op.latency_s
+        op.invoke_time -= offset_s
+        op.invoke_monotonic = op.invoke_time + mono_at_wall
+        if op.complete_time is not None:
+            op.complete_time -= offset_s
+            op.complete_monotonic = (op.invoke_monotonic + latency if latency is not None
+                                     else op.complete_time + mono_at_wall)
+        op.args.update(args)
+        ops.append(op)
+    return ops
 
 
 def operations_from_frame(frame: pd.DataFrame, *, only: Collection[str] | None = None,
@@ -283,5 +308,6 @@ def load_operations(path: Path) -> list[Operation]:
         return ops
 
 
-__all__ = ["bulk", "load_operations", "operations_from_frame", "optional_float", "optional_int",
-           "optional_text", "operations_to_frame", "save_operations"]
+__all__ = ["bulk", "load_operations", "operations_from_another_clock", "operations_from_frame",
+           "operations_to_frame", "optional_float", "optional_int", "optional_text",
+           "save_operations"]

@@ -28,7 +28,9 @@ from syncbench.machine import CpuMeter
 from syncbench.studies.performance.loadgen import PhaseResult, run_closed_loop
 from tasksync.client import HTTPClient, RetryPolicy
 
-NO_RETRY = RetryPolicy(max_attempts=1)  # a retry would hide a failure and skew the timing
+# Measurements see every failure: no retries hide one, and a retry would skew the timing
+# (every client of the study, here and in phases.py).
+NO_RETRY = RetryPolicy(max_attempts=1)
 
 
 @dataclass(frozen=True)

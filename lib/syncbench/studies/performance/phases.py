@@ -23,14 +23,11 @@ from syncbench.history import History
 from syncbench.machine import RssSampler
 from syncbench.stack import Stack
 from syncbench.stats import median
-from syncbench.studies.performance.load_fleet import Load, LoadFleet
+from syncbench.studies.performance.load_fleet import NO_RETRY, Load, LoadFleet
 from syncbench.studies.performance.loadgen import PhaseResult
 from syncbench.studies.performance.params import LOAD, PerformanceParams
 from syncbench.studies.performance.workload import batch_items, task_contents
-from tasksync.client import BatchClient, HTTPClient, RetryPolicy
-
-# Measurements see every failure: no retries hide one, and a retry would skew the timing.
-NO_RETRY = RetryPolicy(max_attempts=1)
+from tasksync.client import BatchClient, HTTPClient
 
 
 def say(message: str) -> None:

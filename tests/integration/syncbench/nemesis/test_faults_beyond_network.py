@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 
-from syncbench.explore.cli_process import run_cli
+from syncbench.explore.cli_process import CliRun, run_cli
 from syncbench.history import History
 from syncbench.nemesis import Nemesis, fault_windows
 from syncbench.stack import Stack, StackConfig
@@ -135,24 +135,38 @@ async def test_lost_replies_leave_the_write_applied_and_the_client_untold(stack:
     assert contents == ["applied, never acknowledged"]
 
 
+def cli_replica_with_one_change(stack: Stack, name: str,
+                                repository: str) -> Callable[[], Awaitable[CliRun]]:
+    """CLI replica `name` (its file in the stack's folder) with one task queued in its
+    outbox; a `tasksync sync` of it through the "api" proxy, where a client crash finds it."""
+    path = stack.workdir / f"cli-{name}.db"
+    with Replica(path, client_id=name, repository=repository) as replica:
+        replica.add("queued before the crash")
+    options = ("--replica", str(path), "--server", stack.url("api"), "--repo", repository)
+    running = stack.client_commands.setdefault(name, [])
+    return lambda: run_cli(options, ["sync"], deadline_s=30.0, started=running)
+
+
+async def synced_again_and_pushed_once(stack: Stack, sync: Callable[[], Awaitable[CliRun]],
+                                       repository: str) -> None:
+    """The next sync after the kill succeeds, and the queued task is on the server once."""
+    again = await sync()
+    assert again.exit_code == 0, again.stderr
+    tasks = list((await stack.server_tasks(repository)).values())
+    assert [t["content"] for t in tasks] == ["queued before the crash"]
+
+
 async def test_a_client_crash_kills_a_real_sync_and_the_next_one_pushes_once(
         stack: Stack) -> None:
     nemesis = Nemesis(stack, History())
-    path = stack.workdir / "cli-k0.db"
-    with Replica(path, client_id="k0", repository="crashing") as replica:
-        replica.add("queued before the crash")
-    options = ("--replica", str(path), "--server", stack.url("api"), "--repo", "crashing")
-    running = stack.client_commands.setdefault("k0", [])
+    sync = cli_replica_with_one_change(stack, "k0", "crashing")
     # the partition keeps the sync talking to the server past `after_s`: the kill lands mid-way
     async with nemesis.fault("partition", "api", direction="replies"), \
             nemesis.fault("client_crash", "k0", after_s=1.0):
-        killed = await run_cli(options, ["sync"], deadline_s=30.0, started=running)
+        killed = await sync()
     assert killed.exit_code == -9 and "killed by signal 9" in killed.error
-    again = await run_cli(options, ["sync"], deadline_s=30.0, started=running)
-    assert again.exit_code == 0, again.stderr
-    tasks = list((await stack.server_tasks("crashing")).values())
-    assert [t["content"] for t in tasks] == ["queued before the crash"]
-    with Replica(path, repository="crashing") as replica:
+    await synced_again_and_pushed_once(stack, sync, "crashing")
+    with Replica(stack.workdir / "cli-k0.db", repository="crashing") as replica:
         assert replica.pending_count() == 0
 
 
@@ -161,22 +175,15 @@ async def test_a_client_crash_kills_a_sync_once_it_talks_to_the_server(stack: St
     # its ~0.5 s): it is killed as soon as its process holds a connection to the server.
     # 300 ms of latency each way keeps it connected long enough for the 10 ms watch to see
     nemesis = Nemesis(stack, History())
-    path = stack.workdir / "cli-k1.db"
-    with Replica(path, client_id="k1", repository="talking") as replica:
-        replica.add("queued before the crash")
-    options = ("--replica", str(path), "--server", stack.url("api"), "--repo", "talking")
-    running = stack.client_commands.setdefault("k1", [])
+    sync = cli_replica_with_one_change(stack, "k1", "talking")
     latency = {"type": "latency", "attributes": {"latency": 300}, "stream": "downstream"}
     async with nemesis.fault("network", "api", toxic=latency), \
             nemesis.fault("client_crash", "k1", after_s=60.0):
         started = time.monotonic()
-        killed = await run_cli(options, ["sync"], deadline_s=30.0, started=running)
+        killed = await sync()
         took = time.monotonic() - started
     assert killed.exit_code == -9 and took < 30.0, "killed while connected, not at after_s"
-    again = await run_cli(options, ["sync"], deadline_s=30.0, started=running)
-    assert again.exit_code == 0, again.stderr
-    tasks = list((await stack.server_tasks("talking")).values())
-    assert [t["content"] for t in tasks] == ["queued before the crash"]
+    await synced_again_and_pushed_once(stack, sync, "talking")
 
 
 async def test_a_slow_disk_is_slow_not_broken_under_the_fake_clock(stack: Stack) -> None:
