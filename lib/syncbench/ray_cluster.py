@@ -19,6 +19,7 @@ from typing import Any
 
 from syncbench.params import ParameterError
 
+LOCAL_START_ATTEMPTS = 2
 LOCAL_OBJECT_STORE_BYTES = 256 * 1024 * 1024  # what passes through it is small
 
 
@@ -81,10 +82,7 @@ def _init(ray: Any, address: str | None, num_cpus: int | None,
         if address:
             ray.init(address=address, **common)
         else:
-            # on this machine's loopback only: nothing leaves the machine
-            ray.init(num_cpus=num_cpus or os.cpu_count() or 1, include_dashboard=False,
-                     _node_ip_address="127.0.0.1",
-                     object_store_memory=LOCAL_OBJECT_STORE_BYTES, **common)
+            _start_local(ray, num_cpus, common)
     except Exception as exc:  # Ray raises ConnectionError, RuntimeError, ValueError...
         where = f"the Ray cluster at {address}" if address else "a local Ray"
         hint = ("check the address (ray://host:10001 for Ray Client, host:6379 on a "
@@ -97,6 +95,23 @@ def _init(ray: Any, address: str | None, num_cpus: int | None,
                      "here, its token in ~/.ray/auth_token or RAY_AUTH_TOKEN")
         raise ParameterError(f"cannot start or reach {where}: "
                              f"{str(exc).strip() or type(exc).__name__}; {hint}") from None
+
+
+def _start_local(ray: Any, num_cpus: int | None, common: dict[str, Any]) -> None:
+    """A local Ray on this machine's loopback only (nothing leaves the machine), started a
+    second time when the first start timed out: on a loaded machine its raylet can give up
+    waiting for its own agent process (seen in CI: "timed out during startup", the raylet
+    log "Timed out waiting for file .../metrics_agent_port_...")."""
+    for attempt in range(LOCAL_START_ATTEMPTS):
+        try:
+            ray.init(num_cpus=num_cpus or os.cpu_count() or 1, include_dashboard=False,
+                     _node_ip_address="127.0.0.1",
+                     object_store_memory=LOCAL_OBJECT_STORE_BYTES, **common)
+            return
+        except Exception as exc:
+            if attempt + 1 == LOCAL_START_ATTEMPTS or "timed out" not in str(exc).lower():
+                raise
+            ray.shutdown()  # what the failed start left running
 
 
 def disconnect_ray() -> None:
