@@ -27,8 +27,8 @@ from tasksync.server.middleware.rate_limit import RateLimiter
 from tasksync.server.openapi import openapi_document
 from tasksync.server.service import TaskService
 from tasksync.server.websocket import Hub
-from tasksync.store import SQLiteStore
 from tasksync.store.base import StorageError, StorageTimeout
+from tasksync.store.opening import is_postgres, open_store
 
 SKIP_EVERY_NTH_EVENT = 7  # the "skip_event" seeded bug drops one live event in seven
 
@@ -80,7 +80,8 @@ async def _unexpected(request: Request, exc: Exception) -> Response:
 def create_app(config: ServerConfig) -> Starlette:
     """A ready ASGI app for `config`; storage opens now, the hub attaches on startup."""
     metrics = ServerMetrics()
-    store = SQLiteStore(config.db_path, log_retention=config.log_retention)
+    store = open_store(config.store, config.db_path, config.log_retention,
+                       call_timeout=max(config.storage_timeout, 1.0))
     service = TaskService(store, config.storage_timeout, config.seeded_bugs)
     metrics.count_writes_in_flight(service.writes_in_flight)
     breaker = CircuitBreaker(config.breaker, on_transition=metrics.breaker_transition,
@@ -95,12 +96,23 @@ def create_app(config: ServerConfig) -> Starlette:
     async def websocket(websocket: WebSocket) -> None:
         await hub.serve(websocket)
 
+    # Replicas on a shared database hear of each other's commits through the change feed.
+    feed = None
+    if is_postgres(config.store):
+        from tasksync.server.change_feed import ChangeFeed  # psycopg only when asked for
+
+        feed = ChangeFeed(config.store, service.changes, hub.publish, hub.watches)
+
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        service.attach(asyncio.get_running_loop(), hub.publish)
+        if feed is not None:
+            await feed.start()
+        service.attach(asyncio.get_running_loop(), feed.local if feed else hub.publish)
         try:
             yield
         finally:
+            if feed is not None:
+                await feed.stop()
             service.close()
 
     routes = [
@@ -129,4 +141,5 @@ def create_app(config: ServerConfig) -> Starlette:
     app.state.metrics = metrics
     app.state.breaker = breaker
     app.state.hub = hub
+    app.state.feed = feed
     return app

@@ -12,6 +12,7 @@ from tasksync.server.config import ServerConfig
 from tasksync.server.middleware.circuit_breaker import BreakerConfig
 from tasksync.server.middleware.rate_limit import RateLimitConfig
 from tasksync.server.websocket import WebSocketConfig
+from tasksync.store.opening import is_store
 
 
 @click.command("serve")
@@ -20,6 +21,10 @@ from tasksync.server.websocket import WebSocketConfig
               help="Port to listen on; 0 picks a free one (printed on start).")
 @click.option("--db", "db_path", default="tasksync.db", show_default=True,
               type=click.Path(dir_okay=False, path_type=Path), help="SQLite file of the server.")
+@click.option("--store", default="sqlite", show_default=True, envvar="TASKSYNC_STORE",
+              help="Where tasks live: 'sqlite' (the --db file) or a PostgreSQL URL "
+                   "(postgresql://user@host:port/db) that several servers can share "
+                   "[env: TASKSYNC_STORE].")
 @click.option("--port-file", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the bound port here once listening.")
 @click.option("--enable-fault-injection", is_flag=True,
@@ -52,7 +57,7 @@ from tasksync.server.websocket import WebSocketConfig
 @click.option("--log-level", default="warning", show_default=True,
               type=click.Choice(["critical", "error", "warning", "info", "debug"]))
 def serve_command(
-    host: str, port: int, db_path: Path, port_file: Path | None, enable_fault_injection: bool,
+    host: str, port: int, db_path: Path, store: str, port_file: Path | None, enable_fault_injection: bool,
     storage_timeout: float, max_body_bytes: int, log_retention: int | None,
     breaker_window: int, breaker_threshold: int, breaker_open_seconds: float,
     breaker_half_open_calls: int, rate_limit: float, rate_burst: float,
@@ -64,8 +69,12 @@ def serve_command(
 
     if breaker_threshold > breaker_window:
         raise click.BadParameter("must not exceed --breaker-window", param_hint="--breaker-threshold")
+    if not is_store(store):
+        raise click.BadParameter("use 'sqlite' or a PostgreSQL URL like "
+                                 "postgresql://user@127.0.0.1:5432/tasksync", param_hint="--store")
     config = ServerConfig(
         db_path=db_path,
+        store=store,
         enable_fault_injection=enable_fault_injection,
         storage_timeout=storage_timeout,
         max_body_bytes=max_body_bytes,

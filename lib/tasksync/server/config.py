@@ -9,6 +9,7 @@ from tasksync.bugs import server_bugs
 from tasksync.server.middleware.circuit_breaker import BreakerConfig
 from tasksync.server.middleware.rate_limit import RateLimitConfig
 from tasksync.server.websocket import WebSocketConfig
+from tasksync.store.opening import is_store
 
 
 @dataclass(frozen=True)
@@ -16,6 +17,9 @@ class ServerConfig:
     """How one tasksync server runs."""
 
     db_path: Path = Path("tasksync.db")
+    # "sqlite" (the file at db_path) or a PostgreSQL URL (postgresql://user@host:port/db),
+    # which several server replicas may share (tasksync.store.postgres)
+    store: str = "sqlite"
     enable_fault_injection: bool = False
     storage_timeout: float = 5.0
     max_body_bytes: int = 32 * 1024 * 1024
@@ -28,6 +32,9 @@ class ServerConfig:
     seeded_bugs: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
+        if not is_store(self.store):
+            raise ValueError(f"unknown store {self.store!r}; use 'sqlite' (the file --db names) "
+                             "or a PostgreSQL URL like postgresql://user@127.0.0.1:5432/tasksync")
         unknown = set(self.seeded_bugs) - server_bugs()
         if unknown:
             raise ValueError(

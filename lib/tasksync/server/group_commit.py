@@ -14,7 +14,9 @@ requests almost never fail. So a batch first runs without savepoints; if a reque
 the whole transaction is rolled back (nothing of it was written or answered) and the batch
 runs again with a savepoint per request, where the failing one rolls back alone. While
 `isolate()` is true (storage faults injected: failures are expected, and a delay must not
-be paid twice) batches go straight to savepoints.
+be paid twice) batches go straight to savepoints. With several server replicas on one
+database, a request that loses a race for a key or a lock (StorageConflict) runs again in
+a fresh savepoint, where it finds the other replica's write.
 """
 
 from __future__ import annotations
@@ -28,13 +30,14 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from tasksync.clock import hold
-from tasksync.store.base import StorageError, TaskStore
+from tasksync.store.base import StorageConflict, StorageError, TaskStore
 
 T = TypeVar("T")
 # A request's work: runs inside its savepoint on the storage thread, returns (result, events).
 Work = Callable[[], tuple[T, list[Any]]]
 
 MAX_BATCH = 256  # bounds the wait of the first request of a batch behind the others
+CONFLICT_RETRIES = 3  # a request that lost a race to another replica, run again this often
 ACK_EARLY_COMMIT_S = 0.2  # seeded bug "ack_before_commit": how late the commit comes
 
 
@@ -131,8 +134,8 @@ class GroupCommitter:
             else:
                 try:
                     outcomes, failed, events = self._run(batch, isolated=False)
-                except _RequestFailed:  # rolled back; run again, each request on its own
-                    outcomes, failed, events = self._run(batch, isolated=True)
+                except (_RequestFailed, StorageConflict):  # rolled back; run again, each
+                    outcomes, failed, events = self._run(batch, isolated=True)  # on its own
         except StorageError as exc:  # BEGIN or COMMIT failed: nothing of the batch was written
             outcomes, failed, events = [exc] * len(batch), [True] * len(batch), []
         assert self._loop is not None
@@ -162,9 +165,7 @@ class GroupCommitter:
             for queued in batch:
                 try:
                     if isolated:
-                        with self.store.savepoint():
-                            self._before_each()
-                            result, produced = queued.work()
+                        result, produced = self._in_savepoint(queued)
                     else:
                         self._before_each()
                         result, produced = queued.work()
@@ -185,6 +186,19 @@ class GroupCommitter:
             if self._ack_early:
                 self._answer_before_commit(batch, outcomes, failed, events)
         return outcomes, failed, events
+
+    def _in_savepoint(self, queued: _Queued[T]) -> tuple[T, list[Any]]:
+        """One request in a savepoint of its own; run again when another writer (another
+        server replica on the same database) took its key or lock first."""
+        for attempt in range(CONFLICT_RETRIES + 1):
+            try:
+                with self.store.savepoint():
+                    self._before_each()
+                    return queued.work()
+            except StorageConflict:
+                if attempt == CONFLICT_RETRIES:
+                    raise
+        raise AssertionError("unreachable")
 
     def _deliver(self, batch: list[_Queued[Any]], outcomes: list[Any], failed: list[bool],
                  events: list[Any]) -> None:

@@ -52,7 +52,8 @@ def serve(
         app = create_app(config)
     except StorageError as exc:
         sock.close()
-        raise ServerStartError(f"--db {config.db_path}: {exc}") from None
+        where = f"--db {config.db_path}" if config.store == "sqlite" else "--store"
+        raise ServerStartError(f"{where}: {exc}") from None
     server = uvicorn.Server(uvicorn.Config(
         app, log_level=log_level, access_log=False,
         # Named, not "auto": a missing uvloop/httptools must fail loudly, not silently

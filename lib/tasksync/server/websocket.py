@@ -179,6 +179,10 @@ class Hub:
         self._replay_from = 2 if "resume_off_by_one" in bugs else 1
         self._live_race = "replay_live_race" in bugs
 
+    def watches(self, repository: str) -> bool:
+        """Whether a connection here subscribes to `repository`."""
+        return repository in self._by_repository
+
     def publish(self, events: list[Any]) -> None:
         """Called on the event loop right after a commit, in seq order."""
         for event in events:

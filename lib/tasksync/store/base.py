@@ -19,6 +19,11 @@ class StorageError(Exception):
     """Storage failed; the write did not happen. Clients may retry."""
 
 
+class StorageConflict(StorageError):
+    """Another writer (another server replica) wrote the same key or lock first; the work
+    did not happen, and running it again will see the other's write."""
+
+
 class StorageTimeout(StorageError):
     """Storage did not answer in time; the write may or may not have happened."""
 

@@ -9,16 +9,16 @@ which FULL would also cover at a cost per commit).
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TypeVar
 
 import msgspec
 
 from tasksync.models import ChangeEvent, Conflict, ItemResult, Task
 from tasksync.sqlite_owner import SERVER, ForeignDatabase, claim, connect_owned
 from tasksync.store.base import AppliedChange, StorageError, StoredReply
+from tasksync.store.deferred import DeferredInserts
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS tasks (
@@ -81,9 +81,6 @@ _decode_applied = msgspec.json.Decoder(AppliedChange).decode
 _decode_result = msgspec.json.Decoder(ItemResult).decode
 _decode_conflict = msgspec.json.Decoder(Conflict).decode
 
-R = TypeVar("R")
-
-
 def _task_from_row(row: tuple) -> Task:
     return Task(
         id=row[0], repository=row[1], content=row[2], status=row[3], priority=row[4],
@@ -109,7 +106,7 @@ def _task_values(task: Task) -> tuple:
     )
 
 
-class SQLiteStore:
+class SQLiteStore(DeferredInserts):
     """TaskStore on one SQLite file; `log_retention` keeps only that many events per repository."""
 
     def __init__(self, path: str | Path, log_retention: int | None = None) -> None:
@@ -132,11 +129,7 @@ class SQLiteStore:
         self._bounds: dict[str, tuple[int, int]] = {}
         self._unsaved_bounds: dict[str, tuple[int, int]] = {}
         self._in_transaction = False
-        # Inside a transaction (and outside savepoints) the inserts of creates are queued and
-        # written with one executemany per statement: a batch of creates then costs a few
-        # statements, not a few per create. Point lookups (a task by id, a reply by key, an
-        # applied change by id) consult the queued rows; every other statement writes them
-        # first.
+        # Inside a transaction the inserts of creates are queued (DeferredInserts).
         self._savepoints = 0
         self._forget_deferred()
 
@@ -196,7 +189,7 @@ class SQLiteStore:
     def get_task(self, task_id: str) -> Task | None:
         return self._read_through(
             self._deferred_tasks, task_id,
-            f"SELECT {_TASK_COLUMNS} FROM tasks WHERE id = ?", _task_from_row,
+            f"SELECT {_TASK_COLUMNS} FROM tasks WHERE id = ?", (task_id,), _task_from_row,
         )
 
     def insert_task(self, task: Task) -> None:
@@ -319,7 +312,7 @@ class SQLiteStore:
     def applied_change(self, key: str) -> AppliedChange | None:
         return self._read_through(
             self._deferred_results, key,
-            "SELECT result FROM applied_changes WHERE change_id = ?", _applied_from_row,
+            "SELECT result FROM applied_changes WHERE change_id = ?", (key,), _applied_from_row,
         )
 
     def record_change(self, key: str, change: AppliedChange) -> None:
@@ -348,52 +341,24 @@ class SQLiteStore:
     def stored_reply(self, key: str) -> StoredReply | None:
         return self._read_through(
             self._deferred_replies, key,
-            "SELECT fingerprint, status, body FROM idempotency WHERE key = ?", _reply_from_row,
+            "SELECT fingerprint, status, body FROM idempotency WHERE key = ?", (key,),
+            _reply_from_row,
         )
 
     def save_reply(self, key: str, reply: StoredReply) -> None:
         if self._defer(_INSERT_REPLY, (key, reply.fingerprint, reply.status, reply.body)):
             self._deferred_replies[key] = reply
 
-    # -- deferred inserts ----------------------------------------------------------------
+    # -- how DeferredInserts executes ----------------------------------------------------
 
-    def _defer(self, statement: str, row: tuple) -> bool:
-        """Queue `row` for one executemany per statement at flush(); True when queued,
-        False when it was written now (outside a transaction, or inside a savepoint)."""
-        if not self._in_transaction or self._savepoints:
-            self._db.execute(statement, row)
-            return False
-        self._deferred.setdefault(statement, []).append(row)
-        return True
+    def _execute(self, statement: str, row: tuple) -> sqlite3.Cursor:
+        return self._db.execute(statement, row)
 
-    def flush(self) -> None:
-        """Write the deferred inserts (in the order their statements were first used)."""
-        if not self._deferred:
-            return
-        deferred = self._deferred
-        self._forget_deferred()
-        for statement, rows in deferred.items():
-            if len(rows) == 1:  # between reads of a mixed batch: no executemany set-up
-                self._db.execute(statement, rows[0])
-            else:
-                self._db.executemany(statement, rows)
+    def _execute_many(self, statement: str, rows: list[tuple]) -> None:
+        self._db.executemany(statement, rows)
 
-    def _forget_deferred(self) -> None:
-        self._deferred: dict[str, list[tuple]] = {}  # statement -> rows, in first-use order
-        self._deferred_tasks: dict[str, Task] = {}
-        self._deferred_replies: dict[str, StoredReply] = {}
-        self._deferred_results: dict[str, AppliedChange] = {}
-
-    def _read_through(
-        self, deferred: dict[str, R], key: str, statement: str, from_row: Callable[[tuple], R]
-    ) -> R | None:
-        """The value a deferred insert holds for `key`, else the row `statement` selects
-        for it (None: neither). Reads the file directly: a deferred row is already held."""
-        held = deferred.get(key)
-        if held is not None:
-            return held
-        row = self._db.execute(statement, (key,)).fetchone()
-        return from_row(row) if row else None
+    def _fetch_one(self, statement: str, params: tuple) -> tuple | None:
+        return self._db.execute(statement, params).fetchone()
 
     def _sql(self, statement: str, params: tuple = ()) -> sqlite3.Cursor:
         """Execute `statement` after the deferred inserts, so it sees (and follows) them."""
