@@ -10,6 +10,8 @@ import pytest
 
 from tasksync.server.config import ServerConfig
 from tests.support import coverage
+from tests.support import postgres as support_postgres
+from tests.support.postgres import TestDatabases
 from tests.support.servers import ServerProcess, ServerThread
 
 
@@ -75,3 +77,23 @@ def unmeasured_subprocesses() -> Iterator[None]:
     """The test's subprocesses run without the suite's coverage (tests/support/coverage.py)."""
     with coverage.unmeasured_subprocesses():
         yield
+
+
+@pytest.fixture(scope="session")
+def postgres_databases() -> Iterator[TestDatabases]:
+    """A PostgreSQL server for this test process (tests/support/postgres.py)."""
+    yield from support_postgres.postgres_databases()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_kind(request: pytest.FixtureRequest) -> str:
+    """Each store the server can run on: a test taking this runs once on each."""
+    return request.param
+
+
+@pytest.fixture
+def server_store(store_kind: str, request: pytest.FixtureRequest) -> str:
+    """The `--store` value for `store_kind`: "sqlite", or a fresh PostgreSQL database."""
+    if store_kind == "sqlite":
+        return "sqlite"
+    return request.getfixturevalue("postgres_databases").create()

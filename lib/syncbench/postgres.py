@@ -53,6 +53,14 @@ def server_binaries() -> Path:
     raise PostgresUnavailable(f"no PostgreSQL server binaries (initdb) found; {HOW_TO_GET_POSTGRES}")
 
 
+def with_database(url: str, name: str) -> str:
+    """`url` (postgresql://user@host:port/db?options) naming database `name` instead."""
+    base, _, rest = url.partition("://")
+    authority, _, tail = rest.partition("/")
+    query = tail.partition("?")[2]
+    return f"{base}://{authority}/{name}" + (f"?{query}" if query else "")
+
+
 class LocalPostgres:
     """A throwaway PostgreSQL cluster on 127.0.0.1: initdb'd at start, removed at stop.
 
@@ -223,4 +231,4 @@ class LocalPostgres:
             return ""
 
 
-__all__ = ["DATABASE_URL_ENV", "LocalPostgres", "PostgresUnavailable", "server_binaries"]
+__all__ = ["DATABASE_URL_ENV", "LocalPostgres", "PostgresUnavailable", "server_binaries", "with_database"]

@@ -1,9 +1,9 @@
 """kill -9 of a `tasksync serve` process mid-stream loses no acknowledged write.
 
 A server takes creates and updates over HTTP, some sequential and some from a concurrent
-writer that is still writing when the server is SIGKILLed. Restarted on the same SQLite
-file, the server must hold every acknowledged write at (at least) its acknowledged version,
-a change log without gaps, and every Idempotency-Key it acknowledged: a retry replays the
+writer that is still writing when the server is SIGKILLed. Restarted on the same store (the
+SQLite file, or the PostgreSQL database), the server must hold every acknowledged write at
+(at least) its acknowledged version, a change log without gaps, and every Idempotency-Key it acknowledged: a retry replays the
 stored reply and creates nothing.
 """
 
@@ -122,9 +122,9 @@ async def all_tasks(http: httpx.AsyncClient) -> list[Task]:
 @pytest.mark.slow
 @pytest.mark.parametrize("kill_after", [25, 150])
 async def test_acknowledged_writes_survive_kill_9_mid_stream(
-    server_process: Callable[..., ServerProcess], kill_after: int,
+    server_process: Callable[..., ServerProcess], kill_after: int, server_store: str,
 ) -> None:
-    process = server_process("--rate-limit", "0")
+    process = server_process("--rate-limit", "0", "--store", server_store)
     log = WriteLog()
     acknowledged = asyncio.Event()
     async with client(process, "sequential") as sequential, client(process, "writer") as writer:
@@ -135,7 +135,8 @@ async def test_acknowledged_writes_survive_kill_9_mid_stream(
         await asyncio.wait_for(writing, DEADLINE)
     assert log.in_flight is not None, "the writer was not cut off by the crash"
 
-    restarted = server_process("--rate-limit", "0", db_path=process.db_path)
+    restarted = server_process("--rate-limit", "0", "--store", server_store,
+                               db_path=process.db_path)
     async with client(restarted, "sequential") as reader, client(restarted, "writer") as writer:
         # Every acknowledged write is there, at least at the version acknowledged.
         lost = {}
