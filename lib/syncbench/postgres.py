@@ -61,6 +61,26 @@ def with_database(url: str, name: str) -> str:
     return f"{base}://{authority}/{name}" + (f"?{query}" if query else "")
 
 
+def with_address(url: str, host: str, port: int) -> str:
+    """`url` reaching the same database at host:port (through a proxy), user kept."""
+    base, _, rest = url.partition("://")
+    authority, slash, tail = rest.partition("/")
+    user = authority.rpartition("@")[0]
+    return f"{base}://{user + '@' if user else ''}{host}:{port}{slash}{tail}"
+
+
+def address_of(url: str) -> tuple[str, int]:
+    """The host and port `url` connects to."""
+    import psycopg
+
+    try:
+        info = psycopg.conninfo.conninfo_to_dict(url)
+    except psycopg.ProgrammingError as exc:
+        raise PostgresUnavailable(f"cannot read the database URL ({exc}); give "
+                                  "postgresql://user@host:port/database") from None
+    return str(info.get("host") or "127.0.0.1"), int(info.get("port") or 5432)
+
+
 class LocalPostgres:
     """A throwaway PostgreSQL cluster on 127.0.0.1: initdb'd at start, removed at stop.
 
@@ -231,4 +251,71 @@ class LocalPostgres:
             return ""
 
 
-__all__ = ["DATABASE_URL_ENV", "LocalPostgres", "PostgresUnavailable", "server_binaries", "with_database"]
+class RunDatabase:
+    """The database one run uses: a new database on the server `TASKSYNC_DATABASE_URL`
+    names (dropped at the end), or on a LocalPostgres started for the run."""
+
+    def __init__(self, given_url: str | None = None) -> None:
+        self.given_url = given_url if given_url is not None else os.environ.get(DATABASE_URL_ENV)
+        self.local: LocalPostgres | None = None
+        self.url = ""
+        self._name = f"syncbench_{os.getpid()}_{int(time.time() * 1000) % 10**9}"
+
+    @property
+    def source(self) -> str:
+        """Where the database runs, for the run's summary."""
+        if self.given_url:
+            host, port = address_of(self.given_url)
+            return f"{DATABASE_URL_ENV} ({host}:{port})"
+        return "started for the run (initdb, 127.0.0.1)"
+
+    def open(self) -> str:
+        """Create the run's database; its URL."""
+        if self.given_url:
+            self.url = _create_database(self.given_url, self._name)
+        else:
+            self.local = LocalPostgres().start()
+            self.url = self.local.create_database("tasksync")
+        return self.url
+
+    def close(self) -> None:
+        if self.local is not None:
+            self.local.close()
+            self.local = None
+        elif self.given_url and self.url:
+            with contextlib.suppress(Exception):
+                _drop_database(self.given_url, self._name)
+        self.url = ""
+
+    def version(self) -> str:
+        import psycopg
+
+        with psycopg.connect(self.url, connect_timeout=5) as connection:
+            row = connection.execute("SHOW server_version").fetchone()
+        return f"PostgreSQL {row[0] if row else '?'}"
+
+
+def _create_database(server_url: str, name: str) -> str:
+    import psycopg
+    from psycopg import sql
+
+    try:
+        with psycopg.connect(server_url, autocommit=True, connect_timeout=5) as connection:
+            connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    except psycopg.Error as exc:
+        raise PostgresUnavailable(
+            f"cannot create a database on {DATABASE_URL_ENV}'s server ({exc}); its user needs "
+            "CREATEDB, or unset it to start a PostgreSQL for the run") from None
+    return with_database(server_url, name)
+
+
+def _drop_database(server_url: str, name: str) -> None:
+    import psycopg
+    from psycopg import sql
+
+    with psycopg.connect(server_url, autocommit=True, connect_timeout=5) as connection:
+        connection.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+            sql.Identifier(name)))
+
+
+__all__ = ["DATABASE_URL_ENV", "RunDatabase", "address_of", "with_address", "LocalPostgres", "PostgresUnavailable", "server_binaries", "with_database"]

@@ -33,13 +33,21 @@ from syncbench.profiles import (
     remove_profile,
 )
 from syncbench.server_process import TasksyncProcess
+from syncbench.stack_database import StackDatabase
 from syncbench.toxiproxy import ProxyHandle, ToxiproxyControl, ToxiproxyInfo, ToxiproxyServer
 from tasksync.client import BatchClient, HTTPClient, WebSocketClient
 from tasksync.replica import Replica
 
 TARGETS = ("embedded", "url")
+STORES = ("sqlite", "postgresql")
+MAX_REPLICAS = 8
 _GROUP_NAME = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
 _RUNNING: weakref.WeakSet[Stack] = weakref.WeakSet()  # started and not stopped
+SERVER = "server"  # the first embedded server's name; replicas are server-1, server-2, ...
+
+
+def server_names(replicas: int) -> tuple[str, ...]:
+    return (SERVER, *(f"{SERVER}-{n}" for n in range(1, replicas)))
 
 
 def stop_running_stacks() -> int:
@@ -74,6 +82,11 @@ class StackConfig:
     their windows recorded, go through syncbench.nemesis).
     `fake_clock` starts the embedded server under libfaketime (syncbench.fake_clock), so the
     `clock` fault can move its wall clock; without it the server's clock is the machine's.
+    `store` "postgresql" runs the embedded server on PostgreSQL (syncbench.postgres: the
+    server `TASKSYNC_DATABASE_URL` names, else one started for the run), and `replicas`
+    servers share that database: "server", "server-1", ...; client group i is served by
+    replica i % replicas. Each replica reaches the database through a Toxiproxy proxy of
+    its own, so one replica's database link can be faulted while the others' are not.
     """
 
     target: str = "embedded"
@@ -85,8 +98,20 @@ class StackConfig:
     start_timeout: float = 30.0
     base_profile: str | None = None
     fake_clock: bool = False
+    store: str = "sqlite"
+    replicas: int = 1
 
     def __post_init__(self) -> None:
+        if self.store not in STORES:
+            raise StackError(f"unknown store {self.store!r}; choose one of {', '.join(STORES)}")
+        if not 1 <= self.replicas <= MAX_REPLICAS:
+            raise StackError(f"replicas must be 1..{MAX_REPLICAS}, got {self.replicas}")
+        if self.replicas > 1 and self.store != "postgresql":
+            raise StackError("several replicas share one database: give store='postgresql' "
+                             "(SQLite serves one server process)")
+        if self.store != "sqlite" and self.target != "embedded":
+            raise StackError("store applies to the embedded target: a server at a url runs "
+                             "on whatever store it was started with")
         if self.target not in TARGETS:
             raise StackError(f"unknown target {self.target!r}; choose one of {', '.join(TARGETS)}")
         if self.fake_clock and self.target != "embedded":
@@ -104,6 +129,7 @@ class StackConfig:
 @dataclass
 class _Group:
     proxy: ProxyHandle
+    server: str  # the replica this group's clients reach
     applied: list[AppliedProfile] = field(default_factory=list)
 
 
@@ -114,7 +140,9 @@ class Stack:
         base = config or StackConfig()
         self.config = StackConfig(**{**base.__dict__, **overrides}) if overrides else base
         self.toxiproxy_info: ToxiproxyInfo | None = None
-        self.server: TasksyncProcess | None = None
+        # the embedded servers by name ("server", "server-1", ...): replicas of one database
+        self.servers: dict[str, TasksyncProcess] = {}
+        self.database: StackDatabase | None = None  # store "postgresql": links, restarts
         self.server_clock: ServerClock | None = None
         # the client commands (child processes) running now, by client name: what a client
         # crash kills (see syncbench.nemesis.clients)
@@ -150,30 +178,43 @@ class Stack:
             self._tmp = tempfile.TemporaryDirectory(prefix="syncbench-")
         self.workdir = Path(self._tmp.name if self._tmp else config.workdir)  # type: ignore[arg-type]
         self.workdir.mkdir(parents=True, exist_ok=True)
-        if config.target == "embedded":
-            env = None
-            if config.fake_clock:
-                self.server_clock = ServerClock(self.workdir / "server.clock")
-                env = self.server_clock.environment()
-            self.server = TasksyncProcess(
-                self.workdir, "--enable-fault-injection", *config.server_options,
-                start_timeout=config.start_timeout, env=env)
-            await asyncio.to_thread(self.server.start)
-            self.server_url = self.server.base_url
-        else:
-            self.server_url = str(config.url).rstrip("/")
-            await self._check_reachable(self.server_url)
         self._toxiproxy = ToxiproxyServer()
         self.toxiproxy_info = await asyncio.to_thread(self._toxiproxy.start)
         self._control = self._toxiproxy.control()
-        upstream = self.server_url.split("://", 1)[1]
-        for group in config.groups:
+        if config.target == "embedded":
+            await self._start_servers()
+            self.server_url = self.servers[SERVER].base_url
+        else:
+            self.server_url = str(config.url).rstrip("/")
+            await self._check_reachable(self.server_url)
+        for index, group in enumerate(config.groups):
+            name = self.server_names[index % len(self.server_names)]
+            upstream = (self.servers[name].base_url if name in self.servers
+                        else self.server_url).split("://", 1)[1]
             proxy = await asyncio.to_thread(
                 self._control.create_proxy, f"tasksync-{group}-{id(self):x}", upstream)
-            self._groups[group] = _Group(proxy)
+            self._groups[group] = _Group(proxy, name)
         if config.base_profile is not None:
             for group in config.groups:
                 await self.apply_profile(group, config.base_profile)
+
+    async def _start_servers(self) -> None:
+        config = self.config
+        env = None
+        if config.fake_clock:
+            self.server_clock = ServerClock(self.workdir / "server.clock")
+            env = self.server_clock.environment()
+        stores: dict[str, tuple[str, ...]] = {name: () for name in self.server_names}
+        if config.store == "postgresql":
+            self.database = StackDatabase(self.control, self.profile)
+            urls = await self.database.open(self.server_names, f"{id(self):x}")
+            stores = {name: ("--store", url) for name, url in urls.items()}
+        for name in self.server_names:
+            self.servers[name] = TasksyncProcess(
+                self.workdir, "--enable-fault-injection", *stores[name], *config.server_options,
+                name=name, start_timeout=config.start_timeout, env=env)
+        await asyncio.gather(*(asyncio.to_thread(server.start)
+                               for server in self.servers.values()))
 
     async def stop(self) -> None:
         """Close clients and replicas, remove proxies, stop Toxiproxy and the server."""
@@ -186,11 +227,12 @@ class Stack:
                 with contextlib.suppress(Exception):
                     await asyncio.to_thread(self._control.delete_proxy, group.proxy)
         self._groups.clear()
+        await asyncio.gather(*(asyncio.to_thread(server.stop) for server in self.servers.values()))
         if self._toxiproxy is not None:
             await asyncio.to_thread(self._toxiproxy.stop)
             self._toxiproxy = None
-        if self.server is not None:
-            await asyncio.to_thread(self.server.stop)
+        if self.database is not None:
+            await asyncio.to_thread(self.database.close)
         if self._tmp is not None:
             self._tmp.cleanup()
             self._tmp = None
@@ -199,13 +241,16 @@ class Stack:
     def stop_now(self) -> None:
         """Stop Toxiproxy and the server at once, without the event loop: for when the loop
         itself was interrupted (Kernel > Interrupt) and `stop` will never run."""
+        for server in self.servers.values():
+            with contextlib.suppress(Exception):
+                server.stop()
         if self._toxiproxy is not None:
             with contextlib.suppress(Exception):
                 self._toxiproxy.stop()
             self._toxiproxy = None
-        if self.server is not None:
+        if self.database is not None:
             with contextlib.suppress(Exception):
-                self.server.stop()
+                self.database.close()
         for processes in self.client_commands.values():
             for running in processes:
                 with contextlib.suppress(ProcessLookupError, AttributeError):
@@ -236,6 +281,20 @@ class Stack:
     @property
     def groups(self) -> tuple[str, ...]:
         return tuple(self._groups)
+
+    @property
+    def server(self) -> TasksyncProcess | None:
+        """The first (or only) embedded server; None for target "url"."""
+        return self.servers.get(SERVER)
+
+    @property
+    def server_names(self) -> tuple[str, ...]:
+        """The servers' names: "server", then "server-1", "server-2", ... for replicas."""
+        return server_names(self.config.replicas)
+
+    def server_of(self, group: str) -> str:
+        """The name of the replica `group`'s clients reach."""
+        return self._group(group).server
 
     @property
     def control(self) -> ToxiproxyControl:
@@ -340,30 +399,38 @@ class Stack:
 
     # -- the server process (embedded only) ---------------------------------------------
 
-    def _embedded(self, what: str) -> TasksyncProcess:
-        if self.server is None:
+    def _embedded(self, what: str, server: str = SERVER) -> TasksyncProcess:
+        if not self.servers:
             raise StackError(f"{what} needs the embedded server (a process this stack "
                              "started); an external server cannot be signalled")
-        return self.server
+        if server not in self.servers:
+            raise StackError(f"{what}: no server {server!r}; this stack has "
+                             f"{', '.join(self.servers)}")
+        return self.servers[server]
 
-    async def crash_server(self) -> bool:
+    async def crash_server(self, server: str = SERVER) -> bool:
         """SIGKILL the server: no shutdown code runs, requests in flight get no answer.
         Whether the kill ended it (False when it was not running)."""
-        return await asyncio.to_thread(self._embedded("a server crash").kill)
+        return await asyncio.to_thread(self._embedded("a server crash", server).kill)
 
-    async def stop_server(self) -> int:
+    async def stop_server(self, server: str = SERVER) -> int:
         """SIGTERM the server and wait for it to exit (a graceful shutdown: WebSocket
         clients are closed with 1012); its exit code."""
-        return await asyncio.to_thread(self._embedded("a server restart").stop)
+        return await asyncio.to_thread(self._embedded("a server restart", server).stop)
 
-    async def start_server_again(self) -> None:
+    async def start_server_again(self, server: str = SERVER) -> None:
         """Start the stopped or crashed server again, on the same database and the same
         port, so the proxies (and through them every client) reach it as before."""
-        await asyncio.to_thread(self._embedded("a server restart").start)
+        await asyncio.to_thread(self._embedded("a server restart", server).start)
 
-    async def writes_in_flight(self) -> float:
+    def server_url_of(self, server: str = SERVER) -> str:
+        """A server's own address (no proxy): for administration and evidence."""
+        return self._embedded("a direct address", server).base_url if self.servers \
+            else self.server_url
+
+    async def writes_in_flight(self, server: str = SERVER) -> float:
         """Writes the server has received and not answered yet (its /metrics gauge)."""
-        async with httpx.AsyncClient(base_url=self.server_url, timeout=10) as http:
+        async with httpx.AsyncClient(base_url=self.server_url_of(server), timeout=10) as http:
             text = (await http.get("/metrics")).text
         for line in text.splitlines():
             if line.startswith("tasksync_writes_in_flight "):
@@ -377,13 +444,14 @@ class Stack:
 
     # -- server administration (direct, never through Toxiproxy) ------------------------
 
-    async def _admin(self, method: str, path: str, **kwargs: Any) -> Any:
-        async with httpx.AsyncClient(base_url=self.server_url, timeout=ADMIN_TIMEOUT_S) as http:
+    async def _admin(self, method: str, path: str, server: str = SERVER, **kwargs: Any) -> Any:
+        async with httpx.AsyncClient(base_url=self.server_url_of(server),
+                                     timeout=ADMIN_TIMEOUT_S) as http:
             try:
                 response = await http.request(method, path, **kwargs)
             except httpx.TimeoutException as exc:
                 # the evidence of a stalled server is in its log: bring it along
-                log = self.server.log_tail(40) if self.server is not None else ""
+                log = self.servers[server].log_tail(40) if server in self.servers else ""
                 raise StackError(f"the server did not answer {method} {path} within "
                                  f"{ADMIN_TIMEOUT_S:g} s ({type(exc).__name__}); its log "
                                  f"ends:\n{log or '(empty)'}") from exc
@@ -394,16 +462,16 @@ class Stack:
         return response.json()
 
     async def set_storage_faults(self, error_rate: float = 0.0, delay_ms: float = 0.0,
-                                 seed: int = 0) -> dict:
-        return await self._admin("POST", "/api/v1/admin/faults", json={
+                                 seed: int = 0, server: str = SERVER) -> dict:
+        return await self._admin("POST", "/api/v1/admin/faults", server, json={
             "storage_error_rate": error_rate, "storage_delay_ms": delay_ms, "seed": seed})
 
-    async def clear_storage_faults(self) -> dict:
-        return await self._admin("DELETE", "/api/v1/admin/faults")
+    async def clear_storage_faults(self, server: str = SERVER) -> dict:
+        return await self._admin("DELETE", "/api/v1/admin/faults", server)
 
-    async def breaker(self) -> dict:
-        """The server breaker's state and transition log."""
-        return await self._admin("GET", "/api/v1/admin/breaker")
+    async def breaker(self, server: str = SERVER) -> dict:
+        """A server's breaker state and transition log."""
+        return await self._admin("GET", "/api/v1/admin/breaker", server)
 
     async def server_tasks(self, repository: str) -> dict[str, Any]:
         """Every task of `repository` on the server, tombstones included, by id."""
