@@ -4,7 +4,10 @@
     network    on a group's proxy: `network` (a profile or a toxic), `offline` (refused),
                `partition` (dropped, both ways or replies only)
     storage    `storage` (server storage errors and delay)
-    process    the server process: `crash`, `restart`, `pause`, `clock` (libfaketime)
+    process    a server process ("server", or replica "server-N"): `crash`, `restart`,
+               `pause`, `clock` (libfaketime)
+    database   between servers and PostgreSQL: `db_link` (a profile or toxic on one
+               replica's link), `db_outage` (that link cut), `db_restart` (the database)
     clients    client processes: `client_crash` (a CLI replica killed mid-sync)
     schedule   schedules as data: parse, check, generate from a seed
     nemesis    the Nemesis: plays schedules and single faults, records start/stop, heals
@@ -12,6 +15,7 @@
 """
 
 from syncbench.nemesis import clients as _clients  # noqa: F401  (registers its kinds)
+from syncbench.nemesis import database as _database  # noqa: F401
 from syncbench.nemesis import network as _network  # noqa: F401
 from syncbench.nemesis import process as _process  # noqa: F401
 from syncbench.nemesis import storage as _storage  # noqa: F401

@@ -8,11 +8,16 @@ the kind only does the work:
     offline       a client group cut off: its proxy refuses new connections, cuts open ones
     partition     a client group's packets dropped: both ways, or only the replies
     storage       the server's storage fails a fraction of writes and/or is slow
-    crash         the server SIGKILLed, started again on its database and port at the end
+    crash         a server SIGKILLed, started again on its database and port at the end
     restart       the server SIGTERMed (graceful: WebSockets closed 1012), started again
     pause         the server SIGSTOPped for the window: open sockets, no answers
     clock         the server's wall clock off or drifting (the real libfaketime)
     client_crash  a CLI replica's `tasksync sync` SIGKILLed mid-way; it syncs again later
+    db_link       a profile or toxic on one server replica's link to PostgreSQL
+    db_outage     one server replica's database link cut
+    db_restart    the database server crashed (or stopped) and started again
+
+Server faults take `target: server`, or a replica of a stack on PostgreSQL: `server-1`, ...
 """
 
 from __future__ import annotations
@@ -34,8 +39,9 @@ class FaultKind(ABC):
     """One kind of fault. `options` checks and normalises what a schedule gives it."""
 
     name: ClassVar[str]
-    # what `target` names: "group" (a client group's proxy), "server" or "client" (a client
-    # process by name)
+    # what `target` names: "group" (a client group's proxy), "server" (a server or replica
+    # by name), "client" (a client process by name), "database_link" (a replica's link to
+    # the database, by the replica's name) or "database"
     target_kind: ClassVar[str] = "group"
     option_names: ClassVar[tuple[str, ...]] = ()
 

@@ -163,10 +163,11 @@ class Nemesis:
         faults = parse_schedule(schedule).for_phase(self.phase).faults
         lanes: dict[tuple[str, str], list[Fault]] = {}
         for fault in faults:
-            # Faults on the server play one after another whatever their kind: a crashed
+            # Faults on a server play one after another whatever their kind: a crashed
             # server must be back before storage faults can be set on it, say; a window
-            # whose time came while another was on starts when that one is off.
-            lane = ("", "server") if fault_kind(fault.kind).target_kind == "server" else (
+            # whose time came while another was on starts when that one is off. Replicas
+            # are servers of their own.
+            lane = ("", fault.target) if fault_kind(fault.kind).target_kind == "server" else (
                 fault.kind, fault.target)
             lanes.setdefault(lane, []).append(fault)
         try:

@@ -41,9 +41,14 @@ DRIFT_STEP_S = 0.1  # a drifting clock is moved this often
 HOLD_DEADLINE_S = 3.0  # a held crash waits at most this long for a write in flight
 
 
-def server_pid(stack: Stack, kind: str) -> int:
-    """The embedded server's process id; FaultError when the stack did not start one."""
-    server = getattr(stack, "server", None)
+def server_pid(stack: Stack, kind: str, target: str = "server") -> int:
+    """The process id of embedded server `target` ("server", or replica "server-N");
+    FaultError when the stack did not start it."""
+    servers = getattr(stack, "servers", {})
+    if servers and target not in servers:
+        raise FaultError(f"{kind} fault: no server {target!r}; this stack has "
+                         f"{', '.join(servers)}")
+    server = servers.get(target)
     pid = server.pid if server is not None else None
     if pid is None:
         raise FaultError(f"{kind} fault: needs the embedded server (a process this stack "
@@ -72,17 +77,17 @@ class CrashFault(FaultKind):
         return "server crashed"
 
     async def start(self, stack: Stack, target: str, options: Mapping[str, Any]) -> Any:
-        server_pid(stack, self.name)
+        server_pid(stack, self.name, target)
         hold = float(options.get("hold_ms", 0.0))
         held = 0.0
         if hold:
-            await stack.set_storage_faults(delay_ms=hold)  # gone with the process
+            await stack.set_storage_faults(delay_ms=hold, server=target)  # gone with it
             await asyncio.sleep(hold / 1000)
-            held = await _writes_in_flight(stack, deadline_s=HOLD_DEADLINE_S)
-        return {"killed": await stack.crash_server(), "writes_in_flight": held}
+            held = await _writes_in_flight(stack, target, deadline_s=HOLD_DEADLINE_S)
+        return {"killed": await stack.crash_server(target), "writes_in_flight": held}
 
     async def stop(self, stack: Stack, target: str, handle: Any) -> None:
-        await stack.start_server_again()
+        await stack.start_server_again(target)
 
     def evidence(self, handle: Any) -> dict[str, Any]:
         if not isinstance(handle, dict):
@@ -93,13 +98,13 @@ class CrashFault(FaultKind):
                 "writes_in_flight_at_kill": int(handle.get("writes_in_flight", 0))}
 
 
-async def _writes_in_flight(stack: Stack, deadline_s: float) -> float:
+async def _writes_in_flight(stack: Stack, target: str, deadline_s: float) -> float:
     """Wait until the server holds a write it has not answered (its /metrics gauge), at
     most `deadline_s`; how many it held then (0: none came; the kill comes either way: a
     write in flight is then not promised, and the crash study's path count says so)."""
     deadline = time.monotonic() + deadline_s
     while time.monotonic() < deadline:
-        held = await stack.writes_in_flight()
+        held = await stack.writes_in_flight(target)
         if held >= 1:
             return held
         await asyncio.sleep(0.005)
@@ -117,13 +122,13 @@ class RestartFault(FaultKind):
         return "server restarting"
 
     async def start(self, stack: Stack, target: str, options: Mapping[str, Any]) -> Any:
-        server_pid(stack, self.name)
-        was_running = stack.server is not None and stack.server.running
-        await stack.stop_server()
+        server_pid(stack, self.name, target)
+        was_running = stack.servers[target].running
+        await stack.stop_server(target)
         return {"stopped": was_running}
 
     async def stop(self, stack: Stack, target: str, handle: Any) -> None:
-        await stack.start_server_again()
+        await stack.start_server_again(target)
 
     def evidence(self, handle: Any) -> dict[str, Any]:
         # it was running, and stop_server waits until it has exited
@@ -141,7 +146,7 @@ class PauseFault(FaultKind):
         return "server paused"
 
     async def start(self, stack: Stack, target: str, options: Mapping[str, Any]) -> Any:
-        pid = server_pid(stack, self.name)
+        pid = server_pid(stack, self.name, target)
         os.kill(pid, signal.SIGSTOP)
         return {"pid": pid, "stopped": await _stopped(pid)}
 
@@ -182,7 +187,8 @@ def process_state(pid: int) -> str | None:
 @register_fault
 class ClockFault(FaultKind):
     """`offset_s`: the server's wall clock that many seconds ahead (+) or behind (-);
-    `drift`: it gains (+) or loses (-) that many seconds per second of the window."""
+    `drift`: it gains (+) or loses (-) that many seconds per second of the window. Replicas
+    share one fake clock: the fault moves every replica's."""
 
     name = "clock"
     target_kind = "server"

@@ -43,11 +43,20 @@ class StorageFault(FaultKind):
 
     async def start(self, stack: Stack, target: str, options: Mapping[str, Any]) -> Any:
         await stack.set_storage_faults(options["error_rate"], options["delay_ms"],
-                                       options.get("seed", 0))
+                                       options.get("seed", 0), server=_server(stack, target))
         return None
 
     async def stop(self, stack: Stack, target: str, handle: Any) -> None:
-        await stack.clear_storage_faults()
+        await stack.clear_storage_faults(server=_server(stack, target))
+
+
+def _server(stack: Stack, target: str) -> str:
+    """The replica `target` names ("server" or "server-N")."""
+    servers = getattr(stack, "servers", {})
+    if servers and target not in servers:
+        raise FaultError(f"storage fault: no server {target!r}; this stack has "
+                         f"{', '.join(servers)}")
+    return target if servers else "server"
 
 
 __all__ = ["StorageFault"]
