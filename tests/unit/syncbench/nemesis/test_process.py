@@ -17,9 +17,13 @@ def test_pause_is_a_registered_server_fault() -> None:
 
 def test_an_external_server_cannot_be_signalled() -> None:
     with pytest.raises(FaultError, match="needs the embedded server"):
-        server_pid(SimpleNamespace(server=None), "pause")  # type: ignore[arg-type]
-    started = SimpleNamespace(server=SimpleNamespace(pid=4242))
+        server_pid(SimpleNamespace(servers={}), "pause")  # type: ignore[arg-type]
+    started = SimpleNamespace(servers={"server": SimpleNamespace(pid=4242),
+                                       "server-1": SimpleNamespace(pid=4343)})
     assert server_pid(started, "pause") == 4242  # type: ignore[arg-type]
+    assert server_pid(started, "pause", "server-1") == 4343  # type: ignore[arg-type]
+    with pytest.raises(FaultError, match="no server 'server-7'; this stack has server, server-1"):
+        server_pid(started, "pause", "server-7")  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(("window", "field"), [
