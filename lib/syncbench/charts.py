@@ -160,8 +160,11 @@ def latency_percentiles(frame: pd.DataFrame, profile: str = "profile",
 
 
 def latency_cdf(frame: pd.DataFrame, profile: str = "profile", value: str = "value",
-                fraction: str = "fraction", unit: str = "ms") -> go.Figure:
-    """Return one step line per profile through precomputed ECDF points (`value`, `fraction`).
+                fraction: str = "fraction", unit: str = "ms",
+                title: str = "Latency CDF by profile",
+                y_title: str = "fraction of requests") -> go.Figure:
+    """Return one step line per `profile` (any grouping column) through precomputed ECDF
+    points (`value`, `fraction`).
 
     Compute the points with `syncbench.stats.ecdf_by`.
     """
@@ -169,8 +172,8 @@ def latency_cdf(frame: pd.DataFrame, profile: str = "profile", value: str = "val
     steps = (go.Scatter(name=str(name), x=group[value], y=group[fraction], mode="lines",
                         line_shape="hv")
              for name, group in frame.groupby(profile, sort=False))
-    return figure(steps, title="Latency CDF by profile", x_title=f"latency ({unit})",
-                  y_title="fraction of requests", legend_title="profile", yaxis_range=[0, 1.02])
+    return figure(steps, title=title, x_title=f"latency ({unit})", y_title=y_title,
+                  legend_title=profile, yaxis_range=[0, 1.02])
 
 
 HOVER_COLUMNS = ("client", "operation", "attempts", "error")

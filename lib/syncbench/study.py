@@ -107,6 +107,9 @@ class StudyParams:
                                 "(tasksync.bugs), only to prove the checks catch it; '' for none")
     schedule: list[dict] = param([], "fault schedule to play instead of the study's own "
                                      "(a list of windows; --replay fills it); [] for the study's")
+    store: str = param("sqlite", "where the embedded server keeps tasks: sqlite (a file) or "
+                                 "postgresql (a database started for the run, or a new one on "
+                                 "the server TASKSYNC_DATABASE_URL names)")
 
     study_name: ClassVar[str] = ""
 
@@ -118,6 +121,9 @@ class StudyParams:
             except ParameterTypeError as exc:
                 raise StudyParamError(f.name, value, exc.accepted) from None
             object.__setattr__(self, f.name, value)
+        from syncbench.stack import STORES
+
+        require(self.store in STORES, "store", self.store, f"one of {', '.join(STORES)}")
         if self.seeded_bug:
             from tasksync.bugs import BUGS
 
@@ -317,7 +323,8 @@ class Study(Generic[P]):
 
 _REGISTRY: dict[str, Study[Any]] = {}
 # The packages under syncbench.studies that register a study when imported.
-STUDY_PACKAGES: tuple[str, ...] = ("sync", "resilience", "conflicts", "crash", "performance")
+STUDY_PACKAGES: tuple[str, ...] = ("sync", "resilience", "conflicts", "crash", "replicas",
+                                   "performance")
 
 
 def register(study: Study[P]) -> Study[P]:

@@ -19,7 +19,9 @@ GRACE_S = 1.0
 
 def errors_only_under_faults(history: History | pd.DataFrame | Iterable[Operation],
                              windows: pd.DataFrame, group_of: Callable[[str], str | None],
-                             *, grace_s: float = GRACE_S) -> CheckResult:
+                             *, grace_s: float = GRACE_S,
+                             server_of: Callable[[str], str | None] = lambda client: None,
+                             ) -> CheckResult:
     """Proves that no request met trouble the run did not cause.
 
     Retries hide bugs: a server that now and then answers 500 or drops a connection looks
@@ -28,7 +30,9 @@ def errors_only_under_faults(history: History | pd.DataFrame | Iterable[Operatio
     that ended in a 5xx status or without an answer (a connection error, a timeout) is
     explained only when the operation overlaps, within `grace_s`, a window (`windows`:
     target, start, end, as `nemesis.fault_windows` gives them) on its client's proxy group
-    (`group_of(client)`) or on the server itself. 4xx answers are the protocol's refusals,
+    (`group_of(client)`), on the server it reaches (`server_of(client)`, "server" when
+    None: a replica's name when servers share a database, its database link named alike)
+    or on the database. 4xx answers are the protocol's refusals,
     judged by other checks. The counterexample holds one entry per unexplained operation,
     with its attempts. No operation with attempt data: `unknown`.
     """
@@ -45,18 +49,18 @@ def errors_only_under_faults(history: History | pd.DataFrame | Iterable[Operatio
         if not attempts:
             continue
         judged += 1
-        bad = [outcome for outcome in attempts if _trouble(outcome)]
+        bad = [outcome for outcome in attempts if trouble(outcome)]
         if not bad:
             continue
         troubled += 1
         start, end = op.invoke_time, op.complete_time or op.invoke_time
-        targets = [group_of(op.client), "server"]
+        targets = [group_of(op.client), server_of(op.client) or "server", "database"]
         if any(lo <= end and start <= hi for target in targets if target
                for lo, hi in spans.get(target, ())):
             continue
         entries.append({"client": op.client, "attempts": attempts, "why": (
             f"op {op.op_id} ({op.client} {op.operation}) met {', '.join(bad)} with no fault "
-            f"on {targets[0] or 'its group'} or the server then"), "ops": [op_dict(op)]})
+            f"on {targets[0] or 'its group'} or {targets[1]} then"), "ops": [op_dict(op)]})
     if not judged:
         return CheckResult.not_reached("errors_only_under_faults",
                                        "no operation recorded its attempts")
@@ -69,7 +73,7 @@ def errors_only_under_faults(history: History | pd.DataFrame | Iterable[Operatio
         expected="0 unexplained", message=message)
 
 
-def _trouble(outcome: str) -> bool:
+def trouble(outcome: str) -> bool:
     """A 5xx answer, or no answer at all (an exception's name); "ok" is a 2xx, a 4xx a
     refusal (tasksync.client.attempts.Attempt.outcome)."""
     if outcome == "ok":
@@ -77,4 +81,4 @@ def _trouble(outcome: str) -> bool:
     return int(outcome) >= 500 if outcome.isdigit() else True
 
 
-__all__ = ["GRACE_S", "errors_only_under_faults"]
+__all__ = ["GRACE_S", "errors_only_under_faults", "trouble"]

@@ -81,7 +81,8 @@ def create_app(config: ServerConfig) -> Starlette:
     """A ready ASGI app for `config`; storage opens now, the hub attaches on startup."""
     metrics = ServerMetrics()
     store = open_store(config.store, config.db_path, config.log_retention,
-                       call_timeout=max(config.storage_timeout, 1.0))
+                       call_timeout=max(config.storage_timeout, 1.0),
+                       start_wait=config.store_wait)
     service = TaskService(store, config.storage_timeout, config.seeded_bugs)
     metrics.count_writes_in_flight(service.writes_in_flight)
     breaker = CircuitBreaker(config.breaker, on_transition=metrics.breaker_transition,

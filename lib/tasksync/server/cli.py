@@ -25,6 +25,9 @@ from tasksync.store.opening import is_store
               help="Where tasks live: 'sqlite' (the --db file) or a PostgreSQL URL "
                    "(postgresql://user@host:port/db) that several servers can share "
                    "[env: TASKSYNC_STORE].")
+@click.option("--store-wait", default=30.0, show_default=True, type=FiniteFloat(0),
+              help="Seconds to wait at start for a PostgreSQL store to answer (a server "
+                   "started while its database restarts waits for it).")
 @click.option("--port-file", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the bound port here once listening.")
 @click.option("--enable-fault-injection", is_flag=True,
@@ -57,7 +60,7 @@ from tasksync.store.opening import is_store
 @click.option("--log-level", default="warning", show_default=True,
               type=click.Choice(["critical", "error", "warning", "info", "debug"]))
 def serve_command(
-    host: str, port: int, db_path: Path, store: str, port_file: Path | None, enable_fault_injection: bool,
+    host: str, port: int, db_path: Path, store: str, store_wait: float, port_file: Path | None, enable_fault_injection: bool,
     storage_timeout: float, max_body_bytes: int, log_retention: int | None,
     breaker_window: int, breaker_threshold: int, breaker_open_seconds: float,
     breaker_half_open_calls: int, rate_limit: float, rate_burst: float,
@@ -75,6 +78,7 @@ def serve_command(
     config = ServerConfig(
         db_path=db_path,
         store=store,
+        store_wait=store_wait,
         enable_fault_injection=enable_fault_injection,
         storage_timeout=storage_timeout,
         max_body_bytes=max_body_bytes,

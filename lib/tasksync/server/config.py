@@ -20,6 +20,7 @@ class ServerConfig:
     # "sqlite" (the file at db_path) or a PostgreSQL URL (postgresql://user@host:port/db),
     # which several server replicas may share (tasksync.store.postgres)
     store: str = "sqlite"
+    store_wait: float = 30.0  # seconds a server waits at start for its PostgreSQL
     enable_fault_injection: bool = False
     storage_timeout: float = 5.0
     max_body_bytes: int = 32 * 1024 * 1024

@@ -155,21 +155,29 @@ class PostgresStore(DeferredInserts):
     """TaskStore on a PostgreSQL database (`url`: postgresql://user@host:port/db)."""
 
     def __init__(self, url: str, log_retention: int | None = None, call_timeout: float = 10.0,
-                 connect_timeout: float = 5.0) -> None:
+                 connect_timeout: float = 5.0, start_wait: float = 0.0) -> None:
+        """`start_wait`: how long to wait for the database at start (a server restarted
+        while the database is, too, waits for it), at least `connect_timeout`."""
         self.url = url
         self.log_retention = log_retention
+        milliseconds = max(1, round(call_timeout * 1000))
         self._pool = ConnectionPool(
             url, min_size=1, max_size=2, open=False, timeout=connect_timeout + 1,
             kwargs={"autocommit": True, "connect_timeout": max(1, round(connect_timeout)),
-                    "application_name": "tasksync"},
-            name="tasksync", reconnect_timeout=0,
+                    "application_name": "tasksync",
+                    # a replica whose link went silent mid-transaction holds its row locks
+                    # until PostgreSQL gives up on it; the others wait no longer than a call
+                    "options": f"-c idle_in_transaction_session_timeout={milliseconds}"
+                               f" -c lock_timeout={milliseconds}"},
+            name="tasksync", reconnect_timeout=max(call_timeout, connect_timeout),
         )
+        wait = max(connect_timeout, start_wait)
         try:
-            self._pool.open(wait=True, timeout=connect_timeout + 1)
+            self._pool.open(wait=True, timeout=wait + 1)
         except PoolTimeout:
             self._pool.close()
             raise StorageError(f"cannot reach the database at {_safe(url)} within "
-                               f"{connect_timeout:g} s; check that PostgreSQL runs there and "
+                               f"{wait:g} s; check that PostgreSQL runs there and "
                                "the URL's host, port, user and database are right") from None
         self._watchdog = _Watchdog(call_timeout)
         self._connection: psycopg.Connection | None = None  # held for one transaction

@@ -58,7 +58,8 @@ async def run(params: PerformanceParams) -> PerformanceResult:
 async def _run(params: PerformanceParams) -> PerformanceResult:
     replay = parse_schedule(params.schedule) if params.schedule else None
     history = History()
-    config = StackConfig(groups=(LOAD,), server_options=params.server_options())
+    config = StackConfig(groups=(LOAD,), server_options=params.server_options(),
+                         store=params.store)
     async with Stack(config) as stack:
         nemesis = Nemesis(stack, history)
         bench = Bench(params, stack, history)

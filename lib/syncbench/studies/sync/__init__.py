@@ -42,7 +42,7 @@ from syncbench.history import History
 from syncbench.nemesis import FaultSchedule
 from syncbench.paths import paths_reached
 from syncbench.studies.sync.analysis import SyncResult, assemble
-from syncbench.studies.sync.generated import run_generated_profile
+from syncbench.studies.sync.generated import Watch, run_generated_profile
 from syncbench.studies.sync.params import SYNC_STRATEGIES, SyncParams
 from syncbench.studies.sync.paths import sync_paths
 from syncbench.studies.sync.phases import (
@@ -103,10 +103,11 @@ async def _run_generated(params: SyncParams) -> SyncResult:
 
 
 async def run_generated(params: SyncParams,
-                        plan_faults: Callable[[SyncParams, list[dict]], FaultSchedule]
-                        ) -> SyncResult:
+                        plan_faults: Callable[[SyncParams, list[dict]], FaultSchedule],
+                        watch: Watch | None = None) -> SyncResult:
     """The generated workload (or the given `operations`) under each profile, with the fault
-    schedule `plan_faults` gives for it (the crash study brings its own)."""
+    schedule `plan_faults` gives for it (the crash study brings its own); `watch` observes
+    each profile's stack while it runs (rows into the result's frames)."""
     study = params.study_name or "sync"
     operations = [dict(op) for op in params.operations] or generate(params, params.seed)
     schedule = plan_faults(params, operations)
@@ -122,7 +123,8 @@ async def run_generated(params: SyncParams,
               f"seed {params.seed}", flush=True)
         profile_run = ProfileRun(profile, history)
         started = time.monotonic()
-        await run_generated_profile(params, operations, schedule, profile_run, environment)
+        await run_generated_profile(params, operations, schedule, profile_run, environment,
+                                    watch)
         runs.append(profile_run)
         outcome = profile_run.outcome
         print(f"{study} study: profile {profile}: converged={outcome['converged']} in "

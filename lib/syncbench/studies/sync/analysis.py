@@ -116,11 +116,13 @@ def assemble(params: SyncParams, history: History, runs: Sequence[ProfileRun],
         for name in ("observations", "subscriptions", "final_states", "replica_syncs"):
             frames[name] = frames_of(recorders, name)
         frames["workload"] = workload_frame(operations or [])
+    for name in dict.fromkeys(name for run in runs for name in run.extra):  # a Watch's frames
+        frames[name] = pd.DataFrame([row for run in runs for row in run.extra.get(name, [])])
     result = SyncResult(
         study=params.study_name or "sync", params=params, frames=frames, history=history,
         schedule=[window for run in runs for window in run.played],
         environment=dict(environment))
-    checks, stable = generated_checks(frames, history)
+    checks, stable = generated_checks(frames, history, params.server_of)
     if stable is not None:
         result.frames["time_to_stable"] = stable
     result.checks = _checks(params, history, outcomes, frames) + checks

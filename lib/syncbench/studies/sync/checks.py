@@ -16,7 +16,7 @@ Every function here is linear in its rows: events and conflicts are indexed in d
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import pandas as pd
@@ -190,8 +190,9 @@ def resume_reached(result: CheckResult, cut_off: bool, reconnects: int) -> Check
     return result
 
 
-def generated_checks(frames: Mapping[str, pd.DataFrame],
-                     history: History) -> tuple[list[CheckResult], pd.DataFrame | None]:
+def generated_checks(frames: Mapping[str, pd.DataFrame], history: History,
+                     server_of: Callable[[str], str | None] = lambda client: None,
+                     ) -> tuple[list[CheckResult], pd.DataFrame | None]:
     """The checkers of lib/syncbench/checks over a generated run's frames, each composed
     over the profiles; and the time-to-stable distribution (None without those frames).
 
@@ -226,7 +227,7 @@ def generated_checks(frames: Mapping[str, pd.DataFrame],
         parts["gates_answer_as_documented"][profile] = gates_answer_as_documented(
             ops, mine["final_states"], mine_windows, _group)
         parts["errors_only_under_faults"][profile] = errors_only_under_faults(
-            ops, mine_windows, _group)
+            ops, mine_windows, _group, server_of=server_of)
         stable = time_to_stable(mine["observations"], mine["replica_syncs"],
                                 mine["final_states"])
         parts["time_to_stable"][profile] = stable.check

@@ -10,6 +10,9 @@ replica_syncs, ...) are in `run.recorder`.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 from syncbench.explore import cli_repository, replica_repository, repository_names, shape_of
@@ -22,10 +25,15 @@ from syncbench.studies.sync.params import SyncParams, group_of
 from syncbench.studies.sync.phases import SCHEDULE_GRACE_S, ProfileRun
 from syncbench.study import seeded_bug_options
 
+# Watches a profile's stack while its workload runs, into `run.extra` (frame -> rows):
+# e.g. the replicas study polls every server's breaker.
+Watch = Callable[[Stack, ProfileRun], AbstractAsyncContextManager[None]]
+
 
 async def run_generated_profile(params: SyncParams, operations: list[dict[str, Any]],
                                 schedule: FaultSchedule, run: ProfileRun,
-                                environment: dict[str, Any]) -> None:
+                                environment: dict[str, Any], watch: Watch | None = None
+                                ) -> None:
     """Play `operations` under `run.name` on a fresh stack; fills `run` (outcome as the
     nominal run's, plus `run.recorder`)."""
     shape = shape_of(params)
@@ -33,8 +41,10 @@ async def run_generated_profile(params: SyncParams, operations: list[dict[str, A
     config = StackConfig(groups=params.groups,
                          server_options=(*seeded_bug_options(params), *retention,
                                          "--ws-replay-page", str(params.ws_replay_page),
-                                         "--max-body-bytes", str(params.max_body_bytes)),
-                         base_profile=run.name,
+                                         "--max-body-bytes", str(params.max_body_bytes),
+                                         *params.extra_server_options()),
+                         base_profile=run.name, store=params.store,
+                         replicas=params.servers,
                          # a clock fault moves the server's clock through libfaketime
                          fake_clock=any(fault.kind == "clock" for fault in schedule))
     async with Stack(config) as stack:
@@ -60,11 +70,12 @@ async def run_generated_profile(params: SyncParams, operations: list[dict[str, A
                                    for index in range(params.subscribers)})
         mine = schedule.for_phase(run.name)
         await driver.prepare(operations)  # subscribed before the first fault
-        async with nemesis.playing(mine) as faults:
-            await driver.run(operations)
-            # the whole schedule plays, however quick the workload: a replay plays it again
-            await nemesis.wait(faults, mine.length + SCHEDULE_GRACE_S)
-        await nemesis.heal()
+        async with watch(stack, run) if watch else contextlib.nullcontext():
+            async with nemesis.playing(mine) as faults:
+                await driver.run(operations)
+                # the whole schedule plays, however quick the workload: a replay plays it again
+                await nemesis.wait(faults, mine.length + SCHEDULE_GRACE_S)
+            await nemesis.heal()
         # replicas' offline windows are ops of the schedule, played again by a replay's ops
         run.played = [{"phase": run.name, **window} for window in nemesis.played
                       if not window["target"].startswith("replica-")]

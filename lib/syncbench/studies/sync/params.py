@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from syncbench.explore import resolve_weights
 from syncbench.nemesis import fault_kind, parse_schedule
 from syncbench.profiles import ProfileError, get_profile, load_profiles
+from syncbench.stack import MAX_REPLICAS, server_names
 from syncbench.study import StudyParamError, StudyParams, param, require
 from tasksync.models import STRATEGIES
 
@@ -101,6 +102,8 @@ class SyncParams(StudyParams):
                                  "behind its own proxy (0: none)")
     strategy: str = param("server_wins", "conflict strategy: server_wins, client_wins, "
                                          "last_write_wins, merge")
+    servers: int = param(1, "server replicas on one database (store: postgresql for more "
+                            "than 1); client group i reaches server i % servers")
     converge_timeout_s: float = param(30.0, "deadline for the final sync rounds to converge")
     delivery_timeout_s: float = param(10.0, "deadline for subscribers to catch up at the end")
 
@@ -142,6 +145,10 @@ class SyncParams(StudyParams):
         for name in ("converge_timeout_s", "delivery_timeout_s"):
             value = getattr(self, name)
             require(value > 0 and math.isfinite(value), name, value, "seconds above 0")
+        require(1 <= self.servers <= MAX_REPLICAS, "servers", self.servers,
+                f"1 to {MAX_REPLICAS} server replicas")
+        require(self.servers == 1 or self.store == "postgresql", "servers", self.servers,
+                "1 with store sqlite (one server per file); set store: postgresql for replicas")
         self._validate_schedule()
         self._validate_generated()
 
@@ -195,17 +202,32 @@ class SyncParams(StudyParams):
 
     def _validate_schedule(self) -> None:
         """A given schedule must name this study's groups and phases (the profiles)."""
-        groups = set(self.groups)
-        clients = {f"k{index}" for index in range(self.cli_replicas)}
+        servers = set(server_names(self.servers))
+        targets_of = {"client": {f"k{index}" for index in range(self.cli_replicas)},
+                      "server": servers, "database_link": servers, "database": {"database"}}
         for index, fault in enumerate(parse_schedule(self.schedule).faults):
-            target_kind = fault_kind(fault.kind).target_kind
-            targets = clients if target_kind == "client" else groups
-            require(target_kind == "server" or fault.target in targets, "schedule",
+            targets = targets_of.get(fault_kind(fault.kind).target_kind, set(self.groups))
+            require(fault.target in targets, "schedule",
                     self.schedule, f"window {index}: a target among "
                     f"{', '.join(sorted(targets)) or 'none'}, not {fault.target!r}")
             require(fault.phase is None or fault.phase in self.profiles, "schedule",
                     self.schedule, f"window {index}: a phase among the profiles "
                     f"({', '.join(self.profiles)}) or none, not {fault.phase!r}")
+
+    def server_of(self, client: str) -> str | None:
+        """The server a workload client (c0, r1, s2, w2 beside s2, k0) reaches: client
+        group i reaches server i % servers; None for a name that is no client here."""
+        if not client[:1] or client[0] not in "crswk" or not client[1:].isdigit():
+            return None
+        group = group_of(f"s{client[1:]}" if client[0] == "w" else client)
+        if group not in self.groups:
+            return None
+        names = server_names(self.servers)
+        return names[self.groups.index(group) % len(names)]
+
+    def extra_server_options(self) -> tuple[str, ...]:
+        """`tasksync serve` options a study derived from this one adds (none here)."""
+        return ()
 
     @property
     def generated(self) -> bool:

@@ -58,6 +58,7 @@ class ProfileRun:
     played: list[dict[str, Any]] = field(default_factory=list)
     outcome: dict[str, Any] = field(default_factory=dict)  # see `run_profile`
     recorder: Any = None  # a generated run's syncbench.explore.records.Recorder
+    extra: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # a Watch's rows
 
 
 async def run_profile(params: SyncParams, workload: Workload, schedule: FaultSchedule,
@@ -65,6 +66,7 @@ async def run_profile(params: SyncParams, workload: Workload, schedule: FaultSch
     """Run the workload under `run.name` on a fresh stack; fills `run` (outcome: states,
     log, conflicts, pending, convergence figures)."""
     config = StackConfig(groups=params.groups, server_options=seeded_bug_options(params),
+                         store=params.store, replicas=params.servers,
                          base_profile=run.name)
     async with Stack(config) as stack:
         if stack.toxiproxy_info is not None:
