@@ -60,7 +60,9 @@ def errors_only_under_faults(history: History | pd.DataFrame | Iterable[Operatio
             continue
         entries.append({"client": op.client, "attempts": attempts, "why": (
             f"op {op.op_id} ({op.client} {op.operation}) met {', '.join(bad)} with no fault "
-            f"on {targets[0] or 'its group'} or {targets[1]} then"), "ops": [op_dict(op)]})
+            f"on {targets[0] or 'its group'} or "
+            f"{'the server' if targets[1] == 'server' else targets[1]} then"),
+            "ops": [op_dict(op)]})
     if not judged:
         return CheckResult.not_reached("errors_only_under_faults",
                                        "no operation recorded its attempts")

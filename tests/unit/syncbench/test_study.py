@@ -128,7 +128,7 @@ def test_from_mapping_names_the_unknown_parameter_and_every_valid_one() -> None:
         DemoParams.from_mapping({"replicas": 2, "replica": 3}, source="params/default.yaml")
     message = str(error.value)
     assert message.startswith("parameter 'replica': params/default.yaml: no such parameter; "
-                              "valid: seed, seeded_bug, schedule, replicas, budget_ms,")
+                              "valid: seed, seeded_bug, schedule, store, replicas, budget_ms,")
     assert message.endswith(", got 3")
 
 
@@ -160,6 +160,9 @@ def test_parameters_cell_writes_every_field_with_its_type_default_and_help() -> 
         "(tasksync.bugs), only to prove the checks catch it; '' for none",
         "schedule: list[dict] = []  # fault schedule to play instead of the study's own "
         "(a list of windows; --replay fills it); [] for the study's",
+        "store: str = 'sqlite'  # where the embedded server keeps tasks: sqlite (a file) or "
+        "postgresql (a database started for the run, or a new one on the server "
+        "TASKSYNC_DATABASE_URL names)",
         "clients: int = 2  # clients that write",
         "profiles: list[str] = ['lan']  # network profiles",
     ]
