@@ -9,9 +9,9 @@ PARAMS ?= params/default.yaml
 TEST_WORKERS ?= 2
 export PATH := $(abspath $(TOOLS)):$(PATH)
 
-.PHONY: setup python toxiproxy chromium faketime wrk test studies lab bench lint clean
+.PHONY: setup python toxiproxy chromium faketime postgresql wrk test studies lab bench lint clean
 
-setup: python toxiproxy chromium faketime
+setup: python toxiproxy chromium faketime postgresql
 
 python: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml
@@ -44,6 +44,17 @@ faketime:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq faketime libfaketime >/dev/null; \
 	else echo "warning: libfaketime not found and cannot install it; the clock fault will refuse to run" >&2; fi
 
+# The PostgreSQL store and the replicas study: each run starts its own server with initdb
+# (as the `postgres` user the package creates, when root), unless TASKSYNC_DATABASE_URL
+# names one. Only the binaries are needed: the package's own cluster is left stopped.
+postgresql:
+	@if [ -n "$$TASKSYNC_DATABASE_URL" ] || command -v initdb >/dev/null \
+	    || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "installing Debian's postgresql for the PostgreSQL store"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
+	else echo "error: PostgreSQL (initdb) not found and cannot install it; install Debian's postgresql or set TASKSYNC_DATABASE_URL" >&2; exit 1; fi
+
 # The create and memory benchmarks drive the server with wrk (C, on its own CPU).
 wrk:
 	@if command -v wrk >/dev/null; then :; \
@@ -55,7 +66,7 @@ wrk:
 # Every benchmark, results in outputs/bench/$(BENCH_RUN_ID)/ (BENCH_ARGS go to each one,
 # e.g. BENCH_ARGS="--repeats 5"; MEMORY_SECONDS shortens the 5-minute memory run).
 BENCH_RUN_ID ?= $(shell date +%Y%m%d-%H%M%S)
-BENCHMARKS := create client batch fanout toxiproxy analysis
+BENCHMARKS := create client batch fanout toxiproxy replicas analysis
 MEMORY_SECONDS ?= 300
 bench: setup wrk
 	@for b in $(BENCHMARKS); do \

@@ -22,7 +22,7 @@ import pandas as pd
 from syncbench.checks.trouble import GRACE_S, trouble
 from syncbench.history import History
 from syncbench.paths import DeclaredPath
-from syncbench.studies.crash.analysis import windows_of
+from syncbench.studies.crash.analysis import client_group, windows_of
 from syncbench.studies.replicas.params import ReplicasParams
 from syncbench.verdict import CheckResult
 
@@ -106,9 +106,10 @@ def others_kept_serving(params: ReplicasParams, frames: dict[str, pd.DataFrame],
             if not bad:
                 ok += 1
                 continue
-            if any(_hit(other, server) and other["start"] - GRACE_S <= end
+            own = (server, SHARED, client_group(op.client))
+            if any(other["target"] in own and other["start"] - GRACE_S <= end
                    and op.invoke_time <= other["end"] + GRACE_S for other in windows):
-                continue  # its own server had a fault then
+                continue  # a fault of its own then: its server's, or its group's proxy
             troubled += 1
             failures.append({"window": window["fault_id"], "target": window["target"],
                              "client": op.client, "server": server,
