@@ -292,6 +292,13 @@ class Stack:
         """The servers' names: "server", then "server-1", "server-2", ... for replicas."""
         return server_names(self.config.replicas)
 
+    def store_description(self) -> str:
+        """Which store the embedded servers run on, and where its database comes from."""
+        if self.database is None:
+            return self.config.store if self.servers else "the server at the url's own"
+        return (f"postgresql ({self.database.run.version()}; {self.database.source}); "
+                f"{len(self.servers)} server replica(s)")
+
     def server_of(self, group: str) -> str:
         """The name of the replica `group`'s clients reach."""
         return self._group(group).server

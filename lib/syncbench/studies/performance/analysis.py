@@ -9,7 +9,7 @@ import pandas as pd
 
 from syncbench.checks import subscribers_saw_every_event
 from syncbench.history import History
-from syncbench.metric import MIB, MS, RATIO, TIMES, Metrics
+from syncbench.metric import MIB, MS, PER_S, RATIO, TIMES, Metrics
 from syncbench.nemesis import fault_windows
 from syncbench.studies.performance.checks import (
     all_operations_succeeded,
@@ -17,6 +17,15 @@ from syncbench.studies.performance.checks import (
     creation_target_met,
     measured_under_profile,
     no_regression_vs_baseline,
+)
+from syncbench.studies.performance.deployments import (
+    DELIVERY_COLUMNS as DEPLOYMENT_DELIVERY_COLUMNS,
+)
+from syncbench.studies.performance.deployments import (
+    DEPLOYMENT_COLUMNS,
+    delivery_figures,
+    deployment_figures,
+    parse_deployment,
 )
 from syncbench.studies.performance.fanout import DELIVERY_COLUMNS
 from syncbench.studies.performance.figures import (
@@ -51,6 +60,13 @@ def frames(bench: Bench, history: History) -> dict[str, pd.DataFrame]:
     }
     out["figures"] = compute_figures(out["creation"], out["batch"], out["fanout_runs"],
                                      out["memory_runs"])
+    out["deployments"] = pd.DataFrame(bench.deployment_rows,
+                                      columns=["store", "replicas", *DEPLOYMENT_COLUMNS[:1],
+                                               *DEPLOYMENT_COLUMNS[3:]])
+    out["deployment_figures"] = deployment_figures(out["deployments"])
+    out["deployment_deliveries"] = pd.DataFrame(bench.deployment_deliveries,
+                                                columns=list(DEPLOYMENT_DELIVERY_COLUMNS))
+    out["deployment_delivery_figures"] = delivery_figures(out["deployment_deliveries"])
     return out
 
 
@@ -70,7 +86,26 @@ def checks(params: PerformanceParams, data: Mapping[str, pd.DataFrame],
         all_operations_succeeded(data["operations"]),
         subscribers_saw_every_event(data["deliveries"], change_logs, subscriptions=subscriptions),
         measured_under_profile(data["operations"], data["fault_windows"]),
+        *([every_replica_delivered(data["deployment_deliveries"], params)]
+          if any(parse_deployment(d)[1] > 1 for d in params.deployments) else []),
     ]
+
+
+def every_replica_delivered(deliveries: pd.DataFrame, params: PerformanceParams) -> CheckResult:
+    """Each replica deployment's subscribers, on the writer's replica and on another, got
+    every event written for the delivery latency."""
+    wanted = [d for d in params.deployments if parse_deployment(d)[1] > 1]
+    counts = deliveries.groupby(["deployment", "path"]).size() if not deliveries.empty else {}
+    short = [{"deployment": d, "path": path, "got": int(counts.get((d, path), 0)),
+              "wanted": params.deployment_events}
+             for d in wanted for path in ("same replica", "cross replica")
+             if int(counts.get((d, path), 0)) != params.deployment_events]
+    return CheckResult.from_counterexample(
+        "every_replica_delivered", short,
+        observed=f"{len(short)} of {2 * len(wanted)} subscribers short",
+        expected=f"{params.deployment_events} events each",
+        message="a subscriber on the writer's replica or on another missed events" if short
+        else "subscribers on the writer's replica and on another got every event")
 
 
 def metrics(params: PerformanceParams, data: Mapping[str, pd.DataFrame]) -> tuple[Metrics,
@@ -104,6 +139,14 @@ def metrics(params: PerformanceParams, data: Mapping[str, pd.DataFrame]) -> tupl
         out.add("server_cpu_share_max", creation["server_cpu_share"].max(), RATIO)
     if not memory_runs.empty:
         out.add("rss_peak_mib", memory_runs["rss_peak_mib"].max(), MIB)
+    for row in data["deployment_figures"].to_dict(orient="records"):
+        key = row["deployment"].replace(" ", "_")
+        out.add(f"deployment_{key}_creates_per_s", row["creates_per_s"], PER_S)
+        out.add(f"deployment_{key}_ratio_to_sqlite", row["ratio_to_sqlite"], TIMES)
+    for row in data["deployment_delivery_figures"].to_dict(orient="records"):
+        key = f"{row['deployment']}_{row['path']}".replace(" ", "_")
+        out.add(f"deployment_{key}_delivery_p50_ms", row["p50_ms"], MS)
+        out.add(f"deployment_{key}_delivery_p99_ms", row["p99_ms"], MS)
     return out, notes
 
 

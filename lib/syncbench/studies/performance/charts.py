@@ -77,6 +77,20 @@ def fanout_latency_by_subscribers(percentiles: pd.DataFrame) -> go.Figure:
                   legend_title="percentile (profile)", xaxis_type="log")
 
 
+def deployment_throughput(figures: pd.DataFrame) -> go.Figure:
+    """Median creates/s per deployment (bars), each labelled with its ratio to SQLite.
+
+    `figures` is the result's `deployment_figures` frame."""
+    require_columns(figures, ("deployment", "creates_per_s", "ratio_to_sqlite"),
+                    "deployment throughput")
+    labels = [f"{ratio:.2f}x" if ratio == ratio and ratio is not None else ""
+              for ratio in figures["ratio_to_sqlite"]]
+    bars = go.Bar(x=figures["deployment"], y=figures["creates_per_s"], text=labels,
+                  textposition="outside", name="creates/s")
+    return figure([bars], title="Creates/s by deployment (ratio to one server on SQLite)",
+                  x_title="deployment", y_title="creates/s (median over repeats)")
+
+
 def rss_over_time(memory: pd.DataFrame, windows: pd.DataFrame | None = None) -> go.Figure:
     """The server's resident memory (MiB) over the run, one colour per phase, with the
     network condition of each phase shaded (`windows`: the result's `fault_windows`)."""

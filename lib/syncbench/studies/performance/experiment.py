@@ -17,6 +17,7 @@ from syncbench.stack import Stack, StackConfig
 from syncbench.studies.performance import analysis
 from syncbench.studies.performance.baseline import load_baseline, write_baseline
 from syncbench.studies.performance.conditions import measured_under
+from syncbench.studies.performance.deployments import compare_deployments
 from syncbench.studies.performance.fanout import fanout
 from syncbench.studies.performance.figures import fanout_percentiles
 from syncbench.studies.performance.params import LOAD, PerformanceParams
@@ -75,6 +76,10 @@ async def _run(params: PerformanceParams) -> PerformanceResult:
         change_logs = {repo: [event["seq"] for event in await stack.change_log(repo)]
                        for repo in bench.fanout_repos}
         toxiproxy_version = stack.toxiproxy_info.version if stack.toxiproxy_info else ""
+    # after the main stack is gone: each deployment has the machine to itself
+    bench.deployment_rows, bench.deployment_deliveries = await compare_deployments(
+        params.deployments, params.repeats, params.deployment_s, params.deployment_workers,
+        params.deployment_events, params.server_options(), history, say)
     return _result(params, bench, history, nemesis.played, change_logs, toxiproxy_version,
                    replay_notes)
 

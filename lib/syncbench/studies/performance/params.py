@@ -58,6 +58,15 @@ class PerformanceParams(StudyParams):
                                          "its baseline")
     baseline_path: str = param("", "stored baseline, relative to the repo (empty: "
                                    "params/baselines/performance.json)")
+    deployments: list[str] = param(["sqlite", "postgresql", "postgresql x2", "postgresql x3"],
+                                   "deployments compared in the same run, each a fresh stack: "
+                                   "'sqlite' (the baseline, first) and 'postgresql xN' "
+                                   "(N replicas on one database); [] skips the comparison")
+    deployment_s: float = param(3.0, "seconds of closed-loop creates per deployment and repeat")
+    deployment_workers: int = param(12, "workers of the deployment comparison, dealt over "
+                                        "the replicas")
+    deployment_events: int = param(100, "events written for the same- and cross-replica "
+                                        "delivery latency (deployments with replicas)")
     phase_timeout_s: float = param(120.0, "deadline of every phase and request")
     compare_direct: bool = param(True, "also measure noop direct vs through Toxiproxy "
                                        "(no toxics)")
@@ -101,9 +110,27 @@ class PerformanceParams(StudyParams):
         require(self.create_target_workers in self.workers, "create_target_workers",
                 self.create_target_workers,
                 f"one of workers {list(self.workers)} (the creation target is checked on it)")
+        self._validate_deployments()
         require(not (self.save_baseline and self.seeded_bug), "save_baseline",
                 self.save_baseline, "false when a seeded_bug is on (a baseline of a broken "
                 "server would hide regressions)")
+
+    def _validate_deployments(self) -> None:
+        from syncbench.studies.performance.deployments import BASELINE, parse_deployment
+
+        for deployment in self.deployments:
+            try:
+                parse_deployment(deployment)
+            except ValueError as exc:
+                require(False, "deployments", self.deployments, str(exc))
+        require(not self.deployments or self.deployments[0] == BASELINE, "deployments",
+                self.deployments, f"'{BASELINE}' first: every ratio is to it")
+        require(len(set(self.deployments)) == len(self.deployments), "deployments",
+                self.deployments, "each deployment once")
+        require(self.deployment_s >= 0.5, "deployment_s", self.deployment_s, "seconds >= 0.5")
+        require(self.deployment_workers >= 1 and self.deployment_events >= 1,
+                "deployment_workers", self.deployment_workers,
+                "an integer >= 1 (and deployment_events >= 1)")
 
     def tasks_for(self, profile: str) -> int:
         """Tasks each creation repeat makes on `profile`: fewer on the slower profiles, whose

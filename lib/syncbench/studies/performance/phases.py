@@ -56,6 +56,9 @@ class Bench:
         self.fanout_placement: dict[str, dict[str, Any]] = {}  # profile -> fleet.describe()
         self.loads: LoadFleet | None = None
         self.load_placement: dict[str, Any] = {}
+        # the deployments compared after the main stack (deployments.py)
+        self.deployment_rows: list[dict[str, Any]] = []
+        self.deployment_deliveries: list[dict[str, Any]] = []
         self._ids = 0
 
     def http(self, url: str, label: str) -> HTTPClient:

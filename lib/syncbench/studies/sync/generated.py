@@ -10,6 +10,7 @@ replica_syncs, ...) are in `run.recorder`.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
@@ -50,6 +51,7 @@ async def run_generated_profile(params: SyncParams, operations: list[dict[str, A
     async with Stack(config) as stack:
         if stack.toxiproxy_info is not None:
             environment["toxiproxy_version"] = stack.toxiproxy_info.version
+        environment["store"] = await asyncio.to_thread(stack.store_description)
         environment["client_retry"] = repr(CLIENT_RETRY)
         recorder = Recorder(run.name)
         nemesis = Nemesis(stack, run.history, phase=run.name)

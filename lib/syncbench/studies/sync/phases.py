@@ -71,6 +71,7 @@ async def run_profile(params: SyncParams, workload: Workload, schedule: FaultSch
     async with Stack(config) as stack:
         if stack.toxiproxy_info is not None:
             environment["toxiproxy_version"] = stack.toxiproxy_info.version
+        environment["store"] = await asyncio.to_thread(stack.store_description)
         replicas = {
             plan.replica: stack.replica(
                 plan.replica, plan.group, plan.repository,

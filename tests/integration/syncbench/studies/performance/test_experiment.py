@@ -29,7 +29,7 @@ def tiny(tmp_path, **changes) -> PerformanceParams:
         slow_tasks_per_run=3, batch_sizes=(2, 10), subscribers=(2, 3), fanout_events=2,
         fanout_interval_s=0.0, noop_samples=2, sustained_s=0.3, sustained_workers=2,
         rss_interval_s=0.1, create_target_tasks=6, create_target_workers=2,
-        batch_target_size=10, phase_timeout_s=30.0,
+        batch_target_size=10, phase_timeout_s=30.0, deployments=[],  # smoke runs compare them
         baseline_path=str(tmp_path / "baseline.json"))
     return PerformanceParams(**{**values, **changes})
 

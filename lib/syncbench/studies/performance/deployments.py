@@ -1,0 +1,158 @@
+"""Deployments side by side in one run: creates per second of one server on SQLite (the
+baseline), and of one, two and three replicas on PostgreSQL; and for replicas, how long an
+event takes to reach a subscriber on the writer's replica and on another one.
+
+Each deployment is a fresh stack of its own, taking turns within each repeat (in the order
+given), so a machine whose speed drifts shifts them alike. The workers are dealt over the
+replicas, reach them directly (not through Toxiproxy: the deployment is measured, not the
+proxy) and write each replica's share into a repository of its own: writes to one
+repository take turns across replicas on its row lock (what keeps its seq gap-free), so one
+shared repository would measure that lock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import pandas as pd
+
+from syncbench.history import History
+from syncbench.stack import Stack, StackConfig
+from syncbench.stats import median
+from syncbench.studies.performance.load_fleet import NO_RETRY
+from syncbench.studies.performance.loadgen import run_closed_loop
+from tasksync.client import HTTPClient, WebSocketClient
+
+DEPLOYMENT = re.compile(r"^(sqlite|postgresql)(?: x([1-8]))?$")
+BASELINE = "sqlite"
+DEPLOYMENT_COLUMNS = ("deployment", "store", "replicas", "repeat", "ok_count", "failed",
+                      "elapsed_s", "creates_per_s")
+DELIVERY_COLUMNS = ("deployment", "path", "latency_ms")
+
+
+def parse_deployment(text: str) -> tuple[str, int]:
+    """("sqlite", 1) for "sqlite", ("postgresql", 3) for "postgresql x3"; ValueError else."""
+    match = DEPLOYMENT.match(text)
+    if match is None or (match.group(1) == "sqlite" and match.group(2) not in (None, "1")):
+        raise ValueError(f"deployment {text!r}: 'sqlite', or 'postgresql' with 'xN' replicas "
+                         "(N 1 to 8), e.g. 'postgresql x3'")
+    return match.group(1), int(match.group(2) or 1)
+
+
+async def compare_deployments(deployments: Sequence[str], repeats: int, seconds: float,
+                              workers: int, events: int, server_options: Sequence[str],
+                              history: History, say: Any = print
+                              ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Creates/s rows (one per deployment and repeat) and delivery rows (replicas only, the
+    first repeat)."""
+    rows: list[dict[str, Any]] = []
+    deliveries: list[dict[str, Any]] = []
+    for repeat in range(repeats):
+        for deployment in deployments:
+            store, replicas = parse_deployment(deployment)
+            groups = tuple(f"deploy-{index}" for index in range(replicas))
+            config = StackConfig(groups=groups, store=store, replicas=replicas,
+                                 server_options=tuple(server_options))
+            async with Stack(config) as stack:
+                urls = [stack.servers[name].base_url for name in stack.server_names]
+                row = await _creates(history, deployment, repeat, urls, seconds, workers)
+                rows.append({"store": store, "replicas": replicas, **row})
+                if replicas > 1 and repeat == 0:
+                    deliveries += await _deliveries(stack, deployment, urls, events)
+            say(f"deployments: {deployment}, repeat {repeat + 1}: "
+                f"{row['creates_per_s']:.0f} creates/s")
+    return rows, deliveries
+
+
+async def _creates(history: History, deployment: str, repeat: int, urls: list[str],
+                   seconds: float, workers: int) -> dict[str, Any]:
+    clients = [HTTPClient(urls[index % len(urls)], client_id=f"{deployment}-r{repeat}-w{index}",
+                          retry=NO_RETRY, timeout=30.0) for index in range(workers)]
+    repository = {id(client): f"deploy-{index % len(urls)}"
+                  for index, client in enumerate(clients)}
+
+    async def create(client: HTTPClient, _worker: int, n: int, op: Any) -> None:
+        task = await client.create_task(repository[id(client)], f"deployment task {n}")
+        op.note(task_id=task.id, version=task.version)
+
+    try:
+        await asyncio.gather(*(client.noop() for client in clients))  # connections warm
+        phase = await run_closed_loop(
+            history, clients, 10**9, create, name="create",
+            labels={"phase": "deployments", "deployment": deployment, "repeat": repeat},
+            deadline_s=seconds + 60, stop_at=time.monotonic() + seconds)
+    finally:
+        await asyncio.gather(*(client.aclose() for client in clients))
+    return {"deployment": deployment, "repeat": repeat, "ok_count": phase.ok,
+            "failed": phase.failed, "elapsed_s": phase.elapsed_s,
+            "creates_per_s": phase.throughput_per_s}
+
+
+async def _deliveries(stack: Stack, deployment: str, urls: list[str],
+                      events: int) -> list[dict[str, Any]]:
+    """`events` writes through the first replica; a subscriber there and one on the last."""
+    rows: list[dict[str, Any]] = []
+    ws = [url.replace("http://", "ws://") + "/ws" for url in urls]
+    every_event = asyncio.Event()
+
+    def listener(path: str) -> WebSocketClient:
+        def delivered(received: Any) -> None:
+            rows.append({"deployment": deployment, "path": path,
+                         "latency_ms": received.delivery_latency * 1000})
+            if len(rows) >= 2 * events:
+                every_event.set()
+
+        return WebSocketClient(ws[0] if path == "same replica" else ws[-1], ["delivery"],
+                               on_event=delivered)
+
+    feeds = [listener("same replica"), listener("cross replica")]
+    try:
+        for feed in feeds:
+            await feed.connect()
+        async with HTTPClient(urls[0], client_id=f"{deployment}-writer", retry=NO_RETRY) as writer:
+            for n in range(events):
+                await writer.create_task("delivery", f"event {n}")
+        with contextlib.suppress(TimeoutError):  # short: every_replica_delivered says so
+            await asyncio.wait_for(every_event.wait(), 30)
+    finally:
+        for feed in feeds:
+            await feed.close()
+    return rows
+
+
+def deployment_figures(rows: pd.DataFrame) -> pd.DataFrame:
+    """Per deployment: median creates/s over repeats, and the median of its ratios to the
+    SQLite server of the same repeat."""
+    if rows.empty:
+        return pd.DataFrame(columns=["deployment", "creates_per_s", "ratio_to_sqlite",
+                                     "repeats", "failed"])
+    baseline = rows[rows["deployment"] == BASELINE].set_index("repeat")["creates_per_s"]
+    figures = []
+    for deployment, group in rows.groupby("deployment", sort=False):
+        ratios = [row.creates_per_s / baseline[row.repeat] for row in group.itertuples()
+                  if row.repeat in baseline.index and baseline[row.repeat] > 0]
+        figures.append({"deployment": deployment,
+                        "creates_per_s": round(median(group["creates_per_s"]), 1),
+                        "ratio_to_sqlite": round(median(ratios), 3) if ratios else None,
+                        "repeats": len(group), "failed": int(group["failed"].sum())})
+    return pd.DataFrame(figures)
+
+
+def delivery_figures(rows: pd.DataFrame) -> pd.DataFrame:
+    """Per deployment and path: events, p50 and p99 delivery latency (ms)."""
+    out = []
+    for (deployment, path), group in rows.groupby(["deployment", "path"], sort=False):
+        latency = group["latency_ms"].astype(float)
+        out.append({"deployment": deployment, "path": path, "events": len(group),
+                    "p50_ms": round(float(latency.quantile(0.5)), 2),
+                    "p99_ms": round(float(latency.quantile(0.99)), 2)})
+    return pd.DataFrame(out, columns=["deployment", "path", "events", "p50_ms", "p99_ms"])
+
+
+__all__ = ["BASELINE", "DELIVERY_COLUMNS", "DEPLOYMENT_COLUMNS", "compare_deployments",
+           "delivery_figures", "deployment_figures", "parse_deployment"]
