@@ -139,11 +139,11 @@ def metrics(params: PerformanceParams, data: Mapping[str, pd.DataFrame]) -> tupl
         out.add("server_cpu_share_max", creation["server_cpu_share"].max(), RATIO)
     if not memory_runs.empty:
         out.add("rss_peak_mib", memory_runs["rss_peak_mib"].max(), MIB)
-    for row in data["deployment_figures"].to_dict(orient="records"):
+    for row in data.get("deployment_figures", pd.DataFrame()).to_dict(orient="records"):
         key = row["deployment"].replace(" ", "_")
         out.add(f"deployment_{key}_creates_per_s", row["creates_per_s"], PER_S)
         out.add(f"deployment_{key}_ratio_to_sqlite", row["ratio_to_sqlite"], TIMES)
-    for row in data["deployment_delivery_figures"].to_dict(orient="records"):
+    for row in data.get("deployment_delivery_figures", pd.DataFrame()).to_dict(orient="records"):
         key = f"{row['deployment']}_{row['path']}".replace(" ", "_")
         out.add(f"deployment_{key}_delivery_p50_ms", row["p50_ms"], MS)
         out.add(f"deployment_{key}_delivery_p99_ms", row["p99_ms"], MS)
