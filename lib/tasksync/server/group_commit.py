@@ -38,6 +38,7 @@ Work = Callable[[], tuple[T, list[Any]]]
 
 MAX_BATCH = 256  # bounds the wait of the first request of a batch behind the others
 CONFLICT_RETRIES = 3  # a request that lost a race to another replica, run again this often
+CONFLICT_REQUEUES = 5  # ... and then put back in the queue for a later transaction this often
 ACK_EARLY_COMMIT_S = 0.2  # seeded bug "ack_before_commit": how late the commit comes
 
 
@@ -45,6 +46,7 @@ ACK_EARLY_COMMIT_S = 0.2  # seeded bug "ack_before_commit": how late the commit 
 class _Queued(Generic[T]):
     work: Work[T]
     future: asyncio.Future[T]
+    requeued: int = 0  # times it lost a race and went back to the queue
 
 
 class _RequestFailed(Exception):
@@ -138,9 +140,31 @@ class GroupCommitter:
                     outcomes, failed, events = self._run(batch, isolated=True)  # on its own
         except StorageError as exc:  # BEGIN or COMMIT failed: nothing of the batch was written
             outcomes, failed, events = [exc] * len(batch), [True] * len(batch), []
+        batch, outcomes, failed = self._requeue_conflicts(batch, outcomes, failed)
         assert self._loop is not None
-        if not self._answered_early:
+        if batch and not self._answered_early:
             self._loop.call_soon_threadsafe(self._deliver, batch, outcomes, failed, events)
+
+    def _requeue_conflicts(self, batch: list[_Queued[Any]], outcomes: list[Any],
+                           failed: list[bool]
+                           ) -> tuple[list[_Queued[Any]], list[Any], list[bool]]:
+        """Requests that lost a race to another writer (StorageConflict) even in their own
+        savepoints go back to the front of the queue: the next transaction holds none of
+        this one's locks (two replicas' batches that lock rows in opposite orders deadlock
+        again and again inside one). Up to CONFLICT_REQUEUES times; the rest are answered."""
+        again = {index for index, (queued, outcome, is_error) in
+                 enumerate(zip(batch, outcomes, failed, strict=True))
+                 if is_error and isinstance(outcome, StorageConflict)
+                 and queued.requeued < CONFLICT_REQUEUES}
+        if not again:
+            return batch, outcomes, failed
+        for index in again:
+            batch[index].requeued += 1
+        with self._lock:
+            self._pending[:0] = [batch[index] for index in sorted(again)]
+        keep = [index for index in range(len(batch)) if index not in again]
+        return ([batch[i] for i in keep], [outcomes[i] for i in keep],
+                [failed[i] for i in keep])
 
     def _answer_before_commit(self, batch: list[_Queued[Any]], outcomes: list[Any],
                               failed: list[bool], events: list[Any]) -> None:

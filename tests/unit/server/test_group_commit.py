@@ -151,3 +151,40 @@ async def test_an_insert_that_fails_only_when_written_is_charged_to_its_own_requ
     assert isinstance(results[2], sqlite3.IntegrityError)
     assert [event.task_id for event in published] == ["t0", "t1", "t3"]
     assert [event.seq for event in store.changes("r", 0, 10)] == [1, 2, 3]
+
+
+def losing(store: SQLiteStore, task_id: str, losses: int, tries: list[int]):
+    """`create`, but losing the race to another writer (StorageConflict) `losses` times."""
+    from tasksync.store.base import StorageConflict
+
+    def work() -> tuple[str, list[ChangeEvent]]:
+        tries.append(1)
+        if len(tries) <= losses:
+            raise StorageConflict("another writer got there first (40P01: deadlock)")
+        return create(store, task_id)()
+
+    return work
+
+
+async def test_a_request_that_keeps_losing_races_is_run_in_a_later_transaction(
+        store, executor) -> None:
+    from tasksync.server.group_commit import CONFLICT_REQUEUES, CONFLICT_RETRIES
+    from tasksync.store.base import StorageConflict
+
+    published: list[ChangeEvent] = []
+    committer = committer_for(store, executor, published)
+    # more losses than one transaction retries: it goes back to the queue and then applies
+    tries: list[int] = []
+    later = losing(store, "late", CONFLICT_RETRIES + 2, tries)
+    results = await run_batch(committer, executor, [create(store, "t0"), later])
+    assert results == ["t0", "late"]
+    assert [event.task_id for event in published] == ["t0", "late"]
+    assert store.get_task("late") is not None
+    # one that never wins is answered with the conflict once every chance is used
+    always: list[int] = []
+    never = losing(store, "never", 10**6, always)
+    (result,) = await run_batch(committer, executor, [never])
+    assert isinstance(result, StorageConflict)
+    # per transaction: the batch's optimistic run, then 1 + retries in savepoints
+    assert len(always) == (1 + CONFLICT_REQUEUES) * (1 + 1 + CONFLICT_RETRIES)
+    assert store.get_task("never") is None
