@@ -51,6 +51,23 @@ def planned_ends(operations: list[dict[str, Any]]) -> dict[str, float]:
     return planned
 
 
+def shuffled_rounds(kinds: list[str], count: int, rng: random.Random) -> list[str]:
+    """`count` kinds: each kind once per round, each round shuffled."""
+    order: list[str] = []
+    while len(order) < count:
+        order += rng.sample(kinds, len(kinds))
+    return order[:count]
+
+
+def slots(ends: dict[str, float], count: int) -> tuple[float, float]:
+    """Where the first of `count` windows may begin and how long each one's slot is:
+    within every HTTP client's planned work (they write most; real time runs longer than
+    the planned pauses), else within the longest client's."""
+    writers = [end for client, end in ends.items() if client.startswith("c")]
+    span = min(writers) if writers else max(ends.values(), default=1.0)
+    return FIRST_AT * span, (LAST_AT - FIRST_AT) * span / count
+
+
 def crash_schedule(params: CrashParams, operations: list[dict[str, Any]]) -> FaultSchedule:
     """`params.schedule` when given (a replay; with given `operations`, only that), else
     `params.fault_windows` windows drawn with `random.Random(params.seed + 2)` (within the
@@ -61,16 +78,9 @@ def crash_schedule(params: CrashParams, operations: list[dict[str, Any]]) -> Fau
     if not kinds or not params.fault_windows:
         return FaultSchedule()
     rng = random.Random(params.seed + 2)  # apart from the workload's and the sync study's
-    order: list[str] = []
-    while len(order) < params.fault_windows:  # each kind once per round, rounds shuffled
-        order += rng.sample(kinds, len(kinds))
-    order = order[:params.fault_windows]
+    order = shuffled_rounds(kinds, params.fault_windows, rng)
     ends = planned_ends(operations)
-    # within every HTTP client's planned work (they write most; real time runs longer than
-    # the planned pauses), else within the longest client's
-    writers = [end for client, end in ends.items() if client.startswith("c")]
-    span = min(writers) if writers else max(ends.values(), default=1.0)
-    first, slot = FIRST_AT * span, (LAST_AT - FIRST_AT) * span / len(order)
+    first, slot = slots(ends, len(order))
     windows = []
     for index, kind in enumerate(order):
         shortest = MIN_S_OF.get(kind, MIN_S)
@@ -161,4 +171,5 @@ def _faults(kind: str, params: CrashParams, rng: random.Random,
     raise ValueError(f"unknown crash study fault {kind!r}")
 
 
-__all__ = ["busy_at", "crash_schedule", "pace", "plan_crash", "planned_ends"]
+__all__ = ["busy_at", "crash_schedule", "pace", "plan_crash", "planned_ends",
+           "shuffled_rounds", "slots"]

@@ -20,7 +20,7 @@ from typing import Any
 
 from syncbench.nemesis import FaultSchedule, parse_schedule
 from syncbench.stack import server_names
-from syncbench.studies.crash.schedule import FIRST_AT, LAST_AT, pace, planned_ends
+from syncbench.studies.crash.schedule import LAST_AT, pace, planned_ends, shuffled_rounds, slots
 from syncbench.studies.replicas.params import ReplicasParams
 from syncbench.studies.sync.params import SyncParams
 
@@ -53,14 +53,8 @@ def replicas_schedule(params: ReplicasParams, operations: list[dict[str, Any]]
     if not kinds or not params.fault_windows:
         return FaultSchedule()
     rng = random.Random(params.seed + 3)
-    order: list[str] = []
-    while len(order) < params.fault_windows:
-        order += rng.sample(kinds, len(kinds))
-    order = order[:params.fault_windows]
-    ends = planned_ends(operations)
-    writers = [end for client, end in ends.items() if client.startswith("c")]
-    span = min(writers) if writers else max(ends.values(), default=1.0)
-    first, slot = FIRST_AT * span, (LAST_AT - FIRST_AT) * span / len(order)
+    order = shuffled_rounds(kinds, params.fault_windows, rng)
+    first, slot = slots(planned_ends(operations), len(order))
     servers = server_names(params.servers)
     windows, end = [], 0.0
     for index, kind in enumerate(order):
