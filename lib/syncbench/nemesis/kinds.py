@@ -84,6 +84,17 @@ def number_option(kind: str, options: Mapping[str, Any], name: str, low: float, 
     return float(value)
 
 
+def server_named(stack: Stack, kind: str, target: str) -> str:
+    """`target` when it names one of the stack's embedded servers ("server", replicas
+    "server-N"); "server" for a stack without embedded servers (an external one);
+    FaultError naming the servers there are otherwise."""
+    servers = getattr(stack, "servers", {})
+    if servers and target not in servers:
+        raise FaultError(f"{kind} fault: no server {target!r}; this stack has "
+                         f"{', '.join(servers)}")
+    return target if servers else "server"
+
+
 _KINDS: dict[str, FaultKind] = {}
 
 
@@ -106,4 +117,4 @@ def fault_kinds() -> dict[str, FaultKind]:
 
 
 __all__ = ["FaultError", "FaultKind", "fault_kind", "fault_kinds", "number_option",
-           "register_fault"]
+           "register_fault", "server_named"]

@@ -27,7 +27,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from syncbench.fake_clock import MAX_OFFSET_S, ServerClock
-from syncbench.nemesis.kinds import FaultError, FaultKind, number_option, register_fault
+from syncbench.nemesis.kinds import (
+    FaultError,
+    FaultKind,
+    number_option,
+    register_fault,
+    server_named,
+)
 from tasksync.clock import parse_rfc3339
 
 if TYPE_CHECKING:
@@ -44,11 +50,7 @@ HOLD_DEADLINE_S = 3.0  # a held crash waits at most this long for a write in fli
 def server_pid(stack: Stack, kind: str, target: str = "server") -> int:
     """The process id of embedded server `target` ("server", or replica "server-N");
     FaultError when the stack did not start it."""
-    servers = getattr(stack, "servers", {})
-    if servers and target not in servers:
-        raise FaultError(f"{kind} fault: no server {target!r}; this stack has "
-                         f"{', '.join(servers)}")
-    server = servers.get(target)
+    server = getattr(stack, "servers", {}).get(server_named(stack, kind, target))
     pid = server.pid if server is not None else None
     if pid is None:
         raise FaultError(f"{kind} fault: needs the embedded server (a process this stack "

@@ -8,7 +8,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from syncbench.nemesis.kinds import FaultError, FaultKind, number_option, register_fault
+from syncbench.nemesis.kinds import (
+    FaultError,
+    FaultKind,
+    number_option,
+    register_fault,
+    server_named,
+)
 
 if TYPE_CHECKING:
     from syncbench.stack import Stack
@@ -43,20 +49,11 @@ class StorageFault(FaultKind):
 
     async def start(self, stack: Stack, target: str, options: Mapping[str, Any]) -> Any:
         await stack.set_storage_faults(options["error_rate"], options["delay_ms"],
-                                       options.get("seed", 0), server=_server(stack, target))
+                                       options.get("seed", 0), server=server_named(stack, self.name, target))
         return None
 
     async def stop(self, stack: Stack, target: str, handle: Any) -> None:
-        await stack.clear_storage_faults(server=_server(stack, target))
-
-
-def _server(stack: Stack, target: str) -> str:
-    """The replica `target` names ("server" or "server-N")."""
-    servers = getattr(stack, "servers", {})
-    if servers and target not in servers:
-        raise FaultError(f"storage fault: no server {target!r}; this stack has "
-                         f"{', '.join(servers)}")
-    return target if servers else "server"
+        await stack.clear_storage_faults(server=server_named(stack, self.name, target))
 
 
 __all__ = ["StorageFault"]
