@@ -24,9 +24,6 @@ tasks, origins and keys are stored as bytea. A call blocked on a link that answe
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -39,6 +36,7 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 from tasksync.models import ChangeEvent, Conflict, Task
 from tasksync.store.base import AppliedChange, StorageConflict, StorageError, StoredReply
 from tasksync.store.deferred import DeferredInserts
+from tasksync.store.watchdog import Watchdog
 
 SCHEMA_VERSION = 1
 CHANNEL = "tasksync_changes"
@@ -111,46 +109,6 @@ def _bytes(text: str) -> bytes:
     return text.encode("utf-8", "surrogatepass")
 
 
-class _Watchdog:
-    """Breaks off a database call that has been waiting longer than `timeout`: shutting
-    its socket down wakes the waiting thread with an error (the link is then useless)."""
-
-    def __init__(self, timeout: float) -> None:
-        self.timeout = timeout
-        self._busy: tuple[psycopg.Connection, float] | None = None
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._watch, name="tasksync-pg-watchdog",
-                                        daemon=True)
-        self._thread.start()
-
-    @contextmanager
-    def watching(self, connection: psycopg.Connection) -> Iterator[None]:
-        self._busy = (connection, time.monotonic())
-        try:
-            yield
-        finally:
-            self._busy = None
-
-    def _watch(self) -> None:
-        while not self._stop.wait(min(0.5, self.timeout / 4)):
-            busy = self._busy
-            if busy is not None and time.monotonic() - busy[1] > self.timeout:
-                _shut_down(busy[0])
-                self._busy = None
-
-    def close(self) -> None:
-        self._stop.set()
-
-
-def _shut_down(connection: psycopg.Connection) -> None:
-    try:
-        fd = connection.pgconn.socket
-        with socket.fromfd(fd, socket.AF_INET, socket.SOCK_STREAM) as duplicate:
-            duplicate.shutdown(socket.SHUT_RDWR)
-    except (OSError, psycopg.Error):
-        pass  # already closed
-
-
 class PostgresStore(DeferredInserts):
     """TaskStore on a PostgreSQL database (`url`: postgresql://user@host:port/db)."""
 
@@ -179,7 +137,7 @@ class PostgresStore(DeferredInserts):
             raise StorageError(f"cannot reach the database at {_safe(url)} within "
                                f"{wait:g} s; check that PostgreSQL runs there and "
                                "the URL's host, port, user and database are right") from None
-        self._watchdog = _Watchdog(call_timeout)
+        self._watchdog = Watchdog(call_timeout)
         self._connection: psycopg.Connection | None = None  # held for one transaction
         self._locked: dict[str, tuple[int, int]] = {}  # repository -> bounds, this transaction
         self._savepoints = 0
