@@ -4,8 +4,9 @@
         client = stack.http_client("phones")          # goes through the "phones" proxy
         await stack.apply_profile("phones", "mobile-3g")
 
-Each client group has its own Toxiproxy proxy in front of the server, so a fault can hit
-some clients and spare others. Clients and replicas handed out are closed, and every
+What to start is a StackConfig (syncbench.stack_config). Each client group has its own
+Toxiproxy proxy in front of the server, so a fault can hit some clients and spare others.
+Clients and replicas handed out are closed, and every
 process started is stopped, when the block ends, even when it ends with an error.
 """
 
@@ -14,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
-import re
 import tempfile
 import weakref
 from collections.abc import Mapping, Sequence
@@ -33,21 +33,13 @@ from syncbench.profiles import (
     remove_profile,
 )
 from syncbench.server_process import TasksyncProcess
+from syncbench.stack_config import SERVER, StackConfig, StackError, server_names
 from syncbench.stack_database import StackDatabase
 from syncbench.toxiproxy import ProxyHandle, ToxiproxyControl, ToxiproxyInfo, ToxiproxyServer
 from tasksync.client import BatchClient, HTTPClient, WebSocketClient
 from tasksync.replica import Replica
 
-TARGETS = ("embedded", "url")
-STORES = ("sqlite", "postgresql")
-MAX_REPLICAS = 8
-_GROUP_NAME = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
 _RUNNING: weakref.WeakSet[Stack] = weakref.WeakSet()  # started and not stopped
-SERVER = "server"  # the first embedded server's name; replicas are server-1, server-2, ...
-
-
-def server_names(replicas: int) -> tuple[str, ...]:
-    return (SERVER, *(f"{SERVER}-{n}" for n in range(1, replicas)))
 
 
 def stop_running_stacks() -> int:
@@ -63,67 +55,6 @@ def stop_running_stacks() -> int:
 # evidence: on a loaded machine (two studies' servers and kernels on two cores) one has taken
 # over 10 s, and a run lost to that timeout proves nothing, so they wait longer.
 ADMIN_TIMEOUT_S = 30.0
-
-
-class StackError(RuntimeError):
-    """The stack could not be started as configured; the message says what to change."""
-
-
-@dataclass(frozen=True)
-class StackConfig:
-    """What to start: the target server, the client groups, and the server's options.
-
-    target "embedded" starts `tasksync serve` on 127.0.0.1 with a SQLite file in a temporary
-    directory and fault injection on; "url" uses the tasksync-compatible server at `url`
-    (faults then still go through a local Toxiproxy in front of it).
-    `server_options` are extra `tasksync serve` flags, e.g. ("--breaker-threshold", "5").
-    `base_profile` names a network profile put on every group's proxy when the stack starts
-    and kept for its whole life: the condition a study runs under, not a fault (faults, with
-    their windows recorded, go through syncbench.nemesis).
-    `fake_clock` starts the embedded server under libfaketime (syncbench.fake_clock), so the
-    `clock` fault can move its wall clock; without it the server's clock is the machine's.
-    `store` "postgresql" runs the embedded server on PostgreSQL (syncbench.postgres: the
-    server `TASKSYNC_DATABASE_URL` names, else one started for the run), and `replicas`
-    servers share that database: "server", "server-1", ...; client group i is served by
-    replica i % replicas. Each replica reaches the database through a Toxiproxy proxy of
-    its own, so one replica's database link can be faulted while the others' are not.
-    """
-
-    target: str = "embedded"
-    url: str | None = None
-    groups: tuple[str, ...] = ("default",)
-    server_options: tuple[str, ...] = ()
-    workdir: Path | None = None
-    profiles_path: Path | None = None
-    start_timeout: float = 30.0
-    base_profile: str | None = None
-    fake_clock: bool = False
-    store: str = "sqlite"
-    replicas: int = 1
-
-    def __post_init__(self) -> None:
-        if self.store not in STORES:
-            raise StackError(f"unknown store {self.store!r}; choose one of {', '.join(STORES)}")
-        if not 1 <= self.replicas <= MAX_REPLICAS:
-            raise StackError(f"replicas must be 1..{MAX_REPLICAS}, got {self.replicas}")
-        if self.replicas > 1 and self.store != "postgresql":
-            raise StackError("several replicas share one database: give store='postgresql' "
-                             "(SQLite serves one server process)")
-        if self.store != "sqlite" and self.target != "embedded":
-            raise StackError("store applies to the embedded target: a server at a url runs "
-                             "on whatever store it was started with")
-        if self.target not in TARGETS:
-            raise StackError(f"unknown target {self.target!r}; choose one of {', '.join(TARGETS)}")
-        if self.fake_clock and self.target != "embedded":
-            raise StackError("fake_clock needs the embedded target: only a server this stack "
-                             "starts can be started under libfaketime")
-        if self.target == "url" and not self.url:
-            raise StackError("target 'url' needs url=http://host:port of a tasksync server")
-        if not self.groups:
-            raise StackError("a stack needs at least one client group")
-        bad = [group for group in self.groups if not _GROUP_NAME.match(group)]
-        if bad or len(set(self.groups)) != len(self.groups):
-            raise StackError(f"client groups must be distinct names of letters, digits, _ or -: {self.groups}")
 
 
 @dataclass

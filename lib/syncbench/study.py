@@ -121,7 +121,7 @@ class StudyParams:
             except ParameterTypeError as exc:
                 raise StudyParamError(f.name, value, exc.accepted) from None
             object.__setattr__(self, f.name, value)
-        from syncbench.stack import STORES
+        from syncbench.stack_config import STORES
 
         require(self.store in STORES, "store", self.store, f"one of {', '.join(STORES)}")
         if self.seeded_bug:

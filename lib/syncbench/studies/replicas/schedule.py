@@ -19,7 +19,7 @@ import random
 from typing import Any
 
 from syncbench.nemesis import FaultSchedule, parse_schedule
-from syncbench.stack import server_names
+from syncbench.stack_config import server_names
 from syncbench.studies.crash.schedule import LAST_AT, pace, planned_ends, shuffled_rounds, slots
 from syncbench.studies.replicas.params import ReplicasParams
 from syncbench.studies.sync.params import SyncParams

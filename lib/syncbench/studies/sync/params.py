@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from syncbench.explore import resolve_weights
 from syncbench.nemesis import fault_kind, parse_schedule
 from syncbench.profiles import ProfileError, get_profile, load_profiles
-from syncbench.stack import MAX_REPLICAS, server_names
+from syncbench.stack_config import MAX_REPLICAS, server_names
 from syncbench.study import StudyParamError, StudyParams, param, require
 from tasksync.models import STRATEGIES
 
