@@ -27,15 +27,12 @@ from benchmarks.runner import Figure, arguments, report
 from benchmarks.wrk_scripts import post_json
 from syncbench.postgres import LocalPostgres
 from syncbench.server_process import TasksyncProcess
-from syncbench.stats import median
-from tasksync.client import HTTPClient, WebSocketClient
+from syncbench.stats import median, percentile
+from syncbench.studies.performance.deployments import delivery_latencies
 
 REPLICAS = (1, 2, 3)
 
 
-def quantile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 @contextlib.contextmanager
@@ -70,26 +67,13 @@ def creates_per_second(servers: list[TasksyncProcess], seconds: float,
 
 async def delivery_ms(servers: list[TasksyncProcess], events: int) -> dict[str, list[float]]:
     """Live delivery latencies (ms) of a subscriber on the writer's replica and on another."""
+    rows = await delivery_latencies([server.base_url for server in servers], events)
     latencies: dict[str, list[float]] = {"same replica": [], "cross replica": []}
-    feeds = [WebSocketClient(servers[0].ws_url, ["deliver"], on_event=lambda received:
-                             latencies["same replica"].append(received.delivery_latency * 1000)),
-             WebSocketClient(servers[-1].ws_url, ["deliver"], on_event=lambda received:
-                             latencies["cross replica"].append(received.delivery_latency * 1000))]
-    for feed in feeds:
-        await feed.connect()
-    try:
-        async with HTTPClient(servers[0].base_url, client_id="writer") as writer:
-            for n in range(events):
-                await writer.create_task("deliver", f"event {n}")
-        deadline = asyncio.get_running_loop().time() + 30
-        while min(map(len, latencies.values())) < events:
-            if asyncio.get_running_loop().time() > deadline:
-                raise SystemExit(f"deliveries stopped short: {[len(v) for v in latencies.values()]}"
-                                 f" of {events}")
-            await asyncio.sleep(0.01)
-    finally:
-        for feed in feeds:
-            await feed.close()
+    for row in rows:
+        latencies[row["path"]].append(row["latency_ms"])
+    if min(map(len, latencies.values())) < events:
+        raise SystemExit(f"deliveries stopped short: {[len(v) for v in latencies.values()]}"
+                         f" of {events}")
     return latencies
 
 
@@ -133,10 +117,10 @@ def main() -> None:
                       "one server on SQLite", rates["sqlite"], note=note)
                for name in rates if name != "sqlite"]
     same, cross = latencies["same replica"], latencies["cross replica"]
-    for label, q in (("p50", 0.5), ("p99", 0.99)):
+    for label, q in (("p50", 50), ("p99", 99)):
         figures.append(Figure(
-            f"delivery {label}, cross replica", "ms", [quantile(cross, q)], "same replica",
-            [quantile(same, q)], higher_is_better=False,
+            f"delivery {label}, cross replica", "ms", [percentile(cross, q)], "same replica",
+            [percentile(same, q)], higher_is_better=False,
             note=f"{args.events} events written through replica 1; subscribers on replica 1 "
                  f"and replica 2 (median of same {median(same):.1f} ms)"))
     report("replicas", figures, args.out, vars(args) | {"out": str(args.out)})

@@ -63,6 +63,17 @@ def ecdf_by(frame: pd.DataFrame, value: str, by: str) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True)
 
 
+def latency_summary(frame: pd.DataFrame, by: Sequence[str], value: str = "latency_ms",
+                    sort: bool = True) -> pd.DataFrame:
+    """Per group of the `by` columns: `events` (its rows), `p50_ms` and `p99_ms` of `value`
+    (rounded to 0.01)."""
+    rows = [{**dict(zip(by, key if isinstance(key, tuple) else (key,), strict=True)),
+             "events": len(group), "p50_ms": round(percentile(group[value], 50), 2),
+             "p99_ms": round(percentile(group[value], 99), 2)}
+            for key, group in frame.groupby(list(by), sort=sort)]
+    return pd.DataFrame(rows, columns=[*by, "events", "p50_ms", "p99_ms"])
+
+
 def percentiles_by(
     frame: pd.DataFrame, value: str, by: str,
     qs: Sequence[float] = DEFAULT_PERCENTILES,

@@ -11,6 +11,7 @@ from syncbench.checks import subscribers_saw_every_event
 from syncbench.history import History
 from syncbench.metric import MIB, MS, PER_S, RATIO, TIMES, Metrics
 from syncbench.nemesis import fault_windows
+from syncbench.stats import latency_summary
 from syncbench.studies.performance.checks import (
     all_operations_succeeded,
     batch_target_met,
@@ -23,7 +24,6 @@ from syncbench.studies.performance.deployments import (
 )
 from syncbench.studies.performance.deployments import (
     DEPLOYMENT_COLUMNS,
-    delivery_figures,
     deployment_figures,
     parse_deployment,
 )
@@ -66,7 +66,8 @@ def frames(bench: Bench, history: History) -> dict[str, pd.DataFrame]:
     out["deployment_figures"] = deployment_figures(out["deployments"])
     out["deployment_deliveries"] = pd.DataFrame(bench.deployment_deliveries,
                                                 columns=list(DEPLOYMENT_DELIVERY_COLUMNS))
-    out["deployment_delivery_figures"] = delivery_figures(out["deployment_deliveries"])
+    out["deployment_delivery_figures"] = latency_summary(
+        out["deployment_deliveries"], ["deployment", "path"], sort=False)
     return out
 
 

@@ -63,7 +63,7 @@ async def compare_deployments(deployments: Sequence[str], repeats: int, seconds:
                 row = await _creates(history, deployment, repeat, urls, seconds, workers)
                 rows.append({"store": store, "replicas": replicas, **row})
                 if replicas > 1 and repeat == 0:
-                    deliveries += await _deliveries(stack, deployment, urls, events)
+                    deliveries += await delivery_latencies(urls, events, deployment)
             say(f"deployments: {deployment}, repeat {repeat + 1}: "
                 f"{row['creates_per_s']:.0f} creates/s")
     return rows, deliveries
@@ -93,9 +93,12 @@ async def _creates(history: History, deployment: str, repeat: int, urls: list[st
             "creates_per_s": phase.throughput_per_s}
 
 
-async def _deliveries(stack: Stack, deployment: str, urls: list[str],
-                      events: int) -> list[dict[str, Any]]:
-    """`events` writes through the first replica; a subscriber there and one on the last."""
+async def delivery_latencies(urls: list[str], events: int, deployment: str = ""
+                             ) -> list[dict[str, Any]]:
+    """`events` writes through the first replica at `urls`; a row per event a subscriber
+    there ("same replica") and one on the last ("cross replica") got, with its latency
+    (ms, from the event's server timestamp). Short when a subscriber missed some (after
+    waiting 30 s)."""
     rows: list[dict[str, Any]] = []
     ws = [url.replace("http://", "ws://") + "/ws" for url in urls]
     every_event = asyncio.Event()
@@ -143,16 +146,5 @@ def deployment_figures(rows: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(figures)
 
 
-def delivery_figures(rows: pd.DataFrame) -> pd.DataFrame:
-    """Per deployment and path: events, p50 and p99 delivery latency (ms)."""
-    out = []
-    for (deployment, path), group in rows.groupby(["deployment", "path"], sort=False):
-        latency = group["latency_ms"].astype(float)
-        out.append({"deployment": deployment, "path": path, "events": len(group),
-                    "p50_ms": round(float(latency.quantile(0.5)), 2),
-                    "p99_ms": round(float(latency.quantile(0.99)), 2)})
-    return pd.DataFrame(out, columns=["deployment", "path", "events", "p50_ms", "p99_ms"])
-
-
 __all__ = ["BASELINE", "DELIVERY_COLUMNS", "DEPLOYMENT_COLUMNS", "compare_deployments",
-           "delivery_figures", "deployment_figures", "parse_deployment"]
+           "delivery_latencies", "deployment_figures", "parse_deployment"]

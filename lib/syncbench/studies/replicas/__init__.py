@@ -31,7 +31,6 @@ from syncbench.studies.replicas.analysis import (
     breaker_openings,
     declared_paths,
     delivery_paths,
-    delivery_summary,
     others_kept_serving,
 )
 from syncbench.studies.replicas.params import REPLICA_FAULTS, ReplicasParams
@@ -97,7 +96,7 @@ def add_replica_checks(params: ReplicasParams, result: SyncResult) -> None:
         frames["breakers"] = _empty_breakers()
     paths = delivery_paths(params, frames)
     frames["delivery_paths"] = paths
-    frames["delivery_by_path"] = delivery_summary(paths)
+    frames["delivery_by_path"] = stats.latency_summary(paths, ["path"])
     frames["delivery_cdf"] = stats.ecdf_by(paths, "latency_ms", "path")
     served_check, served = others_kept_serving(params, frames, result.history)
     frames["served_during_faults"] = served

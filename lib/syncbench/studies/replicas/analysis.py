@@ -14,7 +14,6 @@ feed). A fault on one replica's database link (or on that replica) must stay the
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 import pandas as pd
@@ -47,17 +46,6 @@ def delivery_paths(params: ReplicasParams, frames: dict[str, pd.DataFrame]) -> p
     joined["path"] = ["same replica" if a == b else "cross replica" for a, b in
                       zip(joined["subscriber_server"], joined["origin_server"], strict=True)]
     return joined[list(DELIVERY_PATH_COLUMNS)].reset_index(drop=True)
-
-
-def delivery_summary(paths: pd.DataFrame) -> pd.DataFrame:
-    """Live delivery latency by path: events, p50 and p99 (ms)."""
-    rows = []
-    for path, group in paths.groupby("path"):
-        latency = group["latency_ms"].astype(float)
-        rows.append({"path": path, "events": len(group),
-                     "p50_ms": round(float(latency.quantile(0.5)), 2),
-                     "p99_ms": round(float(latency.quantile(0.99)), 2)})
-    return pd.DataFrame(rows, columns=["path", "events", "p50_ms", "p99_ms"])
 
 
 def _hit(window: dict[str, Any], server: str) -> bool:
@@ -168,9 +156,5 @@ def breaker_openings(frames: dict[str, pd.DataFrame]) -> dict[str, int]:
             breakers[breakers["to"] == "open"].groupby("server").size().items()}
 
 
-def by_path(paths: pd.DataFrame, path: str) -> Sequence[float]:
-    return paths.loc[paths["path"] == path, "latency_ms"].astype(float).tolist()
-
-
 __all__ = ["breaker_isolated", "breaker_openings", "declared_paths", "delivery_paths",
-           "delivery_summary", "others_kept_serving"]
+           "others_kept_serving"]

@@ -5,12 +5,9 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from syncbench.stats import latency_summary
 from syncbench.studies.performance.analysis import every_replica_delivered
-from syncbench.studies.performance.deployments import (
-    delivery_figures,
-    deployment_figures,
-    parse_deployment,
-)
+from syncbench.studies.performance.deployments import deployment_figures, parse_deployment
 from syncbench.studies.performance.params import PerformanceParams
 from syncbench.study import StudyParamError
 
@@ -57,5 +54,5 @@ def test_a_subscriber_short_of_events_fails_the_delivery_check() -> None:
     check = every_replica_delivered(short, params)
     assert not check.passed and check.counterexample == [
         {"deployment": "postgresql x2", "path": "cross replica", "got": 2, "wanted": 3}]
-    summary = delivery_figures(full).set_index("path")
+    summary = latency_summary(full, ["deployment", "path"], sort=False).set_index("path")
     assert summary.loc["cross replica", "events"] == 3

@@ -7,11 +7,11 @@ from types import SimpleNamespace
 import pandas as pd
 import pytest
 
+from syncbench.stats import latency_summary
 from syncbench.studies.replicas import ReplicasParams
 from syncbench.studies.replicas.analysis import (
     breaker_isolated,
     delivery_paths,
-    delivery_summary,
     others_kept_serving,
 )
 from syncbench.studies.replicas.schedule import replicas_schedule, window_of
@@ -97,7 +97,7 @@ def test_deliveries_are_same_or_cross_replica_by_writer_and_subscriber() -> None
     }
     paths = delivery_paths(PARAMS, frames)
     assert list(paths["path"]) == ["same replica", "cross replica"]  # replays left out
-    summary = delivery_summary(paths).set_index("path")
+    summary = latency_summary(paths, ["path"]).set_index("path")
     assert summary.loc["cross replica", "p50_ms"] == 50.0
 
 
