@@ -9,9 +9,9 @@ PARAMS ?= params/default.yaml
 TEST_WORKERS ?= 2
 export PATH := $(abspath $(TOOLS)):$(PATH)
 
-.PHONY: setup python toxiproxy chromium faketime postgresql wrk test studies lab bench lint clean
+.PHONY: setup python toxiproxy chromium faketime postgresql inspector wrk test studies lab bench lint clean
 
-setup: python toxiproxy chromium faketime postgresql
+setup: python toxiproxy chromium faketime postgresql inspector
 
 python: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml
@@ -54,6 +54,18 @@ postgresql:
 	  echo "installing Debian's postgresql for the PostgreSQL store"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
 	else echo "error: PostgreSQL (initdb) not found and cannot install it; install Debian's postgresql or set TASKSYNC_DATABASE_URL" >&2; exit 1; fi
+
+# The MCP Inspector's command line (a client we did not write) drives `tasksync mcp` and /mcp
+# in the tests; pinned, installed under .tools/ with npm (Node is needed, not a browser).
+INSPECTOR_VERSION := 2.12.0
+INSPECTOR := .tools/node_modules/.bin/mcp-inspector
+inspector: $(INSPECTOR)
+$(INSPECTOR):
+	@command -v npm >/dev/null || { echo "npm is needed for the MCP Inspector CLI ($(INSPECTOR_VERSION)); install Node.js and npm" >&2; exit 1; }
+	mkdir -p .tools
+	npm install --prefix .tools --no-save --no-audit --no-fund --loglevel=error \
+	  @modelcontextprotocol/inspector@$(INSPECTOR_VERSION)
+	test -x $@ && touch $@
 
 # The create and memory benchmarks drive the server with wrk (C, on its own CPU).
 wrk:

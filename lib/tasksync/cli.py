@@ -13,6 +13,7 @@ import os
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
@@ -271,6 +272,21 @@ def serve(args: tuple[str, ...]) -> None:
     from tasksync.server.cli import serve_command
 
     serve_command.main(list(args), prog_name="tasksync serve")
+
+
+@cli.command()
+@click.option("--db", "db_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Serve a database file in this process instead of calling --server.")
+@click.pass_context
+def mcp(ctx: click.Context, db_path: Path | None) -> None:
+    """Speak the Model Context Protocol on stdin/stdout (for desktop MCP clients): the task
+    tools, calling the server --server names (retried under idempotency keys), or a server
+    embedded in this process on --db."""
+    import anyio
+
+    from tasksync.mcp_server.stdio import serve_stdio  # the SDK only for this command
+
+    anyio.run(serve_stdio, ctx.obj.server_url, db_path)
 
 
 # -- output ---------------------------------------------------------------------------------

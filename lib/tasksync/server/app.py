@@ -15,6 +15,8 @@ from starlette.responses import Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
+from tasksync.mcp_server.endpoint import PATH as MCP_PATH
+from tasksync.mcp_server.endpoint import McpEndpoint
 from tasksync.server import admin_api, http_api
 from tasksync.server.config import ServerConfig
 from tasksync.server.direct_routes import DirectRoutes
@@ -104,13 +106,16 @@ def create_app(config: ServerConfig) -> Starlette:
 
         feed = ChangeFeed(config.store, service.changes, hub.publish, hub.watches)
 
+    mcp = McpEndpoint()  # bound to the app below: its tool calls go through the app itself
+
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         if feed is not None:
             await feed.start()
         service.attach(asyncio.get_running_loop(), feed.local if feed else hub.publish)
         try:
-            yield
+            async with mcp.running():
+                yield
         finally:
             if feed is not None:
                 await feed.stop()
@@ -122,6 +127,7 @@ def create_app(config: ServerConfig) -> Starlette:
         *(admin_api.FAULT_ROUTES if config.enable_fault_injection else []),
         Route("/openapi.json", openapi, methods=["GET"]),
         WebSocketRoute("/ws", websocket),
+        Route(MCP_PATH, mcp),
     ]
     handlers = {
         ApiError: _api_error,
@@ -137,6 +143,7 @@ def create_app(config: ServerConfig) -> Starlette:
     ]
     app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan,
                     exception_handlers=handlers)
+    mcp.bind(app)
     app.state.config = config
     app.state.service = service
     app.state.metrics = metrics
