@@ -85,15 +85,20 @@ def postgres_databases() -> Iterator[TestDatabases]:
     yield from support_postgres.postgres_databases()
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=["sqlite", "postgresql", "qdrant"])
 def store_kind(request: pytest.FixtureRequest) -> str:
     """Each store the server can run on: a test taking this runs once on each."""
     return request.param
 
 
 @pytest.fixture
-def server_store(store_kind: str, request: pytest.FixtureRequest) -> str:
-    """The `--store` value for `store_kind`: "sqlite", or a fresh PostgreSQL database."""
+def server_store(store_kind: str, request: pytest.FixtureRequest,
+                 monkeypatch: pytest.MonkeyPatch) -> str:
+    """The `--store` value for `store_kind`: "sqlite", "qdrant" (local mode beside the
+    --db file, whatever QDRANT_URL says outside), or a fresh PostgreSQL database."""
     if store_kind == "sqlite":
         return "sqlite"
+    if store_kind == "qdrant":
+        monkeypatch.delenv("QDRANT_URL", raising=False)  # servers started by the test inherit it
+        return "qdrant"
     return request.getfixturevalue("postgres_databases").create()

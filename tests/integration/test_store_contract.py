@@ -1,8 +1,10 @@
-"""The TaskStore contract, on every store: SQLite and PostgreSQL (a real server).
+"""The TaskStore contract, on every store: SQLite, PostgreSQL (a real server) and Qdrant
+(local mode).
 
 Each test runs once per store (the `store_kind` fixture). "Writers" are TaskService
-instances, as in a server: SQLite has one per file (it refuses a second), PostgreSQL takes
-several on one database, as server replicas do; concurrent writes go through all of them.
+instances, as in a server: SQLite and Qdrant's local mode have one per file or folder (they
+refuse a second), PostgreSQL takes several on one database, as server replicas do;
+concurrent writes go through all of them.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from tasksync.server.service import TaskService
 from tasksync.store.base import AppliedChange, StorageError, StoredReply, TaskStore
 from tasksync.store.opening import open_store
 
-REPLICAS = {"sqlite": 1, "postgresql": 3}
+REPLICAS = {"sqlite": 1, "postgresql": 3, "qdrant": 1}
 _keys = itertools.count(1)
 
 
@@ -52,8 +54,9 @@ async def writers(stores: Callable[[], TaskStore], store_kind: str) -> list[Task
 
 
 def reopen(stores: Callable[[], TaskStore], store: TaskStore) -> TaskStore:
-    """The same database through a store opened afresh (SQLite: after closing `store`)."""
-    if store.__class__.__name__ == "SQLiteStore":
+    """The same database through a store opened afresh (SQLite and Qdrant's local mode, one
+    writer each: after closing `store`)."""
+    if store.__class__.__name__ in ("SQLiteStore", "QdrantStore"):
         store.close()
     return stores()
 
