@@ -22,12 +22,14 @@ from tasksync.store.opening import is_store
 @click.option("--db", "db_path", default="tasksync.db", show_default=True,
               type=click.Path(dir_okay=False, path_type=Path), help="SQLite file of the server.")
 @click.option("--store", default="sqlite", show_default=True, envvar="TASKSYNC_STORE",
-              help="Where tasks live: 'sqlite' (the --db file) or a PostgreSQL URL "
-                   "(postgresql://user@host:port/db) that several servers can share "
-                   "[env: TASKSYNC_STORE].")
+              help="Where tasks live: 'sqlite' (the --db file); a PostgreSQL URL "
+                   "(postgresql://user@host:port/db) that several servers can share; or "
+                   "'qdrant': Qdrant's local mode in the folder <--db>.qdrant (one server), "
+                   "or the Qdrant server $QDRANT_URL names when set (also qdrant+http://"
+                   "host:6333 directly; key in $QDRANT_API_KEY) [env: TASKSYNC_STORE].")
 @click.option("--store-wait", default=30.0, show_default=True, type=FiniteFloat(0),
-              help="Seconds to wait at start for a PostgreSQL store to answer (a server "
-                   "started while its database restarts waits for it).")
+              help="Seconds to wait at start for a PostgreSQL or Qdrant server to answer (a "
+                   "server started while its database restarts waits for it).")
 @click.option("--port-file", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the bound port here once listening.")
 @click.option("--enable-fault-injection", is_flag=True,
@@ -73,8 +75,9 @@ def serve_command(
     if breaker_threshold > breaker_window:
         raise click.BadParameter("must not exceed --breaker-window", param_hint="--breaker-threshold")
     if not is_store(store):
-        raise click.BadParameter("use 'sqlite' or a PostgreSQL URL like "
-                                 "postgresql://user@127.0.0.1:5432/tasksync", param_hint="--store")
+        raise click.BadParameter("use 'sqlite', 'qdrant', a PostgreSQL URL like "
+                                 "postgresql://user@127.0.0.1:5432/tasksync or a Qdrant server "
+                                 "URL like qdrant+http://127.0.0.1:6333", param_hint="--store")
     config = ServerConfig(
         db_path=db_path,
         store=store,

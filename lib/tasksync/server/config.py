@@ -17,10 +17,11 @@ class ServerConfig:
     """How one tasksync server runs."""
 
     db_path: Path = Path("tasksync.db")
-    # "sqlite" (the file at db_path) or a PostgreSQL URL (postgresql://user@host:port/db),
-    # which several server replicas may share (tasksync.store.postgres)
+    # "sqlite" (the file at db_path), a PostgreSQL URL (postgresql://user@host:port/db),
+    # which several server replicas may share (tasksync.store.postgres), or "qdrant" /
+    # qdrant+http(s)://host:port (tasksync.store.opening.qdrant_target says which Qdrant)
     store: str = "sqlite"
-    store_wait: float = 30.0  # seconds a server waits at start for its PostgreSQL
+    store_wait: float = 30.0  # seconds a server waits at start for its PostgreSQL or Qdrant
     enable_fault_injection: bool = False
     storage_timeout: float = 5.0
     max_body_bytes: int = 32 * 1024 * 1024
@@ -34,8 +35,9 @@ class ServerConfig:
 
     def __post_init__(self) -> None:
         if not is_store(self.store):
-            raise ValueError(f"unknown store {self.store!r}; use 'sqlite' (the file --db names) "
-                             "or a PostgreSQL URL like postgresql://user@127.0.0.1:5432/tasksync")
+            raise ValueError(f"unknown store {self.store!r}; use 'sqlite' (the file --db names), "
+                             "'qdrant', a PostgreSQL URL like postgresql://user@127.0.0.1:5432/"
+                             "tasksync or a Qdrant URL like qdrant+http://127.0.0.1:6333")
         unknown = set(self.seeded_bugs) - server_bugs()
         if unknown:
             raise ValueError(
