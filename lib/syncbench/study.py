@@ -324,7 +324,7 @@ class Study(Generic[P]):
 _REGISTRY: dict[str, Study[Any]] = {}
 # The packages under syncbench.studies that register a study when imported.
 STUDY_PACKAGES: tuple[str, ...] = ("sync", "resilience", "conflicts", "crash", "replicas",
-                                   "performance")
+                                   "mcp", "performance")
 
 
 def register(study: Study[P]) -> Study[P]:
