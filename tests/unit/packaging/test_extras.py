@@ -14,10 +14,11 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[3]
-WORKBENCH_ONLY = ("syncbench", "pandas", "numpy", "plotly", "kaleido", "papermill", "nbformat",
+WORKBENCH_ONLY = ("syncbench", "pandas", "plotly", "kaleido", "papermill", "nbformat",
                   "nbconvert", "nbclient", "IPython", "ipykernel", "jupyterlab", "jupyter_client",
                   "yaml", "toxiproxy", "psutil", "testcontainers")
-SERVER_ONLY = ("starlette", "uvicorn", "prometheus_client")
+# numpy comes with the server too: qdrant-client (its Qdrant store) requires it
+SERVER_ONLY = ("starlette", "uvicorn", "prometheus_client", "numpy")
 
 _BLOCKER = """
 import importlib, importlib.abc, pkgutil, sys
