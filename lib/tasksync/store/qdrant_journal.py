@@ -119,7 +119,13 @@ class Documents:
         return merged
 
     def commit(self, ops: Ops) -> None:
-        journal = self.write_journal(ops)
+        try:
+            journal = self.write_journal(ops)
+        except StorageError:
+            # a server may have stored it anyway (a timeout): replay before anything newer,
+            # or a later open would replay it over newer writes
+            self._unapplied = True
+            raise
         try:
             self.apply(ops)
             self._delete(JOURNAL, journal)
