@@ -13,9 +13,9 @@ import pytest
 from tests.e2e.conftest import SmokeRun, run_syncbench
 
 ROOT = Path(__file__).resolve().parents[2]
-STUDIES = ("sync", "resilience", "conflicts", "crash", "replicas", "performance")
+STUDIES = ("sync", "resilience", "conflicts", "crash", "replicas", "mcp", "performance")
 # the studies whose faults declare paths they must exercise (syncbench.paths)
-DECLARING = ("sync", "resilience", "conflicts", "crash", "replicas")
+DECLARING = ("sync", "resilience", "conflicts", "crash", "replicas", "mcp")
 SYNCBENCH = [sys.executable, "-m", "syncbench.cli"]
 
 # Whole notebook runs: minutes, not the suite's default per-test timeout.

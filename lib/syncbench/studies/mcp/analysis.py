@@ -48,11 +48,13 @@ def attempts_frame(attempts: list[dict[str, Any]], windows: pd.DataFrame,
 
 def _window_at(windows: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp,
                grace_s: float) -> str:
+    """The window an attempt met: of those it overlaps (each stretched by the grace after
+    its end), the one that began last: the grace of one window must not claim what the
+    next window did."""
     grace = pd.Timedelta(seconds=grace_s)
-    for window in windows.itertuples(index=False):
-        if start <= window.end + grace and end >= window.began:
-            return fault_name(window)
-    return ""
+    met = [window for window in windows.itertuples(index=False)
+           if start <= window.end + grace and end >= window.began]
+    return fault_name(max(met, key=lambda window: window.began)) if met else ""
 
 
 def outcomes_by_fault(attempts: pd.DataFrame) -> pd.DataFrame:
