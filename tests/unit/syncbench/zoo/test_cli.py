@@ -32,7 +32,7 @@ def test_list_prints_one_bug_a_line_with_component_area_and_summary() -> None:
 
 @pytest.mark.parametrize(("args", "message"), [
     (("--bugs", "no_such_bug"), "unknown bug 'no_such_bug'; `syncbench zoo --list` shows"),
-    (("--studies", "nope"), "unknown study 'nope'; studies: conflicts, crash, performance, "
+    (("--studies", "nope"), "unknown study 'nope'; studies: conflicts, crash, mcp, performance, "
                             "replicas, resilience, sync, or 'expected'"),
     (("--studies", "example"), "study 'example' takes no seeded_bug parameter"),
     (("--params", "no/such.yaml"), "params file not found: no/such.yaml"),
