@@ -32,6 +32,7 @@ from syncbench.profiles import (
     get_profile,
     remove_profile,
 )
+from syncbench.qdrant import RunQdrant, start_qdrant
 from syncbench.server_process import TasksyncProcess
 from syncbench.stack_config import SERVER, StackConfig, StackError, server_names
 from syncbench.stack_database import StackDatabase
@@ -74,6 +75,7 @@ class Stack:
         # the embedded servers by name ("server", "server-1", ...): replicas of one database
         self.servers: dict[str, TasksyncProcess] = {}
         self.database: StackDatabase | None = None  # store "postgresql": links, restarts
+        self.qdrant: RunQdrant | None = None  # store "qdrant": which Qdrant, and its container
         self.server_clock: ServerClock | None = None
         # the client commands (child processes) running now, by client name: what a client
         # crash kills (see syncbench.nemesis.clients)
@@ -136,6 +138,10 @@ class Stack:
             self.server_clock = ServerClock(self.workdir / "server.clock")
             env = self.server_clock.environment()
         stores: dict[str, tuple[str, ...]] = {name: () for name in self.server_names}
+        if config.store == "qdrant":
+            self.qdrant = await asyncio.to_thread(start_qdrant, f"{id(self):x}")
+            env = {**(env or {}), **self.qdrant.env}
+            stores = {name: ("--store", "qdrant") for name in self.server_names}
         if config.store == "postgresql":
             self.database = StackDatabase(self.control, self.profile)
             urls = await self.database.open(self.server_names, f"{id(self):x}")
@@ -164,6 +170,8 @@ class Stack:
             self._toxiproxy = None
         if self.database is not None:
             await asyncio.to_thread(self.database.close)
+        if self.qdrant is not None:
+            await asyncio.to_thread(self.qdrant.stop)
         if self._tmp is not None:
             self._tmp.cleanup()
             self._tmp = None
@@ -225,6 +233,8 @@ class Stack:
 
     def store_description(self) -> str:
         """Which store the embedded servers run on, and where its database comes from."""
+        if self.qdrant is not None:
+            return self.qdrant.description
         if self.database is None:
             return self.config.store if self.servers else "the server at the url's own"
         return (f"postgresql ({self.database.run.version()}; {self.database.source}); "

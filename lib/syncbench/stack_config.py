@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 TARGETS = ("embedded", "url")
-STORES = ("sqlite", "postgresql")
+STORES = ("sqlite", "postgresql", "qdrant")
 MAX_REPLICAS = 8
 _GROUP_NAME = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
 SERVER = "server"  # the first embedded server's name; replicas are server-1, server-2, ...
@@ -39,6 +39,8 @@ class StackConfig:
     servers share that database: "server", "server-1", ...; client group i is served by
     replica i % replicas. Each replica reaches the database through a Toxiproxy proxy of
     its own, so one replica's database link can be faulted while the others' are not.
+    `store` "qdrant" runs it on Qdrant (syncbench.qdrant says which: the server `QDRANT_URL`
+    names, else qdrant-client's local mode in the server's folder), one server.
     """
 
     target: str = "embedded"
@@ -60,7 +62,7 @@ class StackConfig:
             raise StackError(f"replicas must be 1..{MAX_REPLICAS}, got {self.replicas}")
         if self.replicas > 1 and self.store != "postgresql":
             raise StackError("several replicas share one database: give store='postgresql' "
-                             "(SQLite serves one server process)")
+                             "(SQLite and Qdrant serve one server process)")
         if self.store != "sqlite" and self.target != "embedded":
             raise StackError("store applies to the embedded target: a server at a url runs "
                              "on whatever store it was started with")

@@ -91,6 +91,19 @@ def deployment_throughput(figures: pd.DataFrame) -> go.Figure:
                   x_title="deployment", y_title="creates/s (median over repeats)")
 
 
+def deployment_batch_sync(figures: pd.DataFrame) -> go.Figure:
+    """Median seconds of one batch sync per deployment (bars), each labelled with its time
+    over SQLite's. `figures` is the result's `deployment_figures` frame."""
+    require_columns(figures, ("deployment", "batch_sync_s", "batch_ratio_to_sqlite"),
+                    "deployment batch sync")
+    labels = [f"{ratio:.2f}x" if ratio == ratio and ratio is not None else ""
+              for ratio in figures["batch_ratio_to_sqlite"]]
+    bars = go.Bar(x=figures["deployment"], y=figures["batch_sync_s"], text=labels,
+                  textposition="outside", name="batch sync")
+    return figure([bars], title="One batch sync by deployment (time over one server on SQLite)",
+                  x_title="deployment", y_title="seconds (median over repeats)")
+
+
 def rss_over_time(memory: pd.DataFrame, windows: pd.DataFrame | None = None) -> go.Figure:
     """The server's resident memory (MiB) over the run, one colour per phase, with the
     network condition of each phase shaded (`windows`: the result's `fault_windows`)."""

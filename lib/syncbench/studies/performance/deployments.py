@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import random
 import re
 import time
 from collections.abc import Sequence
@@ -26,30 +27,33 @@ from syncbench.stack import Stack, StackConfig
 from syncbench.stats import median
 from syncbench.studies.performance.load_fleet import NO_RETRY
 from syncbench.studies.performance.loadgen import run_closed_loop
-from tasksync.client import HTTPClient, WebSocketClient
+from syncbench.studies.performance.workload import batch_items
+from tasksync.client import BatchClient, HTTPClient, WebSocketClient
 
-DEPLOYMENT = re.compile(r"^(sqlite|postgresql)(?: x([1-8]))?$")
+DEPLOYMENT = re.compile(r"^(sqlite|postgresql|qdrant)(?: x([1-8]))?$")
+ONE_SERVER_STORES = ("sqlite", "qdrant")  # one server process each: no replicas
 BASELINE = "sqlite"
 DEPLOYMENT_COLUMNS = ("deployment", "store", "replicas", "repeat", "ok_count", "failed",
-                      "elapsed_s", "creates_per_s")
+                      "elapsed_s", "creates_per_s", "batch_items", "batch_sync_s")
 DELIVERY_COLUMNS = ("deployment", "path", "latency_ms")
 
 
 def parse_deployment(text: str) -> tuple[str, int]:
     """("sqlite", 1) for "sqlite", ("postgresql", 3) for "postgresql x3"; ValueError else."""
     match = DEPLOYMENT.match(text)
-    if match is None or (match.group(1) == "sqlite" and match.group(2) not in (None, "1")):
-        raise ValueError(f"deployment {text!r}: 'sqlite', or 'postgresql' with 'xN' replicas "
-                         "(N 1 to 8), e.g. 'postgresql x3'")
+    if match is None or (match.group(1) in ONE_SERVER_STORES
+                         and match.group(2) not in (None, "1")):
+        raise ValueError(f"deployment {text!r}: 'sqlite', 'qdrant', or 'postgresql' with "
+                         "'xN' replicas (N 1 to 8), e.g. 'postgresql x3'")
     return match.group(1), int(match.group(2) or 1)
 
 
 async def compare_deployments(deployments: Sequence[str], repeats: int, seconds: float,
                               workers: int, events: int, server_options: Sequence[str],
-                              history: History, say: Any = print
+                              history: History, say: Any = print, batch_items: int = 0
                               ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """Creates/s rows (one per deployment and repeat) and delivery rows (replicas only, the
-    first repeat)."""
+    """Creates/s and batch sync rows (one per deployment and repeat) and delivery rows
+    (replicas only, the first repeat)."""
     rows: list[dict[str, Any]] = []
     deliveries: list[dict[str, Any]] = []
     for repeat in range(repeats):
@@ -61,11 +65,16 @@ async def compare_deployments(deployments: Sequence[str], repeats: int, seconds:
             async with Stack(config) as stack:
                 urls = [stack.servers[name].base_url for name in stack.server_names]
                 row = await _creates(history, deployment, repeat, urls, seconds, workers)
+                row["batch_items"] = batch_items
+                row["batch_sync_s"] = (await _batch_sync(history, deployment, repeat, urls[0],
+                                                         batch_items) if batch_items else None)
                 rows.append({"store": store, "replicas": replicas, **row})
                 if replicas > 1 and repeat == 0:
                     deliveries += await delivery_latencies(urls, events, deployment)
+            batch = (f", batch of {batch_items} in {row['batch_sync_s']:.2f} s"
+                     if row["batch_sync_s"] is not None else "")
             say(f"deployments: {deployment}, repeat {repeat + 1}: "
-                f"{row['creates_per_s']:.0f} creates/s")
+                f"{row['creates_per_s']:.0f} creates/s{batch}")
     return rows, deliveries
 
 
@@ -91,6 +100,23 @@ async def _creates(history: History, deployment: str, repeat: int, urls: list[st
     return {"deployment": deployment, "repeat": repeat, "ok_count": phase.ok,
             "failed": phase.failed, "elapsed_s": phase.elapsed_s,
             "creates_per_s": phase.throughput_per_s}
+
+
+async def _batch_sync(history: History, deployment: str, repeat: int, url: str,
+                      size: int) -> float | None:
+    """Seconds one batch sync of `size` new items takes on the deployment (None: failed)."""
+    prefix = f"{deployment}-r{repeat}".replace(" ", "")
+    items = batch_items(random.Random(prefix), size, prefix)
+    async with BatchClient(url, client_id=f"{prefix}-batch", retry=NO_RETRY,
+                           timeout=120.0) as client:
+        started = time.perf_counter()
+        async with history.record(client.client_id, "batch_sync", phase="deployments",
+                                  deployment=deployment, repeat=repeat, size=size) as op:
+            response = await client.batch_sync(f"deploy-batch-{prefix}", items)
+            op.note(seq=response.cursor)
+        elapsed = time.perf_counter() - started
+    created = sum(result.outcome == "created" for result in response.results)
+    return elapsed if op.outcome == "ok" and created == size else None
 
 
 async def delivery_latencies(urls: list[str], events: int, deployment: str = ""
@@ -131,19 +157,36 @@ async def delivery_latencies(urls: list[str], events: int, deployment: str = ""
 def deployment_figures(rows: pd.DataFrame) -> pd.DataFrame:
     """Per deployment: median creates/s over repeats, and the median of its ratios to the
     SQLite server of the same repeat."""
+    columns = ["deployment", "creates_per_s", "ratio_to_sqlite", "batch_sync_s",
+               "batch_ratio_to_sqlite", "repeats", "failed"]
     if rows.empty:
-        return pd.DataFrame(columns=["deployment", "creates_per_s", "ratio_to_sqlite",
-                                     "repeats", "failed"])
-    baseline = rows[rows["deployment"] == BASELINE].set_index("repeat")["creates_per_s"]
+        return pd.DataFrame(columns=columns)
     figures = []
     for deployment, group in rows.groupby("deployment", sort=False):
-        ratios = [row.creates_per_s / baseline[row.repeat] for row in group.itertuples()
-                  if row.repeat in baseline.index and baseline[row.repeat] > 0]
+        batches = group["batch_sync_s"].dropna() if "batch_sync_s" in group else []
+        batch_ratios = _ratios(rows, group, "batch_sync_s")
         figures.append({"deployment": deployment,
                         "creates_per_s": round(median(group["creates_per_s"]), 1),
-                        "ratio_to_sqlite": round(median(ratios), 3) if ratios else None,
+                        "ratio_to_sqlite": _rounded(_ratios(rows, group, "creates_per_s")),
+                        "batch_sync_s": round(median(batches), 3) if len(batches) else None,
+                        "batch_ratio_to_sqlite": _rounded(batch_ratios),
                         "repeats": len(group), "failed": int(group["failed"].sum())})
-    return pd.DataFrame(figures)
+    return pd.DataFrame(figures, columns=columns)
+
+
+def _ratios(rows: pd.DataFrame, group: pd.DataFrame, column: str) -> list[float]:
+    """Each repeat's `column` over the SQLite server's of the same repeat."""
+    if column not in rows:
+        return []
+    baseline = rows[rows["deployment"] == BASELINE].set_index("repeat")[column]
+    return [value / baseline[repeat] for repeat, value in zip(group["repeat"], group[column],
+                                                               strict=True)
+            if repeat in baseline.index and pd.notna(value) and pd.notna(baseline[repeat])
+            and baseline[repeat] > 0]
+
+
+def _rounded(ratios: list[float]) -> float | None:
+    return round(median(ratios), 3) if ratios else None
 
 
 __all__ = ["BASELINE", "DELIVERY_COLUMNS", "DEPLOYMENT_COLUMNS", "compare_deployments",

@@ -79,7 +79,8 @@ async def _run(params: PerformanceParams) -> PerformanceResult:
     # after the main stack is gone: each deployment has the machine to itself
     bench.deployment_rows, bench.deployment_deliveries = await compare_deployments(
         params.deployments, params.repeats, params.deployment_s, params.deployment_workers,
-        params.deployment_events, params.server_options(), history, say)
+        params.deployment_events, params.server_options(), history, say,
+        batch_items=params.deployment_batch_items)
     return _result(params, bench, history, nemesis.played, change_logs, toxiproxy_version,
                    replay_notes)
 

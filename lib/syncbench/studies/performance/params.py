@@ -58,13 +58,18 @@ class PerformanceParams(StudyParams):
                                          "its baseline")
     baseline_path: str = param("", "stored baseline, relative to the repo (empty: "
                                    "params/baselines/performance.json)")
-    deployments: list[str] = param(["sqlite", "postgresql", "postgresql x2", "postgresql x3"],
+    deployments: list[str] = param(["sqlite", "postgresql", "postgresql x2", "postgresql x3",
+                                    "qdrant"],
                                    "deployments compared in the same run, each a fresh stack: "
-                                   "'sqlite' (the baseline, first) and 'postgresql xN' "
-                                   "(N replicas on one database); [] skips the comparison")
+                                   "'sqlite' (the baseline, first), 'postgresql xN' (N "
+                                   "replicas on one database) and 'qdrant' (one server; "
+                                   "where its Qdrant comes from: syncbench.qdrant); [] skips "
+                                   "the comparison")
     deployment_s: float = param(3.0, "seconds of closed-loop creates per deployment and repeat")
     deployment_workers: int = param(12, "workers of the deployment comparison, dealt over "
                                         "the replicas")
+    deployment_batch_items: int = param(1000, "items of one batch sync per deployment and "
+                                              "repeat, timed (0: none)")
     deployment_events: int = param(100, "events written for the same- and cross-replica "
                                         "delivery latency (deployments with replicas)")
     phase_timeout_s: float = param(120.0, "deadline of every phase and request")
@@ -128,6 +133,8 @@ class PerformanceParams(StudyParams):
         require(len(set(self.deployments)) == len(self.deployments), "deployments",
                 self.deployments, "each deployment once")
         require(self.deployment_s >= 0.5, "deployment_s", self.deployment_s, "seconds >= 0.5")
+        require(0 <= self.deployment_batch_items <= 10_000, "deployment_batch_items",
+                self.deployment_batch_items, "0 to 10000 (a batch's item limit)")
         require(self.deployment_workers >= 1 and self.deployment_events >= 1,
                 "deployment_workers", self.deployment_workers,
                 "an integer >= 1 (and deployment_events >= 1)")
