@@ -238,6 +238,10 @@ def test_log_retention_keeps_the_newest_events(server_store: str, tmp_path: Path
                 store.append_event("task_created", task, task.created_at)
         assert store.log_bounds("r") == (8, 12)
         assert [event.seq for event in whole_log(store, "r")] == [8, 9, 10, 11, 12]
+        # a reader behind the pruned part gets a page of what is kept (the jump past its
+        # cursor is how it learns to resync), not an empty page
+        assert [event.seq for event in store.changes("r", 2, 3)] == [8, 9, 10]
+        assert [event.seq for event in store.changes("r", 9, 2)] == [10, 11]
     finally:
         store.close()
 

@@ -211,7 +211,10 @@ class QdrantStore:
 
     def changes(self, repository: str, after: int, limit: int) -> list[ChangeEvent]:
         earliest, last = self.log_bounds(repository)
-        seqs = range(max(after + 1, earliest, 1), min(after + limit, last) + 1)
+        # `limit` events from the first one still there: a reader behind the pruned part
+        # gets the retained events, and the jump past its cursor tells it to resync
+        first = max(after + 1, earliest, 1)
+        seqs = range(first, min(first + limit - 1, last) + 1)
         found = self.documents.get_many("events", [_key(repository, seq) for seq in seqs])
         return [_decode_event(event["d"]) for event in found if event is not None]
 
