@@ -85,7 +85,8 @@ async def _run(params: ConflictParams) -> StudyResult:
         final = await conflict_run.final_reads(units)
         final.unquiesced = unquiesced
         environment = {"toxiproxy_version":
-                       stack.toxiproxy_info.version if stack.toxiproxy_info else ""}
+                       stack.toxiproxy_info.version if stack.toxiproxy_info else "",
+                       "store": stack.store_description()}
     history = conflict_run.history
     history.complete_pending()
     frames, checks, metrics = analyse(cells, trials, final, conflict_run.reported, history)

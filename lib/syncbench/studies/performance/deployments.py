@@ -63,6 +63,8 @@ async def compare_deployments(deployments: Sequence[str], repeats: int, seconds:
             config = StackConfig(groups=groups, store=store, replicas=replicas,
                                  server_options=tuple(server_options))
             async with Stack(config) as stack:
+                if repeat == 0:
+                    say(f"deployments: {deployment} runs on {stack.store_description()}")
                 urls = [stack.servers[name].base_url for name in stack.server_names]
                 row = await _creates(history, deployment, repeat, urls, seconds, workers)
                 row["batch_items"] = batch_items

@@ -76,6 +76,7 @@ async def _run(params: PerformanceParams) -> PerformanceResult:
         change_logs = {repo: [event["seq"] for event in await stack.change_log(repo)]
                        for repo in bench.fanout_repos}
         toxiproxy_version = stack.toxiproxy_info.version if stack.toxiproxy_info else ""
+        bench.store = stack.store_description()
     # after the main stack is gone: each deployment has the machine to itself
     bench.deployment_rows, bench.deployment_deliveries = await compare_deployments(
         params.deployments, params.repeats, params.deployment_s, params.deployment_workers,
@@ -125,6 +126,7 @@ def _result(params: PerformanceParams, bench: Bench, history: History,
         history=history, schedule=played, baseline=baseline,
         environment={
             "toxiproxy_version": toxiproxy_version,
+            "store": bench.store,
             "machine": machine,
             "baseline": str(params.baseline_file),
             "baseline_machine": (baseline or {}).get("machine"),

@@ -59,6 +59,7 @@ class Bench:
         # the deployments compared after the main stack (deployments.py)
         self.deployment_rows: list[dict[str, Any]] = []
         self.deployment_deliveries: list[dict[str, Any]] = []
+        self.store = ""  # which store the main stack ran on (Stack.store_description)
         self._ids = 0
 
     def http(self, url: str, label: str) -> HTTPClient:

@@ -98,6 +98,7 @@ async def fault_phase(params: ResilienceParams, schedule: FaultSchedule,
         observed.environment.update(
             toxiproxy_version=stack.toxiproxy_info.version,
             toxiproxy_source=stack.toxiproxy_info.source,
+            store=stack.store_description(),
             retry_policy=params.retry_policy(params.seed).as_dict())
         nemesis = Nemesis(stack, recorder.history)
         feeds = await _subscribers(stack, params, observed)
