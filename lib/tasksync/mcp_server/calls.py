@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Mapping
 
 import httpx
+import msgspec
 from starlette.types import ASGIApp
 
 from tasksync.mcp_server.tools import Call
@@ -54,8 +55,6 @@ def _calling(client: httpx.AsyncClient, attempts: int) -> Call:
 
 
 def _unreachable(client: httpx.AsyncClient, exc: httpx.TransportError) -> bytes:
-    import msgspec
-
     return msgspec.json.encode({
         "error": "server_unreachable",
         "message": f"cannot reach the tasksync server at {client.base_url} "

@@ -4,7 +4,7 @@ to the same app (tools.py)."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from contextlib import asynccontextmanager
 
 import httpx
 from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
@@ -33,11 +33,9 @@ class McpEndpoint:
         assert self._sessions is not None, "McpEndpoint.bind(app) before serving"
         await self._sessions.asgi_app(scope, receive, send)
 
-    def running(self) -> AbstractAsyncContextManager[None]:
-        return self._running()
-
     @asynccontextmanager
-    async def _running(self) -> AsyncIterator[None]:
+    async def running(self) -> AsyncIterator[None]:
+        """While the server runs: the session manager's task group, the in-process client."""
         assert self._sessions is not None and self._client is not None
         async with self._client, self._sessions.run():
             yield
