@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tasksync.mcp_server.tools import TOOLS, UnknownArguments
+from tasksync.mcp_server.tools import TOOLS, BadArguments
 
 
 def test_a_write_carries_its_key_caller_and_expected_version_as_headers() -> None:
@@ -34,8 +34,13 @@ def test_reads_put_their_arguments_in_the_query() -> None:
 
 
 def test_a_read_refuses_arguments_it_does_not_take() -> None:
-    with pytest.raises(UnknownArguments):
+    with pytest.raises(BadArguments, match="read_changes does not take cursor"):
         TOOLS["read_changes"].request({"repository": "r", "cursor": 3})
+
+
+def test_a_missing_path_argument_is_named() -> None:
+    with pytest.raises(BadArguments, match="update_task needs task_id"):
+        TOOLS["update_task"].request({"content": "x"})
 
 
 @pytest.mark.parametrize("name", sorted(TOOLS))

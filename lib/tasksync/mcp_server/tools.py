@@ -78,6 +78,9 @@ class Tool:
                                                             bytes | None]:
         """(path, query, headers, body) for a call with `arguments`."""
         given = dict(arguments)
+        missing = sorted(set(self.path_args) - set(given))
+        if missing:
+            raise BadArguments(f"{self.name} needs {', '.join(missing)}; see its input schema")
         path = self.path.format(**{name: quote(str(given.pop(name, "")), safe="")
                                    for name in self.path_args})
         query = {name: _query_value(given.pop(name)) for name in self.query if name in given}
@@ -90,16 +93,17 @@ class Tool:
             headers["If-Match"] = str(given.pop("expected_version"))
         body = msgspec.json.encode(given) if self.body is not None else None
         if body is None and given:
-            raise UnknownArguments(sorted(given))
+            raise BadArguments(f"{self.name} does not take {', '.join(sorted(given))}; see "
+                               "its input schema")
         return path, query, headers, body
-
 
     def _body_fields(self) -> set[str]:
         return set(self.body.__struct_fields__) if self.body is not None else set()
 
 
-class UnknownArguments(Exception):
-    """Arguments a tool without a body does not take."""
+class BadArguments(Exception):
+    """Arguments that make no request: a path argument missing, or one a tool without a
+    body does not take (a body's own fields are checked by the API, with its messages)."""
 
 
 def _query_value(value: Any) -> str:
@@ -162,8 +166,8 @@ async def call_tool(call: Call, name: str, arguments: Mapping[str, Any] | None) 
         return _error(f"unknown tool {name!r}; the tools are {', '.join(TOOLS)}")
     try:
         path, query, headers, body = tool.request(arguments or {})
-    except UnknownArguments as exc:
-        return _error(f"{name} does not take {', '.join(exc.args[0])}; see its input schema")
+    except BadArguments as exc:
+        return _error(str(exc))
     status, reply = await call(tool.method, path, query, headers, body)
     try:
         document = json.loads(reply) if reply else {}
