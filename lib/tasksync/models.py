@@ -45,9 +45,17 @@ TaskId = Annotated[
 ClientId = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_CLIENT_ID_CHARS)]
 Content = Annotated[str, msgspec.Meta(max_length=MAX_CONTENT_CHARS)]
 # What a client may send as its own clock: RFC 3339 with a zone, or "" for none. An
-# unparseable time is refused (422 naming the field) rather than read as "oldest".
-RFC3339_PATTERN = (r"^(?!\n)$|^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])[T ]"
-                   r"([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]{1,9})?(Z|[+-][0-9]{2}:[0-9]{2})(?!\n)$")
+# unparseable time is refused (422 naming the field) rather than read as "oldest". The
+# pattern holds only dates that exist (no year 0000, no April 31, Feb 29 in leap years) and
+# offsets under a day, so that what the published schema calls valid the server accepts.
+_YEAR = r"(?!0000)[0-9]{4}"
+_MONTH_DAY = (r"(?:(?:0[13578]|1[02])-(?:0[1-9]|[12][0-9]|3[01])"
+              r"|(?:0[469]|11)-(?:0[1-9]|[12][0-9]|30)|02-(?:0[1-9]|1[0-9]|2[0-8]))")
+_LEAP_DAY = (r"(?:[0-9]{2}(?:0[48]|[2468][048]|[13579][26])"
+             r"|(?:0[48]|[2468][048]|[13579][26])00)-02-29")
+_TIME = (r"(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.[0-9]{1,9})?"
+         r"(?:Z|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])")
+RFC3339_PATTERN = rf"^(?!\n)$|^(?:{_YEAR}-{_MONTH_DAY}|{_LEAP_DAY})[T ]{_TIME}(?!\n)$"
 Timestamp = Annotated[str, msgspec.Meta(max_length=64, pattern=RFC3339_PATTERN)]
 ChangeId = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 # Bounded so that every accepted value fits a SQLite INTEGER (as the HTTP query params are).

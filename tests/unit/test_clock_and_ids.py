@@ -6,8 +6,13 @@ import re
 import time
 from datetime import UTC, datetime, timedelta, timezone
 
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from tasksync.clock import format_rfc3339, now_rfc3339, parse_rfc3339
 from tasksync.ids import new_id
+from tasksync.models import RFC3339_PATTERN
 
 RFC3339_MICROS = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$")
 
@@ -53,3 +58,18 @@ def test_formatting_converts_to_utc_and_takes_a_naive_time_as_utc() -> None:
     plus_two = timezone(timedelta(hours=2))
     assert format_rfc3339(datetime(2026, 1, 1, 2, 0, tzinfo=plus_two)) == "2026-01-01T00:00:00.000000Z"
     assert format_rfc3339(datetime(2026, 1, 1, 0, 0)) == "2026-01-01T00:00:00.000000Z"
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.from_regex(RFC3339_PATTERN, fullmatch=True))
+def test_every_time_the_published_pattern_allows_is_one_the_server_reads(stamp: str) -> None:
+    # what the OpenAPI document calls a valid updated_at must not be refused with a 422
+    assert stamp == "" or parse_rfc3339(stamp) is not None, stamp
+
+
+@pytest.mark.parametrize("stamp", ["0000-01-01T01:45:01Z", "2023-02-29T00:00:00Z",
+                                   "1900-02-29T00:00:00Z", "2024-04-31T00:00:00Z",
+                                   "2024-01-01T00:00:00+24:00", "2024-01-01T24:00:00Z"])
+def test_times_that_do_not_exist_are_outside_the_pattern(stamp: str) -> None:
+    assert re.match(RFC3339_PATTERN, stamp) is None
+    assert re.match(RFC3339_PATTERN, "2024-02-29T00:00:00Z")
