@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from qdrant_client import models
 
 from tasksync.models import Task
 from tasksync.store.base import StorageError, StoredReply
@@ -79,6 +80,38 @@ def test_a_commit_journaled_but_not_applied_is_applied_at_the_next_open(
     with fresh.transaction():
         create(fresh, "after")
     assert [event.seq for event in fresh.changes("r", 0, 100)] == [1, 2, 3]  # no gap
+
+
+def test_a_journal_found_after_newer_commits_applied_is_dropped_not_replayed(
+        db_path: Path, opened: list[QdrantStore]) -> None:
+    """A journal write that timed out may land after the replay that followed it; commits
+    made since must not be undone by it at the next open (it would hand out seqs again)."""
+    store = open_qdrant(db_path, opened)
+    with pytest.raises(Crash), store.transaction():
+        create(store, "late")
+        late = store.documents.pending()
+        raise Crash
+    documents = store.documents
+    documents.write_journal(late)
+    journal = documents.name("journal")
+    points, _ = documents.client.scroll(journal, limit=10, with_payload=True,
+                                        with_vectors=False)
+    assert documents.replay() == 1  # as after the failed write: applied before anything else
+    for name in ("newer-1", "newer-2"):
+        with store.transaction():
+            create(store, name)
+    # the same journal point landing again (its delayed write), older than the mark
+    documents.client.upsert(journal, points=[
+        models.PointStruct(id=point.id, vector={}, payload=point.payload) for point in points])
+    store.close()
+
+    fresh = open_qdrant(db_path, opened)
+    assert [(event.seq, event.task_id) for event in fresh.changes("r", 0, 100)] == [
+        (1, "late"), (2, "newer-1"), (3, "newer-2")]
+    assert fresh.log_bounds("r") == (1, 3)
+    with fresh.transaction():
+        create(fresh, "after")
+    assert fresh.log_bounds("r") == (1, 4)
 
 
 def test_a_second_store_on_the_same_local_folder_is_refused_with_what_to_do(

@@ -41,6 +41,7 @@ Payload = dict[str, Any]
 Ops = dict[tuple[str, str], Payload | None]
 
 JOURNAL = "journal"
+MARK = ("meta", "applied")  # the serial of the newest commit applied in full
 JOURNAL_PART_BYTES = 8 * 1024 * 1024  # a Qdrant server refuses requests over 32 MB
 REQUEST_POINTS = 512  # points per upsert, delete or retrieve request
 _NAMESPACE_BYTES = uuid.UUID("0b5f3b1e-6f0c-5d2a-9c1e-7461736b7379").bytes
@@ -72,10 +73,6 @@ class Documents:
         self._serial = 0
 
     # -- transactions ----------------------------------------------------------------------
-
-    @property
-    def in_transaction(self) -> bool:
-        return bool(self._layers)
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
@@ -121,18 +118,27 @@ class Documents:
     def commit(self, ops: Ops) -> None:
         try:
             journal = self.write_journal(ops)
-        except StorageError:
-            # a server may have stored it anyway (a timeout): replay before anything newer,
-            # or a later open would replay it over newer writes
+        except BaseException as exc:
+            # the journal may have been stored anyway (a timeout, a reset after the server
+            # took it): the outcome is unknown, and it is replayed before anything newer
             self._unapplied = True
+            if isinstance(exc, StorageError) and not isinstance(exc, StorageTimeout):
+                raise StorageTimeout(f"{exc}; the commit may or may not have been "
+                                     "journaled") from exc
             raise
         try:
             self.apply(ops)
+            # the mark after the writes: a journal at or below it is never applied again,
+            # so one found late (its write landed after a replay) cannot undo newer commits
+            self._upsert(MARK[0], [models.PointStruct(id=point_id(MARK[1]), vector={},
+                                                      payload={"serial": self._serial})])
             self._delete(JOURNAL, journal)
-        except StorageError as exc:
+        except BaseException as exc:
             self._unapplied = True
-            raise StorageTimeout(f"the commit was journaled but not applied ({exc}); it is "
-                                 "applied before the next read or write") from exc
+            if isinstance(exc, StorageError):
+                raise StorageTimeout(f"the commit was journaled but not applied ({exc}); "
+                                     "it is applied before the next read or write") from exc
+            raise
 
     # -- reading and writing ---------------------------------------------------------------
 
@@ -221,10 +227,14 @@ class Documents:
                 journals.setdefault(int((record.payload or {})["serial"]), []).append(record)
             if offset is None:
                 break
+        mark = self._fetch_mark()
+        # serials go on from the newest seen, whatever the wall clock does (a moved clock
+        # must not make a new commit look older than the mark)
+        self._serial = max(self._serial, mark, *journals)
         applied = 0
         for serial in sorted(journals):
             records = sorted(journals[serial], key=lambda record: record.payload["part"])
-            if len(records) == records[0].payload["parts"]:
+            if serial > mark and len(records) == records[0].payload["parts"]:
                 ops: Ops = {}
                 for record in records:
                     for collection, pid, payload in _decode_ops(record.payload["ops"]):
@@ -234,6 +244,12 @@ class Documents:
             self._delete(JOURNAL, [str(record.id) for record in records])
         self._unapplied = False
         return applied
+
+    def _fetch_mark(self) -> int:
+        records = self.call("reading the journal mark", self.client.retrieve,
+                            self.name(MARK[0]), ids=[point_id(MARK[1])], with_payload=True,
+                            with_vectors=False)
+        return int((records[0].payload or {}).get("serial", 0)) if records else 0
 
     # -- Qdrant calls ----------------------------------------------------------------------
 
