@@ -20,7 +20,7 @@ from mcp import Client
 
 from syncbench.history import History
 
-RETRIED_STATUSES = frozenset({429, 502, 503, 504})
+RETRIED_STATUSES = frozenset({429})  # and every 5xx
 CLOSE_TIMEOUT_S = 2.0
 
 
@@ -85,9 +85,11 @@ class McpCaller:
             outcome, error = "transport_error", _describe(exc)
         else:
             if answer.is_error:
-                status = (answer.structured_content or {}).get("status")
+                status = (answer.structured_content or {}).get("status") or 0
                 error = answer.content[0].text if answer.content else "tool error"
-                outcome = "retried_status" if status in RETRIED_STATUSES else "tool_error"
+                # a 5xx may have been applied: the retry, under the same key, settles it
+                retried = status in RETRIED_STATUSES or status >= 500
+                outcome = "retried_status" if retried else "tool_error"
         if outcome in ("timeout", "transport_error"):
             await self.close()  # a new session for the next attempt
         self.attempts.append({"client": self.name, "op_id": op_id, "tool": tool,
@@ -129,7 +131,11 @@ class _Session:
             async with Client(url) as client:
                 while True:
                     tool, arguments, pending = await self._requests.get()
-                    pending.set_result(await client.call_tool(tool, arguments))
+                    if pending.done():  # its caller gave up while it waited in the queue
+                        continue
+                    answer = await client.call_tool(tool, arguments)
+                    if not pending.done():
+                        pending.set_result(answer)
                     pending = None
         except BaseException as exc:
             self.failure = _describe(exc)
@@ -141,8 +147,12 @@ class _Session:
     async def call(self, tool: str, arguments: dict[str, Any]) -> Any:
         answer: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         await self._requests.put((tool, arguments, answer))
-        await asyncio.wait({answer, self._task}, return_when=asyncio.FIRST_COMPLETED)
-        if answer.done():
+        try:
+            await asyncio.wait({answer, self._task}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            if not answer.done():  # timed out: nobody will read what the session says
+                answer.cancel()
+        if not answer.cancelled():
             return answer.result()
         raise SessionEnded(f"initialize failed: {self.failure or 'the session ended'}")
 

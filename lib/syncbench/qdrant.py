@@ -7,7 +7,9 @@ either way; `RunQdrant.description` says plainly which one ran.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,13 +37,19 @@ class RunQdrant:
         return f"qdrant server at {self.url} ({self.source})"
 
     def stop(self) -> None:
+        """Drop this run's collections from a shared server, stop its container."""
+        prefix = self.env.get(QDRANT_PREFIX_ENV)
+        if self.url and prefix and self._container is None:
+            with contextlib.suppress(Exception):  # best effort: the server may be gone
+                _drop_collections(self.url, prefix)
         if self._container is not None:
             self._container.stop()
             self._container = None
 
 
-def start_qdrant(run_id: str) -> RunQdrant:
+def start_qdrant() -> RunQdrant:
     """The Qdrant for a stack whose servers are told `--store qdrant` (see module doc)."""
+    run_id = uuid.uuid4().hex[:12]
     url = os.environ.get(QDRANT_URL_ENV)
     if url:
         # a server shared with others: this stack's collections under a prefix of its own
@@ -83,8 +91,24 @@ def _container() -> tuple[Any, int, str]:
                  .with_env("QDRANT__SERVICE__HTTP_PORT", str(http))
                  .with_env("QDRANT__SERVICE__GRPC_PORT", str(grpc)))
     container.start()
-    wait_for_logs(container, "Qdrant HTTP listening", timeout=60)
+    try:
+        wait_for_logs(container, "Qdrant HTTP listening", timeout=60)
+    except BaseException:
+        container.stop()
+        raise
     return container, http, ""
+
+
+def _drop_collections(url: str, prefix: str) -> None:
+    from qdrant_client import QdrantClient
+
+    client = QdrantClient(url=url, api_key=os.environ.get("QDRANT_API_KEY"), timeout=10)
+    try:
+        for collection in client.get_collections().collections:
+            if collection.name.startswith(prefix):
+                client.delete_collection(collection.name)
+    finally:
+        client.close()
 
 
 __all__ = ["IMAGE", "RunQdrant", "start_qdrant"]

@@ -139,7 +139,7 @@ class Stack:
             env = self.server_clock.environment()
         stores: dict[str, tuple[str, ...]] = {name: () for name in self.server_names}
         if config.store == "qdrant":
-            self.qdrant = await asyncio.to_thread(start_qdrant, f"{id(self):x}")
+            self.qdrant = await asyncio.to_thread(start_qdrant)
             env = {**(env or {}), **self.qdrant.env}
             stores = {name: ("--store", "qdrant") for name in self.server_names}
         if config.store == "postgresql":

@@ -107,9 +107,10 @@ class StudyParams:
                                 "(tasksync.bugs), only to prove the checks catch it; '' for none")
     schedule: list[dict] = param([], "fault schedule to play instead of the study's own "
                                      "(a list of windows; --replay fills it); [] for the study's")
-    store: str = param("sqlite", "where the embedded server keeps tasks: sqlite (a file) or "
+    store: str = param("sqlite", "where the embedded server keeps tasks: sqlite (a file), "
                                  "postgresql (a database started for the run, or a new one on "
-                                 "the server TASKSYNC_DATABASE_URL names)")
+                                 "the server TASKSYNC_DATABASE_URL names) or qdrant "
+                                 "(QDRANT_URL's server, else local mode: syncbench.qdrant)")
 
     study_name: ClassVar[str] = ""
 

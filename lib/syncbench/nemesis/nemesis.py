@@ -153,16 +153,22 @@ class Nemesis:
         finally:
             await self.stop(active)
 
-    async def play(self, schedule: FaultSchedule | list[Mapping[str, Any]]) -> None:
+    async def play(self, schedule: FaultSchedule | list[Mapping[str, Any]],
+                   in_turn: bool = False) -> None:
         """Play this phase's windows of `schedule`, timed from `origin`, to the end.
 
         Windows on different targets (or of different kinds) run concurrently, except on the
-        server, whose faults play one after another; cancelling takes off what is on
+        server, whose faults play one after another; `in_turn` plays every window one after
+        another, and a window that ends late (a slow restart) delays the rest by as much, so
+        no two overlap and the planned gaps between them stay. Cancelling takes off what is on
         (recorded) before the cancel goes on.
         """
         faults = parse_schedule(schedule).for_phase(self.phase).faults
         lanes: dict[tuple[str, str], list[Fault]] = {}
         for fault in faults:
+            if in_turn:
+                lanes.setdefault(("", ""), []).append(fault)
+                continue
             # Faults on a server play one after another whatever their kind: a crashed
             # server must be back before storage faults can be set on it, say; a window
             # whose time came while another was on starts when that one is off. Replicas
@@ -173,30 +179,35 @@ class Nemesis:
         try:
             async with asyncio.TaskGroup() as group:
                 for lane in lanes.values():
-                    group.create_task(self._play_lane(lane))
+                    group.create_task(self._play_lane(lane, keep_gaps=in_turn))
         except BaseExceptionGroup as failures:
             raise failures.exceptions[0] from failures
 
-    async def _play_lane(self, faults: list[Fault]) -> None:
+    async def _play_lane(self, faults: list[Fault], keep_gaps: bool = False) -> None:
+        """Each fault at its time, or when the one before is off if that is later;
+        `keep_gaps`: a late window delays the rest by as much, keeping the gaps between."""
+        delay = 0.0
         for fault in faults:
-            await self._sleep_until(fault.at)
+            await self._sleep_until(fault.at + delay)
             began = self._now()  # late when the lane's last fault took long to come off
             active = await self._start(fault)
             try:
-                await self._sleep_until(max(fault.end, began + fault.duration))
+                await self._sleep_until(max(fault.end + delay, began + fault.duration))
             finally:
                 await self.stop(active)
+            if keep_gaps:
+                delay = max(delay, self._now() - fault.end)
 
     async def _sleep_until(self, at: float) -> None:
         await asyncio.sleep(max(0.0, at - self._now()))
 
     @asynccontextmanager
-    async def playing(self, schedule: FaultSchedule | list[Mapping[str, Any]]
-                      ) -> AsyncIterator[asyncio.Task[None]]:
+    async def playing(self, schedule: FaultSchedule | list[Mapping[str, Any]],
+                      in_turn: bool = False) -> AsyncIterator[asyncio.Task[None]]:
         """Play `schedule` in the background during the block; on leaving it, what has not
         played is dropped and what is on is taken off. A fault that failed to go on or off
         is raised here."""
-        task = asyncio.create_task(self.play(schedule))
+        task = asyncio.create_task(self.play(schedule, in_turn))
         try:
             yield task
         finally:

@@ -81,7 +81,7 @@ class Tool:
         missing = sorted(set(self.path_args) - set(given))
         if missing:
             raise BadArguments(f"{self.name} needs {', '.join(missing)}; see its input schema")
-        path = self.path.format(**{name: quote(str(given.pop(name, "")), safe="")
+        path = self.path.format(**{name: quote(str(given.pop(name)), safe="")
                                    for name in self.path_args})
         query = {name: _query_value(given.pop(name)) for name in self.query if name in given}
         caller = given.get("client_id") if self._body_fields() & {"client_id"} else (

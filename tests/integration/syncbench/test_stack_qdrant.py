@@ -28,10 +28,11 @@ async def test_a_stack_on_qdrant_serves_and_says_which_qdrant(
 
 def test_qdrant_url_wins_and_gets_a_prefix_of_its_own(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(QDRANT_URL_ENV, "http://127.0.0.1:6333")
-    run = start_qdrant("abc")
+    run, other = start_qdrant(), start_qdrant()
     assert run.source == "QDRANT_URL"
-    assert run.env == {QDRANT_URL_ENV: "http://127.0.0.1:6333",
-                       QDRANT_PREFIX_ENV: "syncbench_abc_"}
+    assert run.env[QDRANT_URL_ENV] == "http://127.0.0.1:6333"
+    assert run.env[QDRANT_PREFIX_ENV].startswith("syncbench_")
+    assert run.env[QDRANT_PREFIX_ENV] != other.env[QDRANT_PREFIX_ENV]
     assert run.description == "qdrant server at http://127.0.0.1:6333 (QDRANT_URL)"
 
 

@@ -14,6 +14,8 @@ Modules: `params` (McpParams), `schedule`, `analysis`, `charts`.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import itertools
 import random
 import time
 
@@ -60,29 +62,42 @@ async def run(params: McpParams) -> StudyResult:
                   f" {len(schedule)} fault windows; store {stack.store_description()}", flush=True)
             nemesis.begin()
             started = time.monotonic()
-            async with nemesis.playing(schedule) as playing:
-                async with asyncio.timeout(span + params.call_deadline_s + END_TIMEOUT_S):
-                    await asyncio.gather(*(
-                        _calls(caller, params, random.Random(f"{params.seed}-{n}"), started, span)
-                        for n, caller in enumerate(callers)))
-                await nemesis.wait(playing, timeout=span + END_TIMEOUT_S)
+            try:
+                # one window at a time: a slow restart must not overlap the next fault
+                async with nemesis.playing(schedule, in_turn=True) as playing:
+                    async with asyncio.timeout(span + params.call_deadline_s + END_TIMEOUT_S):
+                        await asyncio.gather(*(
+                            _calls(caller, params, random.Random(f"{params.seed}-{n}"),
+                                   started, span, playing, params.gap_s)
+                            for n, caller in enumerate(callers)))
+                    await nemesis.wait(playing, timeout=span + END_TIMEOUT_S)
+            finally:
+                for caller in callers:
+                    await caller.close()
             await nemesis.heal()
-            for caller in callers:
-                await caller.close()
             tasks = await stack.server_tasks(REPOSITORY)
+            log = await stack.change_log(REPOSITORY)
             environment = {"store": stack.store_description(), "toxiproxy_version":
-                           stack.toxiproxy_info.version if stack.toxiproxy_info else ""}
+                           stack.toxiproxy_info.version if stack.toxiproxy_info else "",
+                           "call_policy": dataclasses.asdict(policy)}
     history.complete_pending()
-    return _result(params, history, callers, tasks, nemesis.played, environment)
+    return _result(params, history, callers, tasks, log, nemesis.played, environment)
 
 
 async def _calls(caller: McpCaller, params: McpParams, rng: random.Random, started: float,
-                 span: float) -> None:
-    """`params.calls` calls paced over `span`: creates, updates of the client's own tasks
-    (with the version it was told), reads."""
+                 span: float, playing: asyncio.Task[None], tail_s: float) -> None:
+    """At least `params.calls` calls paced over `span`, and on at that pace while windows are still
+    to play (a slow restart delays the ones after it) and for `tail_s` after the last:
+    creates, updates of the client's own tasks (with the version it was told), reads."""
     own: dict[str, int] = {}  # task id -> version this client was told
-    for n in range(params.calls):
-        due = started + (n + rng.random()) * span / params.calls
+    pace = span / params.calls
+    ended: float | None = None
+    for n in itertools.count():
+        if playing.done() and ended is None:
+            ended = time.monotonic()
+        if n >= params.calls and ended is not None and time.monotonic() > ended + tail_s:
+            return
+        due = started + (n + rng.random()) * pace
         await asyncio.sleep(max(0.0, due - time.monotonic()))
         draw = rng.random()
         if draw < 0.2 and own:
@@ -108,7 +123,8 @@ async def _calls(caller: McpCaller, params: McpParams, rng: random.Random, start
 
 
 def _result(params: McpParams, history: History, callers: list[McpCaller],
-            tasks: dict[str, dict], played: list[dict], environment: dict) -> StudyResult:
+            tasks: dict[str, dict], log: list[dict], played: list[dict],
+            environment: dict) -> StudyResult:
     windows = fault_windows(history)
     attempts = attempts_frame([row for caller in callers for row in caller.attempts], windows,
                               params.grace_s)
@@ -118,7 +134,7 @@ def _result(params: McpParams, history: History, callers: list[McpCaller],
               "recovery": recovery_frame, "operations": history.to_frame()}
     result = StudyResult(study="mcp", params=params, history=history, schedule=played,
                          frames=frames, environment=environment, checks=[
-                             no_duplicate_tasks(history, tasks),
+                             no_duplicate_tasks(history, log),
                              acknowledged_writes_kept(history, tasks),
                              every_call_answered(history), recovered,
                              errors_only_under_faults(attempts)])

@@ -1,6 +1,7 @@
 """The MCP study's checks and tables, from the History, every attempt and the server's tasks.
 
-    no_duplicate_tasks        each create's idempotency key made at most one task
+    no_duplicate_tasks        each create's idempotency key made at most one task (the
+                              change log's creations)
     acknowledged_writes_kept  every answered create is there, every task ends at (or past)
                               the last version its writer was told, with that write's content
     every_call_answered       every call was answered (no unanswered call, no tool error:
@@ -48,13 +49,17 @@ def attempts_frame(attempts: list[dict[str, Any]], windows: pd.DataFrame,
 
 def _window_at(windows: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp,
                grace_s: float) -> str:
-    """The window an attempt met: of those it overlaps (each stretched by the grace after
-    its end), the one that began last: the grace of one window must not claim what the
-    next window did."""
+    """The window an attempt met: the one on (or in its grace after) when the attempt
+    began, the latest if several; else the first one it ran into. An attempt that began
+    under one window and failed under the next is the first one's doing."""
     grace = pd.Timedelta(seconds=grace_s)
-    met = [window for window in windows.itertuples(index=False)
-           if start <= window.end + grace and end >= window.began]
-    return fault_name(max(met, key=lambda window: window.began)) if met else ""
+    on = [window for window in windows.itertuples(index=False)
+          if window.began <= start <= window.end + grace]
+    if on:
+        return fault_name(max(on, key=lambda window: window.began))
+    into = [window for window in windows.itertuples(index=False)
+            if start < window.began <= end]
+    return fault_name(min(into, key=lambda window: window.began)) if into else ""
 
 
 def outcomes_by_fault(attempts: pd.DataFrame) -> pd.DataFrame:
@@ -65,12 +70,15 @@ def outcomes_by_fault(attempts: pd.DataFrame) -> pd.DataFrame:
     return (labelled.groupby(["fault", "outcome"]).size().rename("attempts").reset_index())
 
 
-def no_duplicate_tasks(history: History, tasks: dict[str, dict]) -> CheckResult:
-    creates = {op.args["key"] for op in history if op.operation == "create_task"}
+def no_duplicate_tasks(history: History, log: list[dict]) -> CheckResult:
+    """From the change log's creations, not the tasks' current content: an update replaces
+    the content, and would hide the acknowledged copy of a key created twice."""
+    keys = {op.args["key"] for op in history if op.operation == "create_task"}
     made: dict[str, list[str]] = {}
-    for task_id, task in tasks.items():
-        if task["content"] in creates:
-            made.setdefault(task["content"], []).append(task_id)
+    for event in log:
+        content = (event.get("task") or {}).get("content")
+        if event.get("type") == "task_created" and content in keys:
+            made.setdefault(content, []).append(event["task_id"])
     twice = [{"key": key, "task_ids": ids} for key, ids in made.items() if len(ids) > 1]
     return CheckResult.from_counterexample(
         "no_duplicate_tasks", twice, observed=f"{len(twice)} keys made more than one task of "

@@ -16,7 +16,8 @@ class McpParams(StudyParams):
     """The MCP study's parameters (see syncbench.studies.mcp)."""
 
     clients: int = param(3, "MCP clients (sessions over streamable HTTP), all behind one proxy")
-    calls: int = param(60, "tool calls per client, paced over the fault schedule")
+    calls: int = param(60, "tool calls per client, paced over the fault schedule (more while "
+                           "windows a slow restart delayed are still to play)")
     faults: list[str] = param(list(MCP_FAULTS), "the fault kinds the schedule draws from, "
                                                 "each once per round")
     fault_windows: int = param(5, "fault windows, one after another")
@@ -28,8 +29,9 @@ class McpParams(StudyParams):
                                          "recorded as unanswered")
     recover_s: float = param(10.0, "seconds after a window's end by which every client must "
                                    "have completed a call again")
-    grace_s: float = param(3.0, "a failed attempt started this long after a window's end "
-                                "still counts as caused by it (one attempt timeout)")
+    grace_s: float = param(1.0, "a failed attempt started this long after a window's end "
+                                "still counts as caused by it (less than gap_s: the rest of "
+                                "each gap must be free of failures)")
 
     study_name = "mcp"
 
@@ -47,6 +49,8 @@ class McpParams(StudyParams):
             value = getattr(self, name)
             require(math.isfinite(value) and low <= value <= high, name, value,
                     f"{low} to {high} seconds")
+        require(self.grace_s < self.gap_s, "grace_s", self.grace_s,
+                "less than gap_s: a grace covering the gaps would excuse every failure")
         require(self.call_deadline_s > self.fault_s + self.attempt_timeout_s, "call_deadline_s",
                 self.call_deadline_s, "longer than fault_s + attempt_timeout_s: a call "
                 "started as a window opens must outlive it")

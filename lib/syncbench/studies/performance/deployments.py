@@ -117,8 +117,10 @@ async def _batch_sync(history: History, deployment: str, repeat: int, url: str,
             response = await client.batch_sync(f"deploy-batch-{prefix}", items)
             op.note(seq=response.cursor)
         elapsed = time.perf_counter() - started
+    if op.outcome != "ok":  # recorded in the history; no time to report
+        return None
     created = sum(result.outcome == "created" for result in response.results)
-    return elapsed if op.outcome == "ok" and created == size else None
+    return elapsed if created == size else None
 
 
 async def delivery_latencies(urls: list[str], events: int, deployment: str = ""

@@ -36,8 +36,9 @@ class MarkFault(FaultKind):
 
 @pytest.fixture(autouse=True)
 def _clean() -> None:
+    global SLOW_START
     ON.clear()
-    SLOW_START.clear()
+    SLOW_START = asyncio.Event()  # a fresh one: an Event is bound to the loop it waited on
 
 
 def window(at: float, duration: float, target: str = "a", **options: Any) -> dict[str, Any]:
@@ -129,3 +130,20 @@ async def test_windows_of_another_phase_are_not_played() -> None:
     await nemesis.play([window(0.0, 0.02, phase="wan"), window(0.0, 0.02, "b", phase="lan"),
                         window(0.0, 0.02, "c")])
     assert sorted(w["target"] for w in nemesis.played) == ["b", "c"]
+
+
+@pytest.mark.parametrize("in_turn", [True, False])
+async def test_in_turn_a_late_window_delays_the_rest_and_keeps_the_gap(in_turn: bool) -> None:
+    history = History()
+    nemesis = Nemesis(None, history)  # type: ignore[arg-type]
+    # window a is slow to come on (0.3 s late); b, on another target, is planned 0.1 s after
+    # a's planned end
+    asyncio.get_running_loop().call_later(0.3, SLOW_START.set)
+    await nemesis.play([window(0.0, 0.05, "a", slow=True), window(0.15, 0.05, "b")],
+                       in_turn=in_turn)
+    frame = fault_windows(history).set_index("target")
+    gap = (frame.loc["b", "start"] - frame.loc["a", "end"]).total_seconds()
+    if in_turn:
+        assert gap >= 0.1 - 0.01  # the planned gap, after a's late end
+    else:
+        assert gap < 0  # b played at its time, while a was still on

@@ -48,12 +48,17 @@ def _history() -> History:
     return history
 
 
-def test_two_tasks_made_under_one_key_are_duplicates() -> None:
+def _created(task_id: str, content: str) -> dict:
+    return {"type": "task_created", "task_id": task_id, "task": {"content": content}}
+
+
+def test_two_tasks_made_under_one_key_are_duplicates_even_when_one_was_updated() -> None:
     history = _history()
-    assert no_duplicate_tasks(history, {"t1": _task("t1", "u1", 2)}).passed
-    check = no_duplicate_tasks(history, {"t1": _task("t1", "u1", 2), "t2": _task("t2", "k1"),
-                                         "t3": _task("t3", "k1")})
-    assert not check.passed and check.counterexample[0]["task_ids"] == ["t2", "t3"]
+    updated = {"type": "task_updated", "task_id": "t1", "task": {"content": "u1"}}
+    assert no_duplicate_tasks(history, [_created("t1", "k1"), updated]).passed
+    # the acknowledged copy t1 was updated (content u1): the duplicate t2 alone carries k1
+    check = no_duplicate_tasks(history, [_created("t1", "k1"), updated, _created("t2", "k1")])
+    assert not check.passed and check.counterexample[0]["task_ids"] == ["t1", "t2"]
 
 
 @pytest.mark.parametrize("tasks", [{}, {"t1": _task("t1", "u1", 1)},
@@ -70,15 +75,17 @@ def test_an_unanswered_call_fails_every_call_answered() -> None:
     assert not every_call_answered(history).passed
 
 
-def test_an_attempt_is_put_on_the_window_that_began_last() -> None:
+def test_an_attempt_is_put_on_the_window_on_when_it_began() -> None:
     windows = _windows(("network", "toxic-reset_peer-downstream", 0, 2),
                        ("network", "toxic-limit_data-downstream", 3, 5))
-    frame = attempts_frame([_attempt("mcp-0", 3.5, "transport_error"),
-                            _attempt("mcp-0", 1.0, "transport_error"),
-                            _attempt("mcp-0", 9.0, "transport_error")], windows, grace_s=3)
-    assert list(frame["fault"]) == ["cut_responses", "resets", ""]
+    frame = attempts_frame([_attempt("mcp-0", 3.5, "transport_error"),  # in the second
+                            _attempt("mcp-0", 2.5, "transport_error"),  # grace of the first
+                            _attempt("mcp-0", 1.0, "timeout", ended=4.0),  # straddles both
+                            _attempt("mcp-0", 2.8, "timeout", ended=4.0),  # ran into 2nd
+                            _attempt("mcp-0", 9.0, "transport_error")], windows, grace_s=0.5)
+    assert list(frame["fault"]) == ["cut_responses", "resets", "resets", "cut_responses", ""]
     check = errors_only_under_faults(frame)
-    assert not check.passed and "1 of 3" in check.observed
+    assert not check.passed and "1 of 5" in check.observed
 
 
 def test_a_client_that_never_answers_again_did_not_recover() -> None:
@@ -102,7 +109,8 @@ def test_the_schedule_plays_each_kind_once_per_round_from_the_seed() -> None:
 
 @pytest.mark.parametrize(("values", "name"), [
     ({"faults": ["floods"]}, "faults"), ({"clients": 0}, "clients"),
-    ({"call_deadline_s": 3.0}, "call_deadline_s"), ({"fault_s": 0.1}, "fault_s")])
+    ({"call_deadline_s": 3.0}, "call_deadline_s"), ({"fault_s": 0.1}, "fault_s"),
+    ({"grace_s": 2.5, "gap_s": 2.5}, "grace_s")])
 def test_bad_parameters_name_themselves(values: dict, name: str) -> None:
     with pytest.raises(StudyParamError) as caught:
         McpParams(**values)
