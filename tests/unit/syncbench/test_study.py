@@ -160,9 +160,10 @@ def test_parameters_cell_writes_every_field_with_its_type_default_and_help() -> 
         "(tasksync.bugs), only to prove the checks catch it; '' for none",
         "schedule: list[dict] = []  # fault schedule to play instead of the study's own "
         "(a list of windows; --replay fills it); [] for the study's",
-        "store: str = 'sqlite'  # where the embedded server keeps tasks: sqlite (a file) or "
+        "store: str = 'sqlite'  # where the embedded server keeps tasks: sqlite (a file), "
         "postgresql (a database started for the run, or a new one on the server "
-        "TASKSYNC_DATABASE_URL names)",
+        "TASKSYNC_DATABASE_URL names) or qdrant (QDRANT_URL's server, else local mode: "
+        "syncbench.qdrant)",
         "clients: int = 2  # clients that write",
         "profiles: list[str] = ['lan']  # network profiles",
     ]
