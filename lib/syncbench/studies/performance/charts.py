@@ -81,27 +81,26 @@ def deployment_throughput(figures: pd.DataFrame) -> go.Figure:
     """Median creates/s per deployment (bars), each labelled with its ratio to SQLite.
 
     `figures` is the result's `deployment_figures` frame."""
-    require_columns(figures, ("deployment", "creates_per_s", "ratio_to_sqlite"),
-                    "deployment throughput")
-    labels = [f"{ratio:.2f}x" if ratio == ratio and ratio is not None else ""
-              for ratio in figures["ratio_to_sqlite"]]
-    bars = go.Bar(x=figures["deployment"], y=figures["creates_per_s"], text=labels,
-                  textposition="outside", name="creates/s")
-    return figure([bars], title="Creates/s by deployment (ratio to one server on SQLite)",
-                  x_title="deployment", y_title="creates/s (median over repeats)")
+    return _deployment_bars(figures, "creates_per_s", "ratio_to_sqlite", "creates/s",
+                            "Creates/s by deployment (ratio to one server on SQLite)",
+                            "creates/s (median over repeats)")
 
 
 def deployment_batch_sync(figures: pd.DataFrame) -> go.Figure:
     """Median seconds of one batch sync per deployment (bars), each labelled with its time
     over SQLite's. `figures` is the result's `deployment_figures` frame."""
-    require_columns(figures, ("deployment", "batch_sync_s", "batch_ratio_to_sqlite"),
-                    "deployment batch sync")
-    labels = [f"{ratio:.2f}x" if ratio == ratio and ratio is not None else ""
-              for ratio in figures["batch_ratio_to_sqlite"]]
-    bars = go.Bar(x=figures["deployment"], y=figures["batch_sync_s"], text=labels,
-                  textposition="outside", name="batch sync")
-    return figure([bars], title="One batch sync by deployment (time over one server on SQLite)",
-                  x_title="deployment", y_title="seconds (median over repeats)")
+    return _deployment_bars(figures, "batch_sync_s", "batch_ratio_to_sqlite", "batch sync",
+                            "One batch sync by deployment (time over one server on SQLite)",
+                            "seconds (median over repeats)")
+
+
+def _deployment_bars(figures: pd.DataFrame, value: str, ratio: str, name: str, title: str,
+                     y_title: str) -> go.Figure:
+    require_columns(figures, ("deployment", value, ratio), f"deployment {name}")
+    labels = [f"{r:.2f}x" if r == r and r is not None else "" for r in figures[ratio]]
+    bars = go.Bar(x=figures["deployment"], y=figures[value], text=labels,
+                  textposition="outside", name=name)
+    return figure([bars], title=title, x_title="deployment", y_title=y_title)
 
 
 def rss_over_time(memory: pd.DataFrame, windows: pd.DataFrame | None = None) -> go.Figure:
