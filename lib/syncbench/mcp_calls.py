@@ -126,7 +126,6 @@ class _Session:
 
     async def _serve(self, url: str) -> None:
         pending: asyncio.Future[Any] | None = None
-        self.failure = ""
         try:
             async with Client(url) as client:
                 while True:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from syncbench.machine import free_port
+from syncbench.toxiproxy.server import docker_engine_answers
 from tasksync.store.opening import QDRANT_PREFIX_ENV, QDRANT_URL_ENV
 
 IMAGE = "qdrant/qdrant:v1.15.4"
@@ -68,13 +69,11 @@ def start_qdrant() -> RunQdrant:
 def _container() -> tuple[Any, int, str]:
     """A running Qdrant container on the host network (its HTTP port free on 127.0.0.1),
     or None and why not."""
-    try:
-        import docker
+    if not docker_engine_answers():
+        return None, 0, "no Docker engine answers"
+    import docker
 
-        engine = docker.from_env(timeout=3)
-        engine.ping()
-    except Exception as exc:  # noqa: BLE001 (no engine, no socket, no permission: all "no")
-        return None, 0, f"no Docker engine answers ({type(exc).__name__})"
+    engine = docker.from_env(timeout=3)
     try:
         engine.images.get(IMAGE)
     except Exception:  # noqa: BLE001
