@@ -113,6 +113,10 @@ class TasksyncProcess:
         self.process.kill()
         return self.process.wait(timeout=10) == -signal.SIGKILL
 
+    def close(self) -> None:
+        """Stop it for good (what a stack does at its end)."""
+        self.stop()
+
     def stop(self, timeout: float = 15.0) -> int:
         """SIGTERM, then wait (SIGKILL after `timeout`); returns the exit code."""
         if self.process is None:

@@ -37,6 +37,7 @@ from syncbench.server_process import TasksyncProcess
 from syncbench.stack_config import SERVER, StackConfig, StackError, server_names
 from syncbench.stack_database import StackDatabase
 from syncbench.toxiproxy import ProxyHandle, ToxiproxyControl, ToxiproxyInfo, ToxiproxyServer
+from syncbench.containers.server import TasksyncContainer
 from tasksync.client import BatchClient, HTTPClient, WebSocketClient
 from tasksync.replica import Replica
 
@@ -73,7 +74,8 @@ class Stack:
         self.config = StackConfig(**{**base.__dict__, **overrides}) if overrides else base
         self.toxiproxy_info: ToxiproxyInfo | None = None
         # the embedded servers by name ("server", "server-1", ...): replicas of one database
-        self.servers: dict[str, TasksyncProcess] = {}
+        # (processes; containers for target "container")
+        self.servers: dict[str, TasksyncProcess | TasksyncContainer] = {}
         self.database: StackDatabase | None = None  # store "postgresql": links, restarts
         self.qdrant: RunQdrant | None = None  # store "qdrant": which Qdrant, and its container
         self.server_clock: ServerClock | None = None
@@ -111,10 +113,11 @@ class Stack:
             self._tmp = tempfile.TemporaryDirectory(prefix="syncbench-")
         self.workdir = Path(self._tmp.name if self._tmp else config.workdir)  # type: ignore[arg-type]
         self.workdir.mkdir(parents=True, exist_ok=True)
-        self._toxiproxy = ToxiproxyServer()
+        # the container target runs Toxiproxy as a container too (unless TOXIPROXY_URL names one)
+        self._toxiproxy = ToxiproxyServer(prefer_container=config.target == "container")
         self.toxiproxy_info = await asyncio.to_thread(self._toxiproxy.start)
         self._control = self._toxiproxy.control()
-        if config.target == "embedded":
+        if config.target in ("embedded", "container"):
             await self._start_servers()
             self.server_url = self.servers[SERVER].base_url
         else:
@@ -147,11 +150,27 @@ class Stack:
             urls = await self.database.open(self.server_names, f"{id(self):x}")
             stores = {name: ("--store", url) for name, url in urls.items()}
         for name in self.server_names:
-            self.servers[name] = TasksyncProcess(
-                self.workdir, "--enable-fault-injection", *stores[name], *config.server_options,
-                name=name, start_timeout=config.start_timeout, env=env)
+            options = ("--enable-fault-injection", *stores[name], *config.server_options)
+            self.servers[name] = (
+                self._server_container(name, options, env) if config.target == "container"
+                else TasksyncProcess(self.workdir, *options, name=name,
+                                     start_timeout=config.start_timeout, env=env))
         await asyncio.gather(*(asyncio.to_thread(server.start)
                                for server in self.servers.values()))
+
+    def _server_container(self, name: str, options: tuple[str, ...],
+                          env: Mapping[str, str] | None) -> TasksyncContainer:
+        from syncbench.containers.images import SERVER_REPOSITORY, server_image
+        from syncbench.containers.server import TasksyncContainer
+
+        config = self.config
+        image = config.image or server_image()
+        # our image runs `tasksync serve` with the stack's options; another runs its own
+        ours = image.startswith(f"{SERVER_REPOSITORY}:") and not config.image_command
+        return TasksyncContainer(
+            self.workdir, *options, image=image, name=name, port=config.image_port,
+            health_path=config.image_health, command=config.image_command or None,
+            tasksync=ours, start_timeout=max(config.start_timeout, 60.0), env=env)
 
     async def stop(self) -> None:
         """Close clients and replicas, remove proxies, stop Toxiproxy and the server."""
@@ -164,7 +183,7 @@ class Stack:
                 with contextlib.suppress(Exception):
                     await asyncio.to_thread(self._control.delete_proxy, group.proxy)
         self._groups.clear()
-        await asyncio.gather(*(asyncio.to_thread(server.stop) for server in self.servers.values()))
+        await asyncio.gather(*(asyncio.to_thread(server.close) for server in self.servers.values()))
         if self._toxiproxy is not None:
             await asyncio.to_thread(self._toxiproxy.stop)
             self._toxiproxy = None
@@ -182,7 +201,7 @@ class Stack:
         itself was interrupted (Kernel > Interrupt) and `stop` will never run."""
         for server in self.servers.values():
             with contextlib.suppress(Exception):
-                server.stop()
+                server.close()
         if self._toxiproxy is not None:
             with contextlib.suppress(Exception):
                 self._toxiproxy.stop()
@@ -222,7 +241,7 @@ class Stack:
         return tuple(self._groups)
 
     @property
-    def server(self) -> TasksyncProcess | None:
+    def server(self) -> TasksyncProcess | TasksyncContainer | None:
         """The first (or only) embedded server; None for target "url"."""
         return self.servers.get(SERVER)
 
@@ -232,13 +251,29 @@ class Stack:
         return server_names(self.config.replicas)
 
     def store_description(self) -> str:
-        """Which store the embedded servers run on, and where its database comes from."""
+        """Which store the servers run on, and where its database comes from (and, for the
+        container target, that they run in containers of which image)."""
         if self.qdrant is not None:
-            return self.qdrant.description
-        if self.database is None:
-            return self.config.store if self.servers else "the server at the url's own"
-        return (f"postgresql ({self.database.run.version()}; {self.database.source}); "
-                f"{len(self.servers)} server replica(s)")
+            store = self.qdrant.description
+        elif self.database is None:
+            store = self.config.store if self.servers else "the server at the url's own"
+        else:
+            store = (f"postgresql ({self.database.run.version()}; {self.database.source}); "
+                     f"{len(self.servers)} server replica(s)")
+        return f"{store}; {self.target_description()}" if self.config.target == "container" \
+            else store
+
+    def target_description(self) -> str:
+        """Where the servers run: processes, a url, or containers of which image."""
+        if self.config.target == "url":
+            return f"the server at {self.server_url}"
+        if self.config.target == "embedded":
+            return "tasksync serve process(es) on 127.0.0.1"
+        images = sorted({server.image for server in self.servers.values()
+                         if isinstance(server, TasksyncContainer)})
+        toxiproxy = self.toxiproxy_info.origin if self.toxiproxy_info else "?"
+        return (f"server container(s) of {', '.join(images)} and Toxiproxy from {toxiproxy}, "
+                "host network")
 
     def server_of(self, group: str) -> str:
         """The name of the replica `group`'s clients reach."""
@@ -347,7 +382,7 @@ class Stack:
 
     # -- the server process (embedded only) ---------------------------------------------
 
-    def _embedded(self, what: str, server: str = SERVER) -> TasksyncProcess:
+    def _embedded(self, what: str, server: str = SERVER) -> TasksyncProcess | TasksyncContainer:
         if not self.servers:
             raise StackError(f"{what} needs the embedded server (a process this stack "
                              "started); an external server cannot be signalled")

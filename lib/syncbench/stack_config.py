@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-TARGETS = ("embedded", "url")
+TARGETS = ("embedded", "url", "container")
 STORES = ("sqlite", "postgresql", "qdrant")
 MAX_REPLICAS = 8
 _GROUP_NAME = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
@@ -27,7 +27,13 @@ class StackConfig:
 
     target "embedded" starts `tasksync serve` on 127.0.0.1 with a SQLite file in a temporary
     directory and fault injection on; "url" uses the tasksync-compatible server at `url`
-    (faults then still go through a local Toxiproxy in front of it).
+    (faults then still go through a local Toxiproxy in front of it); "container" runs the
+    server and Toxiproxy as Docker containers on the host network (syncbench.containers):
+    `image` ("" for the tasksync image built for this source by `make images`), listening on
+    127.0.0.1 at `image_port` (0: a free port, given to the image as PORT) and healthy when
+    `image_health` answers 200. Our image runs `tasksync serve` with the stack's options;
+    another image runs its own command, or `image_command` ("{port}" is the port), and must
+    speak tasksync's API, as a server at a url must. Stores and replicas are as embedded.
     `server_options` are extra `tasksync serve` flags, e.g. ("--breaker-threshold", "5").
     `base_profile` names a network profile put on every group's proxy when the stack starts
     and kept for its whole life: the condition a study runs under, not a fault (faults, with
@@ -54,6 +60,10 @@ class StackConfig:
     fake_clock: bool = False
     store: str = "sqlite"
     replicas: int = 1
+    image: str = ""
+    image_port: int = 0
+    image_health: str = "/health"
+    image_command: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.store not in STORES:
@@ -63,14 +73,24 @@ class StackConfig:
         if self.replicas > 1 and self.store != "postgresql":
             raise StackError("several replicas share one database: give store='postgresql' "
                              "(SQLite and Qdrant serve one server process)")
-        if self.store != "sqlite" and self.target != "embedded":
-            raise StackError("store applies to the embedded target: a server at a url runs "
-                             "on whatever store it was started with")
         if self.target not in TARGETS:
             raise StackError(f"unknown target {self.target!r}; choose one of {', '.join(TARGETS)}")
+        if self.store != "sqlite" and self.target == "url":
+            raise StackError("store applies to the servers a stack starts (targets embedded "
+                             "and container): a server at a url runs on its own store")
+        container_only = {"image": self.image, "image_port": self.image_port,
+                          "image_command": self.image_command,
+                          "image_health": self.image_health != "/health"}
+        given = [name for name, value in container_only.items() if value]
+        if given and self.target != "container":
+            raise StackError(f"{given[0]} applies to target 'container' only")
+        if not 0 <= self.image_port <= 65535:
+            raise StackError(f"image_port must be 0 (choose one) or 1..65535, got {self.image_port}")
+        if self.image_port and self.replicas > 1:
+            raise StackError("replicas on the host network need a port each: leave image_port 0")
         if self.fake_clock and self.target != "embedded":
-            raise StackError("fake_clock needs the embedded target: only a server this stack "
-                             "starts can be started under libfaketime")
+            raise StackError("fake_clock needs the embedded target: only a server process this "
+                             "stack starts can be started under libfaketime")
         if self.target == "url" and not self.url:
             raise StackError("target 'url' needs url=http://host:port of a tasksync server")
         if not self.groups:

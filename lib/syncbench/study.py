@@ -111,6 +111,16 @@ class StudyParams:
                                  "postgresql (a database started for the run, or a new one on "
                                  "the server TASKSYNC_DATABASE_URL names) or qdrant "
                                  "(QDRANT_URL's server, else local mode: syncbench.qdrant)")
+    target: str = param("embedded", "where the server runs: embedded (a `tasksync serve` "
+                                    "process) or container (server and Toxiproxy as Docker "
+                                    "containers on the host network: make images)")
+    image: str = param("", "target container: the server image ('' for the tasksync image "
+                           "`make images` built for this source; another must speak "
+                           "tasksync's API)")
+    image_port: int = param(0, "target container: the port the image listens on, on "
+                               "127.0.0.1 (0: a free one, given to it as PORT)")
+    image_health: str = param("/health", "target container: the path that answers 200 once "
+                                         "the image's server is up")
 
     study_name: ClassVar[str] = ""
 
@@ -125,6 +135,14 @@ class StudyParams:
         from syncbench.stack_config import STORES
 
         require(self.store in STORES, "store", self.store, f"one of {', '.join(STORES)}")
+        require(self.target in ("embedded", "container"), "target", self.target,
+                "embedded or container")
+        for name in ("image", "image_port"):
+            require(not getattr(self, name) or self.target == "container", name,
+                    getattr(self, name), "only with target=container")
+        require(0 <= self.image_port <= 65535, "image_port", self.image_port, "0..65535")
+        require(self.image_health.startswith("/"), "image_health", self.image_health,
+                "a path starting with /")
         if self.seeded_bug:
             from tasksync.bugs import BUGS
 
@@ -141,6 +159,11 @@ class StudyParams:
 
     def validate(self) -> None:
         """Rules that span fields or need lookups (profiles, strategies); raise StudyParamError."""
+
+    def stack_options(self) -> dict[str, Any]:
+        """The StackConfig fields these params choose: store, target and image."""
+        return {"store": self.store, "target": self.target, "image": self.image,
+                "image_port": self.image_port, "image_health": self.image_health}
 
     @classmethod
     def fields_info(cls) -> dict[str, ParamField]:

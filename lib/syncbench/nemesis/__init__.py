@@ -9,12 +9,15 @@
     database   between servers and PostgreSQL: `db_link` (a profile or toxic on one
                replica's link), `db_outage` (that link cut), `db_restart` (the database)
     clients    client processes: `client_crash` (a CLI replica killed mid-sync)
+    containers a server container (target "container"): `container_pause` (docker pause),
+               `container_kill` (docker kill, docker start at the window's end)
     schedule   schedules as data: parse, check, generate from a seed
     nemesis    the Nemesis: plays schedules and single faults, records start/stop, heals
     windows    fault windows derived from the History, for charts and checks
 """
 
 from syncbench.nemesis import clients as _clients  # noqa: F401  (registers its kinds)
+from syncbench.nemesis import containers as _containers  # noqa: F401
 from syncbench.nemesis import database as _database  # noqa: F401
 from syncbench.nemesis import network as _network  # noqa: F401
 from syncbench.nemesis import process as _process  # noqa: F401

@@ -16,6 +16,8 @@ the kind only does the work:
     db_link       a profile or toxic on one server replica's link to PostgreSQL
     db_outage     one server replica's database link cut
     db_restart    the database server crashed (or stopped) and started again
+    container_pause   a server container frozen (docker pause), unpaused at the end
+    container_kill    a server container killed (docker kill), started again at the end
 
 Server faults take `target: server`, or a replica of a stack on PostgreSQL: `server-1`, ...
 """

@@ -129,6 +129,7 @@ class ToxiproxyServer:
         image: str = DEFAULT_IMAGE,
         docker_base_url: str | None = None,
         use_docker: bool = True,
+        prefer_container: bool = False,
         start_timeout: float = 15.0,
         api_timeout: float = 5.0,
         seed: int | None = None,
@@ -139,6 +140,7 @@ class ToxiproxyServer:
         self._image = image
         self._docker_base_url = docker_base_url
         self._use_docker = use_docker
+        self._prefer_container = prefer_container  # a container before a binary
         self._start_timeout = start_timeout
         self._api_timeout = api_timeout
         self._seed = seed
@@ -167,6 +169,15 @@ class ToxiproxyServer:
         url = self._env.get("TOXIPROXY_URL", "").strip()
         if url:
             self.info = self._use_url(url)
+        elif self._prefer_container:
+            from syncbench.containers.engine import HOW_TO_GET_AN_ENGINE, engine_problem
+
+            problem = engine_problem()
+            if problem:
+                raise ToxiproxyUnavailable(
+                    f"Toxiproxy was to run as a container, but {problem}. To fix, "
+                    f"{HOW_TO_GET_AN_ENGINE}; or set TOXIPROXY_URL to a running server.")
+            self.info = self._start_container()
         elif (binary := find_binary(self._search_dirs)) is not None:
             self.info = self._start_binary(binary)
         elif self._use_docker and docker_engine_answers(self._docker_base_url):
@@ -223,19 +234,22 @@ class ToxiproxyServer:
     def _start_container(self) -> ToxiproxyInfo:
         from testcontainers.core.container import DockerContainer
 
+        from syncbench.containers.engine import labels, reaper_off
+
+        reaper_off()  # its image cannot be pulled here; our labels and atexit clean up
         port = free_port()
         # Host networking: proxies must listen on, and reach upstreams at, this machine's
         # 127.0.0.1 exactly as with a local binary (this needs a Linux Docker engine).
         kwargs = {"base_url": self._docker_base_url} if self._docker_base_url else {}
         container = (DockerContainer(self._image, docker_client_kw=kwargs)
                      .with_command(f"-host 127.0.0.1 -port {port}")
-                     .with_kwargs(network_mode="host"))
+                     .with_kwargs(network_mode="host", labels=labels("toxiproxy")))
         try:
             container.start()
         except Exception as exc:
             raise ToxiproxyStartFailed(
-                f"Docker could not start {self._image}: {exc}. Pull the image, or "
-                f"{HOW_TO_GET_TOXIPROXY}") from exc
+                f"Docker could not start {self._image}: {exc}. Build it with `make images`, "
+                f"or {HOW_TO_GET_TOXIPROXY}") from exc
         self._container = container
         atexit.register(self.stop)
         control = ToxiproxyControl(f"http://127.0.0.1:{port}", timeout=self._api_timeout)

@@ -47,7 +47,7 @@ async def _run(params: ConflictParams) -> StudyResult:
     fake_clock = any(t.skew_s for t in workload.trials) or any(
         window.get("fault") == "clock" for window in params.schedule)
     async with Stack(StackConfig(groups=(GROUP_A, GROUP_B), server_options=options,
-                                 fake_clock=fake_clock, store=params.store)) as stack:
+                                 fake_clock=fake_clock, **params.stack_options())) as stack:
         conflict_run = ConflictRun(stack, params)
         started = time.monotonic()
         cells: list[CellRecord] = []

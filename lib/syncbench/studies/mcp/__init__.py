@@ -49,7 +49,7 @@ async def run(params: McpParams) -> StudyResult:
     schedule = mcp_schedule(params)
     history = History()
     with enable_seeded_bug(params):
-        config = StackConfig(groups=(GROUP,), store=params.store,
+        config = StackConfig(groups=(GROUP,), **params.stack_options(),
                              server_options=seeded_bug_options(params))
         async with Stack(config) as stack:
             url = f"{stack.url(GROUP)}/mcp"

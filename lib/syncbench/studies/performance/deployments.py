@@ -17,7 +17,7 @@ import contextlib
 import random
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pandas as pd
@@ -50,10 +50,12 @@ def parse_deployment(text: str) -> tuple[str, int]:
 
 async def compare_deployments(deployments: Sequence[str], repeats: int, seconds: float,
                               workers: int, events: int, server_options: Sequence[str],
-                              history: History, say: Any = print, batch_items: int = 0
+                              history: History, say: Any = print, batch_items: int = 0,
+                              target: Mapping[str, Any] | None = None,
                               ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Creates/s and batch sync rows (one per deployment and repeat) and delivery rows
-    (replicas only, the first repeat)."""
+    (replicas only, the first repeat). `target`: the StackConfig's target and image fields
+    (the study's; every deployment runs where the study's own stack does)."""
     rows: list[dict[str, Any]] = []
     deliveries: list[dict[str, Any]] = []
     for repeat in range(repeats):
@@ -61,7 +63,7 @@ async def compare_deployments(deployments: Sequence[str], repeats: int, seconds:
             store, replicas = parse_deployment(deployment)
             groups = tuple(f"deploy-{index}" for index in range(replicas))
             config = StackConfig(groups=groups, store=store, replicas=replicas,
-                                 server_options=tuple(server_options))
+                                 server_options=tuple(server_options), **(target or {}))
             async with Stack(config) as stack:
                 if repeat == 0:
                     say(f"deployments: {deployment} runs on {stack.store_description()}")

@@ -60,7 +60,7 @@ async def _run(params: PerformanceParams) -> PerformanceResult:
     replay = parse_schedule(params.schedule) if params.schedule else None
     history = History()
     config = StackConfig(groups=(LOAD,), server_options=params.server_options(),
-                         store=params.store)
+                         **params.stack_options())
     async with Stack(config) as stack:
         nemesis = Nemesis(stack, history)
         bench = Bench(params, stack, history)
@@ -81,7 +81,8 @@ async def _run(params: PerformanceParams) -> PerformanceResult:
     bench.deployment_rows, bench.deployment_deliveries = await compare_deployments(
         params.deployments, params.repeats, params.deployment_s, params.deployment_workers,
         params.deployment_events, params.server_options(), history, say,
-        batch_items=params.deployment_batch_items)
+        batch_items=params.deployment_batch_items,
+        target={k: v for k, v in params.stack_options().items() if k != "store"})
     return _result(params, bench, history, nemesis.played, change_logs, toxiproxy_version,
                    replay_notes)
 

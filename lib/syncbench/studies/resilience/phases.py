@@ -92,7 +92,7 @@ async def fault_phase(params: ResilienceParams, schedule: FaultSchedule,
     """Clients work through `schedule` on a fresh stack; the nemesis plays it."""
     recorder = observed.recorder
     config = StackConfig(groups=(GROUP,), server_options=params.server_options(),
-                         store=params.store)
+                         **params.stack_options())
     async with Stack(config) as stack:
         assert stack.toxiproxy_info is not None
         observed.environment.update(
@@ -169,7 +169,7 @@ async def rate_limit_phase(params: ResilienceParams, observed: Observed) -> None
           f"{params.rate_limit_requests} requests back to back", flush=True)
     recorder = observed.recorder
     config = StackConfig(groups=(GREEDY_GROUP,), server_options=params.rate_server_options(),
-                         store=params.store)
+                         **params.stack_options())
     async with Stack(config) as stack:
         greedy = stack.http_client(GREEDY_GROUP, "greedy",
                                    retry=params.retry_policy(params.seed + 2000),

@@ -44,7 +44,7 @@ async def run_generated_profile(params: SyncParams, operations: list[dict[str, A
                                          "--ws-replay-page", str(params.ws_replay_page),
                                          "--max-body-bytes", str(params.max_body_bytes),
                                          *params.extra_server_options()),
-                         base_profile=run.name, store=params.store,
+                         base_profile=run.name, **params.stack_options(),
                          replicas=params.servers,
                          # a clock fault moves the server's clock through libfaketime
                          fake_clock=any(fault.kind == "clock" for fault in schedule))

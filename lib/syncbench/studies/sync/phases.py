@@ -66,7 +66,7 @@ async def run_profile(params: SyncParams, workload: Workload, schedule: FaultSch
     """Run the workload under `run.name` on a fresh stack; fills `run` (outcome: states,
     log, conflicts, pending, convergence figures)."""
     config = StackConfig(groups=params.groups, server_options=seeded_bug_options(params),
-                         store=params.store, replicas=params.servers,
+                         **params.stack_options(), replicas=params.servers,
                          base_profile=run.name)
     async with Stack(config) as stack:
         if stack.toxiproxy_info is not None:

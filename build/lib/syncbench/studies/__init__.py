@@ -1,0 +1,1 @@
+"""The logic behind each study notebook: plain async functions returning frames and checks."""

@@ -1,0 +1,215 @@
+"""The images the container target runs, built here: no image registry is reachable.
+
+    syncbench/toxiproxy:<version>     FROM scratch: a static (CGO_ENABLED=0) toxiproxy-server
+                                      built with `go install` from the pinned tag
+    syncbench/debian-python:bookworm  Debian's minbase with python3 and venv, made by
+                                      debootstrap and `docker import`
+    syncbench/tasksync:<source hash>  the tasksync server: the project's wheels built on this
+                                      machine, installed in the image with --no-index (the
+                                      build has no network)
+
+Each is built once and kept: an image whose tag exists is not built again. The server's tag
+is a hash of what goes into it (lib/tasksync, pyproject.toml and its Dockerfile), so a
+change to the server makes a new image and the stack never runs stale code.
+`python -m syncbench.containers build` (what `make images` runs) builds what is missing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from syncbench.containers.engine import LABEL
+
+REPO_ROOT = Path(__file__).resolve().parents[3]
+TOXIPROXY_TAG = "v2.12.0"  # the Makefile's TOXIPROXY_TAG: the same pinned release
+TOXIPROXY_IMAGE = f"syncbench/toxiproxy:{TOXIPROXY_TAG.removeprefix('v')}"
+BASE_IMAGE = "syncbench/debian-python:bookworm"
+SERVER_REPOSITORY = "syncbench/tasksync"
+DEBIAN_MIRROR = "http://deb.debian.org/debian"
+SERVER_DATA = "/data"  # where the server container's database and port file live
+
+SERVER_DOCKERFILE = f"""\
+FROM {BASE_IMAGE}
+COPY wheels /wheels
+RUN python3 -m venv /opt/tasksync \\
+ && /opt/tasksync/bin/pip install --no-index --no-cache-dir --find-links /wheels \\
+      'syncbench[server]' \\
+ && rm -rf /wheels
+ENV PATH=/opt/tasksync/bin:/usr/sbin:/usr/bin:/sbin:/bin PYTHONUNBUFFERED=1
+WORKDIR {SERVER_DATA}
+ENTRYPOINT ["tasksync"]
+CMD ["serve", "--host", "127.0.0.1", "--port", "8080", "--db", "{SERVER_DATA}/tasks.db"]
+"""
+
+TOXIPROXY_DOCKERFILE = """\
+FROM scratch
+COPY toxiproxy-server /toxiproxy-server
+ENTRYPOINT ["/toxiproxy-server"]
+"""
+
+
+class ImageBuildFailed(RuntimeError):
+    """An image could not be built; the message says which step and what to do."""
+
+
+@dataclass(frozen=True)
+class BuiltImage:
+    """One image as the build left it."""
+
+    tag: str
+    size_mb: float
+    seconds: float  # 0 when it was there already
+    built: bool
+
+
+def server_image() -> str:
+    """The tag of the server image for this source tree (what the stack runs by default)."""
+    return f"{SERVER_REPOSITORY}:{server_source_hash()}"
+
+
+def server_source_hash() -> str:
+    """A hash of what goes into the server image: lib/tasksync, pyproject.toml, Dockerfile."""
+    digest = hashlib.sha256(SERVER_DOCKERFILE.encode())
+    files = [REPO_ROOT / "pyproject.toml",
+             *sorted((REPO_ROOT / "lib" / "tasksync").rglob("*.py"))]
+    for path in files:
+        digest.update(str(path.relative_to(REPO_ROOT)).encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+def _size_mb(client: Any, tag: str) -> float:
+    return round(client.images.get(tag).attrs["Size"] / 1e6, 1)
+
+
+def _exists(client: Any, tag: str) -> bool:
+    import docker
+
+    try:
+        client.images.get(tag)
+    except docker.errors.ImageNotFound:
+        return False
+    return True
+
+
+def _run(args: list[str], what: str, **kwargs: Any) -> None:
+    done = subprocess.run(args, capture_output=True, text=True, **kwargs)
+    if done.returncode != 0:
+        tail = "\n".join((done.stdout + done.stderr).strip().splitlines()[-15:])
+        raise ImageBuildFailed(f"{what} failed ({' '.join(args[:3])} ... exit "
+                               f"{done.returncode}):\n{tail}")
+
+
+def _docker_build(client: Any, context: Path, tag: str) -> None:
+    import docker
+
+    try:
+        # network "none": nothing in a build may reach a network (all it needs is copied in)
+        client.images.build(path=str(context), tag=tag, rm=True, forcerm=True,
+                            network_mode="none", labels={LABEL: "image"})
+    except docker.errors.BuildError as exc:
+        log = "".join(str(line.get("stream", line.get("error", ""))) for line in exc.build_log)
+        tail = "\n".join(log.strip().splitlines()[-15:])
+        raise ImageBuildFailed(f"docker build of {tag} failed: {exc}\n{tail}") from exc
+
+
+def build_toxiproxy(client: Any, workdir: Path) -> None:
+    """FROM scratch with a static toxiproxy-server of the pinned tag (Go builds it)."""
+    go = shutil.which("go")
+    if go is None:
+        raise ImageBuildFailed("Go is needed to build toxiproxy-server for its image; "
+                               "install Go (the Makefile's toxiproxy target needs it too)")
+    bin_dir = workdir / "bin"
+    bin_dir.mkdir()
+    env = {**os.environ, "CGO_ENABLED": "0", "GOBIN": str(bin_dir)}
+    # stamped with its version: a plain `go install` leaves the server saying "git"
+    stamp = f"-X github.com/Shopify/toxiproxy/v2.Version={TOXIPROXY_TAG.removeprefix('v')}"
+    _run([go, "install", f"-ldflags={stamp}",
+          f"github.com/Shopify/toxiproxy/v2/cmd/server@{TOXIPROXY_TAG}"],
+         "building a static toxiproxy-server", env=env)
+    context = workdir / "context"
+    context.mkdir()
+    shutil.move(bin_dir / "server", context / "toxiproxy-server")
+    (context / "Dockerfile").write_text(TOXIPROXY_DOCKERFILE)
+    _docker_build(client, context, TOXIPROXY_IMAGE)
+
+
+def build_base(client: Any, workdir: Path) -> None:
+    """Debian bookworm minbase with python3 and venv: debootstrap, then `docker import`."""
+    debootstrap = shutil.which("debootstrap") or shutil.which("debootstrap", path="/usr/sbin")
+    if debootstrap is None:
+        raise ImageBuildFailed("debootstrap is needed for the Debian base image; "
+                               "`apt-get install debootstrap` (make setup does, as root)")
+    root = workdir / "rootfs"
+    _run([debootstrap, "--variant=minbase", "--include=python3,python3-venv", "bookworm",
+          str(root), DEBIAN_MIRROR], "debootstrap of Debian bookworm")
+    # what only the bootstrap needed: downloaded packages and package lists
+    for leftover in ("var/cache/apt/archives", "var/lib/apt/lists"):
+        shutil.rmtree(root / leftover, ignore_errors=True)
+    tarball = workdir / "rootfs.tar"
+    _run(["tar", "-C", str(root), "--numeric-owner", "-cf", str(tarball), "."],
+         "packing the Debian root")
+    repository, tag = BASE_IMAGE.split(":")
+    client.api.import_image_from_file(
+        str(tarball), repository=repository, tag=tag,
+        changes=[f'LABEL {LABEL}="image"',
+                 "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+                 'CMD ["python3"]'])
+    if not _exists(client, BASE_IMAGE):
+        raise ImageBuildFailed(f"docker import did not make {BASE_IMAGE}")
+
+
+def build_server(client: Any, workdir: Path, tag: str) -> None:
+    """The tasksync server on the base image, from wheels built here (no network inside)."""
+    context = workdir / "context"
+    wheels = context / "wheels"
+    wheels.mkdir(parents=True)
+    _run([sys.executable, "-m", "pip", "wheel", "--quiet", "--wheel-dir", str(wheels),
+          f"{REPO_ROOT}[server]"], "building the project's wheels (pip wheel)")
+    (context / "Dockerfile").write_text(SERVER_DOCKERFILE)
+    _docker_build(client, context, tag)
+    client.images.get(tag).tag(SERVER_REPOSITORY, "latest")
+
+
+def build_images(client: Any, say: Callable[[str], None] = print) -> list[BuiltImage]:
+    """Build every missing image (see module doc); what each is now."""
+    steps: list[tuple[str, Callable[[Any, Path], None]]] = [
+        (TOXIPROXY_IMAGE, build_toxiproxy),
+        (BASE_IMAGE, build_base),
+        (server_image(), lambda c, w: build_server(c, w, server_image())),
+    ]
+    out = []
+    for tag, build in steps:
+        if _exists(client, tag):
+            out.append(BuiltImage(tag, _size_mb(client, tag), 0.0, built=False))
+            say(f"image {tag}: there already ({out[-1].size_mb:g} MB)")
+            continue
+        say(f"image {tag}: building ...")
+        began = time.monotonic()
+        with tempfile.TemporaryDirectory(prefix="syncbench-image-") as workdir:
+            build(client, Path(workdir))
+        out.append(BuiltImage(tag, _size_mb(client, tag), round(time.monotonic() - began, 1),
+                              built=True))
+        say(f"image {tag}: built in {out[-1].seconds:g} s ({out[-1].size_mb:g} MB)")
+    return out
+
+
+def missing_image_advice(tag: str) -> str:
+    return (f"the image {tag} is not on the Docker engine; build it with `make images` "
+            "(or `.venv/bin/python -m syncbench.containers build`), or name another "
+            "with -p image=...")
+
+
+__all__ = ["BASE_IMAGE", "SERVER_DATA", "SERVER_REPOSITORY", "TOXIPROXY_IMAGE", "TOXIPROXY_TAG",
+           "BuiltImage", "ImageBuildFailed", "build_images", "missing_image_advice",
+           "server_image", "server_source_hash"]

@@ -1,0 +1,227 @@
+"""A tasksync server (or any server image a user names) as a container on the host network.
+
+    server = TasksyncContainer(workdir, "--enable-fault-injection", image=server_image())
+    server.start()       # testcontainers creates and starts it; waits for its health path
+    server.kill()        # docker kill (SIGKILL): a crash; start() again: docker start
+    server.pause()       # docker pause: every process frozen (cgroup freezer); resume()
+    server.close()       # stopped and removed
+
+It answers to what syncbench.server_process.TasksyncProcess answers to (base_url, start,
+kill, stop, log_tail, ...), so a Stack and the process faults use either. Host networking
+only: the server listens on this machine's 127.0.0.1 at a port chosen here, and keeps
+that port, its database (the stack's workdir, mounted at /data) and its container across
+kills and restarts, so the proxies, and through them every client, find it again.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from syncbench.containers.engine import engine_problem, labels, reaper_off
+from syncbench.containers.images import SERVER_DATA, missing_image_advice
+from syncbench.machine import free_port
+from syncbench.server_process import ServerStartFailed
+
+STOP_TIMEOUT_S = 15
+
+
+class TasksyncContainer:
+    """One server container; `command` None means our image's `tasksync serve` with
+    `options`; a user's image runs its own command (or `command`, where "{port}" is the
+    port) and is told the port in the environment too (PORT, HOST=127.0.0.1)."""
+
+    def __init__(self, workdir: Path, *options: str, image: str, name: str = "server",
+                 port: int = 0, health_path: str = "/health",
+                 command: Sequence[str] | None = None, tasksync: bool = True,
+                 start_timeout: float = 60.0, env: Mapping[str, str] | None = None) -> None:
+        self.workdir = Path(workdir)
+        self.name = name
+        self.image = image
+        self.options = options
+        self.port = port
+        self.health_path = "/" + health_path.lstrip("/")
+        self.command = list(command) if command else None
+        self.tasksync = tasksync
+        self.start_timeout = start_timeout
+        self.env = dict(env or {})
+        self.db_path = self.workdir / f"{name}.db"
+        self._container: Any = None  # testcontainers' DockerContainer, once created
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/ws"
+
+    @property
+    def container(self) -> Any:
+        """The docker SDK's container (None before the first start)."""
+        return self._container.get_wrapped_container() if self._container else None
+
+    def status(self) -> str:
+        """The engine's word for it now: running, paused, exited, ... ("absent" if none)."""
+        container = self.container
+        if container is None:
+            return "absent"
+        try:
+            container.reload()
+        except Exception:  # noqa: BLE001 (removed behind our back)
+            return "absent"
+        return str(container.status)
+
+    @property
+    def pid(self) -> int | None:
+        """The host pid of the container's main process while it runs (or is paused)."""
+        if self.status() not in ("running", "paused"):
+            return None
+        return int(self.container.attrs["State"]["Pid"]) or None
+
+    @property
+    def running(self) -> bool:
+        return self.status() == "running"
+
+    def _server_command(self) -> list[str]:
+        if not self.tasksync:
+            return [part.replace("{port}", str(self.port)) for part in self.command or []]
+        return ["serve", "--host", "127.0.0.1", "--port", str(self.port),
+                "--db", f"{SERVER_DATA}/{self.db_path.name}", *self.options]
+
+    def _create(self) -> None:
+        problem = engine_problem()
+        if problem:
+            raise ServerStartFailed(f"cannot start a server container: {problem}")
+        reaper_off()
+        import docker
+        from testcontainers.core.container import DockerContainer
+
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        client = docker.from_env(timeout=60)
+        try:
+            client.images.get(self.image)
+        except docker.errors.ImageNotFound:
+            raise ServerStartFailed(missing_image_advice(self.image)) from None
+        finally:
+            client.close()
+        if not self.port:
+            self.port = free_port()
+        container = (DockerContainer(self.image)
+                     .with_name(f"syncbench-{self.name}-{os.getpid()}-{self.port}")
+                     .with_kwargs(network_mode="host", labels=labels("server"),
+                                  user=f"{os.getuid()}:{os.getgid()}"))
+        container.with_volume_mapping(str(self.workdir), SERVER_DATA, "rw")
+        for key, value in {"HOME": SERVER_DATA, "PORT": str(self.port), "HOST": "127.0.0.1",
+                           **self.env}.items():
+            container.with_env(key, value)
+        command = self._server_command()
+        if command:
+            container.with_command(command)
+        container.start()
+        self._container = container
+        atexit.register(self.close)  # a crashed run must not leave a container behind
+
+    def start(self) -> TasksyncContainer:
+        """Create and start the container (or start it again after a kill or stop, same
+        port, same data), then wait, with a deadline, until its health path answers 200."""
+        if self._container is None:
+            self._create()
+        else:
+            status = self.status()
+            if status in ("running", "paused"):
+                raise RuntimeError(f"server container {self.name} is already {status}")
+            self.container.start()
+        deadline = time.monotonic() + self.start_timeout
+        while not self._healthy():
+            status = self.status()
+            if status not in ("running", "created", "restarting"):
+                raise ServerStartFailed(
+                    f"server container {self.name} ({self.image}) is {status} before it "
+                    f"answered {self.health_path}; its log ends:\n{self.log_tail()}")
+            if time.monotonic() > deadline:
+                self.kill()
+                raise ServerStartFailed(
+                    f"server container {self.name} ({self.image}) did not answer "
+                    f"{self.base_url}{self.health_path} within {self.start_timeout:g} s; "
+                    f"its log ends:\n{self.log_tail()}")
+            time.sleep(0.05)
+        return self
+
+    def _healthy(self) -> bool:
+        try:
+            return httpx.get(f"{self.base_url}{self.health_path}", timeout=1).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def log_tail(self, lines: int = 20) -> str:
+        container = self.container
+        if container is None:
+            return ""
+        try:
+            return container.logs(tail=lines).decode(errors="replace").rstrip()
+        except Exception as exc:  # noqa: BLE001 (removed)
+            return f"(no log: {type(exc).__name__})"
+
+    def _wait_exit(self) -> int:
+        result = self.container.wait(timeout=STOP_TIMEOUT_S + 10)
+        return int(result.get("StatusCode", -1))
+
+    def kill(self) -> bool:
+        """docker kill (SIGKILL): no shutdown code runs, as in a crash. Whether it was this
+        kill that ended it (False when it was not running)."""
+        return self.kill_with("SIGKILL") == 137  # 128 + SIGKILL
+
+    def kill_with(self, signal: str = "SIGKILL") -> int | None:
+        """docker kill --signal, then wait until the container has exited; its exit code
+        (None when it was not running). A paused container is unpaused for a signal it
+        must handle (SIGKILL needs no process to run)."""
+        status = self.status()
+        if status not in ("running", "paused"):
+            return None
+        if status == "paused" and signal != "SIGKILL":
+            self.container.unpause()
+        self.container.kill(signal=signal)
+        return self._wait_exit()
+
+    def stop(self, timeout: float = STOP_TIMEOUT_S) -> int:
+        """docker stop: SIGTERM, then SIGKILL after `timeout`; the exit code. The container
+        stays, so `start` brings it back on the same port and data."""
+        if self.status() not in ("running", "paused"):
+            return 0 if self._container is None else self._exit_code()
+        if self.status() == "paused":
+            self.container.unpause()  # a frozen process cannot take SIGTERM
+        self.container.stop(timeout=int(timeout))
+        return self._wait_exit()
+
+    def _exit_code(self) -> int:
+        return int(self.container.attrs["State"].get("ExitCode", 0))
+
+    def pause(self) -> bool:
+        """docker pause: every process of the container frozen until `resume`. Whether the
+        engine shows it paused."""
+        self.container.pause()
+        return self.status() == "paused"
+
+    def resume(self) -> None:
+        if self.status() == "paused":
+            self.container.unpause()
+
+    def close(self) -> None:
+        """Stop and remove the container (its data stays in the workdir)."""
+        atexit.unregister(self.close)
+        container, self._container = self._container, None
+        if container is not None:
+            try:
+                container.stop()  # docker rm -f
+            except Exception:  # noqa: BLE001,S110 (gone already)
+                pass
+
+
+__all__ = ["TasksyncContainer"]
