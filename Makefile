@@ -9,9 +9,9 @@ PARAMS ?= params/default.yaml
 TEST_WORKERS ?= 2
 export PATH := $(abspath $(TOOLS)):$(PATH)
 
-.PHONY: setup python toxiproxy chromium faketime postgresql inspector wrk test studies lab bench lint clean
+.PHONY: setup python toxiproxy chromium faketime postgresql inspector containers wrk test studies lab bench lint clean
 
-setup: python toxiproxy chromium faketime postgresql inspector
+setup: python toxiproxy chromium faketime postgresql inspector containers
 
 python: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml
@@ -66,6 +66,13 @@ $(INSPECTOR):
 	npm install --prefix .tools --no-save --no-audit --no-fund --loglevel=error \
 	  @modelcontextprotocol/inspector@$(INSPECTOR_VERSION)
 	test -x $@ && touch $@
+
+# The container target (-p target=container): a Docker engine (as root with apt-get and none
+# answering: Debian's docker.io, dockerd started in the background) and the images, built
+# here once each (no registry): Toxiproxy FROM scratch, Debian+Python, the tasksync server.
+# Without an engine: a warning, and the container tests are skipped saying why.
+containers: python
+	$(BIN)/python -m syncbench.containers setup
 
 # The create and memory benchmarks drive the server with wrk (C, on its own CPU).
 wrk:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from tasksync.server.config import ServerConfig
+from tests.support import containers as support_containers
 from tests.support import coverage
 from tests.support import postgres as support_postgres
 from tests.support.postgres import TestDatabases
@@ -102,3 +104,31 @@ def server_store(store_kind: str, request: pytest.FixtureRequest,
         monkeypatch.delenv("QDRANT_URL", raising=False)  # servers started by the test inherit it
         return "qdrant"
     return request.getfixturevalue("postgres_databases").create()
+
+
+_CONTAINERS_BEFORE: dict[str, str] = {}
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    if not hasattr(session.config, "workerinput"):  # the controller (or a run without xdist)
+        _CONTAINERS_BEFORE.update(support_containers.our_containers())
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """No container may outlive the run that started it: once every test (and worker) is
+    done, a container of ours that was not there at the start is a leftover. It is named
+    and removed; under CI the run fails."""
+    if hasattr(session.config, "workerinput"):
+        return
+    left = {cid: name for cid, name in support_containers.our_containers().items()
+            if cid not in _CONTAINERS_BEFORE}
+    if not left:
+        return
+    support_containers.remove(set(left))
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    message = (f"{len(left)} container(s) left behind by the tests (now removed): "
+               f"{', '.join(sorted(left.values()))}")
+    if reporter is not None:
+        reporter.write_line(f"ERROR: {message}" if os.environ.get("CI") else f"warning: {message}")
+    if os.environ.get("CI"):
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

@@ -24,6 +24,7 @@ from typing import Any
 
 import httpx
 
+from syncbench.containers.server import TasksyncContainer
 from syncbench.fake_clock import ServerClock
 from syncbench.profiles import (
     AppliedProfile,
@@ -37,7 +38,6 @@ from syncbench.server_process import TasksyncProcess
 from syncbench.stack_config import SERVER, StackConfig, StackError, server_names
 from syncbench.stack_database import StackDatabase
 from syncbench.toxiproxy import ProxyHandle, ToxiproxyControl, ToxiproxyInfo, ToxiproxyServer
-from syncbench.containers.server import TasksyncContainer
 from tasksync.client import BatchClient, HTTPClient, WebSocketClient
 from tasksync.replica import Replica
 
@@ -51,6 +51,21 @@ def stop_running_stacks() -> int:
     for stack in stacks:
         stack.stop_now()
     return len(stacks)
+
+
+def _sweep_containers() -> None:
+    """Remove containers of runs that died without removing them (a killed kernel)."""
+    from syncbench.containers.engine import engine_problem, sweep_leftovers
+
+    if engine_problem():
+        return  # starting the containers will say why
+    import docker
+
+    client = docker.from_env(timeout=30)
+    try:
+        sweep_leftovers(client)
+    finally:
+        client.close()
 
 
 # Reads of the server's state (final states, the change and conflict logs) are the study's
@@ -113,6 +128,8 @@ class Stack:
             self._tmp = tempfile.TemporaryDirectory(prefix="syncbench-")
         self.workdir = Path(self._tmp.name if self._tmp else config.workdir)  # type: ignore[arg-type]
         self.workdir.mkdir(parents=True, exist_ok=True)
+        if config.target == "container":
+            await asyncio.to_thread(_sweep_containers)
         # the container target runs Toxiproxy as a container too (unless TOXIPROXY_URL names one)
         self._toxiproxy = ToxiproxyServer(prefer_container=config.target == "container")
         self.toxiproxy_info = await asyncio.to_thread(self._toxiproxy.start)

@@ -29,7 +29,7 @@ class StackConfig:
     directory and fault injection on; "url" uses the tasksync-compatible server at `url`
     (faults then still go through a local Toxiproxy in front of it); "container" runs the
     server and Toxiproxy as Docker containers on the host network (syncbench.containers):
-    `image` ("" for the tasksync image built for this source by `make images`), listening on
+    `image` ("" for the tasksync image built for this source by `make containers`), listening on
     127.0.0.1 at `image_port` (0: a free port, given to the image as PORT) and healthy when
     `image_health` answers 200. Our image runs `tasksync serve` with the stack's options;
     another image runs its own command, or `image_command` ("{port}" is the port), and must

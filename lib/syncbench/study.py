@@ -113,9 +113,9 @@ class StudyParams:
                                  "(QDRANT_URL's server, else local mode: syncbench.qdrant)")
     target: str = param("embedded", "where the server runs: embedded (a `tasksync serve` "
                                     "process) or container (server and Toxiproxy as Docker "
-                                    "containers on the host network: make images)")
+                                    "containers on the host network: make containers)")
     image: str = param("", "target container: the server image ('' for the tasksync image "
-                           "`make images` built for this source; another must speak "
+                           "`make containers` built for this source; another must speak "
                            "tasksync's API)")
     image_port: int = param(0, "target container: the port the image listens on, on "
                                "127.0.0.1 (0: a free one, given to it as PORT)")

@@ -1,31 +1,50 @@
-"""`python -m syncbench.containers build`: build the container target's images (make images);
-`python -m syncbench.containers sweep`: remove our containers whose owner process is gone."""
+"""`python -m syncbench.containers setup`: a Docker engine (started where we may) and the
+images (what `make containers` runs; without an engine: a warning, and set-up goes on);
+`build`: only the images; `sweep`: remove our containers whose owner process is gone."""
 
 from __future__ import annotations
 
 import argparse
 import sys
+import time
 
 from syncbench.containers.engine import EngineUnavailable, engine, reaper_off, sweep_leftovers
 from syncbench.containers.images import ImageBuildFailed, build_images
+from syncbench.containers.setup import ensure_debootstrap, ensure_engine
+
+
+def _say(line: str) -> None:
+    print(f"containers: {line}", flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m syncbench.containers")
-    parser.add_argument("command", choices=("build", "sweep"))
+    parser.add_argument("command", choices=("setup", "build", "sweep"))
     args = parser.parse_args(argv)
     reaper_off()
+    began = time.monotonic()
+    if args.command == "setup":
+        problem = ensure_engine(say=_say)
+        if problem:
+            print(f"warning: no Docker engine: {problem}. The container target and its "
+                  "tests are unavailable (the tests are skipped, saying so).", file=sys.stderr)
+            return 0
+        ensure_debootstrap(say=_say)
     try:
         with engine(timeout=600) as client:
             if args.command == "sweep":
                 removed = sweep_leftovers(client)
-                print(f"removed {len(removed)} leftover container(s)"
-                      + (f": {', '.join(removed)}" if removed else ""))
+                _say(f"removed {len(removed)} leftover container(s)"
+                     + (f": {', '.join(removed)}" if removed else ""))
                 return 0
-            build_images(client, say=lambda line: print(line, flush=True))
+            removed = sweep_leftovers(client)
+            if removed:
+                _say(f"removed {len(removed)} leftover container(s): {', '.join(removed)}")
+            build_images(client, say=_say)
     except (EngineUnavailable, ImageBuildFailed) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    _say(f"ready in {time.monotonic() - began:.1f} s")
     return 0
 
 

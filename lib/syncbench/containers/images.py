@@ -11,18 +11,21 @@
 Each is built once and kept: an image whose tag exists is not built again. The server's tag
 is a hash of what goes into it (lib/tasksync, pyproject.toml and its Dockerfile), so a
 change to the server makes a new image and the stack never runs stale code.
-`python -m syncbench.containers build` (what `make images` runs) builds what is missing.
+`python -m syncbench.containers build` (what `make containers` runs) builds what is missing.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import json
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
+import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -77,12 +80,14 @@ def server_image() -> str:
     return f"{SERVER_REPOSITORY}:{server_source_hash()}"
 
 
+@functools.cache  # once per process: a run keeps the image of the source it started with
 def server_source_hash() -> str:
-    """A hash of what goes into the server image: lib/tasksync, pyproject.toml, Dockerfile."""
+    """A hash of what goes into the server image: lib/tasksync, the project's dependencies
+    (pyproject.toml's [project], not its tool settings) and the Dockerfile."""
     digest = hashlib.sha256(SERVER_DOCKERFILE.encode())
-    files = [REPO_ROOT / "pyproject.toml",
-             *sorted((REPO_ROOT / "lib" / "tasksync").rglob("*.py"))]
-    for path in files:
+    project = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"]
+    digest.update(json.dumps(project, sort_keys=True).encode())
+    for path in sorted((REPO_ROOT / "lib" / "tasksync").rglob("*.py")):
         digest.update(str(path.relative_to(REPO_ROOT)).encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()[:12]
@@ -174,8 +179,14 @@ def build_server(client: Any, workdir: Path, tag: str) -> None:
     context = workdir / "context"
     wheels = context / "wheels"
     wheels.mkdir(parents=True)
+    # a copy of the source, so the build leaves nothing in the checkout (build/, egg-info)
+    source = workdir / "source"
+    shutil.copytree(REPO_ROOT / "lib", source / "lib",
+                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info"))
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy2(REPO_ROOT / name, source / name)
     _run([sys.executable, "-m", "pip", "wheel", "--quiet", "--wheel-dir", str(wheels),
-          f"{REPO_ROOT}[server]"], "building the project's wheels (pip wheel)")
+          f"{source}[server]"], "building the project's wheels (pip wheel)")
     (context / "Dockerfile").write_text(SERVER_DOCKERFILE)
     _docker_build(client, context, tag)
     client.images.get(tag).tag(SERVER_REPOSITORY, "latest")
@@ -205,7 +216,7 @@ def build_images(client: Any, say: Callable[[str], None] = print) -> list[BuiltI
 
 
 def missing_image_advice(tag: str) -> str:
-    return (f"the image {tag} is not on the Docker engine; build it with `make images` "
+    return (f"the image {tag} is not on the Docker engine; build it with `make containers` "
             "(or `.venv/bin/python -m syncbench.containers build`), or name another "
             "with -p image=...")
 

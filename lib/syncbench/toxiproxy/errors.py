@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-# built here from the pinned tag, FROM scratch (`make images`; no registry is reachable)
+# built here from the pinned tag, FROM scratch (`make containers`; no registry is reachable)
 DEFAULT_IMAGE = "syncbench/toxiproxy:2.12.0"
 REPO_ROOT = Path(__file__).resolve().parents[3]
 REPO_TOOLS_BIN = REPO_ROOT / ".tools" / "bin"
@@ -28,7 +28,7 @@ BINARY_NAME = "toxiproxy-server"
 HOW_TO_GET_TOXIPROXY = (
     "set TOXIPROXY_URL to a running server (e.g. http://127.0.0.1:8474); "
     "or run `make toxiproxy` (needs Go) or put a `toxiproxy-server` binary on PATH or in "
-    f"{REPO_TOOLS_BIN}; or start a Docker engine and `make images` so a {DEFAULT_IMAGE} "
+    f"{REPO_TOOLS_BIN}; or start a Docker engine and `make containers` so a {DEFAULT_IMAGE} "
     "container can run"
 )
 

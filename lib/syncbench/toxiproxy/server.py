@@ -248,7 +248,7 @@ class ToxiproxyServer:
             container.start()
         except Exception as exc:
             raise ToxiproxyStartFailed(
-                f"Docker could not start {self._image}: {exc}. Build it with `make images`, "
+                f"Docker could not start {self._image}: {exc}. Build it with `make containers`, "
                 f"or {HOW_TO_GET_TOXIPROXY}") from exc
         self._container = container
         atexit.register(self.stop)

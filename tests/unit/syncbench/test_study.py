@@ -128,7 +128,8 @@ def test_from_mapping_names_the_unknown_parameter_and_every_valid_one() -> None:
         DemoParams.from_mapping({"replicas": 2, "replica": 3}, source="params/default.yaml")
     message = str(error.value)
     assert message.startswith("parameter 'replica': params/default.yaml: no such parameter; "
-                              "valid: seed, seeded_bug, schedule, store, replicas, budget_ms,")
+                              "valid: seed, seeded_bug, schedule, store, target, image, "
+                              "image_port, image_health, replicas, budget_ms,")
     assert message.endswith(", got 3")
 
 
@@ -164,9 +165,32 @@ def test_parameters_cell_writes_every_field_with_its_type_default_and_help() -> 
         "postgresql (a database started for the run, or a new one on the server "
         "TASKSYNC_DATABASE_URL names) or qdrant (QDRANT_URL's server, else local mode: "
         "syncbench.qdrant)",
+        "target: str = 'embedded'  # where the server runs: embedded (a `tasksync serve` "
+        "process) or container (server and Toxiproxy as Docker containers on the host "
+        "network: make containers)",
+        "image: str = ''  # target container: the server image ('' for the tasksync image "
+        "`make containers` built for this source; another must speak tasksync's API)",
+        "image_port: int = 0  # target container: the port the image listens on, on "
+        "127.0.0.1 (0: a free one, given to it as PORT)",
+        "image_health: str = '/health'  # target container: the path that answers 200 once "
+        "the image's server is up",
         "clients: int = 2  # clients that write",
         "profiles: list[str] = ['lan']  # network profiles",
     ]
+
+
+def test_the_container_target_and_its_image_are_checked() -> None:
+    assert DemoParams(target="container", image="mine:1", image_port=8080).stack_options() == {
+        "store": "sqlite", "target": "container", "image": "mine:1", "image_port": 8080,
+        "image_health": "/health"}
+    with pytest.raises(StudyParamError, match="parameter 'target'.*embedded or container"):
+        DemoParams(target="kubernetes")
+    with pytest.raises(StudyParamError, match="parameter 'image'.*only with target=container"):
+        DemoParams(image="mine:1")
+    with pytest.raises(StudyParamError, match="parameter 'image_port'"):
+        DemoParams(target="container", image_port=70000)
+    with pytest.raises(StudyParamError, match="parameter 'image_health'"):
+        DemoParams(target="container", image_health="health")
 
 
 def test_annotations_that_are_classes_are_checked_too() -> None:

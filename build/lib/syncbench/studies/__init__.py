@@ -1,1 +1,0 @@
-"""The logic behind each study notebook: plain async functions returning frames and checks."""

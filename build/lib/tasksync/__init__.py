@@ -1,3 +1,0 @@
-"""tasksync: the reference bidirectional task-sync system that syncbench studies."""
-
-__version__ = "0.1.0"

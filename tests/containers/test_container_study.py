@@ -1,0 +1,45 @@
+"""A study, unchanged, on the container target: `syncbench run sync --params
+params/smoke.yaml -p target=container` passes, its summary says where it ran, and its
+containers are gone when it ends."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import docker
+import pytest
+
+from syncbench.containers.engine import LABEL, OWNER_LABEL
+from tests.e2e.conftest import ROOT, SYNCBENCH
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
+
+
+def _orphans() -> list[str]:
+    """Our containers whose owner process has exited (a run that left them behind)."""
+    engine = docker.from_env(timeout=30)
+    try:
+        left = engine.containers.list(all=True, filters={"label": LABEL})
+    finally:
+        engine.close()
+    return [c.name for c in left if c.labels.get(LABEL) != "image"
+            and not os.path.exists(f"/proc/{c.labels.get(OWNER_LABEL, '0')}")]
+
+
+def test_the_sync_study_passes_on_the_container_target(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [*SYNCBENCH, "run", "sync", "--params", "params/smoke.yaml", "-p", "target=container",
+         "--out", str(tmp_path), "--no-progress"],
+        cwd=ROOT, capture_output=True, text=True, timeout=900)
+    summary = json.loads((tmp_path / "sync.summary.json").read_text())
+    assert result.returncode == 0, (summary.get("checks"), result.stdout[-3000:],
+                                    result.stderr[-3000:])
+    assert summary["parameters"]["target"] == "container"
+    store = summary["environment"]["store"]
+    assert "server container(s) of syncbench/tasksync:" in store, store
+    assert "Toxiproxy from syncbench/toxiproxy:" in store, store
+    assert _orphans() == []
+
