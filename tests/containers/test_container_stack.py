@@ -90,3 +90,16 @@ async def test_a_stack_leaves_no_container_behind() -> None:
         assert len(_ours() - before) == 2
         await stack.crash_server()  # a crashed server's container is removed all the same
     assert _ours() == before
+
+
+async def test_replicas_in_containers_share_one_postgresql() -> None:
+    config = StackConfig(target="container", store="postgresql", replicas=2, groups=("a", "b"))
+    async with Stack(config) as stack:
+        assert all(isinstance(server, TasksyncContainer) for server in stack.servers.values())
+        assert stack.server_of("a") != stack.server_of("b")
+        await stack.http_client("a").create_task("shared", "via server")
+        await stack.http_client("b").create_task("shared", "via server-1")
+        contents = sorted(t["content"] for t in (await stack.server_tasks("shared")).values())
+        seqs = [event["seq"] for event in await stack.change_log("shared")]
+    assert contents == ["via server", "via server-1"]
+    assert seqs == [1, 2]  # one gap-free log, whichever replica wrote

@@ -36,14 +36,16 @@ def reaper_off() -> None:
     testcontainers_config.ryuk_disabled = True
 
 
-def engine_problem(timeout: float = ENGINE_TIMEOUT_S) -> str:
-    """Why no Docker engine can be used here, in one line; "" when one answers a ping."""
+def engine_problem(timeout: float = ENGINE_TIMEOUT_S, base_url: str | None = None) -> str:
+    """Why no Docker engine can be used here, in one line; "" when one answers a ping (at
+    `base_url`, else where DOCKER_HOST or the default socket says)."""
     try:
         import docker
     except ImportError:
         return "the docker package is not installed (make setup installs it)"
     try:
-        client = docker.from_env(timeout=timeout)
+        client = (docker.DockerClient(base_url=base_url, timeout=timeout) if base_url
+                  else docker.from_env(timeout=timeout))
     except Exception as exc:  # noqa: BLE001 (no socket, bad DOCKER_HOST, ...)
         return f"no Docker engine answers ({_first_line(exc)})"
     try:

@@ -172,7 +172,7 @@ class ToxiproxyServer:
         elif self._prefer_container:
             from syncbench.containers.engine import HOW_TO_GET_AN_ENGINE, engine_problem
 
-            problem = engine_problem()
+            problem = engine_problem(base_url=self._docker_base_url)
             if problem:
                 raise ToxiproxyUnavailable(
                     f"Toxiproxy was to run as a container, but {problem}. To fix, "

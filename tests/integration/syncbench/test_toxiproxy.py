@@ -457,6 +457,14 @@ def test_nothing_available_names_all_three_ways(tmp_path: Path) -> None:
     assert "Docker" in message
 
 
+def test_a_container_asked_for_without_an_engine_says_how_to_get_one(tmp_path: Path) -> None:
+    # a binary is there, but the container target asks for a container first
+    server = ToxiproxyServer(env={}, search_dirs=[REPO_TOOLS_BIN], prefer_container=True,
+                             docker_base_url=f"unix://{tmp_path}/no-docker.sock")
+    with pytest.raises(ToxiproxyUnavailable, match="to run as a container.*make setup"):
+        server.start()
+
+
 def test_binary_starts_reports_its_version_and_leaves_nothing_behind(tmp_path: Path) -> None:
     with ToxiproxyServer(env={}, search_dirs=[REPO_TOOLS_BIN], use_docker=False) as server:
         info = server.info
