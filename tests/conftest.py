@@ -106,22 +106,23 @@ def server_store(store_kind: str, request: pytest.FixtureRequest,
     return request.getfixturevalue("postgres_databases").create()
 
 
-_CONTAINERS_BEFORE: dict[str, str] = {}
+_CONTAINERS_BEFORE: dict[str, tuple[str, int]] = {}
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
     if not hasattr(session.config, "workerinput"):  # the controller (or a run without xdist)
+        support_containers.sweep()  # an earlier run's, killed before it could clean up
         _CONTAINERS_BEFORE.update(support_containers.our_containers())
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """No container may outlive the run that started it: once every test (and worker) is
-    done, a container of ours that was not there at the start is a leftover. It is named
-    and removed; under CI the run fails."""
+    done, a container that was not there at the start and is this run's (or whose owner
+    has exited) is a leftover. It is named and removed; under CI the run fails."""
     if hasattr(session.config, "workerinput"):
         return
-    left = {cid: name for cid, name in support_containers.our_containers().items()
-            if cid not in _CONTAINERS_BEFORE}
+    left = {cid: name for cid, (name, owner) in support_containers.our_containers().items()
+            if cid not in _CONTAINERS_BEFORE and support_containers.ours_or_orphaned(owner)}
     if not left:
         return
     support_containers.remove(set(left))

@@ -177,17 +177,15 @@ class Stack:
 
     def _server_container(self, name: str, options: tuple[str, ...],
                           env: Mapping[str, str] | None) -> TasksyncContainer:
-        from syncbench.containers.images import SERVER_REPOSITORY, server_image
-        from syncbench.containers.server import TasksyncContainer
+        from syncbench.containers.images import server_image
 
         config = self.config
-        image = config.image or server_image()
         # our image runs `tasksync serve` with the stack's options; another runs its own
-        ours = image.startswith(f"{SERVER_REPOSITORY}:") and not config.image_command
         return TasksyncContainer(
-            self.workdir, *options, image=image, name=name, port=config.image_port,
-            health_path=config.image_health, command=config.image_command or None,
-            tasksync=ours, start_timeout=max(config.start_timeout, 60.0), env=env)
+            self.workdir, *options, image=config.image or server_image(), name=name,
+            port=config.image_port, health_path=config.image_health,
+            command=config.image_command or None, tasksync=config.runs_our_image,
+            start_timeout=max(config.start_timeout, 60.0), env=env)
 
     async def stop(self) -> None:
         """Close clients and replicas, remove proxies, stop Toxiproxy and the server."""

@@ -65,6 +65,15 @@ class StackConfig:
     image_health: str = "/health"
     image_command: tuple[str, ...] = ()
 
+    @property
+    def runs_our_image(self) -> bool:
+        """Whether the servers run the tasksync image with our `serve` command (the stack
+        then gives it its options); another image runs its own command."""
+        from syncbench.containers.images import SERVER_REPOSITORY
+
+        return (not self.image or self.image.startswith(f"{SERVER_REPOSITORY}:")) \
+            and not self.image_command
+
     def __post_init__(self) -> None:
         if self.store not in STORES:
             raise StackError(f"unknown store {self.store!r}; choose one of {', '.join(STORES)}")
@@ -88,9 +97,15 @@ class StackConfig:
             raise StackError(f"image_port must be 0 (choose one) or 1..65535, got {self.image_port}")
         if self.image_port and self.replicas > 1:
             raise StackError("replicas on the host network need a port each: leave image_port 0")
-        if self.fake_clock and self.target != "embedded":
-            raise StackError("fake_clock needs the embedded target: only a server process this "
-                             "stack starts can be started under libfaketime")
+        if self.fake_clock and self.target == "url":
+            raise StackError("fake_clock needs a server this stack starts (target embedded or "
+                             "container): only then can libfaketime be preloaded into it")
+        if self.target == "container" and not self.runs_our_image and (
+                self.store != "sqlite" or self.replicas > 1 or self.fake_clock):
+            raise StackError(f"image {self.image!r} runs its own command, so the stack cannot "
+                             "give it a store, replicas or a fake clock: leave image empty "
+                             "(the tasksync image) or run it with store sqlite, one server "
+                             "and no clock fault")
         if self.target == "url" and not self.url:
             raise StackError("target 'url' needs url=http://host:port of a tasksync server")
         if not self.groups:

@@ -140,6 +140,8 @@ class StudyParams:
         for name in ("image", "image_port"):
             require(not getattr(self, name) or self.target == "container", name,
                     getattr(self, name), "only with target=container")
+        require(self.image_health == "/health" or self.target == "container", "image_health",
+                self.image_health, "only with target=container")
         require(0 <= self.image_port <= 65535, "image_port", self.image_port, "0..65535")
         require(self.image_health.startswith("/"), "image_health", self.image_health,
                 "a path starting with /")

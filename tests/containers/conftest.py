@@ -6,6 +6,7 @@ one, a missing engine or image is an error instead."""
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 
@@ -16,7 +17,7 @@ from syncbench.containers.images import BASE_IMAGE, TOXIPROXY_IMAGE, server_imag
 def _why_not() -> str:
     problem = engine_problem()
     if problem:
-        return problem
+        return f"{problem} (make setup starts one as root)"
     import docker
 
     client = docker.from_env(timeout=30)
@@ -25,22 +26,30 @@ def _why_not() -> str:
                    if not client.images.list(name=tag)]
     finally:
         client.close()
-    return f"image(s) {', '.join(missing)} not built (make containers)" if missing else ""
+    return (f"the Docker engine answers, but image(s) {', '.join(missing)} are not built "
+            "(make containers)") if missing else ""
 
 
 _WHY_NOT = _why_not()
-if _WHY_NOT and os.environ.get("CI"):
-    raise RuntimeError(f"container tests cannot run under CI: {_WHY_NOT}; `make setup` "
-                       "starts a Docker engine and builds the images (make containers)")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    skip = pytest.mark.skip(reason=f"no Docker engine for the container tests: {_WHY_NOT}")
+    here = Path(__file__).parent
     for item in items:
-        if item.path.is_relative_to(os.path.dirname(__file__)):
+        if item.path.is_relative_to(here):
             item.add_marker(pytest.mark.container)
-            if _WHY_NOT:
-                item.add_marker(skip)
+
+
+@pytest.fixture(autouse=True)
+def _container_engine() -> None:
+    """Each container test needs the engine and the images: skipped, saying why, where
+    there are none; under CI (set-up always starts an engine) an error instead."""
+    if not _WHY_NOT:
+        return
+    if os.environ.get("CI"):
+        pytest.fail(f"container tests cannot run under CI: {_WHY_NOT}; `make setup` starts a "
+                    "Docker engine and builds the images (make containers)", pytrace=False)
+    pytest.skip(f"container tests: {_WHY_NOT}")
 
 
 reaper_off()

@@ -84,6 +84,28 @@ async def test_docker_pause_and_kill_play_as_faults_with_their_evidence(stack: S
     assert windows["healed"].all()
 
 
+async def test_the_pause_fault_stops_every_process_of_the_container(stack: Stack) -> None:
+    history = History()
+    quick = stack.http_client("api", retry=ONCE, timeout=1.0)
+    async with Nemesis(stack, history).fault("pause", "server"):
+        with pytest.raises(TaskSyncError):
+            await quick.create_task("paused", "while stopped")
+    (start,) = [op.args for op in history.operations
+                if op.operation == "start" and op.outcome == "ok"]
+    assert start["process_stopped"] is True
+    assert stack.server is not None and stack.server.running
+    await stack.http_client("api", retry=ONCE, timeout=20.0).create_task("paused", "after")
+
+
+async def test_the_clock_fault_moves_the_clock_of_a_server_in_a_container() -> None:
+    from syncbench.nemesis.process import server_clock_at
+
+    async with Stack(StackConfig(target="container", fake_clock=True)) as stack:
+        async with Nemesis(stack, History()).fault("clock", "server", offset_s=-45.0):
+            assert abs(await server_clock_at(stack, -45.0) + 45.0) < 1.0
+        assert abs(await server_clock_at(stack, 0.0)) < 1.0
+
+
 async def test_a_stack_leaves_no_container_behind() -> None:
     before = _ours()
     async with Stack(StackConfig(target="container")) as stack:

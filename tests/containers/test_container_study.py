@@ -12,7 +12,7 @@ from pathlib import Path
 import docker
 import pytest
 
-from syncbench.containers.engine import LABEL, OWNER_LABEL
+from syncbench.containers.engine import OWNER_LABEL, ours
 from tests.e2e.conftest import ROOT, SYNCBENCH
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
@@ -22,11 +22,10 @@ def _orphans() -> list[str]:
     """Our containers whose owner process has exited (a run that left them behind)."""
     engine = docker.from_env(timeout=30)
     try:
-        left = engine.containers.list(all=True, filters={"label": LABEL})
+        left = ours(engine)
     finally:
         engine.close()
-    return [c.name for c in left if c.labels.get(LABEL) != "image"
-            and not os.path.exists(f"/proc/{c.labels.get(OWNER_LABEL, '0')}")]
+    return [c.name for c in left if not os.path.exists(f"/proc/{c.labels[OWNER_LABEL]}")]
 
 
 def test_the_sync_study_passes_on_the_container_target(tmp_path: Path) -> None:

@@ -41,6 +41,7 @@ def test_a_killed_container_comes_back_with_its_data_on_its_port(tmp_path: Path,
     server = TasksyncContainer(tmp_path, "--enable-fault-injection", image=server_image())
     try:
         server.start()
+        container_id = server.container.id
         port = server.port
         _create(server.base_url, "before the kill")
         container = engine.containers.get(server.container.id)
@@ -63,11 +64,7 @@ def test_a_killed_container_comes_back_with_its_data_on_its_port(tmp_path: Path,
         assert _tasks(server.base_url) == ["before the kill"]
     finally:
         server.close()
-    assert not engine.containers.list(all=True, filters={"id": server_id_or_none(server)})
-
-
-def server_id_or_none(server: TasksyncContainer) -> str:
-    return "none-left" if server.container is None else server.container.id
+    assert not engine.containers.list(all=True, filters={"id": container_id})
 
 
 def test_a_paused_container_answers_nothing_until_unpaused(tmp_path: Path) -> None:
@@ -75,7 +72,7 @@ def test_a_paused_container_answers_nothing_until_unpaused(tmp_path: Path) -> No
     try:
         server.start()
         assert server.pause() is True
-        assert server.running is False
+        assert server.status() == "paused" and server.running  # frozen, not gone
         with pytest.raises(httpx.TimeoutException):  # connected, but no process runs to answer
             httpx.get(f"{server.base_url}/health", timeout=1.0)
         server.resume()

@@ -2,18 +2,50 @@
 
 from __future__ import annotations
 
-from syncbench.containers.engine import LABEL, engine_problem
+import os
+
+from syncbench.containers.engine import OWNER_LABEL, engine_problem, ours
 
 
-def our_containers() -> dict[str, str]:
-    """id -> name of every container with our label (running or not); {} with no engine."""
+def our_containers() -> dict[str, tuple[str, int]]:
+    """id -> (name, owner pid) of every container we started (running or not); {} with no
+    engine."""
     if engine_problem(timeout=2.0):
         return {}
     import docker
 
     client = docker.from_env(timeout=30)
     try:
-        return {c.id: c.name for c in client.containers.list(all=True, filters={"label": LABEL})}
+        return {c.id: (c.name, int(c.labels.get(OWNER_LABEL, "0") or 0)) for c in ours(client)}
+    finally:
+        client.close()
+
+
+def ours_or_orphaned(owner: int, me: int | None = None) -> bool:
+    """Whether a container of `owner` belongs to this run (this process `me` or a child of
+    it, e.g. a pytest-xdist worker) or to a process that has exited (whoever's: orphaned)."""
+    me = os.getpid() if me is None else me
+    if owner == me:
+        return True
+    try:
+        stat = open(f"/proc/{owner}/stat").read()  # noqa: SIM115 (one read, closed at exit)
+    except OSError:
+        return True  # gone: a leftover
+    return int(stat.rsplit(")", 1)[1].split()[1]) == me  # its parent
+
+
+def sweep() -> list[str]:
+    """Remove containers whose owner has exited (an earlier run killed before its clean-up);
+    their names. Nothing without an engine."""
+    if engine_problem(timeout=2.0):
+        return []
+    import docker
+
+    from syncbench.containers.engine import sweep_leftovers
+
+    client = docker.from_env(timeout=30)
+    try:
+        return sweep_leftovers(client)
     finally:
         client.close()
 

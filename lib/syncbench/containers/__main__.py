@@ -5,8 +5,11 @@ images (what `make containers` runs; without an engine: a warning, and set-up go
 from __future__ import annotations
 
 import argparse
+import subprocess
 import sys
 import time
+
+from docker.errors import DockerException
 
 from syncbench.containers.engine import EngineUnavailable, engine, reaper_off, sweep_leftovers
 from syncbench.containers.images import ImageBuildFailed, build_images
@@ -23,30 +26,33 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     reaper_off()
     began = time.monotonic()
-    if args.command == "setup":
-        problem = ensure_engine(say=_say)
-        if problem:
-            print(f"warning: no Docker engine: {problem}. The container target and its "
-                  "tests are unavailable (the tests are skipped, saying so).", file=sys.stderr)
-            return 0
-        ensure_debootstrap(say=_say)
     try:
+        if args.command == "setup":
+            problem = ensure_engine(say=_say)
+            if problem:
+                print(f"warning: no Docker engine: {problem}. The container target is "
+                      "unavailable and its tests are skipped, saying so.", file=sys.stderr)
+                return 0
+            ensure_debootstrap(say=_say)
         with engine(timeout=600) as client:
-            if args.command == "sweep":
-                removed = sweep_leftovers(client)
+            removed = sweep_leftovers(client)
+            if removed or args.command == "sweep":
                 _say(f"removed {len(removed)} leftover container(s)"
                      + (f": {', '.join(removed)}" if removed else ""))
-                return 0
-            removed = sweep_leftovers(client)
-            if removed:
-                _say(f"removed {len(removed)} leftover container(s): {', '.join(removed)}")
-            build_images(client, say=_say)
-    except (EngineUnavailable, ImageBuildFailed) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    _say(f"ready in {time.monotonic() - began:.1f} s")
+            if args.command != "sweep":
+                build_images(client, say=_say)
+    except (EngineUnavailable, ImageBuildFailed, OSError, subprocess.CalledProcessError,
+            DockerException) as exc:
+        if args.command != "setup":
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+        # set-up goes on: the container target is one part of many (its tests then skip,
+        # saying the images are missing; under CI they fail)
+        print(f"warning: the container target is not ready: {exc}", file=sys.stderr)
+        return 0
+    if args.command != "sweep":
+        _say(f"ready in {time.monotonic() - began:.1f} s")
     return 0
-
 
 if __name__ == "__main__":
     sys.exit(main())

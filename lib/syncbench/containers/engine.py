@@ -93,8 +93,11 @@ def _alive(pid: int) -> bool:
 
 
 def ours(client: Any, *, running_only: bool = False) -> list[Any]:
-    """Every container with our label on the engine (running or not, unless `running_only`)."""
-    return client.containers.list(all=not running_only, filters={"label": LABEL})
+    """Every container we started on the engine (running or not, unless `running_only`):
+    those with an owner label (a build's own containers have none)."""
+    # ignore_removed: another process may remove one between the listing and its inspection
+    return client.containers.list(all=not running_only, filters={"label": OWNER_LABEL},
+                                  ignore_removed=True)
 
 
 def sweep_leftovers(client: Any) -> list[str]:

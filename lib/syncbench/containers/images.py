@@ -2,8 +2,9 @@
 
     syncbench/toxiproxy:<version>     FROM scratch: a static (CGO_ENABLED=0) toxiproxy-server
                                       built with `go install` from the pinned tag
-    syncbench/debian-python:bookworm  Debian's minbase with python3 and venv, made by
-                                      debootstrap and `docker import`
+    syncbench/debian-python:bookworm-<packages hash>
+                                      Debian's minbase with python3, venv and libfaketime
+                                      (the clock fault), by debootstrap and `docker import`
     syncbench/tasksync:<source hash>  the tasksync server: the project's wheels built on this
                                       machine, installed in the image with --no-index (the
                                       build has no network)
@@ -31,14 +32,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from syncbench.containers.engine import LABEL
+# what every image of ours carries; not the containers' label (containers inherit an
+# image's labels, and the sweep must not take a build's own containers for leftovers)
+IMAGE_LABEL = "syncbench.image"
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 TOXIPROXY_TAG = "v2.12.0"  # the Makefile's TOXIPROXY_TAG: the same pinned release
 TOXIPROXY_IMAGE = f"syncbench/toxiproxy:{TOXIPROXY_TAG.removeprefix('v')}"
-BASE_IMAGE = "syncbench/debian-python:bookworm"
+# libfaketime: the clock fault preloads it into the server, in a container as in a process
+BASE_PACKAGES = ("python3", "python3-venv", "libfaketime")
+BASE_IMAGE = ("syncbench/debian-python:bookworm-"
+              + hashlib.sha256(",".join(BASE_PACKAGES).encode()).hexdigest()[:8])
+FAKETIME_IN_IMAGE = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1"
 SERVER_REPOSITORY = "syncbench/tasksync"
 DEBIAN_MIRROR = "http://deb.debian.org/debian"
+BASE_PYTHON = (3, 11)  # bookworm's python3: the wheels built here must suit it
 SERVER_DATA = "/data"  # where the server container's database and port file live
 
 SERVER_DOCKERFILE = f"""\
@@ -121,7 +129,7 @@ def _docker_build(client: Any, context: Path, tag: str) -> None:
     try:
         # network "none": nothing in a build may reach a network (all it needs is copied in)
         client.images.build(path=str(context), tag=tag, rm=True, forcerm=True,
-                            network_mode="none", labels={LABEL: "image"})
+                            network_mode="none", labels={IMAGE_LABEL: "1"})
     except docker.errors.BuildError as exc:
         log = "".join(str(line.get("stream", line.get("error", ""))) for line in exc.build_log)
         tail = "\n".join(log.strip().splitlines()[-15:])
@@ -156,7 +164,7 @@ def build_base(client: Any, workdir: Path) -> None:
         raise ImageBuildFailed("debootstrap is needed for the Debian base image; "
                                "`apt-get install debootstrap` (make setup does, as root)")
     root = workdir / "rootfs"
-    _run([debootstrap, "--variant=minbase", "--include=python3,python3-venv", "bookworm",
+    _run([debootstrap, "--variant=minbase", f"--include={','.join(BASE_PACKAGES)}", "bookworm",
           str(root), DEBIAN_MIRROR], "debootstrap of Debian bookworm")
     # what only the bootstrap needed: downloaded packages and package lists
     for leftover in ("var/cache/apt/archives", "var/lib/apt/lists"):
@@ -167,7 +175,7 @@ def build_base(client: Any, workdir: Path) -> None:
     repository, tag = BASE_IMAGE.split(":")
     client.api.import_image_from_file(
         str(tarball), repository=repository, tag=tag,
-        changes=[f'LABEL {LABEL}="image"',
+        changes=[f'LABEL {IMAGE_LABEL}="1"',
                  "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
                  'CMD ["python3"]'])
     if not _exists(client, BASE_IMAGE):
@@ -176,6 +184,11 @@ def build_base(client: Any, workdir: Path) -> None:
 
 def build_server(client: Any, workdir: Path, tag: str) -> None:
     """The tasksync server on the base image, from wheels built here (no network inside)."""
+    if sys.version_info[:2] != BASE_PYTHON:
+        raise ImageBuildFailed(
+            f"the server image runs Debian bookworm's Python {BASE_PYTHON[0]}.{BASE_PYTHON[1]}"
+            f" and its wheels are built by this one ({sys.version.split()[0]}): run set-up "
+            f"with a Python {BASE_PYTHON[0]}.{BASE_PYTHON[1]} (PYTHON=python3.11 make setup)")
     context = workdir / "context"
     wheels = context / "wheels"
     wheels.mkdir(parents=True)
@@ -216,11 +229,15 @@ def build_images(client: Any, say: Callable[[str], None] = print) -> list[BuiltI
 
 
 def missing_image_advice(tag: str) -> str:
-    return (f"the image {tag} is not on the Docker engine; build it with `make containers` "
-            "(or `.venv/bin/python -m syncbench.containers build`), or name another "
-            "with -p image=...")
+    if tag.startswith(("syncbench/tasksync:", "syncbench/toxiproxy:")):
+        return (f"the image {tag} is not on the Docker engine; build it with `make "
+                "containers` (or `.venv/bin/python -m syncbench.containers build`), or name "
+                "another with -p image=...")
+    return (f"the image {tag} is not on the Docker engine (no registry is reachable here: "
+            "`docker load` or `docker build` it first), or leave -p image empty for ours")
 
 
-__all__ = ["BASE_IMAGE", "SERVER_DATA", "SERVER_REPOSITORY", "TOXIPROXY_IMAGE", "TOXIPROXY_TAG",
+__all__ = ["BASE_IMAGE", "FAKETIME_IN_IMAGE", "IMAGE_LABEL", "SERVER_DATA", "SERVER_REPOSITORY",
+           "TOXIPROXY_IMAGE", "TOXIPROXY_TAG",
            "BuiltImage", "ImageBuildFailed", "build_images", "missing_image_advice",
            "server_image", "server_source_hash"]

@@ -16,6 +16,7 @@ kills and restarts, so the proxies, and through them every client, find it again
 from __future__ import annotations
 
 import atexit
+import logging
 import os
 import time
 from collections.abc import Mapping, Sequence
@@ -25,11 +26,13 @@ from typing import Any
 import httpx
 
 from syncbench.containers.engine import engine_problem, labels, reaper_off
-from syncbench.containers.images import SERVER_DATA, missing_image_advice
+from syncbench.containers.images import FAKETIME_IN_IMAGE, SERVER_DATA, missing_image_advice
 from syncbench.machine import free_port
 from syncbench.server_process import ServerStartFailed
 
 STOP_TIMEOUT_S = 15
+PASSED_ON = ("TASKSYNC_", "QDRANT_")  # our environment's settings a server container gets
+log = logging.getLogger(__name__)
 
 
 class TasksyncContainer:
@@ -87,13 +90,42 @@ class TasksyncContainer:
 
     @property
     def running(self) -> bool:
-        return self.status() == "running"
+        """Whether its process exists (paused counts, as a SIGSTOPped process does)."""
+        return self.status() in ("running", "paused")
+
+    def pids(self) -> list[int]:
+        """The host pids of every process in the container (docker top), [] if none runs."""
+        if self.status() not in ("running", "paused"):
+            return []
+        top = self.container.top(ps_args="-o pid")
+        return [int(row[0]) for row in top.get("Processes") or []]
+
+    @property
+    def port_file(self) -> Path:
+        return self.workdir / f"{self.db_path.stem}.port"
 
     def _server_command(self) -> list[str]:
         if not self.tasksync:
             return [part.replace("{port}", str(self.port)) for part in self.command or []]
+        # the port file tells us this server bound the port (not another listener on it)
         return ["serve", "--host", "127.0.0.1", "--port", str(self.port),
-                "--db", f"{SERVER_DATA}/{self.db_path.name}", *self.options]
+                "--db", f"{SERVER_DATA}/{self.db_path.name}",
+                "--port-file", f"{SERVER_DATA}/{self.port_file.name}", *self.options]
+
+    def _environment(self) -> dict[str, str]:
+        """The container's environment: our TASKSYNC_*/QDRANT_* settings, the port, then
+        the stack's (a fake clock's paths translated to the container's)."""
+        env = {key: value for key, value in os.environ.items() if key.startswith(PASSED_ON)}
+        env.update({"PORT": str(self.port), "HOST": "127.0.0.1"})
+        if self.tasksync:
+            env["HOME"] = SERVER_DATA
+        for key, value in self.env.items():
+            if key == "LD_PRELOAD" and "libfaketime" in value:
+                value = FAKETIME_IN_IMAGE  # the same Debian package, in the image
+            elif key == "FAKETIME_TIMESTAMP_FILE":
+                value = f"{SERVER_DATA}/{Path(value).relative_to(self.workdir)}"
+            env[key] = value
+        return env
 
     def _create(self) -> None:
         problem = engine_problem()
@@ -113,24 +145,30 @@ class TasksyncContainer:
             client.close()
         if not self.port:
             self.port = free_port()
+        # our image runs as us, so its files in the workdir are ours; another as it was built
+        user = {"user": f"{os.getuid()}:{os.getgid()}"} if self.tasksync else {}
         container = (DockerContainer(self.image)
                      .with_name(f"syncbench-{self.name}-{os.getpid()}-{self.port}")
-                     .with_kwargs(network_mode="host", labels=labels("server"),
-                                  user=f"{os.getuid()}:{os.getgid()}"))
+                     .with_kwargs(network_mode="host", labels=labels("server"), **user))
         container.with_volume_mapping(str(self.workdir), SERVER_DATA, "rw")
-        for key, value in {"HOME": SERVER_DATA, "PORT": str(self.port), "HOST": "127.0.0.1",
-                           **self.env}.items():
+        for key, value in self._environment().items():
             container.with_env(key, value)
         command = self._server_command()
         if command:
             container.with_command(command)
-        container.start()
         self._container = container
         atexit.register(self.close)  # a crashed run must not leave a container behind
+        try:
+            container.start()
+        except Exception as exc:
+            self.close()  # created but not started: remove it
+            raise ServerStartFailed(f"the engine could not start a container of {self.image}: "
+                                    f"{exc}") from exc
 
     def start(self) -> TasksyncContainer:
         """Create and start the container (or start it again after a kill or stop, same
         port, same data), then wait, with a deadline, until its health path answers 200."""
+        self.port_file.unlink(missing_ok=True)
         if self._container is None:
             self._create()
         else:
@@ -139,7 +177,7 @@ class TasksyncContainer:
                 raise RuntimeError(f"server container {self.name} is already {status}")
             self.container.start()
         deadline = time.monotonic() + self.start_timeout
-        while not self._healthy():
+        while not (self._bound() and self._healthy() and self.status() == "running"):
             status = self.status()
             if status not in ("running", "created", "restarting"):
                 raise ServerStartFailed(
@@ -153,6 +191,15 @@ class TasksyncContainer:
                     f"its log ends:\n{self.log_tail()}")
             time.sleep(0.05)
         return self
+
+    def _bound(self) -> bool:
+        """Whether our server says it listens on the port (another image cannot say)."""
+        if not self.tasksync:
+            return True
+        try:
+            return self.port_file.read_text().strip() == str(self.port)
+        except OSError:
+            return False
 
     def _healthy(self) -> bool:
         try:
@@ -170,7 +217,14 @@ class TasksyncContainer:
             return f"(no log: {type(exc).__name__})"
 
     def _wait_exit(self) -> int:
-        result = self.container.wait(timeout=STOP_TIMEOUT_S + 10)
+        import requests
+
+        try:
+            result = self.container.wait(timeout=STOP_TIMEOUT_S + 10)
+        except requests.exceptions.RequestException:
+            # it did not exit (a slow shutdown, or its process stopped): kill it for good
+            self.container.kill()
+            result = self.container.wait(timeout=STOP_TIMEOUT_S + 10)
         return int(result.get("StatusCode", -1))
 
     def kill(self) -> bool:
@@ -182,12 +236,20 @@ class TasksyncContainer:
         """docker kill --signal, then wait until the container has exited; its exit code
         (None when it was not running). A paused container is unpaused for a signal it
         must handle (SIGKILL needs no process to run)."""
+        import docker
+
         status = self.status()
         if status not in ("running", "paused"):
             return None
         if status == "paused" and signal != "SIGKILL":
             self.container.unpause()
-        self.container.kill(signal=signal)
+        try:
+            self.container.kill(signal=signal)
+        except docker.errors.APIError as exc:
+            if self.status() in ("running", "paused"):
+                raise
+            log.debug("container %s exited before the kill: %s", self.name, exc)
+            return None
         return self._wait_exit()
 
     def stop(self, timeout: float = STOP_TIMEOUT_S) -> int:
@@ -220,8 +282,9 @@ class TasksyncContainer:
         if container is not None:
             try:
                 container.stop()  # docker rm -f
-            except Exception:  # noqa: BLE001,S110 (gone already)
-                pass
+            except Exception as exc:  # noqa: BLE001 (gone already, or the engine is)
+                log.warning("could not remove the container of %s: %s (`python -m "
+                            "syncbench.containers sweep` removes it)", self.name, exc)
 
 
 __all__ = ["TasksyncContainer"]

@@ -139,7 +139,8 @@ class RestartFault(FaultKind):
 
 @register_fault
 class PauseFault(FaultKind):
-    """The server process stopped (SIGSTOP) for the window, then continued (SIGCONT)."""
+    """The server process (every process of a server container) stopped (SIGSTOP) for the
+    window, then continued (SIGCONT)."""
 
     name = "pause"
     target_kind = "server"
@@ -149,14 +150,21 @@ class PauseFault(FaultKind):
 
     async def start(self, stack: Stack, target: str, options: Mapping[str, Any]) -> Any:
         pid = server_pid(stack, self.name, target)
-        os.kill(pid, signal.SIGSTOP)
-        return {"pid": pid, "stopped": await _stopped(pid)}
+        # a server container: every process in it (an image may run its server under a
+        # shell or an init), not only its first
+        container_pids = getattr(stack.servers[target], "pids", None)
+        pids = (await asyncio.to_thread(container_pids) if container_pids else None) or [pid]
+        for each in pids:
+            os.kill(each, signal.SIGSTOP)
+        stopped = [await _stopped(each) for each in pids]
+        return {"pid": pid, "pids": pids, "stopped": all(stopped)}
 
     async def stop(self, stack: Stack, target: str, handle: Any) -> None:
-        try:
-            os.kill(int(handle["pid"]), signal.SIGCONT)
-        except ProcessLookupError:
-            pass  # already gone: nothing left to continue
+        for pid in handle.get("pids") or [handle["pid"]]:
+            try:
+                os.kill(int(pid), signal.SIGCONT)
+            except ProcessLookupError:
+                pass  # already gone: nothing left to continue
 
     def evidence(self, handle: Any) -> dict[str, Any]:
         return {"process_stopped": bool(handle["stopped"])} if isinstance(handle, dict) else {}

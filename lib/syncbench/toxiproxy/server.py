@@ -98,6 +98,23 @@ def docker_engine_answers(base_url: str | None = None, timeout: float = 3.0) -> 
         return False
 
 
+def _require_image(image: str, base_url: str | None) -> None:
+    """ToxiproxyStartFailed unless the engine has `image`: testcontainers would otherwise try
+    to pull it from a registry (none is reachable here, or worse, another's image is)."""
+    import docker
+
+    from syncbench.containers.images import missing_image_advice
+
+    client = (docker.DockerClient(base_url=base_url, timeout=30) if base_url
+              else docker.from_env(timeout=30))
+    try:
+        client.images.get(image)
+    except docker.errors.ImageNotFound:
+        raise ToxiproxyStartFailed(missing_image_advice(image)) from None
+    finally:
+        client.close()
+
+
 def _wait_for_version(control: ToxiproxyControl, deadline: float,
                       alive: Any = lambda: True) -> str:
     last_error: Exception | None = None
@@ -244,9 +261,11 @@ class ToxiproxyServer:
         container = (DockerContainer(self._image, docker_client_kw=kwargs)
                      .with_command(f"-host 127.0.0.1 -port {port}")
                      .with_kwargs(network_mode="host", labels=labels("toxiproxy")))
+        _require_image(self._image, self._docker_base_url)
         try:
             container.start()
         except Exception as exc:
+            container.stop()  # created but not started: remove it
             raise ToxiproxyStartFailed(
                 f"Docker could not start {self._image}: {exc}. Build it with `make containers`, "
                 f"or {HOW_TO_GET_TOXIPROXY}") from exc

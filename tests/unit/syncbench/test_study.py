@@ -191,6 +191,8 @@ def test_the_container_target_and_its_image_are_checked() -> None:
         DemoParams(target="container", image_port=70000)
     with pytest.raises(StudyParamError, match="parameter 'image_health'"):
         DemoParams(target="container", image_health="health")
+    with pytest.raises(StudyParamError, match="parameter 'image_health'.*only with target"):
+        DemoParams(image_health="/ready")
 
 
 def test_annotations_that_are_classes_are_checked_too() -> None:
