@@ -106,7 +106,7 @@ async def test_stop_leaves_no_server_and_no_database(make_stack) -> None:
     ({"replicas": 2}, "give store='postgresql'"),
     ({"store": "mysql"}, "unknown store 'mysql'"),
     ({"store": "postgresql", "replicas": 0}, "replicas must be 1..8"),
-    ({"store": "postgresql", "target": "url", "url": "http://127.0.0.1:1"}, "embedded target"),
+    ({"store": "postgresql", "target": "url", "url": "http://127.0.0.1:1"}, "targets embedded and container"),
 ])
 def test_a_bad_deployment_is_refused_with_what_to_change(config: dict, message: str) -> None:
     with pytest.raises(StackError, match=message):
