@@ -88,7 +88,7 @@ def _container() -> tuple[Any, int, str]:
 
     reaper_off()  # its image cannot be pulled here; our labels and stop() clean up
     http, grpc = free_port(), free_port()
-    container = (DockerContainer(IMAGE).with_kwargs(network_mode="host", labels=labels("qdrant"))
+    container = (DockerContainer(IMAGE).with_kwargs(network="host", labels=labels("qdrant"))
                  .with_env("QDRANT__SERVICE__HOST", "127.0.0.1")
                  .with_env("QDRANT__SERVICE__HTTP_PORT", str(http))
                  .with_env("QDRANT__SERVICE__GRPC_PORT", str(grpc)))

@@ -19,6 +19,7 @@ from tasksync.client import RetryPolicy
 from tasksync.client.errors import TaskSyncError
 
 ONCE = RetryPolicy(max_attempts=1)
+pytestmark = pytest.mark.xdist_group("containers")  # see test_server_container.py
 
 
 @pytest.fixture

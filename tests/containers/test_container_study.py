@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import docker
 import pytest
@@ -15,30 +16,31 @@ import pytest
 from syncbench.containers.engine import OWNER_LABEL, ours
 from tests.e2e.conftest import ROOT, SYNCBENCH
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900), pytest.mark.xdist_group("containers")]
 
 
-def _orphans() -> list[str]:
-    """Our containers whose owner process has exited (a run that left them behind)."""
+def _containers() -> dict[str, Any]:
     engine = docker.from_env(timeout=30)
     try:
-        left = ours(engine)
+        return {c.id: c for c in ours(engine)}
     finally:
         engine.close()
-    return [c.name for c in left if not os.path.exists(f"/proc/{c.labels[OWNER_LABEL]}")]
 
 
 def test_the_sync_study_passes_on_the_container_target(tmp_path: Path) -> None:
+    before = _containers()
     result = subprocess.run(
         [*SYNCBENCH, "run", "sync", "--params", "params/smoke.yaml", "-p", "target=container",
          "--out", str(tmp_path), "--no-progress"],
         cwd=ROOT, capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, (result.stdout[-3000:], result.stderr[-3000:])
     summary = json.loads((tmp_path / "sync.summary.json").read_text())
-    assert result.returncode == 0, (summary.get("checks"), result.stdout[-3000:],
-                                    result.stderr[-3000:])
     assert summary["parameters"]["target"] == "container"
     store = summary["environment"]["store"]
     assert "server container(s) of syncbench/tasksync:" in store, store
     assert "Toxiproxy from syncbench/toxiproxy:" in store, store
-    assert _orphans() == []
+    # the run's containers (their owner, the study's kernel, has exited) are all gone
+    left = [c.name for cid, c in _containers().items() if cid not in before
+            and not os.path.exists(f"/proc/{c.labels[OWNER_LABEL]}")]
+    assert left == []
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import warnings
 
 from syncbench.containers.engine import OWNER_LABEL, engine_problem, ours
 
@@ -14,11 +15,16 @@ def our_containers() -> dict[str, tuple[str, int]]:
         return {}
     import docker
 
-    client = docker.from_env(timeout=30)
     try:
-        return {c.id: (c.name, int(c.labels.get(OWNER_LABEL, "0") or 0)) for c in ours(client)}
-    finally:
-        client.close()
+        client = docker.from_env(timeout=30)
+        try:
+            return {c.id: (c.name, int(c.labels.get(OWNER_LABEL, "0") or 0))
+                    for c in ours(client)}
+        finally:
+            client.close()
+    except docker.errors.DockerException as exc:  # the hooks must not crash the run
+        warnings.warn(f"could not list containers: {exc}", stacklevel=1)
+        return {}
 
 
 def ours_or_orphaned(owner: int, me: int | None = None) -> bool:
@@ -43,11 +49,15 @@ def sweep() -> list[str]:
 
     from syncbench.containers.engine import sweep_leftovers
 
-    client = docker.from_env(timeout=30)
     try:
-        return sweep_leftovers(client)
-    finally:
-        client.close()
+        client = docker.from_env(timeout=30)
+        try:
+            return sweep_leftovers(client)
+        finally:
+            client.close()
+    except docker.errors.DockerException as exc:
+        warnings.warn(f"could not sweep leftover containers: {exc}", stacklevel=1)
+        return []
 
 
 def remove(ids: set[str]) -> None:
@@ -58,7 +68,7 @@ def remove(ids: set[str]) -> None:
         for container_id in ids:
             try:
                 client.containers.get(container_id).remove(force=True)
-            except docker.errors.NotFound:
-                pass
+            except docker.errors.DockerException:
+                pass  # gone, or being removed by its owner's exit
     finally:
         client.close()

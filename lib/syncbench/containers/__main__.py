@@ -10,6 +10,7 @@ import sys
 import time
 
 from docker.errors import DockerException
+from requests import RequestException
 
 from syncbench.containers.engine import EngineUnavailable, engine, reaper_off, sweep_leftovers
 from syncbench.containers.images import ImageBuildFailed, build_images
@@ -42,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
             if args.command != "sweep":
                 build_images(client, say=_say)
     except (EngineUnavailable, ImageBuildFailed, OSError, subprocess.CalledProcessError,
-            DockerException) as exc:
+            DockerException, RequestException) as exc:
         if args.command != "setup":
             print(f"error: {exc}", file=sys.stderr)
             return 1

@@ -16,6 +16,7 @@ kills and restarts, so the proxies, and through them every client, find it again
 from __future__ import annotations
 
 import atexit
+import contextlib
 import logging
 import os
 import time
@@ -119,12 +120,11 @@ class TasksyncContainer:
         env.update({"PORT": str(self.port), "HOST": "127.0.0.1"})
         if self.tasksync:
             env["HOME"] = SERVER_DATA
-        for key, value in self.env.items():
-            if key == "LD_PRELOAD" and "libfaketime" in value:
-                value = FAKETIME_IN_IMAGE  # the same Debian package, in the image
-            elif key == "FAKETIME_TIMESTAMP_FILE":
-                value = f"{SERVER_DATA}/{Path(value).relative_to(self.workdir)}"
-            env[key] = value
+        env.update(self.env)
+        if "FAKETIME_TIMESTAMP_FILE" in env:  # a fake clock: the image's library, our file
+            env["LD_PRELOAD"] = FAKETIME_IN_IMAGE
+            clock_file = Path(env["FAKETIME_TIMESTAMP_FILE"]).relative_to(self.workdir)
+            env["FAKETIME_TIMESTAMP_FILE"] = f"{SERVER_DATA}/{clock_file}"
         return env
 
     def _create(self) -> None:
@@ -149,7 +149,7 @@ class TasksyncContainer:
         user = {"user": f"{os.getuid()}:{os.getgid()}"} if self.tasksync else {}
         container = (DockerContainer(self.image)
                      .with_name(f"syncbench-{self.name}-{os.getpid()}-{self.port}")
-                     .with_kwargs(network_mode="host", labels=labels("server"), **user))
+                     .with_kwargs(network="host", labels=labels("server"), **user))
         container.with_volume_mapping(str(self.workdir), SERVER_DATA, "rw")
         for key, value in self._environment().items():
             container.with_env(key, value)
@@ -169,6 +169,8 @@ class TasksyncContainer:
         """Create and start the container (or start it again after a kill or stop, same
         port, same data), then wait, with a deadline, until its health path answers 200."""
         self.port_file.unlink(missing_ok=True)
+        if self._container is not None and self.status() == "absent":
+            self._container = None  # removed behind our back: make it again
         if self._container is None:
             self._create()
         else:
@@ -217,13 +219,15 @@ class TasksyncContainer:
             return f"(no log: {type(exc).__name__})"
 
     def _wait_exit(self) -> int:
+        import docker
         import requests
 
         try:
             result = self.container.wait(timeout=STOP_TIMEOUT_S + 10)
         except requests.exceptions.RequestException:
             # it did not exit (a slow shutdown, or its process stopped): kill it for good
-            self.container.kill()
+            with contextlib.suppress(docker.errors.APIError):  # it may just have exited
+                self.container.kill()
             result = self.container.wait(timeout=STOP_TIMEOUT_S + 10)
         return int(result.get("StatusCode", -1))
 

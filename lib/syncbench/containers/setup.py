@@ -14,6 +14,7 @@ import shutil
 import subprocess
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 from syncbench.containers.engine import engine_problem
 from syncbench.containers.images import REPO_ROOT
@@ -51,18 +52,36 @@ def ensure_engine(say: Callable[[str], None] = print) -> str:
     if dockerd is None:
         return f"{problem}; docker.io did not install dockerd"
     DOCKERD_LOG.parent.mkdir(parents=True, exist_ok=True)
-    say(f"starting dockerd (log: {DOCKERD_LOG})")
-    with DOCKERD_LOG.open("ab") as log:
-        # its own session: it outlives set-up, as a service would
-        subprocess.Popen([dockerd], stdin=subprocess.DEVNULL, stdout=log,
-                         stderr=subprocess.STDOUT, start_new_session=True)
+    running = _dockerd_running()
+    daemon = None
+    if running:
+        say(f"dockerd (pid {running}) is starting; waiting for it")
+    else:
+        say(f"starting dockerd (log: {DOCKERD_LOG})")
+        with DOCKERD_LOG.open("ab") as log:
+            # its own session: it outlives set-up, as a service would
+            daemon = subprocess.Popen([dockerd], stdin=subprocess.DEVNULL, stdout=log,
+                                      stderr=subprocess.STDOUT, start_new_session=True)
     deadline = time.monotonic() + ENGINE_START_S
     while (problem := engine_problem()) and time.monotonic() < deadline:
+        if daemon is not None and daemon.poll() is not None:
+            problem = f"dockerd exited with {daemon.returncode}"
+            break
         time.sleep(0.5)
     if problem:
         tail = "\n".join(DOCKERD_LOG.read_text(errors="replace").splitlines()[-10:])
-        return f"dockerd did not answer within {ENGINE_START_S:g} s ({problem}); log:\n{tail}"
+        return f"dockerd did not answer ({problem}); its log ends:\n{tail}"
     return ""
+
+
+def _dockerd_running() -> int | None:
+    """The pid of a dockerd already running here (its pid file), if any."""
+    try:
+        pid = int(Path("/var/run/docker.pid").read_text().strip())
+        os.kill(pid, 0)
+    except (OSError, ValueError):
+        return None
+    return pid
 
 
 def ensure_debootstrap(say: Callable[[str], None] = print) -> None:

@@ -256,12 +256,13 @@ class ToxiproxyServer:
         reaper_off()  # its image cannot be pulled here; our labels and atexit clean up
         port = free_port()
         # Host networking: proxies must listen on, and reach upstreams at, this machine's
-        # 127.0.0.1 exactly as with a local binary (this needs a Linux Docker engine).
+        # 127.0.0.1 exactly as with a local binary (this needs a Linux Docker engine). As
+        # `network`, not `network_mode`: testcontainers then never picks a network itself.
         kwargs = {"base_url": self._docker_base_url} if self._docker_base_url else {}
+        _require_image(self._image, self._docker_base_url)  # before a client is opened
         container = (DockerContainer(self._image, docker_client_kw=kwargs)
                      .with_command(f"-host 127.0.0.1 -port {port}")
-                     .with_kwargs(network_mode="host", labels=labels("toxiproxy")))
-        _require_image(self._image, self._docker_base_url)
+                     .with_kwargs(network="host", labels=labels("toxiproxy")))
         try:
             container.start()
         except Exception as exc:

@@ -193,6 +193,9 @@ def test_the_container_target_and_its_image_are_checked() -> None:
         DemoParams(target="container", image_health="health")
     with pytest.raises(StudyParamError, match="parameter 'image_health'.*only with target"):
         DemoParams(image_health="/ready")
+    with pytest.raises(StudyParamError, match="parameter 'store'.*mine:1 runs its own command"):
+        DemoParams(target="container", image="mine:1", store="postgresql")
+    assert DemoParams(target="container", image="syncbench/tasksync:abc", store="postgresql")
 
 
 def test_annotations_that_are_classes_are_checked_too() -> None:
