@@ -45,6 +45,7 @@ def find_browser() -> str | None:
 
 
 STATIC_CHARTS_ENV = "SYNCBENCH_STATIC_CHARTS"  # "1": the runner wants PNG fallbacks
+KALEIDO_ATTEMPTS = 3
 
 
 def setup_rendering(png: bool | None = None) -> str:
@@ -61,11 +62,15 @@ def setup_rendering(png: bool | None = None) -> str:
         reason = "no Chrome/Chromium found (install it with `make chromium` or set BROWSER_PATH)"
     elif png:
         os.environ["BROWSER_PATH"] = browser
-        try:
-            _start_kaleido()
-            renderer = "plotly_mimetype+png"
-        except Exception as exc:  # kaleido/chromium fail in many ways; any means no PNG
-            reason = f"kaleido could not render with {browser}: {exc}"
+        # On a loaded machine kaleido's page can be called before its script has loaded
+        # ("kaleido_scopes is not defined", seen in CI): a fresh start renders.
+        for _attempt in range(KALEIDO_ATTEMPTS):
+            try:
+                _start_kaleido()
+                renderer, reason = "plotly_mimetype+png", ""
+                break
+            except Exception as exc:  # kaleido/chromium fail in many ways; any means no PNG
+                reason = f"kaleido could not render with {browser}: {exc}"
     if reason and not _warned_no_png:
         _warned_no_png = True
         warnings.warn(

@@ -156,6 +156,27 @@ def test_setup_rendering_without_a_browser_warns_and_stays_interactive(
         assert charts.setup_rendering() == "plotly_mimetype"
 
 
+def test_a_kaleido_start_that_fails_is_tried_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    # kaleido's page called before its script loaded (seen in CI on a loaded machine)
+    failures = ["ReferenceError: kaleido_scopes is not defined"] * (charts.KALEIDO_ATTEMPTS - 1)
+
+    def start() -> None:
+        if failures:
+            raise RuntimeError(failures.pop())
+
+    monkeypatch.setenv("BROWSER_PATH", "/usr/bin/chromium")  # restored: rendering sets it
+    monkeypatch.setattr(charts, "find_browser", lambda: "/usr/bin/chromium")
+    monkeypatch.setattr(charts, "_start_kaleido", start)
+    monkeypatch.setattr(pio.renderers, "default", pio.renderers.default)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no warning: the last try rendered
+        assert charts.setup_rendering(png=True) == "plotly_mimetype+png"
+    failures[:] = ["still broken"] * charts.KALEIDO_ATTEMPTS
+    monkeypatch.setattr(charts, "_warned_no_png", False)
+    with pytest.warns(RuntimeWarning, match="kaleido could not render.*still broken"):
+        assert charts.setup_rendering(png=True) == "plotly_mimetype"
+
+
 def test_setup_rendering_can_skip_png() -> None:
     previous = pio.renderers.default
     try:

@@ -112,8 +112,10 @@ async def test_a_replay_plays_the_same_schedule_and_compares_with_the_baseline(t
     shape = [(w["fault"], w["target"], w.get("profile"), w.get("phase")) for w in planned]
     assert [(w["fault"], w["target"], w.get("profile"), w.get("phase"))
             for w in replayed.schedule] == shape
+    # played as planned, not as the first run lasted (4 s shorter); a window's start can lag
+    # its plan on a loaded machine (0.32 s seen in CI beside a container study)
     for played, wanted in zip(replayed.schedule, planned, strict=True):
-        assert played["for"] == pytest.approx(wanted["for"], abs=0.25)
+        assert played["for"] == pytest.approx(wanted["for"], abs=1.0)
     assert replayed.environment["notes"] == []
     assert replayed.check("every measurement ran under its network profile").passed
     assert replayed.check("subscribers_saw_every_event").passed
