@@ -67,6 +67,9 @@ def serve(
         # its own compression context): a third of the fan-out CPU for ~300-byte events.
         ws_per_message_deflate=False,
         timeout_graceful_shutdown=5,
+        # idle keep-alive connections are held longer than clients keep them (httpx 5 s,
+        # aiohttp 15 s, ours 4 s), so a client never reuses one the server is closing
+        timeout_keep_alive=30,
     ))
     if port_file is not None:
         try:
