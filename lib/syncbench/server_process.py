@@ -19,20 +19,17 @@ class ServerStartFailed(RuntimeError):
     """The tasksync server did not come up; the message carries the end of its log."""
 
 
-class TasksyncProcess:
-    """`tasksync serve --port 0` in a child process, its SQLite file and log in `workdir`."""
+class LoopbackServer:
+    """A tasksync server on 127.0.0.1 this machine started (a process or a container): its
+    files in `workdir` by `name`, its addresses, and whether its health path answers."""
 
-    def __init__(self, workdir: Path, *options: str, port: int = 0, name: str = "server",
-                 start_timeout: float = 30.0, env: Mapping[str, str] | None = None) -> None:
+    health_path = "/health"
+
+    def __init__(self, workdir: Path, name: str, port: int) -> None:
         # The same workdir and name mean the same database: a restart after a kill finds it.
         self.workdir = Path(workdir)
         self.db_path = self.workdir / f"{name}.db"
-        self.log_path = self.workdir / f"{name}.log"
-        self.options = options
         self.port = port
-        self.start_timeout = start_timeout
-        self.env = dict(env or {})  # on top of ours (e.g. libfaketime's, syncbench.fake_clock)
-        self.process: subprocess.Popen[bytes] | None = None
 
     @property
     def base_url(self) -> str:
@@ -41,6 +38,30 @@ class TasksyncProcess:
     @property
     def ws_url(self) -> str:
         return f"ws://127.0.0.1:{self.port}/ws"
+
+    @property
+    def port_file(self) -> Path:
+        """Where `tasksync serve --port-file` says which port it bound."""
+        return self.workdir / f"{self.db_path.stem}.port"
+
+    def _healthy(self) -> bool:
+        try:
+            return httpx.get(f"{self.base_url}{self.health_path}", timeout=1).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+
+class TasksyncProcess(LoopbackServer):
+    """`tasksync serve --port 0` in a child process, its SQLite file and log in `workdir`."""
+
+    def __init__(self, workdir: Path, *options: str, port: int = 0, name: str = "server",
+                 start_timeout: float = 30.0, env: Mapping[str, str] | None = None) -> None:
+        super().__init__(workdir, name, port)
+        self.log_path = self.workdir / f"{name}.log"
+        self.options = options
+        self.start_timeout = start_timeout
+        self.env = dict(env or {})  # on top of ours (e.g. libfaketime's, syncbench.fake_clock)
+        self.process: subprocess.Popen[bytes] | None = None
 
     @property
     def pid(self) -> int | None:
@@ -56,7 +77,7 @@ class TasksyncProcess:
         if self.running:
             raise RuntimeError(f"tasksync server (pid {self.pid}) is already running")
         self.workdir.mkdir(parents=True, exist_ok=True)
-        port_file = self.workdir / f"{self.db_path.stem}.port"
+        port_file = self.port_file
         port_file.unlink(missing_ok=True)
         log = self.log_path.open("ab")  # a file, not a pipe: an undrained pipe stalls the server
         try:
@@ -93,12 +114,6 @@ class TasksyncProcess:
                 f"tasksync server did not {what} within {self.start_timeout}s;"
                 f" its log ends:\n{self.log_tail()}")
         time.sleep(0.02)
-
-    def _healthy(self) -> bool:
-        try:
-            return httpx.get(f"{self.base_url}/health", timeout=1).status_code == 200
-        except httpx.HTTPError:
-            return False
 
     def log_tail(self, lines: int = 20) -> str:
         if not self.log_path.exists():

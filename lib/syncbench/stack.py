@@ -53,21 +53,6 @@ def stop_running_stacks() -> int:
     return len(stacks)
 
 
-def _sweep_containers() -> None:
-    """Remove containers of runs that died without removing them (a killed kernel)."""
-    from syncbench.containers.engine import engine_problem, sweep_leftovers
-
-    if engine_problem():
-        return  # starting the containers will say why
-    import docker
-
-    client = docker.from_env(timeout=30)
-    try:
-        sweep_leftovers(client)
-    finally:
-        client.close()
-
-
 # Reads of the server's state (final states, the change and conflict logs) are the study's
 # evidence: on a loaded machine (two studies' servers and kernels on two cores) one has taken
 # over 10 s, and a run lost to that timeout proves nothing, so they wait longer.
@@ -129,7 +114,10 @@ class Stack:
         self.workdir = Path(self._tmp.name if self._tmp else config.workdir)  # type: ignore[arg-type]
         self.workdir.mkdir(parents=True, exist_ok=True)
         if config.target == "container":
-            await asyncio.to_thread(_sweep_containers)
+            from syncbench.containers.engine import sweep_orphans
+
+            # containers of runs that died without removing them (a killed kernel)
+            await asyncio.to_thread(sweep_orphans)
         # the container target runs Toxiproxy as a container too (unless TOXIPROXY_URL names one)
         self._toxiproxy = ToxiproxyServer(prefer_container=config.target == "container")
         self.toxiproxy_info = await asyncio.to_thread(self._toxiproxy.start)

@@ -69,10 +69,9 @@ class StackConfig:
     def runs_our_image(self) -> bool:
         """Whether the servers run the tasksync image with our `serve` command (the stack
         then gives it its options); another image runs its own command."""
-        from syncbench.containers.images import SERVER_REPOSITORY
+        from syncbench.containers.images import is_tasksync_image
 
-        return (not self.image or self.image.startswith(f"{SERVER_REPOSITORY}:")) \
-            and not self.image_command
+        return is_tasksync_image(self.image) and not self.image_command
 
     def __post_init__(self) -> None:
         if self.store not in STORES:

@@ -143,10 +143,9 @@ class StudyParams:
         require(self.image_health == "/health" or self.target == "container", "image_health",
                 self.image_health, "only with target=container")
         require(0 <= self.image_port <= 65535, "image_port", self.image_port, "0..65535")
-        from syncbench.containers.images import SERVER_REPOSITORY
+        from syncbench.containers.images import is_tasksync_image
 
-        require(not self.image or self.image.startswith(f"{SERVER_REPOSITORY}:")
-                or self.store == "sqlite", "store", self.store,
+        require(is_tasksync_image(self.image) or self.store == "sqlite", "store", self.store,
                 f"sqlite with another image than ours ({self.image} runs its own command: "
                 "the stack cannot give it a store)")
         require(self.image_health.startswith("/"), "image_health", self.image_health,

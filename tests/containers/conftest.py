@@ -11,21 +11,14 @@ from pathlib import Path
 import pytest
 
 from syncbench.containers.engine import engine_problem, reaper_off
-from syncbench.containers.images import BASE_IMAGE, TOXIPROXY_IMAGE, server_image
+from syncbench.containers.images import BASE_IMAGE, TOXIPROXY_IMAGE, missing_image, server_image
 
 
 def _why_not() -> str:
     problem = engine_problem()
     if problem:
         return f"{problem} (make setup starts one as root)"
-    import docker
-
-    client = docker.from_env(timeout=30)
-    try:
-        missing = [tag for tag in (TOXIPROXY_IMAGE, BASE_IMAGE, server_image())
-                   if not client.images.list(name=tag)]
-    finally:
-        client.close()
+    missing = [tag for tag in (TOXIPROXY_IMAGE, BASE_IMAGE, server_image()) if missing_image(tag)]
     return (f"the Docker engine answers, but image(s) {', '.join(missing)} are not built "
             "(make containers)") if missing else ""
 

@@ -43,18 +43,12 @@ def ours_or_orphaned(owner: int, me: int | None = None) -> bool:
 def sweep() -> list[str]:
     """Remove containers whose owner has exited (an earlier run killed before its clean-up);
     their names. Nothing without an engine."""
-    if engine_problem(timeout=2.0):
-        return []
     import docker
 
-    from syncbench.containers.engine import sweep_leftovers
+    from syncbench.containers.engine import sweep_orphans
 
     try:
-        client = docker.from_env(timeout=30)
-        try:
-            return sweep_leftovers(client)
-        finally:
-            client.close()
+        return sweep_orphans(timeout=2.0)
     except docker.errors.DockerException as exc:
         warnings.warn(f"could not sweep leftover containers: {exc}", stacklevel=1)
         return []

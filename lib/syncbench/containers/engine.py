@@ -117,6 +117,15 @@ def sweep_leftovers(client: Any) -> list[str]:
     return removed
 
 
+def sweep_orphans(timeout: float = ENGINE_TIMEOUT_S) -> list[str]:
+    """`sweep_leftovers` on the engine when one answers (nothing otherwise: whoever starts a
+    container says why there is none); the names removed."""
+    if engine_problem(timeout=timeout):
+        return []
+    with engine(timeout=30) as client:
+        return sweep_leftovers(client)
+
+
 __all__ = ["ENGINE_TIMEOUT_S", "HOW_TO_GET_AN_ENGINE", "LABEL", "OWNER_LABEL",
            "EngineUnavailable", "engine", "engine_problem", "labels", "ours", "reaper_off",
-           "sweep_leftovers"]
+           "sweep_leftovers", "sweep_orphans"]

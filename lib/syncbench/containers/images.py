@@ -83,6 +83,12 @@ class BuiltImage:
     built: bool
 
 
+def is_tasksync_image(image: str) -> bool:
+    """Whether `image` is ours ("" means the one for this source): it runs `tasksync serve`
+    with the stack's options; another image runs its own command."""
+    return not image or image.startswith(f"{SERVER_REPOSITORY}:")
+
+
 def server_image() -> str:
     """The tag of the server image for this source tree (what the stack runs by default)."""
     return f"{SERVER_REPOSITORY}:{server_source_hash()}"
@@ -228,6 +234,19 @@ def build_images(client: Any, say: Callable[[str], None] = print) -> list[BuiltI
     return out
 
 
+def missing_image(tag: str, base_url: str | None = None) -> str:
+    """"" when the engine (at `base_url`, else the default) has image `tag`; else what to do.
+    Asked before testcontainers starts one: it would try a registry for a missing image."""
+    import docker
+
+    client = (docker.DockerClient(base_url=base_url, timeout=30) if base_url
+              else docker.from_env(timeout=30))
+    try:
+        return "" if _exists(client, tag) else missing_image_advice(tag)
+    finally:
+        client.close()
+
+
 def missing_image_advice(tag: str) -> str:
     if tag.startswith(("syncbench/tasksync:", "syncbench/toxiproxy:")):
         return (f"the image {tag} is not on the Docker engine; build it with `make "
@@ -239,5 +258,6 @@ def missing_image_advice(tag: str) -> str:
 
 __all__ = ["BASE_IMAGE", "FAKETIME_IN_IMAGE", "IMAGE_LABEL", "SERVER_DATA", "SERVER_REPOSITORY",
            "TOXIPROXY_IMAGE", "TOXIPROXY_TAG",
-           "BuiltImage", "ImageBuildFailed", "build_images", "missing_image_advice",
+           "BuiltImage", "ImageBuildFailed", "build_images", "is_tasksync_image", "missing_image",
+           "missing_image_advice",
            "server_image", "server_source_hash"]

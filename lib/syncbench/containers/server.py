@@ -24,19 +24,17 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 from syncbench.containers.engine import engine_problem, labels, reaper_off
-from syncbench.containers.images import FAKETIME_IN_IMAGE, SERVER_DATA, missing_image_advice
+from syncbench.containers.images import FAKETIME_IN_IMAGE, SERVER_DATA, missing_image
 from syncbench.machine import free_port
-from syncbench.server_process import ServerStartFailed
+from syncbench.server_process import LoopbackServer, ServerStartFailed
 
 STOP_TIMEOUT_S = 15
 PASSED_ON = ("TASKSYNC_", "QDRANT_")  # our environment's settings a server container gets
 log = logging.getLogger(__name__)
 
 
-class TasksyncContainer:
+class TasksyncContainer(LoopbackServer):
     """One server container; `command` None means our image's `tasksync serve` with
     `options`; a user's image runs its own command (or `command`, where "{port}" is the
     port) and is told the port in the environment too (PORT, HOST=127.0.0.1)."""
@@ -45,26 +43,16 @@ class TasksyncContainer:
                  port: int = 0, health_path: str = "/health",
                  command: Sequence[str] | None = None, tasksync: bool = True,
                  start_timeout: float = 60.0, env: Mapping[str, str] | None = None) -> None:
-        self.workdir = Path(workdir)
+        super().__init__(workdir, name, port)
         self.name = name
         self.image = image
         self.options = options
-        self.port = port
         self.health_path = "/" + health_path.lstrip("/")
         self.command = list(command) if command else None
         self.tasksync = tasksync
         self.start_timeout = start_timeout
         self.env = dict(env or {})
-        self.db_path = self.workdir / f"{name}.db"
         self._container: Any = None  # testcontainers' DockerContainer, once created
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def ws_url(self) -> str:
-        return f"ws://127.0.0.1:{self.port}/ws"
 
     @property
     def container(self) -> Any:
@@ -101,10 +89,6 @@ class TasksyncContainer:
         top = self.container.top(ps_args="-o pid")
         return [int(row[0]) for row in top.get("Processes") or []]
 
-    @property
-    def port_file(self) -> Path:
-        return self.workdir / f"{self.db_path.stem}.port"
-
     def _server_command(self) -> list[str]:
         if not self.tasksync:
             return [part.replace("{port}", str(self.port)) for part in self.command or []]
@@ -132,17 +116,11 @@ class TasksyncContainer:
         if problem:
             raise ServerStartFailed(f"cannot start a server container: {problem}")
         reaper_off()
-        import docker
         from testcontainers.core.container import DockerContainer
 
         self.workdir.mkdir(parents=True, exist_ok=True)
-        client = docker.from_env(timeout=60)
-        try:
-            client.images.get(self.image)
-        except docker.errors.ImageNotFound:
-            raise ServerStartFailed(missing_image_advice(self.image)) from None
-        finally:
-            client.close()
+        if advice := missing_image(self.image):
+            raise ServerStartFailed(advice)
         if not self.port:
             self.port = free_port()
         # our image runs as us, so its files in the workdir are ours; another as it was built
@@ -203,12 +181,6 @@ class TasksyncContainer:
         except OSError:
             return False
 
-    def _healthy(self) -> bool:
-        try:
-            return httpx.get(f"{self.base_url}{self.health_path}", timeout=1).status_code == 200
-        except httpx.HTTPError:
-            return False
-
     def log_tail(self, lines: int = 20) -> str:
         container = self.container
         if container is None:
@@ -259,9 +231,10 @@ class TasksyncContainer:
     def stop(self, timeout: float = STOP_TIMEOUT_S) -> int:
         """docker stop: SIGTERM, then SIGKILL after `timeout`; the exit code. The container
         stays, so `start` brings it back on the same port and data."""
-        if self.status() not in ("running", "paused"):
+        status = self.status()
+        if status not in ("running", "paused"):
             return 0 if self._container is None else self._exit_code()
-        if self.status() == "paused":
+        if status == "paused":
             self.container.unpause()  # a frozen process cannot take SIGTERM
         self.container.stop(timeout=int(timeout))
         return self._wait_exit()

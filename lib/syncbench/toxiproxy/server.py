@@ -98,23 +98,6 @@ def docker_engine_answers(base_url: str | None = None, timeout: float = 3.0) -> 
         return False
 
 
-def _require_image(image: str, base_url: str | None) -> None:
-    """ToxiproxyStartFailed unless the engine has `image`: testcontainers would otherwise try
-    to pull it from a registry (none is reachable here, or worse, another's image is)."""
-    import docker
-
-    from syncbench.containers.images import missing_image_advice
-
-    client = (docker.DockerClient(base_url=base_url, timeout=30) if base_url
-              else docker.from_env(timeout=30))
-    try:
-        client.images.get(image)
-    except docker.errors.ImageNotFound:
-        raise ToxiproxyStartFailed(missing_image_advice(image)) from None
-    finally:
-        client.close()
-
-
 def _wait_for_version(control: ToxiproxyControl, deadline: float,
                       alive: Any = lambda: True) -> str:
     last_error: Exception | None = None
@@ -252,6 +235,7 @@ class ToxiproxyServer:
         from testcontainers.core.container import DockerContainer
 
         from syncbench.containers.engine import labels, reaper_off
+        from syncbench.containers.images import missing_image
 
         reaper_off()  # its image cannot be pulled here; our labels and atexit clean up
         port = free_port()
@@ -259,7 +243,9 @@ class ToxiproxyServer:
         # 127.0.0.1 exactly as with a local binary (this needs a Linux Docker engine). As
         # `network`, not `network_mode`: testcontainers then never picks a network itself.
         kwargs = {"base_url": self._docker_base_url} if self._docker_base_url else {}
-        _require_image(self._image, self._docker_base_url)  # before a client is opened
+        # before testcontainers opens a client (and would try a registry for a missing image)
+        if advice := missing_image(self._image, self._docker_base_url):
+            raise ToxiproxyStartFailed(advice)
         container = (DockerContainer(self._image, docker_client_kw=kwargs)
                      .with_command(f"-host 127.0.0.1 -port {port}")
                      .with_kwargs(network="host", labels=labels("toxiproxy")))
